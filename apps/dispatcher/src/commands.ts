@@ -1,0 +1,53 @@
+/** What a person asked for, parsed from free text. */
+export type Command =
+  | { kind: 'help' }
+  | { kind: 'subscribe'; symbols: string[]; unknown: string[] }
+  | { kind: 'unknown-symbols'; unknown: string[] }
+  | { kind: 'stop-all' }
+  | { kind: 'stop'; symbols: string[]; unknown: string[] }
+  | { kind: 'start' }
+  | { kind: 'list' };
+
+/** The opt-out words carriers and regulators expect (CTIA, Ofcom): each ends every subscription. */
+export const OPT_OUT_WORDS = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT']);
+
+/** Words that are neither commands nor tickers, so "please send me msft" still means MSFT. */
+const FILLER = new Set(['PLEASE', 'PLS', 'SEND', 'ME', 'GIVE', 'SUBSCRIBE', 'TO', 'FOR', 'THE', 'AND', 'PRICE', 'PRICES', 'OF', 'I', 'WANT', 'HI', 'HELLO', 'HEY', 'A', 'AN']);
+
+/**
+ * Case-insensitive and tolerant of punctuation and extra words. `offered` is the set of
+ * symbols on offer; anything that looks like a ticker but is not offered is reported back.
+ */
+export function parseCommand(text: string, offered: ReadonlySet<string>): Command {
+  const words = text
+    .toUpperCase()
+    .replace(/[^A-Z0-9.\s]/g, ' ')
+    .split(/\s+/)
+    .map((w) => w.replace(/^\.+|\.+$/g, ''))
+    .filter(Boolean);
+  const first = words[0];
+  if (first === undefined) return { kind: 'help' };
+
+  if (OPT_OUT_WORDS.has(first)) {
+    const rest = words.slice(1).filter((w) => !FILLER.has(w));
+    const symbols = rest.filter((w) => offered.has(w));
+    // "STOP MSFT" drops one; "STOP" or "STOP ALL" or "STOP it please" ends everything.
+    if (first === 'STOP' && symbols.length > 0) return { kind: 'stop', symbols: unique(symbols), unknown: rest.filter((w) => !offered.has(w)) };
+    return { kind: 'stop-all' };
+  }
+  if (first === 'START' || first === 'UNSTOP' || first === 'RESUME') return { kind: 'start' };
+  if (first === 'LIST' || first === 'STATUS') return { kind: 'list' };
+  if (first === 'HELP' || first === 'INFO' || first === '?') return { kind: 'help' };
+
+  const candidates = words.filter((w) => !FILLER.has(w) && /^[A-Z][A-Z0-9.]{0,9}$/.test(w));
+  const symbols = unique(candidates.filter((w) => offered.has(w)));
+  const unknown = unique(candidates.filter((w) => !offered.has(w)));
+  if (symbols.length > 0) return { kind: 'subscribe', symbols, unknown };
+  // One short word that looks like a ticker is probably a ticker we do not offer; longer text is chat.
+  if (unknown.length === 1 && words.length === 1 && /^[A-Z]{1,5}$/.test(unknown[0]!)) return { kind: 'unknown-symbols', unknown };
+  return { kind: 'help' };
+}
+
+function unique<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}

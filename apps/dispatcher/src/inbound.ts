@@ -1,0 +1,77 @@
+import {
+  subscriberId,
+  type InboundMessage,
+  type Logger,
+  type PriceCache,
+  type Queues,
+  type SubscriptionStore,
+} from '@tickercast/shared';
+import { parseCommand } from './commands.ts';
+import type { LastSentPrices } from './last-sent.ts';
+import * as texts from './texts.ts';
+
+export interface InboundDeps {
+  store: SubscriptionStore;
+  prices: PriceCache;
+  queues: Queues;
+  lastSent: LastSentPrices;
+  offered: readonly string[];
+  logger: Logger;
+}
+
+/**
+ * Acts on one message from a person: updates their subscriptions, then queues the reply. The
+ * reply's job id derives from the inbound job, so a retried inbound job replies once.
+ */
+export function createInboundProcessor(deps: InboundDeps) {
+  const offeredSet = new Set(deps.offered);
+  return async (message: InboundMessage, jobId: string): Promise<string> => {
+    const { store, prices, queues, offered } = deps;
+    const at = Date.parse(message.receivedAt) || Date.now();
+    const id = subscriberId(message.channel, message.from);
+    await store.touch(message.channel, message.from, at);
+    const command = parseCommand(message.text, offeredSet);
+
+    let reply: string;
+    switch (command.kind) {
+      case 'help':
+        reply = texts.helpText(offered);
+        break;
+      case 'unknown-symbols':
+        reply = texts.unknownSymbolsText(command.unknown, offered);
+        break;
+      case 'subscribe': {
+        await store.subscribe(message.channel, message.from, command.symbols, at);
+        const quotes = await prices.getMany(command.symbols);
+        // The confirmation shows these prices: the next update's change is measured from them.
+        await deps.lastSent.set(id, Object.fromEntries([...quotes].map(([s, q]) => [s, q.price])));
+        reply = texts.subscribedText(command.symbols, quotes, command.unknown, offered);
+        break;
+      }
+      case 'stop': {
+        await store.unsubscribe(id, command.symbols, at);
+        const remaining = (await store.get(id))?.symbols ?? [];
+        reply = texts.stoppedSomeText(command.symbols, remaining);
+        break;
+      }
+      case 'stop-all':
+        await store.stop(id, at);
+        reply = texts.stoppedAllText();
+        break;
+      case 'start': {
+        const symbols = await store.start(id, at);
+        reply = texts.startedText(symbols, offered);
+        break;
+      }
+      case 'list': {
+        const sub = await store.get(id);
+        const symbols = sub?.status === 'active' ? sub.symbols : [];
+        reply = texts.listText(symbols, await prices.getMany(symbols), offered);
+        break;
+      }
+    }
+    await queues.send[message.channel].add('reply', { kind: 'reply', subscriberId: id, text: reply }, { jobId: `re-${jobId}` });
+    deps.logger.debug({ command: command.kind, channel: message.channel }, 'inbound handled');
+    return command.kind;
+  };
+}

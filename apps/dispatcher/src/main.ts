@@ -1,0 +1,61 @@
+import closeWithGrace from 'close-with-grace';
+import { MessagesClient } from '@tickercast/messages-client';
+import {
+  closeRedis,
+  createLogger,
+  createQueues,
+  createRedis,
+  loadConfigOrExit,
+  PriceCache,
+  redisKeys,
+  senderFor,
+  SubscriptionStore,
+  vonageAuth,
+} from '@tickercast/shared';
+import { createFanoutProcessor } from './fanout.ts';
+import { createInboundProcessor } from './inbound.ts';
+import { LastSentPrices } from './last-sent.ts';
+import { createSendProcessor } from './send.ts';
+import { createStatusProcessor } from './status.ts';
+import { startWorkers } from './workers.ts';
+
+const config = loadConfigOrExit();
+const logger = createLogger('dispatcher', config.LOG_LEVEL);
+const auth = vonageAuth(config);
+if (!auth) {
+  logger.fatal(
+    'no Vonage credentials: set VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY (or VONAGE_API_KEY and VONAGE_API_SECRET); `npm start` sets them for the simulator',
+  );
+  process.exit(78);
+}
+
+const keys = redisKeys(config.REDIS_NAMESPACE);
+const redis = createRedis(config.REDIS_URL, { connectionName: 'dispatcher' });
+const queues = createQueues(redis, keys);
+const store = new SubscriptionStore(redis, keys);
+const prices = new PriceCache(redis, keys);
+const lastSent = new LastSentPrices(redis, keys);
+const client = new MessagesClient({ baseUrl: config.VONAGE_API_URL, auth, timeoutMs: config.VONAGE_TIMEOUT_MS });
+
+const workers = startWorkers({
+  connection: redis,
+  keys,
+  logger,
+  concurrency: config.DISPATCHER_CONCURRENCY,
+  inbound: createInboundProcessor({ store, prices, queues, lastSent, offered: config.TICKER_SYMBOLS, logger }),
+  fanout: createFanoutProcessor({ store, queues }),
+  send: createSendProcessor({ client, store, prices, lastSent, senders: senderFor(config) }),
+  status: createStatusProcessor({ redis, keys, logger }),
+});
+
+closeWithGrace({ delay: 20_000 }, async ({ err, signal }) => {
+  if (err) logger.error({ err }, 'closing after an error');
+  else logger.info({ signal }, 'shutting down: finishing jobs in flight');
+  // Worker.close() stops fetching and waits for active jobs to finish.
+  await Promise.all(workers.map((w) => w.close()));
+  await queues.close();
+  client.close();
+  await closeRedis(redis);
+});
+
+logger.info({ queues: workers.map((w) => w.name), api: config.VONAGE_API_URL, auth: auth.kind }, 'dispatching');

@@ -1,0 +1,64 @@
+import { UnrecoverableError } from 'bullmq';
+import {
+  isRetryable,
+  MessagesError,
+  RateLimitedError,
+  type MessagesClient,
+} from '@tickercast/messages-client';
+import {
+  parseSubscriberId,
+  type Channel,
+  type PriceCache,
+  type SendJob,
+  type SubscriptionStore,
+} from '@tickercast/shared';
+import type { LastSentPrices } from './last-sent.ts';
+import { textMessage } from './outbound.ts';
+import { priceLine } from './texts.ts';
+
+export interface SendDeps {
+  client: MessagesClient;
+  store: SubscriptionStore;
+  prices: PriceCache;
+  lastSent: LastSentPrices;
+  senders: Record<Channel, string>;
+}
+
+export type SendOutcome = { sent: true; messageUuid: string; text: string } | { sent: false; reason: string };
+
+/** What the send worker does when the provider says "slow down": pause the queue, keep the attempt. */
+export type OnRateLimited = (waitMs: number) => Promise<never>;
+
+/**
+ * Sends one job. A price send reads the latest price now (not when it was queued) and re-checks
+ * the subscription, so a STOP that arrived meanwhile wins.
+ */
+export function createSendProcessor(deps: SendDeps) {
+  return async (job: SendJob, jobId: string, onRateLimited: OnRateLimited): Promise<SendOutcome> => {
+    const { channel, address } = parseSubscriberId(job.subscriberId);
+    let text: string;
+    let remember: (() => Promise<unknown>) | undefined;
+
+    if (job.kind === 'reply') {
+      text = job.text;
+    } else {
+      if (!(await deps.store.isSubscribed(job.subscriberId, job.symbol))) return { sent: false, reason: 'not subscribed' };
+      const quote = await deps.prices.get(job.symbol);
+      if (!quote) return { sent: false, reason: 'no price yet' };
+      const previous = await deps.lastSent.get(job.subscriberId, job.symbol);
+      if (previous === quote.price) return { sent: false, reason: 'price unchanged' };
+      text = priceLine(job.symbol, quote.price, previous);
+      remember = () => deps.lastSent.set(job.subscriberId, { [job.symbol]: quote.price });
+    }
+
+    try {
+      const { messageUuid } = await deps.client.send(textMessage(channel, address, deps.senders[channel], text, jobId));
+      await remember?.();
+      return { sent: true, messageUuid, text };
+    } catch (err) {
+      if (err instanceof RateLimitedError) return onRateLimited(err.retryAfterMs ?? 1000);
+      if (err instanceof MessagesError && !isRetryable(err)) throw new UnrecoverableError(`${err.name}: ${err.message}`);
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,56 @@
+import type { PriceQuote } from '@tickercast/shared';
+
+/** Every text a subscriber can receive, in one place. */
+
+export function helpText(offered: readonly string[]): string {
+  return [
+    'tickercast: live prices by message.',
+    `Send a ticker to subscribe (${offered.join(', ')}), e.g. "${offered[0] ?? 'MSFT'}".`,
+    `LIST shows yours, STOP ${offered[0] ?? 'MSFT'} drops one, STOP ends all, START resumes, HELP shows this.`,
+  ].join('\n');
+}
+
+export function priceLine(symbol: string, price: number, previous?: number): string {
+  const p = price.toFixed(2);
+  if (previous === undefined || previous <= 0) return `${symbol} ${p}`;
+  const diff = price - previous;
+  if (Math.abs(diff) < 0.005) return `${symbol} ${p} = 0.00 (0.00%)`;
+  const arrow = diff > 0 ? '▲' : '▼';
+  const sign = diff > 0 ? '+' : '-';
+  const pct = (Math.abs(diff) / previous) * 100;
+  return `${symbol} ${p} ${arrow} ${sign}${Math.abs(diff).toFixed(2)} (${sign}${pct.toFixed(2)}%)`;
+}
+
+export function subscribedText(symbols: readonly string[], quotes: Map<string, PriceQuote>, unknown: readonly string[], offered: readonly string[]): string {
+  const lines = [`Subscribed to ${symbols.join(', ')}. Reply STOP to end.`];
+  for (const s of symbols) {
+    const q = quotes.get(s);
+    if (q) lines.push(priceLine(s, q.price));
+  }
+  if (unknown.length > 0) lines.push(`Not on offer: ${unknown.join(', ')}. Try ${offered.join(', ')}.`);
+  return lines.join('\n');
+}
+
+export function unknownSymbolsText(unknown: readonly string[], offered: readonly string[]): string {
+  return `Sorry, ${unknown.join(', ')} is not on offer. Try ${offered.join(', ')}. HELP for commands.`;
+}
+
+export function stoppedAllText(): string {
+  return 'You are unsubscribed and will get no more messages. Reply START to resume.';
+}
+
+export function stoppedSomeText(dropped: readonly string[], remaining: readonly string[]): string {
+  const rest = remaining.length > 0 ? ` Still following: ${remaining.join(', ')}.` : ' You follow nothing now.';
+  return `Stopped ${dropped.join(', ')}.${rest}`;
+}
+
+export function startedText(symbols: readonly string[], offered: readonly string[]): string {
+  return symbols.length > 0
+    ? `Welcome back: updates resume for ${symbols.join(', ')}. Reply STOP to end.`
+    : `Welcome back. Send a ticker to subscribe: ${offered.join(', ')}.`;
+}
+
+export function listText(symbols: readonly string[], quotes: Map<string, PriceQuote>, offered: readonly string[]): string {
+  if (symbols.length === 0) return `You follow nothing. Send a ticker to subscribe: ${offered.join(', ')}.`;
+  return [`You follow ${symbols.length}:`, ...symbols.map((s) => { const q = quotes.get(s); return q ? priceLine(s, q.price) : s; })].join('\n');
+}

@@ -1,0 +1,63 @@
+import { Worker, type Job } from 'bullmq';
+import {
+  CHANNELS,
+  fanoutJobSchema,
+  inboundMessageSchema,
+  QUEUE,
+  sendJobSchema,
+  sendQueueName,
+  statusUpdateSchema,
+  type Logger,
+  type Redis,
+  type RedisKeys,
+} from '@tickercast/shared';
+import type { createFanoutProcessor } from './fanout.ts';
+import type { createInboundProcessor } from './inbound.ts';
+import type { createSendProcessor } from './send.ts';
+import type { createStatusProcessor } from './status.ts';
+
+export interface WorkerDeps {
+  connection: Redis;
+  keys: RedisKeys;
+  logger: Logger;
+  concurrency: number;
+  inbound: ReturnType<typeof createInboundProcessor>;
+  fanout: ReturnType<typeof createFanoutProcessor>;
+  send: ReturnType<typeof createSendProcessor>;
+  status: ReturnType<typeof createStatusProcessor>;
+}
+
+/** One Worker per queue, sharing the caller's connection (BullMQ duplicates it for blocking reads). */
+export function startWorkers(deps: WorkerDeps): Worker[] {
+  const { connection, keys, logger, concurrency } = deps;
+  const base = { connection, prefix: keys.queuePrefix };
+  const workers: Worker[] = [];
+
+  workers.push(
+    new Worker(QUEUE.inbound, async (job: Job) => deps.inbound(inboundMessageSchema.parse(job.data), job.id!), { ...base, concurrency }),
+    new Worker(QUEUE.fanout, async (job: Job) => deps.fanout(fanoutJobSchema.parse(job.data)), { ...base, concurrency: 4 }),
+    new Worker(QUEUE.status, async (job: Job) => deps.status(statusUpdateSchema.parse(job.data)), { ...base, concurrency }),
+  );
+
+  for (const channel of CHANNELS) {
+    const worker: Worker = new Worker(
+      sendQueueName(channel),
+      async (job: Job) =>
+        deps.send(sendJobSchema.parse(job.data), job.id!, async (waitMs) => {
+          // Pause this channel's queue for the provider's wait; the job goes back without spending an attempt.
+          await worker.rateLimit(waitMs);
+          throw Worker.RateLimitError();
+        }),
+      { ...base, concurrency },
+    );
+    workers.push(worker);
+  }
+
+  for (const w of workers) {
+    w.on('failed', (job, err) => {
+      logger.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed');
+    });
+    w.on('error', (err) => logger.error({ queue: w.name, err }, 'worker error'));
+  }
+  return workers;
+}

@@ -1,0 +1,25 @@
+import closeWithGrace from 'close-with-grace';
+import { closeRedis, createLogger, createQueues, createRedis, loadConfigOrExit, redisKeys } from '@tickercast/shared';
+import { buildIngress } from './app.ts';
+
+const config = loadConfigOrExit();
+const logger = createLogger('ingress', config.LOG_LEVEL);
+const keys = redisKeys(config.REDIS_NAMESPACE);
+const redis = createRedis(config.REDIS_URL, { connectionName: 'ingress' });
+const queues = createQueues(redis, keys);
+const app = buildIngress({ queues, redis, keys, logger });
+
+if (!config.VONAGE_SIGNATURE_SECRET) {
+  logger.warn('VONAGE_SIGNATURE_SECRET is not set: webhooks are NOT verified, anyone can post to them');
+}
+
+closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
+  if (err) logger.error({ err }, 'closing after an error');
+  else logger.info({ signal }, 'shutting down');
+  await app.close();
+  await queues.close();
+  await closeRedis(redis);
+});
+
+await app.listen({ port: config.PORT, host: config.HOST });
+logger.info(`ingress listening on http://localhost:${config.PORT}`);

@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import { channelSchema, type InboundMessage, type StatusUpdate } from '@tickercast/shared';
+
+/*
+ * What Vonage posts, per ../shared/reference: only the fields we use are required; extras pass
+ * through untouched so a new field in Vonage's payloads never turns into a 400 (and a dropped
+ * webhook).
+ */
+
+const servedChannel = z.string().pipe(channelSchema);
+
+export const messagesInboundSchema = z.looseObject({
+  channel: servedChannel,
+  message_uuid: z.string().min(1).max(100),
+  to: z.string().min(1).max(64),
+  from: z.string().min(1).max(64),
+  timestamp: z.string().min(1),
+  message_type: z.string().min(1),
+  text: z.string().max(10_000).optional(),
+  image: z.looseObject({ caption: z.string().optional() }).optional(),
+});
+
+export const messagesStatusSchema = z.looseObject({
+  channel: servedChannel,
+  message_uuid: z.string().min(1).max(100),
+  to: z.string().min(1).max(64),
+  from: z.string().max(64).optional(),
+  timestamp: z.string().min(1),
+  status: z.enum(['submitted', 'delivered', 'read', 'rejected', 'undeliverable']),
+  client_ref: z.string().max(100).optional(),
+  error: z.looseObject({ type: z.string().optional(), title: z.union([z.string(), z.number()]).optional(), detail: z.string().optional() }).optional(),
+});
+
+const smsTimestamp = z.string().regex(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/, 'expected YYYY-MM-DD HH:MM:SS');
+
+/** SMS API inbound (account-level webhook): every value arrives as a string, from a query, a form or JSON. */
+export const smsInboundSchema = z.looseObject({
+  msisdn: z.string().regex(/^\d{5,15}$/, 'digits only'),
+  to: z.string().min(1).max(64),
+  messageId: z.string().min(1).max(100),
+  text: z.string().max(10_000).default(''),
+  type: z.enum(['text', 'unicode', 'binary']).optional(),
+  keyword: z.string().optional(),
+  'message-timestamp': smsTimestamp.optional(),
+  concat: z.enum(['true', 'false']).optional(),
+  'concat-ref': z.string().max(32).optional(),
+  'concat-total': z.coerce.number().int().min(1).max(255).optional(),
+  'concat-part': z.coerce.number().int().min(1).max(255).optional(),
+});
+
+const DLR_STATUS = {
+  delivered: 'delivered',
+  expired: 'expired',
+  failed: 'failed',
+  rejected: 'rejected',
+  accepted: 'submitted',
+  buffered: 'buffered',
+  unknown: 'unknown',
+} as const;
+
+export const smsReceiptSchema = z.looseObject({
+  msisdn: z.string().min(1).max(64),
+  to: z.string().max(64).optional(),
+  messageId: z.string().min(1).max(100),
+  status: z.enum(Object.keys(DLR_STATUS) as [keyof typeof DLR_STATUS, ...(keyof typeof DLR_STATUS)[]]),
+  'err-code': z.string().optional(),
+  'client-ref': z.string().max(100).optional(),
+  'message-timestamp': smsTimestamp.optional(),
+  scts: z.string().optional(),
+});
+
+export function fromMessagesInbound(b: z.infer<typeof messagesInboundSchema>): InboundMessage {
+  return {
+    channel: b.channel,
+    from: b.from,
+    to: b.to,
+    text: b.text ?? b.image?.caption ?? '',
+    messageId: b.message_uuid,
+    receivedAt: isoOrNow(b.timestamp),
+  };
+}
+
+export function fromMessagesStatus(b: z.infer<typeof messagesStatusSchema>): StatusUpdate {
+  const code = b.error?.type?.match(/(\d+)$/)?.[1];
+  return {
+    channel: b.channel,
+    messageId: b.message_uuid,
+    status: b.status,
+    to: b.to,
+    timestamp: isoOrNow(b.timestamp),
+    ...(b.client_ref !== undefined && { clientRef: b.client_ref }),
+    ...(b.error && {
+      error: { ...(code !== undefined && { code }), reason: [b.error.title, b.error.detail].filter(Boolean).join(': ') || 'unknown error' },
+    }),
+  };
+}
+
+export function fromSmsInbound(b: z.infer<typeof smsInboundSchema>, text = b.text): InboundMessage {
+  return {
+    channel: 'sms',
+    from: b.msisdn,
+    to: b.to,
+    text,
+    messageId: b.messageId,
+    receivedAt: smsTimeToIso(b['message-timestamp']),
+  };
+}
+
+export function fromSmsReceipt(b: z.infer<typeof smsReceiptSchema>): StatusUpdate {
+  const errCode = b['err-code'];
+  return {
+    channel: 'sms',
+    messageId: b.messageId,
+    status: DLR_STATUS[b.status],
+    to: b.msisdn,
+    timestamp: smsTimeToIso(b['message-timestamp']),
+    ...(b['client-ref'] !== undefined && { clientRef: b['client-ref'] }),
+    ...(errCode !== undefined && errCode !== '0' && { error: { code: errCode, reason: `carrier error ${errCode}` } }),
+  };
+}
+
+function smsTimeToIso(t: string | undefined): string {
+  return t ? new Date(`${t.replace(' ', 'T')}Z`).toISOString() : new Date().toISOString();
+}
+
+function isoOrNow(t: string): string {
+  const ms = Date.parse(t);
+  return Number.isNaN(ms) ? new Date().toISOString() : new Date(ms).toISOString();
+}

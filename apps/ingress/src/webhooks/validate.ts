@@ -1,0 +1,13 @@
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+
+/** Parses with zod; on failure answers 400 with every reason and returns undefined. */
+export function validate<S extends z.ZodType>(schema: S, input: unknown, reply: FastifyReply): z.infer<S> | undefined {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  void reply.code(400).send({
+    error: 'invalid webhook',
+    issues: result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+  });
+  return undefined;
+}

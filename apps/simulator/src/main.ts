@@ -1,0 +1,31 @@
+import closeWithGrace from 'close-with-grace';
+import { createLogger, loadConfigOrExit, senderFor } from '@tickercast/shared';
+import { credentialsFrom } from './auth.ts';
+import { buildSimulator } from './app.ts';
+
+const config = loadConfigOrExit();
+const logger = createLogger('simulator', config.LOG_LEVEL);
+const credentials = credentialsFrom({
+  applicationId: config.VONAGE_APPLICATION_ID,
+  privateKey: config.VONAGE_PRIVATE_KEY,
+  apiKey: config.VONAGE_API_KEY,
+  apiSecret: config.VONAGE_API_SECRET,
+});
+if (!credentials.application && !credentials.basic) {
+  logger.warn('no VONAGE_APPLICATION_ID/VONAGE_PRIVATE_KEY or VONAGE_API_KEY/VONAGE_API_SECRET: every send will get 401');
+}
+const { app } = buildSimulator({
+  credentials,
+  webhookBaseUrl: config.SIMULATOR_WEBHOOK_URL,
+  businessNumbers: senderFor(config),
+  logger,
+});
+
+closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
+  if (err) logger.error({ err }, 'closing after an error');
+  else logger.info({ signal }, 'shutting down');
+  await app.close();
+});
+
+await app.listen({ port: config.SIMULATOR_PORT, host: config.HOST });
+logger.info(`simulator listening on http://localhost:${config.SIMULATOR_PORT}`);

@@ -1,0 +1,103 @@
+import type { SimChannel } from './request-schema.ts';
+
+const LABELS: Record<SimChannel, string> = {
+  sms: 'SMS',
+  whatsapp: 'WhatsApp',
+  messenger: 'Messenger',
+  viber_service: 'Viber',
+};
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** The page where a person plays a phone: pick a channel and number, type, watch the replies. */
+export function phonePage(businessNumbers: Record<SimChannel, string>): string {
+  const options = (Object.keys(LABELS) as SimChannel[])
+    .map((c) => `<option value="${c}">${LABELS[c]} → ${escapeHtml(businessNumbers[c])}</option>`)
+    .join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>tickercast · phone simulator</title>
+<style>
+  :root { --bg:#0f172a; --card:#111827; --muted:#94a3b8; --in:#2563eb; --out:#1f2937; --accent:#22c55e; }
+  * { box-sizing: border-box; }
+  body { margin:0; font:15px/1.4 system-ui, -apple-system, Segoe UI, sans-serif; background:var(--bg); color:#e5e7eb;
+         display:flex; justify-content:center; padding:24px; }
+  main { width:100%; max-width:420px; }
+  h1 { font-size:18px; margin:0 0 4px; } p.sub { color:var(--muted); margin:0 0 16px; font-size:13px; }
+  .bar { display:flex; gap:8px; margin-bottom:12px; }
+  select, input, button { font:inherit; border-radius:10px; border:1px solid #334155; background:#0b1220; color:inherit; padding:8px 10px; }
+  input#number { flex:1; min-width:0; }
+  .phone { background:var(--card); border:1px solid #1f2937; border-radius:24px; padding:16px; height:60vh; min-height:360px;
+           overflow-y:auto; display:flex; flex-direction:column; gap:6px; }
+  .msg { max-width:80%; padding:8px 12px; border-radius:16px; white-space:pre-wrap; word-wrap:break-word; }
+  .msg.in { align-self:flex-end; background:var(--in); border-bottom-right-radius:4px; }
+  .msg.out { align-self:flex-start; background:var(--out); border-bottom-left-radius:4px; }
+  .msg time { display:block; font-size:11px; color:#cbd5e1; opacity:.7; margin-top:2px; }
+  .empty { color:var(--muted); text-align:center; margin:auto; }
+  form.compose { display:flex; gap:8px; margin-top:12px; } form.compose input { flex:1; }
+  button { background:var(--accent); color:#052e16; border:none; font-weight:600; cursor:pointer; }
+  #status { color:var(--muted); font-size:12px; min-height:1.4em; margin-top:6px; }
+</style></head>
+<body><main>
+  <h1>📱 Phone simulator</h1>
+  <p class="sub">Be a subscriber: text a ticker (e.g. <b>MSFT</b>), <b>HELP</b>, <b>LIST</b> or <b>STOP</b>.</p>
+  <div class="bar">
+    <select id="channel" aria-label="channel">${options}</select>
+    <input id="number" aria-label="your number" value="447700900123" inputmode="numeric">
+  </div>
+  <div class="phone" id="conversation" aria-live="polite"><div class="empty">No messages yet.</div></div>
+  <form class="compose" id="compose">
+    <input id="text" aria-label="message" placeholder="Type a message…" autocomplete="off" required>
+    <button type="submit">Send</button>
+  </form>
+  <div id="status"></div>
+</main>
+<script>
+  const $ = (id) => document.getElementById(id);
+  const params = new URLSearchParams(location.search);
+  if (params.get('channel')) $('channel').value = params.get('channel');
+  if (params.get('number')) $('number').value = params.get('number');
+  let lastRendered = '';
+  function path() { return '/_sim/phones/' + encodeURIComponent($('channel').value) + '/' + encodeURIComponent($('number').value.replace(/\\D/g, '')); }
+  async function refresh() {
+    try {
+      const res = await fetch(path());
+      if (!res.ok) return;
+      const { conversation } = await res.json();
+      const key = JSON.stringify(conversation.map((m) => m.messageUuid));
+      if (key === lastRendered) return;
+      lastRendered = key;
+      const box = $('conversation');
+      box.replaceChildren();
+      if (conversation.length === 0) { box.innerHTML = '<div class="empty">No messages yet.</div>'; return; }
+      for (const m of conversation) {
+        const div = document.createElement('div');
+        div.className = 'msg ' + m.direction;
+        div.dataset.direction = m.direction;
+        div.textContent = m.text;
+        const t = document.createElement('time');
+        t.textContent = new Date(m.at).toLocaleTimeString();
+        div.appendChild(t);
+        box.appendChild(div);
+      }
+      box.scrollTop = box.scrollHeight;
+    } catch {}
+  }
+  $('compose').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const text = $('text').value.trim();
+    if (!text) return;
+    $('text').value = '';
+    const res = await fetch(path() + '/send', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) });
+    const out = await res.json().catch(() => ({}));
+    $('status').textContent = res.ok ? (out.webhook === 200 ? 'Delivered to tickercast.' : 'tickercast answered: ' + out.webhook) : (out.error || 'Could not send');
+    refresh();
+  });
+  for (const id of ['channel', 'number']) $(id).addEventListener('change', () => { lastRendered = ''; refresh(); });
+  setInterval(refresh, 1000);
+  refresh();
+</script>
+</body></html>`;
+}

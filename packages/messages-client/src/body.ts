@@ -1,0 +1,82 @@
+import { isPageScopedId, isSmsSender, normalizeNumber } from './addresses.ts';
+import { MessageValidationError } from './errors.ts';
+import { outboundMessageSchema, type OutboundMessage } from './messages.ts';
+
+/** The flat Messages API v1 request body. */
+export type RequestBody = Record<string, unknown>;
+
+function number(field: 'to' | 'from', value: string): string {
+  const n = normalizeNumber(value);
+  if (!n) throw new MessageValidationError(field, 'not an E.164 phone number (7-15 digits, country code first)');
+  return n;
+}
+
+/**
+ * Validates a message and builds the v1 body. Throws MessageValidationError before any request
+ * is made when an address or field is wrong for its channel.
+ */
+export function buildRequestBody(input: OutboundMessage): RequestBody {
+  const parsed = outboundMessageSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new MessageValidationError(issue.path.join('.') || 'message', issue.message);
+  }
+  const m = parsed.data;
+  const base: RequestBody = {
+    channel: m.channel,
+    ...(m.clientRef !== undefined && { client_ref: m.clientRef }),
+    ...(m.webhookUrl !== undefined && { webhook_url: m.webhookUrl, webhook_version: 'v1' }),
+  };
+
+  switch (m.channel) {
+    case 'sms':
+      if (!isSmsSender(m.from)) throw new MessageValidationError('from', 'not a number or an alphanumeric sender id of at most 11 characters');
+      return {
+        ...base,
+        message_type: 'text',
+        to: number('to', m.to),
+        from: normalizeNumber(m.from) ?? m.from,
+        text: m.text,
+        ...(m.ttl !== undefined && { ttl: m.ttl }),
+        ...(m.encoding !== undefined && { sms: { encoding_type: m.encoding } }),
+      };
+    case 'whatsapp':
+      if ('template' in m) {
+        return {
+          ...base,
+          message_type: 'template',
+          to: number('to', m.to),
+          from: number('from', m.from),
+          template: { name: m.template.name, parameters: m.template.parameters },
+          whatsapp: { policy: 'deterministic', locale: m.template.locale },
+        };
+      }
+      return { ...base, message_type: 'text', to: number('to', m.to), from: number('from', m.from), text: m.text };
+    case 'messenger':
+      if (!isPageScopedId(m.to)) throw new MessageValidationError('to', 'not a page-scoped id');
+      if (!isPageScopedId(m.from)) throw new MessageValidationError('from', 'not a page id');
+      if (m.category === 'message_tag' && !m.tag) throw new MessageValidationError('tag', 'required with category message_tag');
+      return {
+        ...base,
+        message_type: 'text',
+        to: m.to,
+        from: m.from,
+        text: m.text,
+        ...(m.category !== undefined && { messenger: { category: m.category, ...(m.tag !== undefined && { tag: m.tag }) } }),
+      };
+    case 'viber_service':
+      return {
+        ...base,
+        message_type: 'text',
+        to: number('to', m.to),
+        from: m.from,
+        text: m.text,
+        ...((m.category !== undefined || m.ttl !== undefined) && {
+          viber_service: {
+            ...(m.category !== undefined && { category: m.category }),
+            ...(m.ttl !== undefined && { ttl: m.ttl }),
+          },
+        }),
+      };
+  }
+}

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+const common = {
+  to: z.string().min(1),
+  from: z.string().min(1),
+  /** Echoed in every status webhook: how a retried send is traced back to one job. */
+  clientRef: z.string().max(100).optional(),
+  /** Per-message status URL, overriding the application's. */
+  webhookUrl: z.url().optional(),
+};
+
+const text = z.string().min(1);
+
+export const smsMessageSchema = z.object({
+  channel: z.literal('sms'),
+  ...common,
+  text: text.max(1000),
+  /** Seconds the carrier keeps trying. */
+  ttl: z.number().int().min(20).max(604_800).optional(),
+  encoding: z.enum(['text', 'unicode', 'auto']).optional(),
+});
+
+export const whatsappTextSchema = z.object({
+  channel: z.literal('whatsapp'),
+  ...common,
+  text: text.max(4096),
+});
+
+export const whatsappTemplateSchema = z.object({
+  channel: z.literal('whatsapp'),
+  ...common,
+  template: z.object({
+    name: z.string().min(1),
+    parameters: z.array(z.string()).default([]),
+    locale: z.string().default('en_US'),
+  }),
+});
+
+export const messengerMessageSchema = z.object({
+  channel: z.literal('messenger'),
+  ...common,
+  text: text.max(640),
+  category: z.enum(['response', 'update', 'message_tag']).optional(),
+  tag: z.string().optional(),
+});
+
+export const viberMessageSchema = z.object({
+  channel: z.literal('viber_service'),
+  ...common,
+  text: text.max(1000),
+  category: z.enum(['transaction', 'promotion']).optional(),
+  /** Seconds Viber keeps trying, 30 to 259200. */
+  ttl: z.number().int().min(30).max(259_200).optional(),
+});
+
+export const outboundMessageSchema = z.union([
+  smsMessageSchema,
+  whatsappTemplateSchema,
+  whatsappTextSchema,
+  messengerMessageSchema,
+  viberMessageSchema,
+]);
+
+export type OutboundMessage = z.input<typeof outboundMessageSchema>;
+export type SmsMessage = z.input<typeof smsMessageSchema>;
+export type WhatsAppTextMessage = z.input<typeof whatsappTextSchema>;
+export type WhatsAppTemplateMessage = z.input<typeof whatsappTemplateSchema>;
+export type MessengerMessage = z.input<typeof messengerMessageSchema>;
+export type ViberMessage = z.input<typeof viberMessageSchema>;
+export type Channel = OutboundMessage['channel'];

@@ -1,0 +1,45 @@
+import type { SubscriberId } from './channels.ts';
+
+/**
+ * Every Redis key name the system uses, and nothing else builds one.
+ *
+ * Subscription keys share one hash tag so that a change touching a subscriber and a symbol's
+ * set is a single-slot MULTI or script, and the layout runs unchanged on Redis Cluster.
+ * BullMQ queues take their own hash-tagged prefix.
+ */
+export function redisKeys(namespace: string) {
+  const subs = `${namespace}:{subs}`;
+  const prices = `${namespace}:{prices}`;
+  return {
+    /** BullMQ's `prefix` option for every queue. */
+    queuePrefix: `${namespace}:{q}`,
+
+    /** Hash: channel, address, status, createdAt, updatedAt, lastInboundAt. */
+    subscriber: (id: SubscriberId | string) => `${subs}:subscriber:${id}`,
+    /** Set of symbols one subscriber follows. */
+    subscriberSymbols: (id: SubscriberId | string) => `${subs}:subscriber:${id}:symbols`,
+    /** Hash symbol -> last price sent to this subscriber, for the change shown in the next update. */
+    subscriberLastSent: (id: SubscriberId | string) => `${subs}:subscriber:${id}:last-sent`,
+    /** Set of subscriber ids following one symbol: what fan-out pages through. */
+    symbolSubscribers: (symbol: string) => `${subs}:symbol:${symbol}:subscribers`,
+    /** The same key as prefix and suffix around the symbol, for scripts that build it per symbol. */
+    symbolSubscribersParts: [`${subs}:symbol:`, ':subscribers'] as const,
+    /** Set of every subscriber id ever seen. */
+    subscribers: `${subs}:all`,
+
+    /** Hash part number -> text: an SMS API message arriving in parts, until every part is in. */
+    smsConcatParts: (from: string, ref: string) => `${namespace}:{concat}:${from}:${ref}`,
+
+    /** Hash `channel:state` -> count of delivery reports. */
+    deliveryCounts: `${namespace}:{stats}:delivery`,
+
+    /** Hash symbol -> "price|version|tickedAt": the last-value cache. */
+    prices,
+    /** Hash symbol -> version counter, bumped by each tick. */
+    priceVersions: `${prices}:versions`,
+    /** String with a short TTL: the one ticker replica that claims a tick slot runs it. */
+    tickClaim: (slot: number) => `${prices}:tick:${slot}`,
+  } as const;
+}
+
+export type RedisKeys = ReturnType<typeof redisKeys>;

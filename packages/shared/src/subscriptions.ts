@@ -1,0 +1,152 @@
+import type { Redis } from 'ioredis';
+import type { Channel, SubscriberId } from './channels.ts';
+import { subscriberId } from './channels.ts';
+import type { RedisKeys } from './keys.ts';
+
+export type SubscriberStatus = 'active' | 'stopped';
+
+export interface Subscriber {
+  id: SubscriberId;
+  channel: Channel;
+  address: string;
+  status: SubscriberStatus;
+  createdAt: number;
+  updatedAt: number;
+  lastInboundAt?: number;
+  symbols: string[];
+}
+
+/*
+ * STOP keeps the subscriber's own symbol set (so START can resume it) but removes the subscriber
+ * from every symbol's set, which is what fan-out reads: after STOP nothing is fanned out to them.
+ * Read-modify-write over a dynamic set of keys, so it is one script, not several round trips.
+ * Every key shares the {subs} hash tag.
+ */
+const STOP_SCRIPT = `
+local syms = redis.call('SMEMBERS', KEYS[2])
+for _, s in ipairs(syms) do redis.call('SREM', ARGV[1] .. s .. ARGV[2], ARGV[3]) end
+local was = redis.call('HGET', KEYS[1], 'status')
+redis.call('HSET', KEYS[1], 'status', 'stopped', 'updatedAt', ARGV[4])
+return was or false
+`;
+
+const START_SCRIPT = `
+local syms = redis.call('SMEMBERS', KEYS[2])
+for _, s in ipairs(syms) do redis.call('SADD', ARGV[1] .. s .. ARGV[2], ARGV[3]) end
+redis.call('HSET', KEYS[1], 'status', 'active', 'updatedAt', ARGV[4])
+return syms
+`;
+
+/** Subscriptions in Redis: a hash per subscriber, a set of symbols per subscriber, a set of subscribers per symbol. */
+export class SubscriptionStore {
+  readonly #redis: Redis;
+  readonly #keys: RedisKeys;
+
+  constructor(redis: Redis, keys: RedisKeys) {
+    this.#redis = redis;
+    this.#keys = keys;
+  }
+
+  /** Records that a person wrote to us (creating their record): opens chat windows, nothing else. */
+  async touch(channel: Channel, address: string, at = Date.now()): Promise<SubscriberId> {
+    const id = subscriberId(channel, address);
+    const k = this.#keys;
+    await this.#redis
+      .multi()
+      .hsetnx(k.subscriber(id), 'createdAt', at)
+      .hsetnx(k.subscriber(id), 'status', 'active')
+      .hset(k.subscriber(id), { channel, address, lastInboundAt: at, updatedAt: at })
+      .sadd(k.subscribers, id)
+      .exec();
+    return id;
+  }
+
+  /** Adds symbols and makes the subscriber active: the person asked for them, which is an opt-in. */
+  async subscribe(channel: Channel, address: string, symbols: readonly string[], at = Date.now()): Promise<SubscriberId> {
+    const id = subscriberId(channel, address);
+    const k = this.#keys;
+    const tx = this.#redis
+      .multi()
+      .hsetnx(k.subscriber(id), 'createdAt', at)
+      .hset(k.subscriber(id), { channel, address, status: 'active', updatedAt: at })
+      .sadd(k.subscribers, id);
+    if (symbols.length > 0) tx.sadd(k.subscriberSymbols(id), ...symbols);
+    for (const s of symbols) tx.sadd(k.symbolSubscribers(s), id);
+    await tx.exec();
+    return id;
+  }
+
+  /** Drops some symbols, keeping the others. */
+  async unsubscribe(id: SubscriberId, symbols: readonly string[], at = Date.now()): Promise<void> {
+    if (symbols.length === 0) return;
+    const k = this.#keys;
+    const tx = this.#redis.multi().srem(k.subscriberSymbols(id), ...symbols).hset(k.subscriber(id), 'updatedAt', at);
+    for (const s of symbols) tx.srem(k.symbolSubscribers(s), id);
+    await tx.exec();
+  }
+
+  /** Opt-out: nothing more is fanned out to this subscriber until they opt back in. Returns the previous status. */
+  async stop(id: SubscriberId, at = Date.now()): Promise<SubscriberStatus | undefined> {
+    const k = this.#keys;
+    const was = (await this.#redis.eval(
+      STOP_SCRIPT,
+      2,
+      k.subscriber(id),
+      k.subscriberSymbols(id),
+      ...k.symbolSubscribersParts,
+      id,
+      at,
+    )) as SubscriberStatus | null;
+    return was ?? undefined;
+  }
+
+  /** Opt back in to the symbols held before STOP. Returns them. */
+  async start(id: SubscriberId, at = Date.now()): Promise<string[]> {
+    const k = this.#keys;
+    const syms = (await this.#redis.eval(
+      START_SCRIPT,
+      2,
+      k.subscriber(id),
+      k.subscriberSymbols(id),
+      ...k.symbolSubscribersParts,
+      id,
+      at,
+    )) as string[];
+    return syms.sort();
+  }
+
+  async get(id: SubscriberId): Promise<Subscriber | undefined> {
+    const k = this.#keys;
+    const [[, hash], [, symbols]] = (await this.#redis
+      .multi()
+      .hgetall(k.subscriber(id))
+      .smembers(k.subscriberSymbols(id))
+      .exec()) as [[null, Record<string, string>], [null, string[]]];
+    if (!hash.channel || !hash.address) return undefined;
+    return {
+      id,
+      channel: hash.channel as Channel,
+      address: hash.address,
+      status: (hash.status as SubscriberStatus | undefined) ?? 'active',
+      createdAt: Number(hash.createdAt),
+      updatedAt: Number(hash.updatedAt),
+      ...(hash.lastInboundAt ? { lastInboundAt: Number(hash.lastInboundAt) } : {}),
+      symbols: symbols.sort(),
+    };
+  }
+
+  /** True when a feed update for `symbol` may still go to this subscriber (the send-time re-check). */
+  async isSubscribed(id: SubscriberId | string, symbol: string): Promise<boolean> {
+    return (await this.#redis.sismember(this.#keys.symbolSubscribers(symbol), id)) === 1;
+  }
+
+  /** Pages through a symbol's subscribers with SSCAN, `count` at a time. */
+  async *subscribersOf(symbol: string, count = 1000): AsyncGenerator<string[]> {
+    let cursor = '0';
+    do {
+      const [next, ids] = await this.#redis.sscan(this.#keys.symbolSubscribers(symbol), cursor, 'COUNT', count);
+      cursor = next;
+      if (ids.length > 0) yield ids;
+    } while (cursor !== '0');
+  }
+}
