@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { Redis } from 'ioredis';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    redisUrl: string;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPong(url: string): Promise<void> {
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
+    const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    r.on('error', () => {});
+    try {
+      await r.connect();
+      if ((await r.ping()) === 'PONG') return;
+    } catch {
+      await new Promise((res) => setTimeout(res, 50));
+    } finally {
+      r.disconnect();
+    }
+  }
+  throw new Error(`redis at ${url} did not answer PING`);
+}
+
+/**
+ * Every test runs against a real Redis: REDIS_URL when set, else a redis-server started here
+ * on a free port (ephemeral, no persistence). Tests isolate themselves by key namespace.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  if (process.env.REDIS_URL) {
+    await waitForPong(process.env.REDIS_URL);
+    project.provide('redisUrl', process.env.REDIS_URL);
+    return async () => {};
+  }
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'tickercast-test-redis-'));
+  let child: ChildProcess;
+  try {
+    child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'],
+      { stdio: 'ignore' },
+    );
+  } catch (err) {
+    throw new Error('redis-server not found on PATH: install it (apt-get install redis-server) or set REDIS_URL', { cause: err });
+  }
+  child.on('error', (err) => {
+    console.error(`redis-server could not start: ${err.message} (install it, or set REDIS_URL)`);
+  });
+  const url = `redis://127.0.0.1:${port}`;
+  await waitForPong(url);
+  project.provide('redisUrl', url);
+  return async () => {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
