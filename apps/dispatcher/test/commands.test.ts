@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { parseCommand } from '../src/commands.ts';
+
+const offered = new Set(['MSFT', 'GOOGL', 'AAPL']);
+const parse = (t: string) => parseCommand(t, offered);
+
+describe('parseCommand', () => {
+  it.each(['HELP', 'help', 'Help!', 'info', '', '   ', 'hello', 'hi there', 'what can you do?'])('"%s" asks for help', (t) => {
+    expect(parse(t)).toEqual({ kind: 'help' });
+  });
+
+  it('a ticker, in any case and with punctuation, subscribes', () => {
+    expect(parse('msft')).toEqual({ kind: 'subscribe', symbols: ['MSFT'], unknown: [] });
+    expect(parse('MSFT!')).toEqual({ kind: 'subscribe', symbols: ['MSFT'], unknown: [] });
+    expect(parse('please send me msft, googl')).toEqual({ kind: 'subscribe', symbols: ['MSFT', 'GOOGL'], unknown: [] });
+  });
+
+  it('several tickers subscribe to each once, and unknown ones are reported', () => {
+    expect(parse('msft googl msft IBM')).toEqual({ kind: 'subscribe', symbols: ['MSFT', 'GOOGL'], unknown: ['IBM'] });
+  });
+
+  it('a lone unknown ticker is answered with what is on offer', () => {
+    expect(parse('IBM')).toEqual({ kind: 'unknown-symbols', unknown: ['IBM'] });
+  });
+
+  it.each(['STOP', 'stop', 'Stop.', 'STOPALL', 'unsubscribe', 'CANCEL', 'end', 'QUIT', 'stop all', 'STOP please'])(
+    '"%s" ends every subscription',
+    (t) => {
+      expect(parse(t)).toEqual({ kind: 'stop-all' });
+    },
+  );
+
+  it('STOP with a ticker drops just that one', () => {
+    expect(parse('stop msft')).toEqual({ kind: 'stop', symbols: ['MSFT'], unknown: [] });
+    expect(parse('STOP MSFT GOOGL')).toEqual({ kind: 'stop', symbols: ['MSFT', 'GOOGL'], unknown: [] });
+  });
+
+  it('an opt-out word other than STOP always ends everything, even with a ticker', () => {
+    expect(parse('cancel msft')).toEqual({ kind: 'stop-all' });
+  });
+
+  it('START resumes and LIST lists', () => {
+    expect(parse('start')).toEqual({ kind: 'start' });
+    expect(parse('LIST')).toEqual({ kind: 'list' });
+  });
+});

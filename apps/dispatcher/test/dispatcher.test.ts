@@ -1,0 +1,209 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Worker } from 'bullmq';
+import { MessagesClient } from '@tickercast/messages-client';
+import {
+  createLogger,
+  createQueues,
+  inboundJobId,
+  PriceCache,
+  subscriberId,
+  SubscriptionStore,
+  type InboundMessage,
+  type Queues,
+} from '@tickercast/shared';
+import { createFanoutProcessor } from '../src/fanout.ts';
+import { createInboundProcessor } from '../src/inbound.ts';
+import { LastSentPrices } from '../src/last-sent.ts';
+import { createSendProcessor } from '../src/send.ts';
+import { createStatusProcessor } from '../src/status.ts';
+import { startWorkers } from '../src/workers.ts';
+import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
+import { BUSINESS_NUMBERS, startSimulator, type RunningSimulator } from '../../../test/support/simulator.ts';
+
+const OFFERED = ['MSFT', 'GOOGL'];
+const PHONE = '447700900123';
+
+let sim: RunningSimulator;
+let t: TestRedis;
+let queues: Queues;
+let store: SubscriptionStore;
+let prices: PriceCache;
+let workers: Worker[];
+let client: MessagesClient;
+let seq = 0;
+
+async function until<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 8000): Promise<NonNullable<T>> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function inbound(text: string, from = PHONE, channel: InboundMessage['channel'] = 'sms'): Promise<unknown> {
+  const m: InboundMessage = { channel, from, to: BUSINESS_NUMBERS[channel], text, messageId: `m${++seq}-${Date.now()}`, receivedAt: new Date().toISOString() };
+  return queues.inbound.add('inbound', m, { jobId: inboundJobId(m) });
+}
+
+const received = (to = PHONE) => sim.store.messages({ to }).map((m) => m.display);
+
+beforeAll(async () => {
+  sim = await startSimulator();
+});
+afterAll(async () => {
+  await sim.close();
+});
+
+beforeEach(async () => {
+  t = testRedis();
+  queues = createQueues(t.redis, t.keys);
+  store = new SubscriptionStore(t.redis, t.keys);
+  prices = new PriceCache(t.redis, t.keys);
+  const lastSent = new LastSentPrices(t.redis, t.keys);
+  const logger = createLogger('test', 'silent');
+  client = new MessagesClient({ baseUrl: sim.url, auth: sim.auth });
+  workers = startWorkers({
+    connection: t.redis,
+    keys: t.keys,
+    logger,
+    concurrency: 10,
+    inbound: createInboundProcessor({ store, prices, queues, lastSent, offered: OFFERED, logger }),
+    fanout: createFanoutProcessor({ store, queues, pageSize: 100 }),
+    send: createSendProcessor({ client, store, prices, lastSent, senders: { ...BUSINESS_NUMBERS } }),
+    status: createStatusProcessor({ redis: t.redis, keys: t.keys, logger }),
+  });
+  sim.store.reset();
+  await prices.set('MSFT', 412.35);
+  await prices.set('GOOGL', 171.2);
+});
+
+afterEach(async () => {
+  await Promise.all(workers.map((w) => w.close()));
+  await queues.close();
+  client.close();
+  await t.cleanup();
+});
+
+describe('dispatcher, against the simulator', () => {
+  it('answers unknown text with the help, naming every ticker on offer', async () => {
+    await inbound('hello');
+    const [help] = await until('help', () => received().length > 0 && received());
+    expect(help).toContain('MSFT');
+    expect(help).toContain('GOOGL');
+    expect(help).toContain('STOP');
+  });
+
+  it('a ticker subscribes, confirms with the current price, and the next tick sends the change', async () => {
+    await inbound('msft');
+    await until('confirmation', () => received().length === 1);
+    expect(received()[0]).toContain('Subscribed to MSFT');
+    expect(received()[0]).toContain('412.35');
+    expect(await store.isSubscribed(subscriberId('sms', PHONE), 'MSFT')).toBe(true);
+
+    const q = await prices.set('MSFT', 413.55);
+    await queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
+    await until('price update', () => received().length === 2);
+    expect(received()[1]).toBe('MSFT 413.55 ▲ +1.20 (+0.29%)');
+  });
+
+  it('the message that reaches the simulator is an SMS from our number, with the job as client_ref', async () => {
+    await inbound('LIST');
+    await until('reply', () => sim.store.messages({ to: PHONE }).length === 1);
+    const [m] = sim.store.messages({ to: PHONE });
+    expect(m!.request).toMatchObject({ channel: 'sms', message_type: 'text', to: PHONE, from: BUSINESS_NUMBERS.sms });
+    expect((m!.request as { client_ref?: string }).client_ref).toMatch(/^re-in-/);
+  });
+
+  it('STOP ends every subscription with one confirmation, and later ticks send nothing', async () => {
+    await inbound('MSFT GOOGL');
+    await until('confirmation', () => received().length === 1);
+    await inbound('STOP');
+    await until('stop confirmation', () => received().length === 2);
+    expect(received()[1]).toMatch(/unsubscribed/i);
+
+    const id = subscriberId('sms', PHONE);
+    expect(await store.isSubscribed(id, 'MSFT')).toBe(false);
+    expect(await store.isSubscribed(id, 'GOOGL')).toBe(false);
+
+    for (const [s, p] of [['MSFT', 420], ['GOOGL', 180]] as const) {
+      const q = await prices.set(s, p);
+      await queues.fanout.add('fanout', { symbol: s, version: q.version, tickedAt: Date.now() });
+    }
+    await until('fan-outs done', async () => (await queues.fanout.getJobCounts('completed')).completed === 2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(received()).toHaveLength(2);
+  });
+
+  it('a price send already queued when STOP arrives is not sent', async () => {
+    await inbound('MSFT');
+    await until('confirmation', () => received().length === 1);
+    const id = subscriberId('sms', PHONE);
+    await store.stop(id);
+    await prices.set('MSFT', 430);
+    await queues.send.sms.add('price', { kind: 'price', subscriberId: id, symbol: 'MSFT' });
+    await until('send job done', async () => (await queues.send.sms.getJobCounts('completed')).completed >= 2);
+    expect(received()).toHaveLength(1);
+  });
+
+  it('an inbound webhook processed twice (same job id) replies once', async () => {
+    const m: InboundMessage = { channel: 'sms', from: PHONE, to: BUSINESS_NUMBERS.sms, text: 'HELP', messageId: 'dup-1', receivedAt: new Date().toISOString() };
+    await queues.inbound.add('inbound', m, { jobId: inboundJobId(m) });
+    await queues.inbound.add('inbound', m, { jobId: inboundJobId(m) });
+    await until('reply', () => received().length === 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(received()).toHaveLength(1);
+  });
+
+  it('STOP MSFT drops one ticker and keeps the other; LIST shows what is left; START resumes after STOP', async () => {
+    await inbound('MSFT GOOGL');
+    await until('confirmation', () => received().length === 1);
+    await inbound('STOP MSFT');
+    await until('stop one', () => received().length === 2);
+    expect(received()[1]).toContain('Stopped MSFT');
+    await inbound('LIST');
+    await until('list', () => received().length === 3);
+    expect(received()[2]).toContain('GOOGL');
+    expect(received()[2]).not.toContain('MSFT');
+
+    await inbound('STOP');
+    await until('stop all', () => received().length === 4);
+    await inbound('START');
+    await until('start', () => received().length === 5);
+    expect(received()[4]).toContain('GOOGL');
+    expect(await store.isSubscribed(subscriberId('sms', PHONE), 'GOOGL')).toBe(true);
+  });
+
+  it('fan-out reaches every subscriber on every channel, one message each', async () => {
+    const subs = [
+      ['sms', '447700900201'],
+      ['sms', '447700900202'],
+      ['whatsapp', '447700900203'],
+      ['viber_service', '447700900204'],
+      ['messenger', '1234567890123456'],
+    ] as const;
+    for (const [c, a] of subs) await store.subscribe(c, a, ['MSFT']);
+    const q = await prices.set('MSFT', 415);
+    await queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
+    await until('all delivered', () => sim.store.messages().length === subs.length);
+    for (const [c, a] of subs) {
+      const got = sim.store.messages({ channel: c, to: a });
+      expect(got).toHaveLength(1);
+      expect(got[0]!.display).toMatch(/^MSFT 415\.00/);
+    }
+  });
+});
+
+describe('fan-out conflation', () => {
+  it('ticks faster than sending leave at most one waiting send per subscription', async () => {
+    await Promise.all(workers.map((w) => w.close()));
+    for (let i = 0; i < 50; i++) await store.subscribe('sms', `4477009003${String(i).padStart(2, '0')}`, ['MSFT']);
+    const fanout = createFanoutProcessor({ store, queues, pageSize: 7 });
+    for (let tick = 0; tick < 5; tick++) {
+      const q = await prices.set('MSFT', 400 + tick);
+      await fanout({ symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
+    }
+    expect(await queues.send.sms.count()).toBe(50);
+  });
+});

@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, portIsOpen, spawnScript, until, type Spawned } from './support/processes.ts';
+import { redisUrl, testNamespace } from './support/redis.ts';
+
+/*
+ * The walking skeleton end to end: `npm start`'s script runs the real processes (simulator,
+ * ingress, ticker, dispatcher), and the test only speaks HTTP to them, as a person with a phone
+ * on the simulator would.
+ */
+
+interface Entry {
+  direction: 'in' | 'out';
+  text: string;
+}
+
+describe('SMS subscriber, end to end over HTTP', () => {
+  let system: Spawned;
+  let sim: string;
+  const phone = '447700900777';
+
+  beforeAll(async () => {
+    const port = await freePort();
+    const simPort = await freePort();
+    system = spawnScript('scripts/start.ts', {
+      REDIS_URL: redisUrl(),
+      REDIS_NAMESPACE: testNamespace(),
+      PORT: String(port),
+      SIMULATOR_PORT: String(simPort),
+      TICK_INTERVAL_MS: '250',
+      LOG_LEVEL: 'warn',
+    });
+    await system.waitForOutput(/tickercast is running/, 60_000);
+    sim = `http://127.0.0.1:${simPort}`;
+  }, 90_000);
+
+  afterAll(async () => {
+    system.child.kill('SIGTERM');
+    const { code } = await system.exited;
+    expect(code).toBe(0);
+  }, 40_000);
+
+  const text = async (body: string) => {
+    const res = await fetch(`${sim}/_sim/phones/sms/${phone}/send`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: body }),
+    });
+    expect(res.status).toBe(202);
+    expect((await res.json()) as { webhook: unknown }).toMatchObject({ webhook: 200 });
+  };
+  const received = async (): Promise<string[]> => {
+    const res = await fetch(`${sim}/_sim/phones/sms/${phone}`);
+    const { conversation } = (await res.json()) as { conversation: Entry[] };
+    return conversation.filter((e) => e.direction === 'out').map((e) => e.text);
+  };
+
+  it('"hello" gets the help: the commands and the tickers on offer', async () => {
+    await text('hello');
+    const [help] = await until('help reply', async () => ((await received()).length >= 1 ? received() : undefined));
+    expect(help).toMatch(/STOP/);
+    expect(help).toMatch(/MSFT/);
+    expect(help).toMatch(/GOOGL/);
+  }, 30_000);
+
+  it('"MSFT" confirms with the current price, then a price message arrives at each tick', async () => {
+    const before = (await received()).length;
+    await text('MSFT');
+    const after = await until('confirmation and two updates', async () => {
+      const r = await received();
+      return r.length >= before + 3 ? r : undefined;
+    });
+    const [confirmation, ...updates] = after.slice(before);
+    expect(confirmation).toMatch(/Subscribed to MSFT/);
+    expect(confirmation).toMatch(/MSFT \d+\.\d{2}/);
+    for (const u of updates) expect(u).toMatch(/^MSFT \d+\.\d{2} [▲▼=] [+-]?\d+\.\d{2} \([+-]?\d+\.\d{2}%\)$/);
+  }, 30_000);
+
+  it('"STOP" confirms, and no price message follows', async () => {
+    await text('STOP');
+    const all = await until('stop confirmation', async () => {
+      const r = await received();
+      return r.some((m) => /unsubscribed/i.test(m)) ? r : undefined;
+    });
+    const confirmationAt = all.findIndex((m) => /unsubscribed/i.test(m));
+    // Many ticks' worth of waiting: nothing more may arrive.
+    await new Promise((r) => setTimeout(r, 2000));
+    const later = await received();
+    expect(later.length).toBe(confirmationAt + 1);
+  }, 30_000);
+});
+
+describe('npm start on a machine with nothing configured', () => {
+  it('starts its own redis-server, prints the URLs, and Ctrl-C leaves nothing running', async () => {
+    const port = await freePort();
+    const simPort = await freePort();
+    const system = spawnScript('scripts/start.ts', { PORT: String(port), SIMULATOR_PORT: String(simPort), LOG_LEVEL: 'warn' });
+    const [, redisPort] = await system.waitForOutput(/Redis\s+redis:\/\/127\.0\.0\.1:(\d+)\s+\(ephemeral/, 60_000);
+    expect(system.output()).toContain(`http://localhost:${simPort}/`);
+    expect(system.output()).toContain(`http://localhost:${port}/`);
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+
+    system.child.kill('SIGINT');
+    const { code } = await system.exited;
+    expect(code).toBe(0);
+    for (const p of [port, simPort, Number(redisPort)]) expect(await portIsOpen(p)).toBe(false);
+  }, 90_000);
+});
