@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,15 +41,43 @@ async function waitForPong(url: string): Promise<void> {
   throw new Error(`redis at ${url} did not answer PING`);
 }
 
+/** True when a Docker engine answers on its local socket (or DOCKER_HOST is set). */
+function dockerReachable(): Promise<boolean> {
+  if (process.env.DOCKER_HOST) return Promise.resolve(true);
+  const socketPath = '/var/run/docker.sock';
+  if (!existsSync(socketPath)) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path: '/_ping', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
+    req.end();
+  });
+}
+
 /**
- * Every test runs against a real Redis: REDIS_URL when set, else a redis-server started here
- * on a free port (ephemeral, no persistence). Tests isolate themselves by key namespace.
+ * Every test runs against a real Redis: REDIS_URL when set; else a Redis container
+ * (testcontainers) when a Docker engine is reachable; else a redis-server started here on a
+ * free port (ephemeral, no persistence). Tests isolate themselves by key namespace.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   if (process.env.REDIS_URL) {
     await waitForPong(process.env.REDIS_URL);
     project.provide('redisUrl', process.env.REDIS_URL);
     return async () => {};
+  }
+  if (await dockerReachable()) {
+    const { RedisContainer } = await import('@testcontainers/redis');
+    const container = await new RedisContainer('redis:7-alpine').withCommand(['redis-server', '--maxmemory-policy', 'noeviction', '--save', '']).start();
+    project.provide('redisUrl', container.getConnectionUrl());
+    return async () => {
+      await container.stop();
+    };
   }
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tickercast-test-redis-'));
