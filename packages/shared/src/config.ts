@@ -84,7 +84,8 @@ export const envSchema = z
         message: 'VONAGE_API_KEY and VONAGE_API_SECRET go together (Basic auth)',
       });
     }
-  });
+    // Runs even when another variable is bad, so one error names every bad variable at once.
+  }, { when: (payload) => typeof payload.value === 'object' && payload.value !== null });
 
 export type Config = z.infer<typeof envSchema>;
 

@@ -1,7 +1,6 @@
 export * from './channels.ts';
 export * from './config.ts';
 export * from './errors.ts';
-export * from './jobs.ts';
 export * from './keys.ts';
 export * from './logger.ts';
 export * from './prices.ts';
