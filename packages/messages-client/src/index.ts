@@ -4,3 +4,4 @@ export * from './body.ts';
 export * from './client.ts';
 export * from './errors.ts';
 export * from './messages.ts';
+export * from './signatures.ts';
