@@ -1,4 +1,4 @@
-import { parseSubscriberId, type FanoutJob, type Queues, type SendJob, type SubscriptionStore } from '@tickercast/shared';
+import { FEED_PRIORITY, parseSubscriberId, type FanoutJob, type Queues, type SendJob, type SubscriptionStore } from '@tickercast/shared';
 import type { Channel } from '@tickercast/shared';
 
 export interface FanoutDeps {
@@ -26,7 +26,7 @@ export function createFanoutProcessor(deps: FanoutDeps) {
         list.push({
           name: 'price',
           data: { kind: 'price', subscriberId: id, symbol: job.symbol, tickedAt: job.tickedAt },
-          opts: { deduplication: { id: `${id}|${job.symbol}`, keepLastIfActive: true } },
+          opts: { priority: FEED_PRIORITY, deduplication: { id: `${id}|${job.symbol}`, keepLastIfActive: true } },
         });
       }
       await Promise.all([...byChannel].map(([channel, jobs]) => deps.queues.send[channel].addBulk(jobs)));

@@ -7,6 +7,7 @@ import {
   createRedis,
   loadConfigOrExit,
   PriceCache,
+  ratesFor,
   redisKeys,
   senderFor,
   SubscriptionStore,
@@ -42,9 +43,21 @@ const workers = startWorkers({
   keys,
   logger,
   concurrency: config.DISPATCHER_CONCURRENCY,
+  rates: ratesFor(config),
   inbound: createInboundProcessor({ store, prices, queues, lastSent, offered: config.TICKER_SYMBOLS, logger }),
   fanout: createFanoutProcessor({ store, queues }),
-  send: createSendProcessor({ client, store, prices, lastSent, senders: senderFor(config) }),
+  send: createSendProcessor({
+    client,
+    store,
+    prices,
+    lastSent,
+    senders: senderFor(config),
+    rules: {
+      whatsappTemplate: { name: config.WHATSAPP_TEMPLATE_NAME, locale: config.WHATSAPP_TEMPLATE_LOCALE },
+      messengerTag: config.MESSENGER_TAG,
+      viberTtlS: config.VIBER_TTL_S,
+    },
+  }),
   status: createStatusProcessor({ redis, keys, logger }),
 });
 

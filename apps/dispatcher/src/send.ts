@@ -1,19 +1,22 @@
 import { UnrecoverableError } from 'bullmq';
 import {
+  InvalidRequestError,
   isRetryable,
+  MessageValidationError,
   MessagesError,
   RateLimitedError,
   type MessagesClient,
 } from '@tickercast/messages-client';
 import {
   parseSubscriberId,
+  subscriberId,
   type Channel,
   type PriceCache,
   type SendJob,
   type SubscriptionStore,
 } from '@tickercast/shared';
 import type { LastSentPrices } from './last-sent.ts';
-import { textMessage } from './outbound.ts';
+import { outboundFor, type ChannelRules } from './outbound.ts';
 import { priceLine } from './texts.ts';
 
 export interface SendDeps {
@@ -22,6 +25,20 @@ export interface SendDeps {
   prices: PriceCache;
   lastSent: LastSentPrices;
   senders: Record<Channel, string>;
+  rules: ChannelRules;
+  now?: () => number;
+}
+
+/** Vonage error codes that mean this recipient will never receive from us: barred, or opted out at the carrier. */
+const DEAD_RECIPIENT_CODES = new Set(['1050', '1240']);
+
+function recipientIsDead(err: unknown): boolean {
+  if (err instanceof MessageValidationError) return err.field === 'to';
+  if (!(err instanceof InvalidRequestError)) return false;
+  return (
+    (err.code !== undefined && DEAD_RECIPIENT_CODES.has(err.code)) ||
+    (err.problem.invalid_parameters ?? []).some((p) => p.name === 'to')
+  );
 }
 
 export type SendOutcome = { sent: true; messageUuid: string; text: string } | { sent: false; reason: string };
@@ -51,12 +68,31 @@ export function createSendProcessor(deps: SendDeps) {
       remember = () => deps.lastSent.set(job.subscriberId, { [job.symbol]: quote.price });
     }
 
+    const decision = outboundFor(
+      {
+        channel,
+        to: address,
+        from: deps.senders[channel],
+        text,
+        clientRef: jobId,
+        lastInboundAt: await deps.store.lastInboundAt(job.subscriberId),
+        now: (deps.now ?? Date.now)(),
+      },
+      deps.rules,
+    );
+    if ('skip' in decision) return { sent: false, reason: decision.skip };
+
     try {
-      const { messageUuid } = await deps.client.send(textMessage(channel, address, deps.senders[channel], text, jobId));
+      const { messageUuid } = await deps.client.send(decision.send);
       await remember?.();
       return { sent: true, messageUuid, text };
     } catch (err) {
       if (err instanceof RateLimitedError) return onRateLimited(err.retryAfterMs ?? 1000);
+      if (recipientIsDead(err)) {
+        // Nothing will ever reach this address: stop feeding it, and keep the reason on the failed job.
+        await deps.store.stop(subscriberId(channel, address));
+        throw new UnrecoverableError(`recipient unreachable, unsubscribed: ${(err as Error).message}`);
+      }
       if (err instanceof MessagesError && !isRetryable(err)) throw new UnrecoverableError(`${err.name}: ${err.message}`);
       throw err;
     }

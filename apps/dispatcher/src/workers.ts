@@ -2,11 +2,13 @@ import { Worker, type Job } from 'bullmq';
 import {
   CHANNELS,
   fanoutJobSchema,
+  pacedLimiter,
   inboundMessageSchema,
   QUEUE,
   sendJobSchema,
   sendQueueName,
   statusUpdateSchema,
+  type Channel,
   type Logger,
   type Redis,
   type RedisKeys,
@@ -21,6 +23,8 @@ export interface WorkerDeps {
   keys: RedisKeys;
   logger: Logger;
   concurrency: number;
+  /** Sends per second per channel, shared by every dispatcher (BullMQ keeps the limiter in Redis). */
+  rates: Record<Channel, number>;
   inbound: ReturnType<typeof createInboundProcessor>;
   fanout: ReturnType<typeof createFanoutProcessor>;
   send: ReturnType<typeof createSendProcessor>;
@@ -48,7 +52,7 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
           await worker.rateLimit(waitMs);
           throw Worker.RateLimitError();
         }),
-      { ...base, concurrency },
+      { ...base, concurrency, limiter: pacedLimiter(deps.rates[channel]) },
     );
     workers.push(worker);
   }

@@ -21,6 +21,7 @@ import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
 import { BUSINESS_NUMBERS, startSimulator, type RunningSimulator } from '../../../test/support/simulator.ts';
 
 const OFFERED = ['MSFT', 'GOOGL'];
+const RULES = { whatsappTemplate: { name: 'price_update', locale: 'en_GB' }, messengerTag: undefined, viberTtlS: 600 };
 const PHONE = '447700900123';
 
 let sim: RunningSimulator;
@@ -30,6 +31,7 @@ let store: SubscriptionStore;
 let prices: PriceCache;
 let workers: Worker[];
 let client: MessagesClient;
+let startDispatcher: (concurrency?: number) => Worker[];
 let seq = 0;
 
 async function until<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 8000): Promise<NonNullable<T>> {
@@ -64,16 +66,18 @@ beforeEach(async () => {
   const lastSent = new LastSentPrices(t.redis, t.keys);
   const logger = createLogger('test', 'silent');
   client = new MessagesClient({ baseUrl: sim.url, auth: sim.auth });
-  workers = startWorkers({
+  startDispatcher = (concurrency = 10) => startWorkers({
     connection: t.redis,
     keys: t.keys,
     logger,
-    concurrency: 10,
+    concurrency,
+    rates: { sms: 1000, whatsapp: 1000, messenger: 1000, viber_service: 1000 },
     inbound: createInboundProcessor({ store, prices, queues, lastSent, offered: OFFERED, logger }),
     fanout: createFanoutProcessor({ store, queues, pageSize: 100 }),
-    send: createSendProcessor({ client, store, prices, lastSent, senders: { ...BUSINESS_NUMBERS } }),
+    send: createSendProcessor({ client, store, prices, lastSent, senders: { ...BUSINESS_NUMBERS }, rules: RULES }),
     status: createStatusProcessor({ redis: t.redis, keys: t.keys, logger }),
   });
+  workers = startDispatcher();
   sim.store.reset();
   await prices.set('MSFT', 412.35);
   await prices.set('GOOGL', 171.2);
@@ -183,7 +187,11 @@ describe('dispatcher, against the simulator', () => {
       ['viber_service', '447700900204'],
       ['messenger', '1234567890123456'],
     ] as const;
-    for (const [c, a] of subs) await store.subscribe(c, a, ['MSFT']);
+    // Each wrote to us first, so the chat apps' windows are open.
+    for (const [c, a] of subs) {
+      await store.touch(c, a);
+      await store.subscribe(c, a, ['MSFT']);
+    }
     const q = await prices.set('MSFT', 415);
     await queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
     await until('all delivered', () => sim.store.messages().length === subs.length);
@@ -205,5 +213,76 @@ describe('fan-out conflation', () => {
       await fanout({ symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
     }
     expect(await queues.send.sms.count()).toBe(50);
+  });
+});
+
+describe('channel rules and failures', () => {
+  it('WhatsApp outside the 24-hour window gets the template, with the price as its parameter', async () => {
+    const wa = '447700900401';
+    await store.touch('whatsapp', wa, Date.now() - 25 * 60 * 60 * 1000);
+    await store.subscribe('whatsapp', wa, ['MSFT']);
+    const q = await prices.set('MSFT', 416);
+    await queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
+    const [m] = await until('template', () => (sim.store.messages({ to: wa }).length > 0 ? sim.store.messages({ to: wa }) : undefined));
+    expect(m!.request).toMatchObject({
+      channel: 'whatsapp',
+      message_type: 'template',
+      template: { name: 'price_update', parameters: ['MSFT 416.00'] },
+      whatsapp: { policy: 'deterministic', locale: 'en_GB' },
+    });
+  });
+
+  it('WhatsApp inside the window gets free text', async () => {
+    const wa = '447700900402';
+    await inbound('MSFT', wa, 'whatsapp');
+    const [m] = await until('confirmation', () => (sim.store.messages({ to: wa }).length > 0 ? sim.store.messages({ to: wa }) : undefined));
+    expect(m!.request).toMatchObject({ channel: 'whatsapp', message_type: 'text' });
+  });
+
+  it('Messenger outside its window with no tag configured sends nothing', async () => {
+    const psid = '2222333344445555';
+    await store.touch('messenger', psid, Date.now() - 25 * 60 * 60 * 1000);
+    await store.subscribe('messenger', psid, ['MSFT']);
+    const q = await prices.set('MSFT', 417);
+    await queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
+    await until('send processed', async () => (await queues.send.messenger.getJobCounts('completed')).completed === 1);
+    expect(sim.store.messages({ to: psid })).toHaveLength(0);
+  });
+
+  it('Viber messages go as transactional service messages with a TTL', async () => {
+    const viber = '447700900403';
+    await store.subscribe('viber_service', viber, ['MSFT']);
+    const q = await prices.set('MSFT', 418);
+    await queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
+    const [m] = await until('viber', () => (sim.store.messages({ to: viber }).length > 0 ? sim.store.messages({ to: viber }) : undefined));
+    expect(m!.request).toMatchObject({ channel: 'viber_service', viber_service: { category: 'transaction', ttl: 600 } });
+  });
+
+  it('an address that can never receive is unsubscribed at the first failed send, which is not retried', async () => {
+    const bad = '12345';
+    await store.subscribe('sms', bad, ['MSFT']);
+    const q = await prices.set('MSFT', 419);
+    await queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
+    const [failed] = await until('failed job', async () => {
+      const f = await queues.send.sms.getFailed();
+      return f.length > 0 ? f : undefined;
+    });
+    expect(failed!.attemptsMade).toBe(1);
+    expect(failed!.failedReason).toMatch(/unsubscribed/);
+    expect(await store.isSubscribed(subscriberId('sms', bad), 'MSFT')).toBe(false);
+    expect(sim.store.messages({ to: bad })).toHaveLength(0);
+  });
+});
+
+describe('replies and the feed', () => {
+  it('a reply goes ahead of feed updates already waiting on the same channel', async () => {
+    await Promise.all(workers.map((w) => w.close()));
+    for (let i = 0; i < 30; i++) await store.subscribe('sms', `4477009005${String(i).padStart(2, '0')}`, ['MSFT']);
+    const q = await prices.set('MSFT', 421);
+    await createFanoutProcessor({ store, queues })({ symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
+    await queues.send.sms.add('reply', { kind: 'reply', subscriberId: subscriberId('sms', PHONE), text: 'your answer' });
+    workers = startDispatcher(1);
+    await until('all sent', () => sim.store.messages().length === 31);
+    expect(sim.store.messages()[0]!.to).toBe(PHONE);
   });
 });

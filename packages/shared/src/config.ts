@@ -10,6 +10,8 @@ const optionalString = z
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
+const rate = (fallback: number) => z.coerce.number().positive().max(10_000).default(fallback);
+
 const url = (fallback: string) =>
   z
     .url({ protocol: /^https?$/ })
@@ -65,6 +67,16 @@ export const envSchema = z
     TICK_INTERVAL_MS: z.coerce.number().int().min(50).default(5000),
 
     DISPATCHER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
+    // Sends per second per channel, across every dispatcher. Vonage's account default is 30/s per
+    // API key over all channels; WhatsApp numbers hosted by Vonage take about 20/s.
+    SMS_RATE_PER_SEC: rate(30),
+    WHATSAPP_RATE_PER_SEC: rate(20),
+    MESSENGER_RATE_PER_SEC: rate(30),
+    VIBER_RATE_PER_SEC: rate(30),
+    WHATSAPP_TEMPLATE_NAME: z.string().min(1).default('tickercast_price_update'),
+    WHATSAPP_TEMPLATE_LOCALE: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'a WhatsApp locale such as en_US').default('en_US'),
+    MESSENGER_TAG: optionalString,
+    VIBER_TTL_S: z.coerce.number().int().min(30).max(259_200).default(600),
 
     SIMULATOR_PORT: port(9100),
     SIMULATOR_WEBHOOK_URL: url('http://127.0.0.1:9000'),
@@ -120,6 +132,16 @@ export function vonageAuth(config: Config): VonageAuth | undefined {
     return { kind: 'basic', apiKey: config.VONAGE_API_KEY, apiSecret: config.VONAGE_API_SECRET };
   }
   return undefined;
+}
+
+/** The configured send rate of each channel, per second. */
+export function ratesFor(config: Config): Record<'sms' | 'whatsapp' | 'messenger' | 'viber_service', number> {
+  return {
+    sms: config.SMS_RATE_PER_SEC,
+    whatsapp: config.WHATSAPP_RATE_PER_SEC,
+    messenger: config.MESSENGER_RATE_PER_SEC,
+    viber_service: config.VIBER_RATE_PER_SEC,
+  };
 }
 
 /** The sender id for each channel, from config. */

@@ -119,6 +119,23 @@ export const JOB_DEFAULTS = {
   },
 } satisfies Record<string, DefaultJobOptions>;
 
+/**
+ * BullMQ serves jobs without a priority before prioritized ones, so replies to people (added
+ * without one) go ahead of feed updates on the same channel queue and under the same rate
+ * limit. Feed jobs share one priority: among themselves they stay first in, first out.
+ */
+export const FEED_PRIORITY = 10;
+
+/**
+ * A channel's rate as BullMQ's limiter: one job per window, the window just over 1000/rate ms.
+ * Successive starts are then more than 1000/rate ms apart, so no rolling second holds more
+ * than `rate` sends (a window of `rate` jobs per second would let twice that through at a
+ * window boundary).
+ */
+export function pacedLimiter(ratePerSec: number): { max: number; duration: number } {
+  return { max: 1, duration: Math.floor(1000 / ratePerSec) + 1 };
+}
+
 export interface Queues {
   inbound: Queue<InboundMessage>;
   status: Queue<StatusUpdate>;
