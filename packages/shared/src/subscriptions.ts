@@ -37,6 +37,23 @@ redis.call('HSET', KEYS[1], 'status', 'active', 'updatedAt', ARGV[4])
 return syms
 `;
 
+/*
+ * SUBSCRIBE is an opt-in to the symbols asked for. After STOP the held set is not resumed by it
+ * (START does that): it starts afresh, so an active subscriber is always fanned out exactly the
+ * symbols in their own set.
+ */
+const SUBSCRIBE_SCRIPT = `
+if redis.call('HGET', KEYS[1], 'status') == 'stopped' then redis.call('DEL', KEYS[2]) end
+redis.call('HSETNX', KEYS[1], 'createdAt', ARGV[4])
+redis.call('HSET', KEYS[1], 'channel', ARGV[5], 'address', ARGV[6], 'status', 'active', 'updatedAt', ARGV[4])
+redis.call('SADD', KEYS[3], ARGV[3])
+for i = 7, #ARGV do
+  redis.call('SADD', KEYS[2], ARGV[i])
+  redis.call('SADD', ARGV[1] .. ARGV[i] .. ARGV[2], ARGV[3])
+end
+return 1
+`;
+
 /** Subscriptions in Redis: a hash per subscriber, a set of symbols per subscriber, a set of subscribers per symbol. */
 export class SubscriptionStore {
   readonly #redis: Redis;
@@ -61,18 +78,26 @@ export class SubscriptionStore {
     return id;
   }
 
-  /** Adds symbols and makes the subscriber active: the person asked for them, which is an opt-in. */
+  /**
+   * Adds symbols and makes the subscriber active: the person asked for them, which is an opt-in.
+   * A stopped subscriber starts afresh with just these symbols (START is what resumes the old ones).
+   */
   async subscribe(channel: Channel, address: string, symbols: readonly string[], at = Date.now()): Promise<SubscriberId> {
     const id = subscriberId(channel, address);
     const k = this.#keys;
-    const tx = this.#redis
-      .multi()
-      .hsetnx(k.subscriber(id), 'createdAt', at)
-      .hset(k.subscriber(id), { channel, address, status: 'active', updatedAt: at })
-      .sadd(k.subscribers, id);
-    if (symbols.length > 0) tx.sadd(k.subscriberSymbols(id), ...symbols);
-    for (const s of symbols) tx.sadd(k.symbolSubscribers(s), id);
-    await tx.exec();
+    await this.#redis.eval(
+      SUBSCRIBE_SCRIPT,
+      3,
+      k.subscriber(id),
+      k.subscriberSymbols(id),
+      k.subscribers,
+      ...k.symbolSubscribersParts,
+      id,
+      at,
+      channel,
+      address,
+      ...symbols,
+    );
     return id;
   }
 
@@ -133,6 +158,12 @@ export class SubscriptionStore {
       ...(hash.lastInboundAt ? { lastInboundAt: Number(hash.lastInboundAt) } : {}),
       symbols: symbols.sort(),
     };
+  }
+
+  /** When the person last wrote to us: opens the WhatsApp and Messenger 24-hour windows. */
+  async lastInboundAt(id: SubscriberId | string): Promise<number | undefined> {
+    const v = await this.#redis.hget(this.#keys.subscriber(id), 'lastInboundAt');
+    return v === null ? undefined : Number(v);
   }
 
   /** True when a feed update for `symbol` may still go to this subscriber (the send-time re-check). */
