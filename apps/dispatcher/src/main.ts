@@ -5,6 +5,7 @@ import {
   createLogger,
   createQueues,
   createRedis,
+  DeliveryLog,
   loadConfigOrExit,
   PriceCache,
   ratesFor,
@@ -36,6 +37,7 @@ const queues = createQueues(redis, keys);
 const store = new SubscriptionStore(redis, keys);
 const prices = new PriceCache(redis, keys);
 const lastSent = new LastSentPrices(redis, keys);
+const deliveries = new DeliveryLog(redis, keys);
 const client = new MessagesClient({ baseUrl: config.VONAGE_API_URL, auth, timeoutMs: config.VONAGE_TIMEOUT_MS });
 
 const workers = startWorkers({
@@ -51,6 +53,7 @@ const workers = startWorkers({
     store,
     prices,
     lastSent,
+    deliveries,
     senders: senderFor(config),
     rules: {
       whatsappTemplate: { name: config.WHATSAPP_TEMPLATE_NAME, locale: config.WHATSAPP_TEMPLATE_LOCALE },
@@ -58,7 +61,7 @@ const workers = startWorkers({
       viberTtlS: config.VIBER_TTL_S,
     },
   }),
-  status: createStatusProcessor({ redis, keys, logger }),
+  status: createStatusProcessor({ deliveries, store, logger }),
 });
 
 closeWithGrace({ delay: 20_000 }, async ({ err, signal }) => {

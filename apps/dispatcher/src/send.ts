@@ -11,6 +11,7 @@ import {
   parseSubscriberId,
   subscriberId,
   type Channel,
+  type DeliveryLog,
   type PriceCache,
   type SendJob,
   type SubscriptionStore,
@@ -24,13 +25,14 @@ export interface SendDeps {
   store: SubscriptionStore;
   prices: PriceCache;
   lastSent: LastSentPrices;
+  deliveries: DeliveryLog;
   senders: Record<Channel, string>;
   rules: ChannelRules;
   now?: () => number;
 }
 
 /** Vonage error codes that mean this recipient will never receive from us: barred, or opted out at the carrier. */
-const DEAD_RECIPIENT_CODES = new Set(['1050', '1240']);
+export const DEAD_RECIPIENT_CODES = new Set(['1050', '1240']);
 
 function recipientIsDead(err: unknown): boolean {
   if (err instanceof MessageValidationError) return err.field === 'to';
@@ -84,7 +86,7 @@ export function createSendProcessor(deps: SendDeps) {
 
     try {
       const { messageUuid } = await deps.client.send(decision.send);
-      await remember?.();
+      await Promise.all([remember?.(), deps.deliveries.recordSent({ messageUuid, subscriberId: job.subscriberId, channel, text })]);
       return { sent: true, messageUuid, text };
     } catch (err) {
       if (err instanceof RateLimitedError) return onRateLimited(err.retryAfterMs ?? 1000);

@@ -4,12 +4,15 @@ import { MessagesClient } from '@tickercast/messages-client';
 import {
   createLogger,
   createQueues,
+  DeliveryLog,
   inboundJobId,
+  statusJobId,
   PriceCache,
   subscriberId,
   SubscriptionStore,
   type InboundMessage,
   type Queues,
+  type StatusUpdate,
 } from '@tickercast/shared';
 import { createFanoutProcessor } from '../src/fanout.ts';
 import { createInboundProcessor } from '../src/inbound.ts';
@@ -31,6 +34,7 @@ let store: SubscriptionStore;
 let prices: PriceCache;
 let workers: Worker[];
 let client: MessagesClient;
+let deliveries: DeliveryLog;
 let startDispatcher: (concurrency?: number) => Worker[];
 let seq = 0;
 
@@ -64,6 +68,7 @@ beforeEach(async () => {
   store = new SubscriptionStore(t.redis, t.keys);
   prices = new PriceCache(t.redis, t.keys);
   const lastSent = new LastSentPrices(t.redis, t.keys);
+  deliveries = new DeliveryLog(t.redis, t.keys);
   const logger = createLogger('test', 'silent');
   client = new MessagesClient({ baseUrl: sim.url, auth: sim.auth });
   startDispatcher = (concurrency = 10) => startWorkers({
@@ -74,8 +79,8 @@ beforeEach(async () => {
     rates: { sms: 1000, whatsapp: 1000, messenger: 1000, viber_service: 1000 },
     inbound: createInboundProcessor({ store, prices, queues, lastSent, offered: OFFERED, logger }),
     fanout: createFanoutProcessor({ store, queues, pageSize: 100 }),
-    send: createSendProcessor({ client, store, prices, lastSent, senders: { ...BUSINESS_NUMBERS }, rules: RULES }),
-    status: createStatusProcessor({ redis: t.redis, keys: t.keys, logger }),
+    send: createSendProcessor({ client, store, prices, lastSent, deliveries, senders: { ...BUSINESS_NUMBERS }, rules: RULES }),
+    status: createStatusProcessor({ deliveries, store, logger }),
   });
   workers = startDispatcher();
   sim.store.reset();
@@ -284,5 +289,42 @@ describe('replies and the feed', () => {
     workers = startDispatcher(1);
     await until('all sent', () => sim.store.messages().length === 31);
     expect(sim.store.messages()[0]!.to).toBe(PHONE);
+  });
+});
+
+describe('delivery status', () => {
+  const status = (u: StatusUpdate) => queues.status.add('status', u, { jobId: statusJobId(u) });
+
+  it('a sent message is recorded, moves forward with its reports, never back, and shows in the history', async () => {
+    await inbound('HELP');
+    const [m] = await until('reply', () => (received().length > 0 ? sim.store.messages({ to: PHONE }) : undefined));
+    const uuid = m!.messageUuid;
+    const id = subscriberId('sms', PHONE);
+    await until('recorded', async () => (await deliveries.get(uuid))?.state === 'accepted');
+
+    const base = { channel: 'sms' as const, messageId: uuid, to: PHONE, timestamp: new Date().toISOString() };
+    await status({ ...base, status: 'delivered' });
+    await until('delivered', async () => (await deliveries.get(uuid))?.state === 'delivered');
+    await status({ ...base, status: 'submitted' });
+    await until('late report processed', async () => (await queues.status.getJobCounts('completed')).completed === 2);
+    expect((await deliveries.get(uuid))?.state).toBe('delivered');
+
+    const history = await deliveries.history(id);
+    expect(history.map((h) => h.messageUuid)).toEqual([uuid]);
+    expect(history[0]!.text).toContain('HELP');
+    expect(await deliveries.counts()).toMatchObject({ 'sms:accepted': 1, 'sms:delivered': 1 });
+  });
+
+  it('a report that the recipient opted out at the carrier (1240) unsubscribes them', async () => {
+    const id = await store.subscribe('sms', PHONE, ['MSFT']);
+    await status({
+      channel: 'sms',
+      messageId: 'some-uuid',
+      to: PHONE,
+      status: 'rejected',
+      timestamp: new Date().toISOString(),
+      error: { code: '1240', reason: 'Illegal Number' },
+    });
+    await until('unsubscribed', async () => !(await store.isSubscribed(id, 'MSFT')));
   });
 });

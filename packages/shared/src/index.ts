@@ -7,3 +7,4 @@ export * from './prices.ts';
 export * from './queues.ts';
 export * from './redis.ts';
 export * from './subscriptions.ts';
+export * from './deliveries.ts';

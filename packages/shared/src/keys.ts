@@ -30,8 +30,12 @@ export function redisKeys(namespace: string) {
     /** Hash part number -> text: an SMS API message arriving in parts, until every part is in. */
     smsConcatParts: (from: string, ref: string) => `${namespace}:{concat}:${from}:${ref}`,
 
-    /** Hash `channel:state` -> count of delivery reports. */
-    deliveryCounts: `${namespace}:{stats}:delivery`,
+    /** Hash per sent message (by provider uuid): subscriber, channel, text, state, times, error. */
+    message: (uuid: string) => `${namespace}:{msgs}:msg:${uuid}`,
+    /** List of a subscriber's recent message uuids, newest first, bounded. */
+    messageHistory: (id: SubscriberId | string) => `${namespace}:{msgs}:history:${id}`,
+    /** Hash `channel:state` -> how many messages reached that state. */
+    deliveryCounts: `${namespace}:{msgs}:counts`,
 
     /** Hash symbol -> "price|version|tickedAt": the last-value cache. */
     prices,

@@ -1,0 +1,125 @@
+import type { Redis } from 'ioredis';
+import type { Channel, SubscriberId } from './channels.ts';
+import type { RedisKeys } from './keys.ts';
+import type { DeliveryState, StatusUpdate } from './queues.ts';
+
+export interface MessageRecord {
+  messageUuid: string;
+  subscriberId: string;
+  channel: Channel;
+  text: string;
+  state: DeliveryState | 'accepted';
+  sentAt: number;
+  updatedAt: number;
+  error?: string;
+}
+
+/** How far along a message is: a report never moves it back (statuses arrive out of order). */
+const RANK: Record<MessageRecord['state'], number> = {
+  accepted: 0,
+  submitted: 1,
+  buffered: 1,
+  unknown: 1,
+  delivered: 2,
+  rejected: 3,
+  undeliverable: 3,
+  failed: 3,
+  expired: 3,
+  read: 4,
+};
+
+const HISTORY = 50;
+const TTL_S = 7 * 24 * 60 * 60;
+
+/*
+ * Applies a status if it moves the message forward; counts the state it reaches. A report for a
+ * message we have no record of (expired, or sent by another system) is still counted.
+ */
+const STATUS_SCRIPT = `
+local rank = tonumber(ARGV[2])
+local current = tonumber(redis.call('HGET', KEYS[1], 'rank') or '-1')
+if current >= rank then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'state', ARGV[1], 'rank', rank, 'updatedAt', ARGV[3])
+  if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[4]) end
+end
+redis.call('HINCRBY', KEYS[2], ARGV[5] .. ':' .. ARGV[1], 1)
+return 1
+`;
+
+/** Every message we sent, its delivery state, and each subscriber's recent history. */
+export class DeliveryLog {
+  readonly #redis: Redis;
+  readonly #keys: RedisKeys;
+
+  constructor(redis: Redis, keys: RedisKeys) {
+    this.#redis = redis;
+    this.#keys = keys;
+  }
+
+  async recordSent(m: { messageUuid: string; subscriberId: SubscriberId | string; channel: Channel; text: string; at?: number }): Promise<void> {
+    const k = this.#keys;
+    const at = m.at ?? Date.now();
+    await this.#redis
+      .multi()
+      .hset(k.message(m.messageUuid), {
+        subscriberId: m.subscriberId,
+        channel: m.channel,
+        text: m.text,
+        state: 'accepted',
+        rank: RANK.accepted,
+        sentAt: at,
+        updatedAt: at,
+      })
+      .expire(k.message(m.messageUuid), TTL_S)
+      .lpush(k.messageHistory(m.subscriberId), m.messageUuid)
+      .ltrim(k.messageHistory(m.subscriberId), 0, HISTORY - 1)
+      .expire(k.messageHistory(m.subscriberId), TTL_S)
+      .hincrby(k.deliveryCounts, `${m.channel}:accepted`, 1)
+      .exec();
+  }
+
+  /** Returns true when the report moved the message forward. */
+  async applyStatus(update: StatusUpdate, at = Date.now()): Promise<boolean> {
+    const applied = await this.#redis.eval(
+      STATUS_SCRIPT,
+      2,
+      this.#keys.message(update.messageId),
+      this.#keys.deliveryCounts,
+      update.status,
+      RANK[update.status],
+      at,
+      update.error ? [update.error.code, update.error.reason].filter(Boolean).join(' ') : '',
+      update.channel,
+    );
+    return applied === 1;
+  }
+
+  async get(messageUuid: string): Promise<MessageRecord | undefined> {
+    const h = await this.#redis.hgetall(this.#keys.message(messageUuid));
+    if (!h.channel) return undefined;
+    return {
+      messageUuid,
+      subscriberId: h.subscriberId ?? '',
+      channel: h.channel as Channel,
+      text: h.text ?? '',
+      state: h.state as MessageRecord['state'],
+      sentAt: Number(h.sentAt),
+      updatedAt: Number(h.updatedAt),
+      ...(h.error ? { error: h.error } : {}),
+    };
+  }
+
+  /** A subscriber's recent messages, newest first. */
+  async history(id: SubscriberId | string, limit = HISTORY): Promise<MessageRecord[]> {
+    const uuids = await this.#redis.lrange(this.#keys.messageHistory(id), 0, limit - 1);
+    const records = await Promise.all(uuids.map((u) => this.get(u)));
+    return records.filter((r): r is MessageRecord => r !== undefined);
+  }
+
+  /** `channel:state` -> count. */
+  async counts(): Promise<Record<string, number>> {
+    const h = await this.#redis.hgetall(this.#keys.deliveryCounts);
+    return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Number(v)]));
+  }
+}
