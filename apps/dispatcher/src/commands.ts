@@ -6,7 +6,28 @@ export type Command =
   | { kind: 'stop-all' }
   | { kind: 'stop'; symbols: string[]; unknown: string[] }
   | { kind: 'start' }
-  | { kind: 'list' };
+  | { kind: 'list' }
+  | { kind: 'every'; intervalMs: number | null }
+  | { kind: 'bad-every' };
+
+/** Shortest and longest EVERY a person may ask for. */
+export const EVERY_MIN_MS = 10_000;
+export const EVERY_MAX_MS = 24 * 60 * 60 * 1000;
+
+const UNIT_MS: Record<string, number> = { S: 1000, SEC: 1000, SECS: 1000, SECOND: 1000, SECONDS: 1000, M: 60_000, MIN: 60_000, MINS: 60_000, MINUTE: 60_000, MINUTES: 60_000, H: 3_600_000, HR: 3_600_000, HRS: 3_600_000, HOUR: 3_600_000, HOURS: 3_600_000 };
+
+/** `5m`, `5 min`, `30s`, `1 hour`, `OFF` -> milliseconds, null for off, undefined when unreadable or out of range. */
+function parseEvery(words: string[]): number | null | undefined {
+  const joined = words.join('');
+  if (joined === 'OFF' || joined === '0' || joined === 'ALL' || joined === 'TICK') return null;
+  const m = /^(\d+(?:\.\d+)?)([A-Z]*)$/.exec(joined);
+  if (!m) return undefined;
+  const unit = m[2] === '' ? 'M' : m[2]!;
+  const ms = UNIT_MS[unit];
+  if (ms === undefined) return undefined;
+  const value = Math.round(Number(m[1]) * ms);
+  return value >= EVERY_MIN_MS && value <= EVERY_MAX_MS ? value : undefined;
+}
 
 /** The opt-out words carriers and regulators expect (CTIA, Ofcom): each ends every subscription. */
 export const OPT_OUT_WORDS = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT']);
@@ -38,6 +59,10 @@ export function parseCommand(text: string, offered: ReadonlySet<string>): Comman
   if (first === 'START' || first === 'UNSTOP' || first === 'RESUME') return { kind: 'start' };
   if (first === 'LIST' || first === 'STATUS') return { kind: 'list' };
   if (first === 'HELP' || first === 'INFO' || first === '?') return { kind: 'help' };
+  if (first === 'EVERY') {
+    const intervalMs = parseEvery(words.slice(1));
+    return intervalMs === undefined ? { kind: 'bad-every' } : { kind: 'every', intervalMs };
+  }
 
   const candidates = words.filter((w) => !FILLER.has(w) && /^[A-Z][A-Z0-9.]{0,9}$/.test(w));
   const symbols = unique(candidates.filter((w) => offered.has(w)));

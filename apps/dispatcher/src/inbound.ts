@@ -63,6 +63,13 @@ export function createInboundProcessor(deps: InboundDeps) {
         reply = texts.startedText(symbols, offered);
         break;
       }
+      case 'every':
+        await store.setInterval(id, command.intervalMs, at);
+        reply = texts.everyText(command.intervalMs);
+        break;
+      case 'bad-every':
+        reply = texts.badEveryText();
+        break;
       case 'list': {
         const sub = await store.get(id);
         const symbols = sub?.status === 'active' ? sub.symbols : [];

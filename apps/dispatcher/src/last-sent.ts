@@ -1,6 +1,14 @@
 import type { Redis, RedisKeys } from '@tickercast/shared';
 
-/** The price each subscriber last received per symbol: the base of the change shown in the next update. */
+export interface LastSent {
+  price: number;
+  at: number;
+}
+
+/**
+ * The price each subscriber last received per symbol, and when: the base of the change shown in
+ * the next update, and of the EVERY interval.
+ */
 export class LastSentPrices {
   readonly #redis: Redis;
   readonly #keys: RedisKeys;
@@ -8,12 +16,17 @@ export class LastSentPrices {
     this.#redis = redis;
     this.#keys = keys;
   }
-  async get(subscriberId: string, symbol: string): Promise<number | undefined> {
+  async get(subscriberId: string, symbol: string): Promise<LastSent | undefined> {
     const v = await this.#redis.hget(this.#keys.subscriberLastSent(subscriberId), symbol);
-    return v === null ? undefined : Number(v);
+    if (v === null) return undefined;
+    const [price, at] = v.split('|');
+    return { price: Number(price), at: Number(at) };
   }
-  async set(subscriberId: string, prices: Record<string, number>): Promise<void> {
+  async set(subscriberId: string, prices: Record<string, number>, at = Date.now()): Promise<void> {
     if (Object.keys(prices).length === 0) return;
-    await this.#redis.hset(this.#keys.subscriberLastSent(subscriberId), Object.fromEntries(Object.entries(prices).map(([s, p]) => [s, String(p)])));
+    await this.#redis.hset(
+      this.#keys.subscriberLastSent(subscriberId),
+      Object.fromEntries(Object.entries(prices).map(([s, p]) => [s, `${p}|${at}`])),
+    );
   }
 }

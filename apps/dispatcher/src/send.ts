@@ -45,16 +45,23 @@ function recipientIsDead(err: unknown): boolean {
 
 export type SendOutcome = { sent: true; messageUuid: string; text: string } | { sent: false; reason: string };
 
-/** What the send worker does when the provider says "slow down": pause the queue, keep the attempt. */
-export type OnRateLimited = (waitMs: number) => Promise<never>;
+/** What the worker does for the processor: both hand the job back without spending an attempt. */
+export interface SendControl {
+  /** The provider said "slow down": pause this channel's queue for `waitMs`. */
+  rateLimited(waitMs: number): Promise<never>;
+  /** Too early for this subscriber (EVERY): run the job again at `at`, reading the price then. */
+  deferUntil(at: number): Promise<never>;
+}
 
 /**
  * Sends one job. A price send reads the latest price now (not when it was queued) and re-checks
  * the subscription, so a STOP that arrived meanwhile wins.
  */
 export function createSendProcessor(deps: SendDeps) {
-  return async (job: SendJob, jobId: string, onRateLimited: OnRateLimited): Promise<SendOutcome> => {
+  return async (job: SendJob, jobId: string, control: SendControl): Promise<SendOutcome> => {
     const { channel, address } = parseSubscriberId(job.subscriberId);
+    const now = (deps.now ?? Date.now)();
+    const context = await deps.store.sendContext(job.subscriberId);
     let text: string;
     let remember: (() => Promise<unknown>) | undefined;
 
@@ -65,8 +72,9 @@ export function createSendProcessor(deps: SendDeps) {
       const quote = await deps.prices.get(job.symbol);
       if (!quote) return { sent: false, reason: 'no price yet' };
       const previous = await deps.lastSent.get(job.subscriberId, job.symbol);
-      if (previous === quote.price) return { sent: false, reason: 'price unchanged' };
-      text = priceLine(job.symbol, quote.price, previous);
+      if (previous && context.intervalMs && now < previous.at + context.intervalMs) return control.deferUntil(previous.at + context.intervalMs);
+      if (previous?.price === quote.price) return { sent: false, reason: 'price unchanged' };
+      text = priceLine(job.symbol, quote.price, previous?.price);
       remember = () => deps.lastSent.set(job.subscriberId, { [job.symbol]: quote.price });
     }
 
@@ -77,8 +85,8 @@ export function createSendProcessor(deps: SendDeps) {
         from: deps.senders[channel],
         text,
         clientRef: jobId,
-        lastInboundAt: await deps.store.lastInboundAt(job.subscriberId),
-        now: (deps.now ?? Date.now)(),
+        lastInboundAt: context.lastInboundAt,
+        now,
       },
       deps.rules,
     );
@@ -89,7 +97,7 @@ export function createSendProcessor(deps: SendDeps) {
       await Promise.all([remember?.(), deps.deliveries.recordSent({ messageUuid, subscriberId: job.subscriberId, channel, text })]);
       return { sent: true, messageUuid, text };
     } catch (err) {
-      if (err instanceof RateLimitedError) return onRateLimited(err.retryAfterMs ?? 1000);
+      if (err instanceof RateLimitedError) return control.rateLimited(err.retryAfterMs ?? 1000);
       if (recipientIsDead(err)) {
         // Nothing will ever reach this address: stop feeding it, and keep the reason on the failed job.
         await deps.store.stop(subscriberId(channel, address));

@@ -6,7 +6,7 @@ export function helpText(offered: readonly string[]): string {
   return [
     'tickercast: live prices by message.',
     `Send a ticker to subscribe (${offered.join(', ')}), e.g. "${offered[0] ?? 'MSFT'}".`,
-    `LIST shows yours, STOP ${offered[0] ?? 'MSFT'} drops one, STOP ends all, START resumes, HELP shows this.`,
+    `LIST shows yours, STOP ${offered[0] ?? 'MSFT'} drops one, STOP ends all, START resumes, EVERY 5m slows updates, HELP shows this.`,
   ].join('\n');
 }
 
@@ -53,4 +53,19 @@ export function startedText(symbols: readonly string[], offered: readonly string
 export function listText(symbols: readonly string[], quotes: Map<string, PriceQuote>, offered: readonly string[]): string {
   if (symbols.length === 0) return `You follow nothing. Send a ticker to subscribe: ${offered.join(', ')}.`;
   return [`You follow ${symbols.length}:`, ...symbols.map((s) => { const q = quotes.get(s); return q ? priceLine(s, q.price) : s; })].join('\n');
+}
+
+export function everyText(intervalMs: number | null): string {
+  if (intervalMs === null) return 'You will get every price update again.';
+  return `You will get at most one update per ticker every ${formatDuration(intervalMs)}. EVERY OFF for every tick.`;
+}
+
+export function badEveryText(): string {
+  return 'Try EVERY 30s, EVERY 5m or EVERY 1h (10 seconds to 24 hours), or EVERY OFF.';
+}
+
+function formatDuration(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} hour${ms === 3_600_000 ? '' : 's'}`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} minute${ms === 60_000 ? '' : 's'}`;
+  return `${Math.round(ms / 1000)} seconds`;
 }

@@ -1,4 +1,4 @@
-import { Worker, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job } from 'bullmq';
 import {
   CHANNELS,
   fanoutJobSchema,
@@ -46,11 +46,18 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
   for (const channel of CHANNELS) {
     const worker: Worker = new Worker(
       sendQueueName(channel),
-      async (job: Job) =>
-        deps.send(sendJobSchema.parse(job.data), job.id!, async (waitMs) => {
-          // Pause this channel's queue for the provider's wait; the job goes back without spending an attempt.
-          await worker.rateLimit(waitMs);
-          throw Worker.RateLimitError();
+      async (job: Job, token?: string) =>
+        deps.send(sendJobSchema.parse(job.data), job.id!, {
+          async rateLimited(waitMs) {
+            // Pause this channel's queue for the provider's wait; the job goes back without spending an attempt.
+            await worker.rateLimit(waitMs);
+            throw Worker.RateLimitError();
+          },
+          async deferUntil(at) {
+            // The job keeps its deduplication id while delayed, so later ticks fold into it.
+            await job.moveToDelayed(at, token);
+            throw new DelayedError();
+          },
         }),
       { ...base, concurrency, limiter: pacedLimiter(deps.rates[channel]) },
     );

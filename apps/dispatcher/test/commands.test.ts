@@ -39,6 +39,16 @@ describe('parseCommand', () => {
     expect(parse('cancel msft')).toEqual({ kind: 'stop-all' });
   });
 
+  it('EVERY sets an interval, in seconds, minutes or hours; OFF clears it; nonsense is refused', () => {
+    expect(parse('EVERY 5m')).toEqual({ kind: 'every', intervalMs: 300_000 });
+    expect(parse('every 5 min')).toEqual({ kind: 'every', intervalMs: 300_000 });
+    expect(parse('Every 30s')).toEqual({ kind: 'every', intervalMs: 30_000 });
+    expect(parse('EVERY 1 hour')).toEqual({ kind: 'every', intervalMs: 3_600_000 });
+    expect(parse('EVERY 10')).toEqual({ kind: 'every', intervalMs: 600_000 });
+    expect(parse('every off')).toEqual({ kind: 'every', intervalMs: null });
+    for (const t of ['EVERY', 'EVERY 1s', 'EVERY 3 days', 'EVERY soon', 'EVERY 25h']) expect(parse(t)).toEqual({ kind: 'bad-every' });
+  });
+
   it('START resumes and LIST lists', () => {
     expect(parse('start')).toEqual({ kind: 'start' });
     expect(parse('LIST')).toEqual({ kind: 'list' });

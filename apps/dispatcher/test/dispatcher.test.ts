@@ -292,6 +292,30 @@ describe('replies and the feed', () => {
   });
 });
 
+describe('EVERY', () => {
+  it('holds later ticks back until the interval has passed, folded into one waiting job', async () => {
+    await inbound('MSFT');
+    await until('confirmation', () => received().length === 1);
+    await inbound('EVERY 1m');
+    await until('every reply', () => received().length === 2);
+    expect(received()[1]).toContain('every 1 minute');
+
+    const before = Date.now();
+    for (const p of [431, 432, 433]) {
+      const q = await prices.set('MSFT', p);
+      await queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
+    }
+    const [delayed] = await until('deferred job', async () => {
+      const d = await queues.send.sms.getDelayed();
+      return d.length > 0 && (await queues.fanout.getJobCounts('completed')).completed === 3 ? d : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await queues.send.sms.getDelayedCount()).toBe(1);
+    expect(delayed!.timestamp + delayed!.delay).toBeGreaterThanOrEqual(before + 55_000);
+    expect(received()).toHaveLength(2);
+  });
+});
+
 describe('delivery status', () => {
   const status = (u: StatusUpdate) => queues.status.add('status', u, { jobId: statusJobId(u) });
 

@@ -13,6 +13,7 @@ export interface Subscriber {
   createdAt: number;
   updatedAt: number;
   lastInboundAt?: number;
+  intervalMs?: number;
   symbols: string[];
 }
 
@@ -156,14 +157,30 @@ export class SubscriptionStore {
       createdAt: Number(hash.createdAt),
       updatedAt: Number(hash.updatedAt),
       ...(hash.lastInboundAt ? { lastInboundAt: Number(hash.lastInboundAt) } : {}),
+      ...(hash.intervalMs ? { intervalMs: Number(hash.intervalMs) } : {}),
       symbols: symbols.sort(),
     };
   }
 
-  /** When the person last wrote to us: opens the WhatsApp and Messenger 24-hour windows. */
-  async lastInboundAt(id: SubscriberId | string): Promise<number | undefined> {
-    const v = await this.#redis.hget(this.#keys.subscriber(id), 'lastInboundAt');
-    return v === null ? undefined : Number(v);
+  /**
+   * What a send needs to know about the subscriber, in one round trip: when they last wrote to
+   * us (the WhatsApp and Messenger 24-hour windows) and their EVERY interval.
+   */
+  async sendContext(id: SubscriberId | string): Promise<{ lastInboundAt: number | undefined; intervalMs: number | undefined }> {
+    const [last, interval] = await this.#redis.hmget(this.#keys.subscriber(id), 'lastInboundAt', 'intervalMs');
+    return {
+      lastInboundAt: last ? Number(last) : undefined,
+      intervalMs: interval ? Number(interval) : undefined,
+    };
+  }
+
+  /** At most one update per symbol per interval for this subscriber; null sends every tick. */
+  async setInterval(id: SubscriberId | string, intervalMs: number | null, at = Date.now()): Promise<void> {
+    const key = this.#keys.subscriber(id);
+    const tx = this.#redis.multi().hset(key, 'updatedAt', at);
+    if (intervalMs === null) tx.hdel(key, 'intervalMs');
+    else tx.hset(key, 'intervalMs', intervalMs);
+    await tx.exec();
   }
 
   /** True when a feed update for `symbol` may still go to this subscriber (the send-time re-check). */
