@@ -28,7 +28,8 @@ export function inboundWebhookBody(opts: InboundOptions, now = new Date()): Reco
         sms: { num_messages: String(Math.max(1, Math.ceil(opts.text.length / 160))), keyword: opts.text.trim().split(/\s+/)[0]?.toUpperCase() ?? '' },
       };
     case 'whatsapp':
-      return { ...base, profile: { name: `Phone ${opts.from.slice(-4)}` } };
+      // context_status is required by Vonage's schema; a phone's own message quotes nothing.
+      return { ...base, context_status: 'none', profile: { name: `Phone ${opts.from.slice(-4)}` } };
     default:
       return base;
   }

@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSimulator, type Simulator } from '../src/app.ts';
+import { credentialsFrom } from '../src/auth.ts';
+
+const BUSINESS = { sms: '447700900000', whatsapp: '447700900001', messenger: '107083064136738', viber_service: '16273' };
+
+let sim: Simulator;
+
+beforeAll(async () => {
+  sim = buildSimulator({ credentials: credentialsFrom({}), webhookBaseUrl: 'http://127.0.0.1:9', businessNumbers: BUSINESS });
+  await sim.app.ready();
+});
+
+afterAll(async () => {
+  await sim?.app.close();
+});
+
+describe('the phone page', () => {
+  it('is HTML with a channel selector offering each channel and the business number it reaches', async () => {
+    const res = await sim.app.inject({ method: 'GET', url: '/' });
+
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(res.body).toMatch(/^<!doctype html>/i);
+    const select = res.body.match(/<select id="channel"[^>]*>(.*?)<\/select>/s)?.[1];
+    expect(select).toBeDefined();
+    const options = [...select!.matchAll(/<option value="([^"]+)">([^<]+)<\/option>/g)].map((m) => [m[1], m[2]]);
+    expect(options).toEqual([
+      ['sms', 'SMS → 447700900000'],
+      ['whatsapp', 'WhatsApp → 447700900001'],
+      ['messenger', 'Messenger → 107083064136738'],
+      ['viber_service', 'Viber → 16273'],
+    ]);
+  });
+
+  it('has a number field and a compose form that post to the phone endpoints', async () => {
+    const { body } = await sim.app.inject({ method: 'GET', url: '/' });
+    expect(body).toContain('<input id="number"');
+    expect(body).toContain('<form class="compose" id="compose">');
+    expect(body).toContain("'/_sim/phones/'");
+    expect(body).toContain("fetch(path() + '/send', { method: 'POST'");
+  });
+
+  it('escapes a business id rather than injecting it into the page', async () => {
+    const odd = buildSimulator({
+      credentials: credentialsFrom({}),
+      webhookBaseUrl: 'http://127.0.0.1:9',
+      businessNumbers: { ...BUSINESS, viber_service: '<b>Tick&Co</b>' },
+    });
+    try {
+      const { body } = await odd.app.inject({ method: 'GET', url: '/' });
+      expect(body).not.toContain('<b>Tick&Co</b>');
+      expect(body).toContain('Viber → &#60;b&#62;Tick&#38;Co&#60;/b&#62;');
+    } finally {
+      await odd.app.close();
+    }
+  });
+});
+
+describe('/healthz', () => {
+  it('answers ok', async () => {
+    const res = await sim.app.inject({ method: 'GET', url: '/healthz' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ ok: true });
+  });
+});
