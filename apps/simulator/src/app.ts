@@ -5,7 +5,7 @@ import { checkAuthorization, type SimulatorCredentials } from './auth.ts';
 import { inboundWebhookBody } from './inbound.ts';
 import { phonePage } from './phone-page.ts';
 import { sendProblem } from './problems.ts';
-import { SIM_CHANNELS, validateRequest, type SimChannel } from './request-schema.ts';
+import { API_CHANNELS, SIM_CHANNELS, validateRequest, type ApiChannel, type SimChannel } from './request-schema.ts';
 import { displayText, SimulatorStore } from './store.ts';
 
 export interface SimulatorOptions {
@@ -22,7 +22,8 @@ export interface Simulator {
   store: SimulatorStore;
 }
 
-const channelParam = z.enum(SIM_CHANNELS as [SimChannel, ...SimChannel[]]);
+const channelParam = z.enum(SIM_CHANNELS);
+const apiChannelParam = z.enum(API_CHANNELS as [ApiChannel, ...ApiChannel[]]);
 const phoneParams = z.object({ channel: channelParam, number: z.string().regex(/^\d{5,32}$/, 'digits only') });
 
 export function buildSimulator(options: SimulatorOptions): Simulator {
@@ -66,7 +67,7 @@ export function buildSimulator(options: SimulatorOptions): Simulator {
   });
 
   const listQuery = z.object({
-    channel: channelParam.optional(),
+    channel: apiChannelParam.optional(),
     to: z.string().optional(),
     since: z.coerce.number().optional(),
     limit: z.coerce.number().int().min(1).max(100_000).default(1000),

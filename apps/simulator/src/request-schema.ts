@@ -30,6 +30,16 @@ const sms = z.object({
   ...common,
 });
 
+const mms = z.object({
+  channel: z.literal('mms'),
+  message_type: z.literal('image'),
+  to: e164,
+  from: e164,
+  image: z.object({ url: z.url({ protocol: /^https?$/ }), caption: z.string().min(1).max(3000).optional() }),
+  ttl: z.number().int().min(300).max(259_200).optional(),
+  ...common,
+});
+
 const whatsappBase = { channel: z.literal('whatsapp'), to: e164, from: e164, ...common };
 const whatsappText = z.object({ ...whatsappBase, message_type: z.literal('text'), text: z.string().min(1).max(4096) });
 const whatsappTemplate = z.object({
@@ -71,16 +81,23 @@ const viber = z.object({
 
 export const SCHEMAS_BY_CHANNEL = {
   sms: [sms],
+  mms: [mms],
   whatsapp: [whatsappText, whatsappTemplate],
   messenger: [messenger],
   viber_service: [viber],
 } as const;
 
-export type SimChannel = keyof typeof SCHEMAS_BY_CHANNEL;
-export const SIM_CHANNELS = Object.keys(SCHEMAS_BY_CHANNEL) as SimChannel[];
+/** Every channel POST /v1/messages accepts. */
+export type ApiChannel = keyof typeof SCHEMAS_BY_CHANNEL;
+export const API_CHANNELS = Object.keys(SCHEMAS_BY_CHANNEL) as ApiChannel[];
+
+/** The channels a simulated phone can write to the business on. */
+export const SIM_CHANNELS = ['sms', 'whatsapp', 'messenger', 'viber_service'] as const;
+export type SimChannel = (typeof SIM_CHANNELS)[number];
 
 export type AcceptedRequest =
   | z.infer<typeof sms>
+  | z.infer<typeof mms>
   | z.infer<typeof whatsappText>
   | z.infer<typeof whatsappTemplate>
   | z.infer<typeof messenger>
@@ -97,9 +114,9 @@ export function validateRequest(body: unknown): ValidationResult {
   }
   const channel = (body as { channel?: unknown }).channel;
   if (typeof channel !== 'string' || !(channel in SCHEMAS_BY_CHANNEL)) {
-    return { ok: false, invalid: [{ name: 'channel', reason: `must be one of ${SIM_CHANNELS.join(', ')}` }] };
+    return { ok: false, invalid: [{ name: 'channel', reason: `must be one of ${API_CHANNELS.join(', ')}` }] };
   }
-  const candidates = SCHEMAS_BY_CHANNEL[channel as SimChannel];
+  const candidates = SCHEMAS_BY_CHANNEL[channel as ApiChannel];
   const messageType = (body as { message_type?: unknown }).message_type;
   // Report against the schema for the message_type given, so the reasons are about the right fields.
   const schema =

@@ -1,9 +1,9 @@
-import type { AcceptedRequest, SimChannel } from './request-schema.ts';
+import type { AcceptedRequest, ApiChannel, SimChannel } from './request-schema.ts';
 
 export interface AcceptedMessage {
   messageUuid: string;
   acceptedAt: string;
-  channel: SimChannel;
+  channel: ApiChannel;
   to: string;
   from: string;
   /** The text a phone shows: the text, or the template name and parameters. */
@@ -84,6 +84,7 @@ export class SimulatorStore {
 }
 
 export function displayText(body: AcceptedRequest): string {
+  if (body.message_type === 'image') return `[image ${body.image.url}]${body.image.caption ? ` ${body.image.caption}` : ''}`;
   if (body.message_type === 'template') {
     return `[template ${body.template.name}] ${(body.template.parameters ?? []).join(' · ')}`.trim();
   }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { importPKCS8, SignJWT } from 'jose';
+import { AuthConfigurationError } from './errors.ts';
 
 export type AuthConfig =
   | { kind: 'jwt'; applicationId: string; privateKey: string; ttlSeconds?: number }
@@ -25,10 +26,12 @@ export class JwtAuthorizer implements Authorizer {
   constructor(applicationId: string, privateKeyPem: string, ttlSeconds = 900, now = Date.now) {
     this.#applicationId = applicationId;
     this.#ttl = ttlSeconds;
-    this.#key = importPKCS8(privateKeyPem, 'RS256');
-    this.#now = now;
-    // Surface a bad key once, at first use, not as an unhandled rejection.
+    // A bad key surfaces as a typed error at first use, never as an unhandled rejection.
+    this.#key = importPKCS8(privateKeyPem, 'RS256').catch((cause: unknown) => {
+      throw new AuthConfigurationError('the private key is not a PKCS#8 PEM RSA key', { cause });
+    });
     this.#key.catch(() => undefined);
+    this.#now = now;
   }
 
   async header(): Promise<string> {

@@ -15,7 +15,16 @@ function number(field: 'to' | 'from', value: string): string {
  * Validates a message and builds the v1 body. Throws MessageValidationError before any request
  * is made when an address or field is wrong for its channel.
  */
+const CHANNELS = new Set(['sms', 'mms', 'whatsapp', 'messenger', 'viber_service']);
+
 export function buildRequestBody(input: OutboundMessage): RequestBody {
+  const raw = input as Partial<Record<string, unknown>>;
+  if (typeof raw.channel !== 'string' || !CHANNELS.has(raw.channel)) {
+    throw new MessageValidationError('channel', `must be one of ${[...CHANNELS].join(', ')}`);
+  }
+  if (raw.channel === 'whatsapp' && raw.text !== undefined && raw.template !== undefined) {
+    throw new MessageValidationError('template', 'a WhatsApp message is either text or a template, not both');
+  }
   const parsed = outboundMessageSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -39,6 +48,15 @@ export function buildRequestBody(input: OutboundMessage): RequestBody {
         text: m.text,
         ...(m.ttl !== undefined && { ttl: m.ttl }),
         ...(m.encoding !== undefined && { sms: { encoding_type: m.encoding } }),
+      };
+    case 'mms':
+      return {
+        ...base,
+        message_type: 'image',
+        to: number('to', m.to),
+        from: number('from', m.from),
+        image: { url: m.image.url, ...(m.image.caption !== undefined && { caption: m.image.caption }) },
+        ...(m.ttl !== undefined && { ttl: m.ttl }),
       };
     case 'whatsapp':
       if ('template' in m) {

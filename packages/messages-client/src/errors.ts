@@ -23,6 +23,12 @@ export class MessageValidationError extends MessagesError {
   }
 }
 
+/** The client's own credentials cannot be used (e.g. the private key is not a PKCS#8 PEM). */
+export class AuthConfigurationError extends MessagesError {
+  override readonly name = 'AuthConfigurationError';
+  readonly retryable = false;
+}
+
 /** Vonage answered with an error status. */
 export class MessagesApiError extends MessagesError {
   override readonly name: string = 'MessagesApiError';

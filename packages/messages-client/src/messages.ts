@@ -53,8 +53,20 @@ export const viberMessageSchema = z.object({
   ttl: z.number().int().min(30).max(259_200).optional(),
 });
 
+export const mmsImageSchema = z.object({
+  channel: z.literal('mms'),
+  ...common,
+  image: z.object({
+    url: z.url({ protocol: /^https?$/ }),
+    caption: z.string().min(1).max(3000).optional(),
+  }),
+  /** Seconds, 300 to 259200. */
+  ttl: z.number().int().min(300).max(259_200).optional(),
+});
+
 export const outboundMessageSchema = z.union([
   smsMessageSchema,
+  mmsImageSchema,
   whatsappTemplateSchema,
   whatsappTextSchema,
   messengerMessageSchema,
@@ -63,6 +75,7 @@ export const outboundMessageSchema = z.union([
 
 export type OutboundMessage = z.input<typeof outboundMessageSchema>;
 export type SmsMessage = z.input<typeof smsMessageSchema>;
+export type MmsImageMessage = z.input<typeof mmsImageSchema>;
 export type WhatsAppTextMessage = z.input<typeof whatsappTextSchema>;
 export type WhatsAppTemplateMessage = z.input<typeof whatsappTemplateSchema>;
 export type MessengerMessage = z.input<typeof messengerMessageSchema>;

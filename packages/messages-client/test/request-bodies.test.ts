@@ -51,6 +51,26 @@ const CASES: Case[] = [
     body: { channel: 'sms', message_type: 'text', to: '447700900123', from: '447700900000', text: 'GOOGL 171.02 USD' },
   },
   {
+    name: 'an MMS image with a caption and a TTL',
+    input: {
+      channel: 'mms',
+      to: '+14155550101',
+      from: '14155550100',
+      image: { url: 'https://example.com/charts/msft.png', caption: 'MSFT today' },
+      ttl: 600,
+      clientRef: 'mms-1',
+    },
+    body: {
+      channel: 'mms',
+      message_type: 'image',
+      to: '14155550101',
+      from: '14155550100',
+      image: { url: 'https://example.com/charts/msft.png', caption: 'MSFT today' },
+      ttl: 600,
+      client_ref: 'mms-1',
+    },
+  },
+  {
     name: 'a WhatsApp free-text message',
     input: { channel: 'whatsapp', to: '+14155550101', from: '447700900001', text: 'MSFT 412.30 USD', clientRef: 'wa-1' },
     body: { channel: 'whatsapp', message_type: 'text', to: '14155550101', from: '447700900001', text: 'MSFT 412.30 USD', client_ref: 'wa-1' },
