@@ -24,7 +24,8 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     const status = err.statusCode ?? 500;
     if (status < 500) return reply.code(status).send({ error: err.message, code: err.code });
-    req.log.error({ err, url: req.url }, 'request failed');
+    // The path only: an SMS API query string holds the sender's number and text.
+    req.log.error({ err, url: req.url.split('?')[0] }, 'request failed');
     return reply.code(500).send({ error: 'internal error' });
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }));

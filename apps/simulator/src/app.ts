@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { signMessagesWebhook } from '@tickercast/messages-client';
 import { checkAuthorization, type SimulatorCredentials } from './auth.ts';
 import { inboundWebhookBody } from './inbound.ts';
 import { phonePage } from './phone-page.ts';
@@ -12,6 +13,8 @@ export interface SimulatorOptions {
   credentials: SimulatorCredentials;
   /** Where the application's webhooks live: `${webhookBaseUrl}/webhooks/inbound` etc. */
   webhookBaseUrl: string;
+  /** Sign webhooks as Vonage does (HS256 JWT with payload_hash) when the account has a signature secret. */
+  signatureSecret?: string | undefined;
   /** The business's sender id per channel: where a phone's messages go. */
   businessNumbers: Record<SimChannel, string>;
   logger?: FastifyBaseLogger;
@@ -103,10 +106,20 @@ export function buildSimulator(options: SimulatorOptions): Simulator {
     store.recordInbound(channel, number, { at: body.timestamp as string, text: b.data.text, messageUuid });
     let webhookStatus: number | string;
     try {
+      const raw = JSON.stringify(body);
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (options.signatureSecret) {
+        headers.authorization = await signMessagesWebhook({
+          rawBody: raw,
+          secret: options.signatureSecret,
+          applicationId: options.credentials.application?.id,
+          apiKey: options.credentials.basic?.apiKey,
+        });
+      }
       const res = await fetch(`${options.webhookBaseUrl}/webhooks/inbound`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
+        headers,
+        body: raw,
         signal: AbortSignal.timeout(5000),
       });
       webhookStatus = res.status;

@@ -17,6 +17,7 @@ if (!credentials.application && !credentials.basic) {
 const { app } = buildSimulator({
   credentials,
   webhookBaseUrl: config.SIMULATOR_WEBHOOK_URL,
+  signatureSecret: config.VONAGE_SIGNATURE_SECRET,
   businessNumbers: senderFor(config),
   logger,
 });
