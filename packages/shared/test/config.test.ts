@@ -1,0 +1,230 @@
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, senderFor, vonageAuth } from '@tickercast/shared';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** loadConfig's error, or a failed test when it did not throw one. */
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+/** The variable names a ConfigError's issues point at (the text before the first `:` or `.`). */
+function badVariables(err: ConfigError): string[] {
+  return [...new Set(err.issues.map((i) => i.split(/[:.]/)[0] ?? i))].sort();
+}
+
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const PEM = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+
+const tmp = mkdtempSync(join(tmpdir(), 'tickercast-config-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('config defaults', () => {
+  it('an empty environment gives a working local configuration', () => {
+    const c = loadConfig({});
+    expect(c.REDIS_URL).toBe('redis://127.0.0.1:6379');
+    expect(c.REDIS_NAMESPACE).toBe('tc');
+    expect(c.PORT).toBe(9000);
+    expect(c.HOST).toBe('0.0.0.0');
+    expect(c.PUBLIC_URL).toBe('http://localhost:9000');
+    expect(c.VONAGE_API_URL).toBe('https://api.nexmo.com');
+    expect(c.VONAGE_TIMEOUT_MS).toBe(10_000);
+    expect(c.SIMULATOR_PORT).toBe(9100);
+    expect(c.SIMULATOR_WEBHOOK_URL).toBe('http://127.0.0.1:9000');
+    expect(c.TICKER_SYMBOLS).toEqual(expect.arrayContaining(['MSFT', 'GOOGL']));
+    expect(c.TICK_INTERVAL_MS).toBe(5000);
+    expect(c.DISPATCHER_CONCURRENCY).toBe(50);
+    expect(c.NODE_ENV).toBe('development');
+    expect(c.LOG_LEVEL).toBe('info');
+    expect(c.VONAGE_APPLICATION_ID).toBeUndefined();
+    expect(c.VONAGE_PRIVATE_KEY).toBeUndefined();
+    expect(c.VONAGE_API_KEY).toBeUndefined();
+    expect(c.VONAGE_API_SECRET).toBeUndefined();
+  });
+
+  it('each channel has a default sender id', () => {
+    expect(senderFor(loadConfig({}))).toEqual({
+      sms: '447700900000',
+      whatsapp: '447700900001',
+      messenger: '107083064136738',
+      viber_service: '16273',
+    });
+  });
+
+  it('numbers given as strings are coerced and URLs lose their trailing slash', () => {
+    const c = loadConfig({ PORT: '8080', TICK_INTERVAL_MS: '250', VONAGE_API_URL: 'https://messages-sandbox.nexmo.com///' });
+    expect(c.PORT).toBe(8080);
+    expect(c.TICK_INTERVAL_MS).toBe(250);
+    expect(c.VONAGE_API_URL).toBe('https://messages-sandbox.nexmo.com');
+  });
+
+  it('ticker symbols are split on commas and spaces and upper-cased', () => {
+    expect(loadConfig({ TICKER_SYMBOLS: ' msft, googl  BRK.B ' }).TICKER_SYMBOLS).toEqual(['MSFT', 'GOOGL', 'BRK.B']);
+  });
+
+  it('blank optional credentials count as unset', () => {
+    const c = loadConfig({ VONAGE_APPLICATION_ID: '  ', VONAGE_PRIVATE_KEY: '', VONAGE_API_KEY: '', VONAGE_API_SECRET: ' ' });
+    expect(vonageAuth(c)).toBeUndefined();
+  });
+});
+
+describe('config errors', () => {
+  it('a bad environment is refused with every bad variable named at once', () => {
+    const err = configError({
+      PORT: 'abc',
+      REDIS_URL: 'http://x',
+      TICK_INTERVAL_MS: '-1',
+      TICKER_SYMBOLS: 'msft,$$$,ABCDEFGHIJKL',
+      SIMULATOR_PORT: '70000',
+    });
+    expect(badVariables(err)).toEqual(['PORT', 'REDIS_URL', 'SIMULATOR_PORT', 'TICKER_SYMBOLS', 'TICK_INTERVAL_MS']);
+    expect(err.message).toMatch(/^invalid configuration:/);
+    for (const name of ['PORT', 'REDIS_URL', 'SIMULATOR_PORT', 'TICKER_SYMBOLS', 'TICK_INTERVAL_MS']) {
+      expect(err.message).toContain(name);
+    }
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['REDIS_URL', 'http://x'],
+    ['REDIS_URL', 'nope'],
+    ['REDIS_NAMESPACE', 'has:colon'],
+    ['VONAGE_API_URL', 'ftp://api.nexmo.com'],
+    ['TICK_INTERVAL_MS', '-1'],
+    ['TICK_INTERVAL_MS', '10'],
+    ['TICKER_SYMBOLS', 'msft,$$$'],
+    ['TICKER_SYMBOLS', 'ABCDEFGHIJKL'],
+    ['TICKER_SYMBOLS', ' , '],
+    ['DISPATCHER_CONCURRENCY', '0'],
+    ['LOG_LEVEL', 'loud'],
+    ['NODE_ENV', 'staging'],
+  ])('%s=%j is refused and named', (name, value) => {
+    expect(badVariables(configError({ [name]: value }))).toEqual([name]);
+  });
+
+  it('rediss:// is accepted for REDIS_URL', () => {
+    expect(loadConfig({ REDIS_URL: 'rediss://user:pw@redis.example:6380/2' }).REDIS_URL).toBe('rediss://user:pw@redis.example:6380/2');
+  });
+
+  it('an application id without a private key is an error naming the key', () => {
+    expect(badVariables(configError({ VONAGE_APPLICATION_ID: 'aaaaaaaa-bbbb-cccc-dddd-0123456789ab' }))).toEqual(['VONAGE_PRIVATE_KEY']);
+  });
+
+  it('a private key without an application id is an error naming the id', () => {
+    expect(badVariables(configError({ VONAGE_PRIVATE_KEY: PEM }))).toEqual(['VONAGE_APPLICATION_ID']);
+  });
+
+  it('an API key without its secret is an error naming the secret, and the reverse', () => {
+    expect(badVariables(configError({ VONAGE_API_KEY: 'abcd1234' }))).toEqual(['VONAGE_API_SECRET']);
+    expect(badVariables(configError({ VONAGE_API_SECRET: 's3cr3t' }))).toEqual(['VONAGE_API_KEY']);
+  });
+
+  it('missing credential halves are reported together with other bad variables', () => {
+    const err = configError({ PORT: 'abc', VONAGE_APPLICATION_ID: 'app', VONAGE_API_KEY: 'abcd1234' });
+    expect(badVariables(err)).toEqual(['PORT', 'VONAGE_API_SECRET', 'VONAGE_PRIVATE_KEY']);
+  });
+
+  it('a private key that is neither PEM nor a readable file is an error', () => {
+    const err = configError({ VONAGE_APPLICATION_ID: 'app', VONAGE_PRIVATE_KEY: join(tmp, 'missing.key') });
+    expect(badVariables(err)).toEqual(['VONAGE_PRIVATE_KEY']);
+    expect(err.issues.join('\n')).toMatch(/neither PEM text nor a readable file/);
+  });
+});
+
+describe('Vonage credentials', () => {
+  it('a private key given as a file path is read from the file', () => {
+    const path = join(tmp, 'private.key');
+    writeFileSync(path, PEM);
+    const c = loadConfig({ VONAGE_APPLICATION_ID: 'app-id', VONAGE_PRIVATE_KEY: path });
+    expect(c.VONAGE_PRIVATE_KEY).toBe(PEM);
+  });
+
+  it('a PEM with literal \\n sequences (one-line env files) is unescaped', () => {
+    const oneLine = PEM.trim().replace(/\n/g, '\\n');
+    expect(oneLine).not.toContain('\n');
+    const c = loadConfig({ VONAGE_APPLICATION_ID: 'app-id', VONAGE_PRIVATE_KEY: oneLine });
+    expect(c.VONAGE_PRIVATE_KEY).toBe(PEM.trim());
+    expect(c.VONAGE_PRIVATE_KEY?.split('\n')[0]).toBe('-----BEGIN PRIVATE KEY-----');
+  });
+
+  it('JWT auth is preferred when both an application and an API key are configured', () => {
+    const c = loadConfig({ VONAGE_APPLICATION_ID: 'app-id', VONAGE_PRIVATE_KEY: PEM, VONAGE_API_KEY: 'abcd1234', VONAGE_API_SECRET: 's3cr3t' });
+    expect(vonageAuth(c)).toEqual({ kind: 'jwt', applicationId: 'app-id', privateKey: PEM.trim() });
+  });
+
+  it('Basic auth is used with only an API key and secret', () => {
+    const c = loadConfig({ VONAGE_API_KEY: 'abcd1234', VONAGE_API_SECRET: 's3cr3t' });
+    expect(vonageAuth(c)).toEqual({ kind: 'basic', apiKey: 'abcd1234', apiSecret: 's3cr3t' });
+  });
+
+  it('no credentials means no auth', () => {
+    expect(vonageAuth(loadConfig({}))).toBeUndefined();
+  });
+});
+
+describe('an app started with a bad environment', () => {
+  function run(script: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [script], {
+        cwd: ROOT,
+        // Only what is given: no REDIS_URL or VONAGE_* from the developer's shell.
+        env: { PATH: process.env.PATH ?? '', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
+    });
+  }
+
+  it('exits 78 (EX_CONFIG) naming each bad variable, before connecting to anything', async () => {
+    const { code, stderr } = await run(join(ROOT, 'apps/ticker/src/main.ts'), { PORT: 'abc', REDIS_URL: 'nope', TICK_INTERVAL_MS: '-1' });
+    expect(code).toBe(78);
+    expect(stderr).toContain('invalid configuration');
+    expect(stderr).toMatch(/PORT: /);
+    expect(stderr).toMatch(/REDIS_URL: /);
+    expect(stderr).toMatch(/TICK_INTERVAL_MS: /);
+  });
+
+  it('loadConfigOrExit in any script does the same', async () => {
+    const script = join(tmp, 'load.ts');
+    const shared = join(ROOT, 'packages/shared/src/index.ts');
+    writeFileSync(script, `import { loadConfigOrExit } from ${JSON.stringify(shared)};\nloadConfigOrExit();\nconsole.log('unreachable');\n`);
+    const { code, stdout, stderr } = await run(script, { SIMULATOR_PORT: '70000', VONAGE_API_KEY: 'abcd1234' });
+    expect(code).toBe(78);
+    expect(stdout).not.toContain('unreachable');
+    expect(stderr).toMatch(/SIMULATOR_PORT: /);
+    expect(stderr).toMatch(/VONAGE_API_SECRET: /);
+  });
+
+  it('a good environment loads without exiting', async () => {
+    const script = join(tmp, 'ok.ts');
+    const shared = join(ROOT, 'packages/shared/src/index.ts');
+    writeFileSync(script, `import { loadConfigOrExit } from ${JSON.stringify(shared)};\nconsole.log(loadConfigOrExit().PORT);\n`);
+    const { code, stdout } = await run(script, { PORT: '9123' });
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe('9123');
+  });
+});

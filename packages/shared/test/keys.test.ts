@@ -1,0 +1,127 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { redisKeys, subscriberId, SubscriptionStore } from '@tickercast/shared';
+import { testRedis } from '../../../test/support/redis.ts';
+
+/** The part of a key Redis Cluster hashes: the text inside the first `{…}`, when not empty. */
+function hashTag(key: string): string {
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) return key.slice(open + 1, close);
+  }
+  return key;
+}
+
+/** CRC16-CCITT (XMODEM), as Redis Cluster computes it. */
+function crc16(s: string): number {
+  let crc = 0;
+  for (const byte of Buffer.from(s, 'utf8')) {
+    crc ^= byte << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+/** The cluster slot a key lands in. */
+function slot(key: string): number {
+  return crc16(hashTag(key)) % 16384;
+}
+
+describe('Redis key names', () => {
+  it('computes cluster slots the way Redis does (known values)', () => {
+    // From the Redis Cluster specification and CLUSTER KEYSLOT.
+    expect(crc16('123456789')).toBe(0x31c3);
+    expect(slot('foo')).toBe(12182);
+    expect(slot('{user1000}.following')).toBe(slot('{user1000}.followers'));
+    expect(hashTag('foo{}{bar}')).toBe('foo{}{bar}');
+    expect(hashTag('foo{{bar}}zap')).toBe('{bar');
+  });
+
+  it('every subscription key shares the {subs} hash tag, so a script may touch them together', () => {
+    const k = redisKeys('tc');
+    const id = subscriberId('whatsapp', '447700900123');
+    const [prefix, suffix] = k.symbolSubscribersParts;
+    const subscriptionKeys = [
+      k.subscriber(id),
+      k.subscriberSymbols(id),
+      k.subscriberLastSent(id),
+      k.symbolSubscribers('MSFT'),
+      k.symbolSubscribers('GOOGL'),
+      `${prefix}AAPL${suffix}`,
+      k.subscribers,
+    ];
+    for (const key of subscriptionKeys) {
+      expect(hashTag(key)).toBe('subs');
+      expect(slot(key)).toBe(slot('{subs}'));
+    }
+    expect(new Set(subscriptionKeys.map(slot)).size).toBe(1);
+  });
+
+  it('symbolSubscribersParts builds exactly the key symbolSubscribers names', () => {
+    const k = redisKeys('tc');
+    const [prefix, suffix] = k.symbolSubscribersParts;
+    for (const s of ['MSFT', 'BRK.B', 'X']) expect(`${prefix}${s}${suffix}`).toBe(k.symbolSubscribers(s));
+  });
+
+  it('price keys share one hash tag, queue keys another', () => {
+    const k = redisKeys('tc');
+    expect(hashTag(k.prices)).toBe('prices');
+    expect(slot(k.priceVersions)).toBe(slot(k.prices));
+    expect(slot(k.tickClaim(42))).toBe(slot(k.prices));
+    expect(hashTag(`${k.queuePrefix}:inbound:wait`)).toBe('q');
+    expect(slot(`${k.queuePrefix}:send-sms:id`)).toBe(slot(`${k.queuePrefix}:inbound:events`));
+  });
+
+  it('every key starts with its namespace, so namespaces never share a key', () => {
+    const a = redisKeys('alpha');
+    const b = redisKeys('beta');
+    const id = subscriberId('sms', '447700900123');
+    const names = (k: ReturnType<typeof redisKeys>) => [
+      k.queuePrefix,
+      k.subscriber(id),
+      k.subscriberSymbols(id),
+      k.subscriberLastSent(id),
+      k.symbolSubscribers('MSFT'),
+      k.subscribers,
+      k.smsConcatParts('447700900123', '7'),
+      k.deliveryCounts,
+      k.prices,
+      k.priceVersions,
+      k.tickClaim(1),
+    ];
+    for (const key of names(a)) expect(key.startsWith('alpha:')).toBe(true);
+    for (const key of names(b)) expect(key.startsWith('beta:')).toBe(true);
+    const shared = names(a).filter((key) => names(b).includes(key));
+    expect(shared).toEqual([]);
+  });
+
+  it('distinct subscribers and symbols get distinct keys', () => {
+    const k = redisKeys('tc');
+    expect(k.subscriber('sms:447700900123')).not.toBe(k.subscriber('whatsapp:447700900123'));
+    expect(k.subscriberSymbols('sms:1')).not.toBe(k.subscriber('sms:1'));
+    expect(k.symbolSubscribers('MSFT')).not.toBe(k.symbolSubscribers('MSF'));
+    expect(k.smsConcatParts('447700900123', '1')).not.toBe(k.smsConcatParts('447700900124', '1'));
+  });
+});
+
+describe('namespaces on a real Redis', () => {
+  const one = testRedis();
+  const two = testRedis();
+  afterAll(async () => {
+    await one.cleanup();
+    await two.cleanup();
+  });
+
+  it('a subscription in one namespace is invisible in another', async () => {
+    const a = new SubscriptionStore(one.redis, one.keys);
+    const b = new SubscriptionStore(two.redis, two.keys);
+    const id = await a.subscribe('sms', '447700900123', ['MSFT']);
+    expect(await a.isSubscribed(id, 'MSFT')).toBe(true);
+    expect(await b.isSubscribed(id, 'MSFT')).toBe(false);
+    expect(await b.get(id)).toBeUndefined();
+    expect(await one.redis.keys(`${two.namespace}:*`)).toEqual([]);
+    const written = await one.redis.keys(`${one.namespace}:*`);
+    expect(written.length).toBeGreaterThan(0);
+    for (const key of written) expect(hashTag(key)).toBe('subs');
+  });
+});

@@ -1,0 +1,259 @@
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { CHANNELS, createRedis, redisKeys, subscriberId, SubscriptionStore, type Channel, type Redis, type SubscriberId } from '@tickercast/shared';
+import { redisUrl, testRedis } from '../../../test/support/redis.ts';
+
+const t = testRedis();
+const { redis } = t;
+let keys = t.keys;
+let store: SubscriptionStore;
+
+// A fresh key namespace per test, inside the file's namespace (so cleanup() finds it), on one connection.
+let n = 0;
+beforeEach(() => {
+  keys = redisKeys(`${t.namespace}:${n++}`);
+  store = new SubscriptionStore(redis, keys);
+});
+afterAll(() => t.cleanup());
+
+const members = (key: string) => redis.smembers(key).then((m) => m.sort());
+
+/** What fan-out would reach: the symbols whose subscriber set holds this id. */
+async function fannedOutSymbols(id: string, symbols: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const s of symbols) if ((await redis.sismember(keys.symbolSubscribers(s), id)) === 1) out.push(s);
+  return out.sort();
+}
+
+describe('SubscriptionStore', () => {
+  it('subscribe records both sides and makes the subscriber active', async () => {
+    const id = await store.subscribe('sms', '447700900123', ['MSFT', 'GOOGL'], 1_000);
+    expect(id).toBe('sms:447700900123');
+    expect(await members(keys.subscriberSymbols(id))).toEqual(['GOOGL', 'MSFT']);
+    expect(await members(keys.symbolSubscribers('MSFT'))).toEqual([id]);
+    expect(await members(keys.symbolSubscribers('GOOGL'))).toEqual([id]);
+    expect(await members(keys.subscribers)).toEqual([id]);
+    expect(await redis.hgetall(keys.subscriber(id))).toEqual({
+      channel: 'sms',
+      address: '447700900123',
+      status: 'active',
+      createdAt: '1000',
+      updatedAt: '1000',
+    });
+    expect(await store.get(id)).toEqual({
+      id,
+      channel: 'sms',
+      address: '447700900123',
+      status: 'active',
+      createdAt: 1000,
+      updatedAt: 1000,
+      symbols: ['GOOGL', 'MSFT'],
+    });
+    expect(await store.isSubscribed(id, 'MSFT')).toBe(true);
+    expect(await store.isSubscribed(id, 'AAPL')).toBe(false);
+  });
+
+  it('the same address on two channels is two subscribers', async () => {
+    const sms = await store.subscribe('sms', '447700900123', ['MSFT']);
+    const wa = await store.subscribe('whatsapp', '447700900123', ['MSFT']);
+    expect(sms).not.toBe(wa);
+    expect(await members(keys.symbolSubscribers('MSFT'))).toEqual([sms, wa].sort());
+  });
+
+  it('subscribing again is idempotent and keeps the creation time', async () => {
+    const id = await store.subscribe('whatsapp', '447700900123', ['MSFT'], 1_000);
+    await store.subscribe('whatsapp', '447700900123', ['MSFT'], 2_000);
+    await store.subscribe('whatsapp', '447700900123', ['MSFT'], 3_000);
+    expect(await members(keys.subscriberSymbols(id))).toEqual(['MSFT']);
+    expect(await members(keys.symbolSubscribers('MSFT'))).toEqual([id]);
+    expect(await redis.scard(keys.subscribers)).toBe(1);
+    const sub = await store.get(id);
+    expect(sub?.createdAt).toBe(1_000);
+    expect(sub?.updatedAt).toBe(3_000);
+  });
+
+  it('subscribing adds to the symbols already followed', async () => {
+    const id = await store.subscribe('sms', '447700900123', ['MSFT']);
+    await store.subscribe('sms', '447700900123', ['AAPL']);
+    expect((await store.get(id))?.symbols).toEqual(['AAPL', 'MSFT']);
+    expect(await fannedOutSymbols(id, ['AAPL', 'MSFT'])).toEqual(['AAPL', 'MSFT']);
+  });
+
+  it('unsubscribe drops one symbol on both sides and keeps the others', async () => {
+    const id = await store.subscribe('sms', '447700900123', ['MSFT', 'GOOGL', 'AAPL'], 1_000);
+    const other = await store.subscribe('sms', '447700900999', ['MSFT'], 1_000);
+    await store.unsubscribe(id, ['MSFT'], 2_000);
+    expect(await members(keys.subscriberSymbols(id))).toEqual(['AAPL', 'GOOGL']);
+    expect(await members(keys.symbolSubscribers('MSFT'))).toEqual([other]);
+    expect(await store.isSubscribed(id, 'MSFT')).toBe(false);
+    expect(await store.isSubscribed(id, 'GOOGL')).toBe(true);
+    const sub = await store.get(id);
+    expect(sub?.status).toBe('active');
+    expect(sub?.updatedAt).toBe(2_000);
+  });
+
+  it('unsubscribing from nothing changes nothing', async () => {
+    const id = await store.subscribe('sms', '447700900123', ['MSFT'], 1_000);
+    await store.unsubscribe(id, [], 2_000);
+    expect((await store.get(id))?.updatedAt).toBe(1_000);
+  });
+
+  it('stop removes the subscriber from every symbol set but keeps their own set, status stopped', async () => {
+    const id = await store.subscribe('messenger', '4567890123456', ['MSFT', 'GOOGL', 'AAPL'], 1_000);
+    const other = await store.subscribe('messenger', '9999999999999', ['MSFT', 'GOOGL'], 1_000);
+    expect(await store.stop(id, 2_000)).toBe('active');
+    for (const s of ['MSFT', 'GOOGL', 'AAPL']) expect(await store.isSubscribed(id, s)).toBe(false);
+    expect(await members(keys.symbolSubscribers('MSFT'))).toEqual([other]);
+    expect(await members(keys.symbolSubscribers('GOOGL'))).toEqual([other]);
+    expect(await redis.exists(keys.symbolSubscribers('AAPL'))).toBe(0);
+    expect(await members(keys.subscriberSymbols(id))).toEqual(['AAPL', 'GOOGL', 'MSFT']);
+    expect(await redis.hget(keys.subscriber(id), 'status')).toBe('stopped');
+    expect((await store.get(id))?.updatedAt).toBe(2_000);
+    // Stopping twice reports that it was already stopped.
+    expect(await store.stop(id, 3_000)).toBe('stopped');
+  });
+
+  it('stop of someone never seen returns undefined', async () => {
+    expect(await store.stop('sms:000000000', 1_000)).toBeUndefined();
+  });
+
+  it('start restores every symbol held before stop', async () => {
+    const id = await store.subscribe('viber_service', '447700900123', ['MSFT', 'GOOGL'], 1_000);
+    await store.stop(id, 2_000);
+    expect(await store.start(id, 3_000)).toEqual(['GOOGL', 'MSFT']);
+    expect(await store.isSubscribed(id, 'MSFT')).toBe(true);
+    expect(await store.isSubscribed(id, 'GOOGL')).toBe(true);
+    const sub = await store.get(id);
+    expect(sub?.status).toBe('active');
+    expect(sub?.updatedAt).toBe(3_000);
+  });
+
+  it('touch creates an active record without symbols and never reactivates a stopped one', async () => {
+    const id = await store.touch('whatsapp', '447700900123', 1_000);
+    expect(await store.get(id)).toEqual({
+      id,
+      channel: 'whatsapp',
+      address: '447700900123',
+      status: 'active',
+      createdAt: 1_000,
+      updatedAt: 1_000,
+      lastInboundAt: 1_000,
+      symbols: [],
+    });
+    await store.subscribe('whatsapp', '447700900123', ['MSFT'], 2_000);
+    await store.stop(id, 3_000);
+    await store.touch('whatsapp', '447700900123', 4_000);
+    const sub = await store.get(id);
+    expect(sub?.status).toBe('stopped');
+    expect(sub?.lastInboundAt).toBe(4_000);
+    expect(await store.isSubscribed(id, 'MSFT')).toBe(false);
+  });
+
+  it('a stopped subscriber who subscribes again is fanned out exactly what they are shown as following', async () => {
+    const id = await store.subscribe('sms', '447700900123', ['MSFT', 'GOOGL'], 1_000);
+    await store.stop(id, 2_000);
+    await store.subscribe('sms', '447700900123', ['AAPL'], 3_000);
+    const sub = await store.get(id);
+    expect(sub?.status).toBe('active');
+    expect(await fannedOutSymbols(id, ['MSFT', 'GOOGL', 'AAPL'])).toEqual(sub?.symbols);
+    // A new opt-in after STOP is to what was asked for; START is what resumes the old set.
+    expect(sub?.symbols).toEqual(['AAPL']);
+  });
+
+  it('get of someone never seen is undefined', async () => {
+    expect(await store.get('sms:000000000')).toBeUndefined();
+  });
+
+  it('subscribersOf pages through 2,500 subscribers, returning each exactly once', async () => {
+    const ids: string[] = [];
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < 2_500; i++) {
+      const address = String(447700000000 + i);
+      ids.push(subscriberId('sms', address));
+      writes.push(store.subscribe('sms', address, ['MSFT']));
+    }
+    await Promise.all(writes);
+    // Someone following another symbol is not part of the pages.
+    await store.subscribe('sms', '15550000000', ['GOOGL']);
+
+    const seen: string[] = [];
+    let pages = 0;
+    for await (const page of store.subscribersOf('MSFT', 200)) {
+      pages++;
+      expect(page.length).toBeGreaterThan(0);
+      seen.push(...page);
+    }
+    expect(pages).toBeGreaterThan(1);
+    expect(seen.length).toBe(2_500);
+    expect(new Set(seen).size).toBe(2_500);
+    expect(seen.sort()).toEqual(ids.sort());
+  });
+
+  it('subscribersOf a symbol nobody follows yields no page', async () => {
+    const pages: string[][] = [];
+    for await (const page of store.subscribersOf('NOBODY')) pages.push(page);
+    expect(pages).toEqual([]);
+  });
+
+  it('subscribe and stop racing from many connections leave a consistent state', async () => {
+    const connections: Redis[] = Array.from({ length: 4 }, () => createRedis(redisUrl()));
+    try {
+      const stores = connections.map((c) => new SubscriptionStore(c, keys));
+      const SYMBOLS = ['MSFT', 'GOOGL', 'AAPL', 'AMZN', 'NVDA'];
+      const people: { channel: Channel; address: string }[] = Array.from({ length: 40 }, (_, i) => ({
+        channel: CHANNELS[i % CHANNELS.length]!,
+        address: String(447700900000 + i),
+      }));
+      // A deterministic pseudo-random mix of operations per person, spread over the connections.
+      let seed = 42;
+      const rand = (k: number) => {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        return seed % k;
+      };
+      const ops: Promise<unknown>[] = [];
+      for (let round = 0; round < 15; round++) {
+        for (const p of people) {
+          const s = stores[rand(stores.length)]!;
+          const id = subscriberId(p.channel, p.address);
+          const pick = () => [SYMBOLS[rand(SYMBOLS.length)]!, SYMBOLS[rand(SYMBOLS.length)]!];
+          switch (rand(5)) {
+            case 0:
+            case 1:
+              ops.push(s.subscribe(p.channel, p.address, pick()));
+              break;
+            case 2:
+              ops.push(s.stop(id));
+              break;
+            case 3:
+              ops.push(s.start(id));
+              break;
+            case 4:
+              ops.push(s.unsubscribe(id, [SYMBOLS[rand(SYMBOLS.length)]!]));
+              break;
+          }
+        }
+      }
+      await Promise.all(ops);
+
+      let stopped = 0;
+      for (const p of people) {
+        const id: SubscriberId = subscriberId(p.channel, p.address);
+        const sub = await store.get(id);
+        if (!sub) continue;
+        const fanned = await fannedOutSymbols(id, SYMBOLS);
+        if (sub.status === 'stopped') {
+          stopped++;
+          // Nothing is fanned out to someone who said STOP.
+          expect(fanned, `${id} is stopped`).toEqual([]);
+        } else {
+          // An active subscriber is fanned out exactly the symbols they follow.
+          expect(fanned, `${id} is active`).toEqual(sub.symbols);
+        }
+      }
+      // The mix really exercised both outcomes.
+      expect(stopped).toBeGreaterThan(0);
+      expect(stopped).toBeLessThan(people.length);
+    } finally {
+      await Promise.all(connections.map((c) => c.quit()));
+    }
+  });
+});
