@@ -17,7 +17,11 @@ export const BUSINESS_NUMBERS = {
 } as const;
 
 /** A real simulator on a free port, with a fresh application key pair: what tests send to. */
-export async function startSimulator(webhookBaseUrl = 'http://127.0.0.1:9'): Promise<RunningSimulator> {
+export async function startSimulator(
+  webhookBaseUrl = 'http://127.0.0.1:9',
+  /** Test-only hooks on the app, added before it listens. */
+  configure?: (sim: Simulator) => void,
+): Promise<RunningSimulator> {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const applicationId = randomUUID();
@@ -26,6 +30,7 @@ export async function startSimulator(webhookBaseUrl = 'http://127.0.0.1:9'): Pro
     webhookBaseUrl,
     businessNumbers: { ...BUSINESS_NUMBERS },
   });
+  configure?.(sim);
   const address = await sim.app.listen({ port: 0, host: '127.0.0.1' });
   return {
     ...sim,
