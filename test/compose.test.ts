@@ -1,0 +1,83 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { envSchema } from '@tickercast/shared';
+import { repoRoot } from './support/processes.ts';
+
+/*
+ * No Docker engine runs here, so the compose file and the Dockerfile are checked as text:
+ * every service runs a file that exists, with variables the config schema knows.
+ */
+
+interface Service {
+  build?: { target?: string };
+  command?: string[];
+  ports?: string[];
+  environment?: Record<string, string>;
+  healthcheck?: { test: string[] };
+  restart?: string;
+  profiles?: string[];
+  depends_on?: Record<string, { condition: string }>;
+}
+
+const compose = parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
+const known = new Set(Object.keys(envSchema.shape ?? (envSchema as unknown as { def: { in: { shape: object } } }).def.in.shape));
+const apps = ['ingress', 'ticker', 'dispatcher', 'simulator'];
+
+describe('docker-compose.yml', () => {
+  it('has redis, ingress, ticker, dispatcher and simulator', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['dispatcher', 'ingress', 'redis', 'simulator', 'ticker']);
+  });
+
+  it.each(apps)('%s builds a target the Dockerfile defines and runs its own main.ts', (name) => {
+    const s = compose.services[name]!;
+    expect(dockerfile).toMatch(new RegExp(`^FROM .+ AS ${s.build?.target}$`, 'm'));
+    expect(s.command).toEqual(['node', `apps/${name}/src/main.ts`]);
+    expect(existsSync(join(repoRoot, s.command![1]!))).toBe(true);
+    expect(s.restart).toBe('unless-stopped');
+    expect(s.depends_on?.redis?.condition).toBe('service_healthy');
+  });
+
+  it.each(apps)('%s sets only variables the config schema knows', (name) => {
+    for (const key of Object.keys(compose.services[name]!.environment ?? {})) expect(known, key).toContain(key);
+    expect(compose.services[name]!.environment?.REDIS_URL).toBe('redis://redis:6379');
+  });
+
+  it('publishes the ingress on 9000 and the simulator on 9100, each with a health check', () => {
+    expect(compose.services.ingress!.ports).toEqual(['${PORT:-9000}:9000']);
+    expect(compose.services.ingress!.environment?.PORT).toBe('9000');
+    expect(compose.services.simulator!.ports).toEqual(['${SIMULATOR_PORT:-9100}:9100']);
+    expect(compose.services.ingress!.healthcheck?.test.join(' ')).toContain('/readyz');
+    expect(compose.services.simulator!.healthcheck?.test.join(' ')).toContain('/healthz');
+  });
+
+  it('can scale the dispatcher: it publishes no port and has no fixed name', () => {
+    const d = compose.services.dispatcher as Service & { container_name?: string };
+    expect(d.ports).toBeUndefined();
+    expect(d.container_name).toBeUndefined();
+  });
+
+  it('runs Redis with AOF persistence and noeviction, on a volume, with a health check', () => {
+    const r = compose.services.redis!;
+    expect(r.command?.join(' ')).toMatch(/--appendonly yes/);
+    expect(r.command?.join(' ')).toMatch(/--maxmemory-policy noeviction/);
+    expect(r.healthcheck?.test).toContain('ping');
+  });
+
+  it('puts the simulator in a profile that .env turns on by default', () => {
+    expect(compose.services.simulator!.profiles).toEqual(['simulator']);
+    expect(readFileSync(join(repoRoot, '.env'), 'utf8')).toMatch(/^COMPOSE_PROFILES=simulator$/m);
+    expect(compose.services.simulator!.environment?.SIMULATOR_WEBHOOK_URL).toBe('http://ingress:9000');
+  });
+});
+
+describe('Dockerfile', () => {
+  it('is multi-stage, runs as the unprivileged node user, and fails the build on a type error', () => {
+    expect(dockerfile.match(/^FROM /gm)!.length).toBeGreaterThanOrEqual(2);
+    expect(dockerfile).toMatch(/^FROM node:24/m);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/RUN npm run typecheck/);
+  });
+});
