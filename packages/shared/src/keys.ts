@@ -24,6 +24,8 @@ export function redisKeys(namespace: string) {
     symbolSubscribers: (symbol: string) => `${subs}:symbol:${symbol}:subscribers`,
     /** The same key as prefix and suffix around the symbol, for scripts that build it per symbol. */
     symbolSubscribersParts: [`${subs}:symbol:`, ':subscribers'] as const,
+    /** Set of the opted-in subscribers of one channel (subscribed, not stopped): what the dashboard counts. */
+    activeSubscribers: (channel: string) => `${subs}:active:${channel}`,
     /** Set of every subscriber id ever seen. */
     subscribers: `${subs}:all`,
 
@@ -36,6 +38,13 @@ export function redisKeys(namespace: string) {
     messageHistory: (id: SubscriberId | string) => `${namespace}:{msgs}:history:${id}`,
     /** Hash `channel:state` -> how many messages reached that state. */
     deliveryCounts: `${namespace}:{msgs}:counts`,
+
+    /** String with a TTL just over the signature age window: a webhook's JWT `jti` or SMS `nonce` already seen (replay guard). */
+    webhookReplay: (scheme: 'jti' | 'nonce', value: string) => `${namespace}:{replay}:${scheme}:${value}`,
+    /** Counter whose TTL is the rest of its window (from the first hit): requests by one client, or to one number, for a rate limit. */
+    rateLimit: (scope: string, subject: string) => `${namespace}:{ratelimit}:${scope}:${subject}`,
+    /** String (JSON) with a TTL: a web signup waiting for the person's YES, by subscriber id. */
+    pendingSignup: (id: SubscriberId | string) => `${namespace}:{signups}:pending:${id}`,
 
     /** Hash symbol -> "price|version|tickedAt": the last-value cache. */
     prices,

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Channel, SubscriberId } from './channels.ts';
-import { subscriberId } from './channels.ts';
+import { CHANNELS, parseSubscriberId, subscriberId } from './channels.ts';
 import type { RedisKeys } from './keys.ts';
 
 export type SubscriberStatus = 'active' | 'stopped';
@@ -28,6 +28,7 @@ local syms = redis.call('SMEMBERS', KEYS[2])
 for _, s in ipairs(syms) do redis.call('SREM', ARGV[1] .. s .. ARGV[2], ARGV[3]) end
 local was = redis.call('HGET', KEYS[1], 'status')
 redis.call('HSET', KEYS[1], 'status', 'stopped', 'updatedAt', ARGV[4])
+redis.call('SREM', KEYS[3], ARGV[3])
 return was or false
 `;
 
@@ -35,6 +36,7 @@ const START_SCRIPT = `
 local syms = redis.call('SMEMBERS', KEYS[2])
 for _, s in ipairs(syms) do redis.call('SADD', ARGV[1] .. s .. ARGV[2], ARGV[3]) end
 redis.call('HSET', KEYS[1], 'status', 'active', 'updatedAt', ARGV[4])
+redis.call('SADD', KEYS[3], ARGV[3])
 return syms
 `;
 
@@ -48,6 +50,7 @@ if redis.call('HGET', KEYS[1], 'status') == 'stopped' then redis.call('DEL', KEY
 redis.call('HSETNX', KEYS[1], 'createdAt', ARGV[4])
 redis.call('HSET', KEYS[1], 'channel', ARGV[5], 'address', ARGV[6], 'status', 'active', 'updatedAt', ARGV[4])
 redis.call('SADD', KEYS[3], ARGV[3])
+redis.call('SADD', KEYS[4], ARGV[3])
 for i = 7, #ARGV do
   redis.call('SADD', KEYS[2], ARGV[i])
   redis.call('SADD', ARGV[1] .. ARGV[i] .. ARGV[2], ARGV[3])
@@ -88,10 +91,11 @@ export class SubscriptionStore {
     const k = this.#keys;
     await this.#redis.eval(
       SUBSCRIBE_SCRIPT,
-      3,
+      4,
       k.subscriber(id),
       k.subscriberSymbols(id),
       k.subscribers,
+      k.activeSubscribers(channel),
       ...k.symbolSubscribersParts,
       id,
       at,
@@ -116,9 +120,10 @@ export class SubscriptionStore {
     const k = this.#keys;
     const was = (await this.#redis.eval(
       STOP_SCRIPT,
-      2,
+      3,
       k.subscriber(id),
       k.subscriberSymbols(id),
+      k.activeSubscribers(parseSubscriberId(id).channel),
       ...k.symbolSubscribersParts,
       id,
       at,
@@ -131,9 +136,10 @@ export class SubscriptionStore {
     const k = this.#keys;
     const syms = (await this.#redis.eval(
       START_SCRIPT,
-      2,
+      3,
       k.subscriber(id),
       k.subscriberSymbols(id),
+      k.activeSubscribers(parseSubscriberId(id).channel),
       ...k.symbolSubscribersParts,
       id,
       at,
@@ -181,6 +187,14 @@ export class SubscriptionStore {
     if (intervalMs === null) tx.hdel(key, 'intervalMs');
     else tx.hset(key, 'intervalMs', intervalMs);
     await tx.exec();
+  }
+
+  /** Opted-in subscribers per channel. */
+  async countByChannel(): Promise<Record<Channel, number>> {
+    const tx = this.#redis.multi();
+    for (const c of CHANNELS) tx.scard(this.#keys.activeSubscribers(c));
+    const results = (await tx.exec()) as [Error | null, number][];
+    return Object.fromEntries(CHANNELS.map((c, i) => [c, results[i]![1]])) as Record<Channel, number>;
   }
 
   /** True when a feed update for `symbol` may still go to this subscriber (the send-time re-check). */
