@@ -1,0 +1,71 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createQueues, DeliveryLog, PriceCache, SubscriptionStore, type Queues } from '@tickercast/shared';
+import { dashboard } from '../src/dashboard/plugin.ts';
+import type { DashboardSnapshot } from '../src/dashboard/snapshot.ts';
+import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
+
+describe('live dashboard', () => {
+  let t: TestRedis;
+  let queues: Queues;
+  let app: FastifyInstance;
+  let base: string;
+
+  beforeAll(async () => {
+    t = testRedis();
+    queues = createQueues(t.redis, t.keys);
+    const store = new SubscriptionStore(t.redis, t.keys);
+    const prices = new PriceCache(t.redis, t.keys);
+    const deliveries = new DeliveryLog(t.redis, t.keys);
+    await prices.set('MSFT', 412.35);
+    await store.subscribe('sms', '447700900001', ['MSFT']);
+    await store.subscribe('whatsapp', '447700900002', ['MSFT']);
+    await deliveries.recordSent({ messageUuid: 'u1', subscriberId: 'sms:447700900001', channel: 'sms', text: 'x' });
+    await queues.send.sms.add('reply', { kind: 'reply', subscriberId: 'sms:447700900001', text: 'hi' });
+    app = Fastify();
+    await app.register(dashboard, { symbols: ['MSFT', 'GOOGL'], prices, store, deliveries, queues, intervalMs: 100 });
+    base = await app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await app.close();
+    await queues.close();
+    await t.cleanup();
+  });
+
+  it('serves the page with a card per ticker and no external assets', async () => {
+    const res = await fetch(`${base}/`);
+    const html = await res.text();
+    expect(res.headers.get('content-type')).toContain('text/html');
+    expect(html).toContain('data-symbol="MSFT"');
+    expect(html).toContain('data-symbol="GOOGL"');
+    expect(html).toContain("new EventSource('/dashboard/events')");
+    expect(html).not.toMatch(/<script src=|<link rel="stylesheet"/);
+  });
+
+  it('streams snapshots of Redis as server-sent events', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${base}/dashboard/events`, { signal: controller.signal });
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes('event: snapshot')) text += new TextDecoder().decode((await reader.read()).value);
+    while (!/data: .*\n\n/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    const snapshot = JSON.parse(/data: (.*)\n\n/.exec(text)![1]!) as DashboardSnapshot;
+    expect(snapshot.prices).toEqual([expect.objectContaining({ symbol: 'MSFT', price: 412.35 })]);
+    expect(snapshot.subscribers).toEqual({ sms: 1, whatsapp: 1, messenger: 0, viber_service: 0 });
+    expect(snapshot.deliveries).toEqual({ 'sms:accepted': 1 });
+    expect(snapshot.queues['send-sms']).toMatchObject({ waiting: 1 });
+  });
+
+  it('closes cleanly with a stream still open', async () => {
+    const other = Fastify();
+    await other.register(dashboard, { symbols: ['MSFT'], prices: new PriceCache(t.redis, t.keys), store: new SubscriptionStore(t.redis, t.keys), deliveries: new DeliveryLog(t.redis, t.keys), queues, intervalMs: 100 });
+    const url = await other.listen({ port: 0, host: '127.0.0.1' });
+    const res = await fetch(`${url}/dashboard/events`);
+    await res.body!.getReader().read();
+    // Without ending the streams first, close() would wait for the client forever (the test's timeout).
+    await other.close();
+    expect(other.server.listening).toBe(false);
+  });
+});
