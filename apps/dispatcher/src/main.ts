@@ -7,6 +7,7 @@ import {
   createRedis,
   DeliveryLog,
   loadConfigOrExit,
+  MetricsRecorder,
   PriceCache,
   ratesFor,
   redisKeys,
@@ -16,6 +17,7 @@ import {
 } from '@tickercast/shared';
 import { createFanoutProcessor } from './fanout.ts';
 import { createInboundProcessor } from './inbound.ts';
+import { instrumentWorkers } from './instrument.ts';
 import { LastSentPrices } from './last-sent.ts';
 import { createSendProcessor } from './send.ts';
 import { createStatusProcessor } from './status.ts';
@@ -38,7 +40,16 @@ const store = new SubscriptionStore(redis, keys);
 const prices = new PriceCache(redis, keys);
 const lastSent = new LastSentPrices(redis, keys);
 const deliveries = new DeliveryLog(redis, keys);
-const client = new MessagesClient({ baseUrl: config.VONAGE_API_URL, auth, timeoutMs: config.VONAGE_TIMEOUT_MS });
+const metrics = new MetricsRecorder(redis, keys);
+const client = new MessagesClient({
+  baseUrl: config.VONAGE_API_URL,
+  auth,
+  timeoutMs: config.VONAGE_TIMEOUT_MS,
+  onResponse: ({ channel, status, durationMs }) => {
+    metrics.inc('tickercast_provider_responses_total', { channel, status: String(status) });
+    metrics.observe('tickercast_provider_request_ms', { channel }, durationMs);
+  },
+});
 
 const workers = startWorkers({
   connection: redis,
@@ -64,12 +75,15 @@ const workers = startWorkers({
   status: createStatusProcessor({ deliveries, store, logger }),
 });
 
+instrumentWorkers(workers, metrics);
+
 closeWithGrace({ delay: 20_000 }, async ({ err, signal }) => {
   if (err) logger.error({ err }, 'closing after an error');
   else logger.info({ signal }, 'shutting down: finishing jobs in flight');
   // Worker.close() stops fetching and waits for active jobs to finish.
   await Promise.all(workers.map((w) => w.close()));
   await queues.close();
+  await metrics.close();
   client.close();
   await closeRedis(redis);
 });

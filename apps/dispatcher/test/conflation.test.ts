@@ -1,16 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Worker } from 'bullmq';
-import { MessagesClient } from '@tickercast/messages-client';
-import { createLogger, createQueues, DeliveryLog, PriceCache, SubscriptionStore, type Queues } from '@tickercast/shared';
-import { createFanoutProcessor } from '../src/fanout.ts';
-import { createInboundProcessor } from '../src/inbound.ts';
-import { LastSentPrices } from '../src/last-sent.ts';
-import { createSendProcessor } from '../src/send.ts';
-import { createStatusProcessor } from '../src/status.ts';
-import { startWorkers } from '../src/workers.ts';
+import { testDispatcher, type TestDispatcher } from '../../../test/support/dispatcher.ts';
 import { until } from '../../../test/support/processes.ts';
 import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
-import { BUSINESS_NUMBERS, startSimulator, type RunningSimulator } from '../../../test/support/simulator.ts';
+import { startSimulator, type RunningSimulator } from '../../../test/support/simulator.ts';
 
 /*
  * A ticker far faster than a slow provider: the send queue stays bounded by the number of
@@ -20,9 +12,7 @@ import { BUSINESS_NUMBERS, startSimulator, type RunningSimulator } from '../../.
 describe('conflation under a fast ticker and a stalled provider', () => {
   let sim: RunningSimulator;
   let t: TestRedis;
-  let queues: Queues;
-  let workers: Worker[];
-  let client: MessagesClient;
+  let d: TestDispatcher;
 
   beforeAll(async () => {
     sim = await startSimulator(undefined, ({ app }) =>
@@ -31,41 +21,18 @@ describe('conflation under a fast ticker and a stalled provider', () => {
       }),
     );
     t = testRedis();
-    queues = createQueues(t.redis, t.keys);
   });
   afterAll(async () => {
-    await Promise.all(workers.map((w) => w.close()));
-    client.close();
-    await queues.close();
+    await d.close();
     await t.cleanup();
     await sim.close();
   });
 
   it('holds at most one send per subscription and ends on the final price for everyone', async () => {
-    const store = new SubscriptionStore(t.redis, t.keys);
-    const prices = new PriceCache(t.redis, t.keys);
-    const lastSent = new LastSentPrices(t.redis, t.keys);
-    const deliveries = new DeliveryLog(t.redis, t.keys);
-    const logger = createLogger('test', 'silent');
-    client = new MessagesClient({ baseUrl: sim.url, auth: sim.auth });
+    d = testDispatcher(t, sim, { concurrency: 5, offered: ['MSFT'] });
+    const { store, prices, queues } = d;
     const subscribers = Array.from({ length: 25 }, (_, i) => `447700900${String(700 + i)}`);
     for (const s of subscribers) await store.subscribe('sms', s, ['MSFT']);
-
-    workers = startWorkers({
-      connection: t.redis,
-      keys: t.keys,
-      logger,
-      concurrency: 5,
-      rates: { sms: 1000, whatsapp: 1000, messenger: 1000, viber_service: 1000 },
-      inbound: createInboundProcessor({ store, prices, queues, lastSent, offered: ['MSFT'], logger }),
-      fanout: createFanoutProcessor({ store, queues }),
-      send: createSendProcessor({
-        client, store, prices, lastSent, deliveries,
-        senders: { ...BUSINESS_NUMBERS },
-        rules: { whatsappTemplate: { name: 't', locale: 'en_US' }, messengerTag: undefined, viberTtlS: 600 },
-      }),
-      status: createStatusProcessor({ deliveries, store, logger }),
-    });
 
     let maxPending = 0;
     let finalPrice = 0;

@@ -1,16 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Worker } from 'bullmq';
-import { MessagesClient } from '@tickercast/messages-client';
-import { createLogger, createQueues, DeliveryLog, PriceCache, subscriberId, SubscriptionStore, type Queues } from '@tickercast/shared';
-import { createFanoutProcessor } from '../src/fanout.ts';
-import { createInboundProcessor } from '../src/inbound.ts';
-import { LastSentPrices } from '../src/last-sent.ts';
-import { createSendProcessor } from '../src/send.ts';
-import { createStatusProcessor } from '../src/status.ts';
-import { startWorkers } from '../src/workers.ts';
+import { subscriberId } from '@tickercast/shared';
+import { testDispatcher, type TestDispatcher } from '../../../test/support/dispatcher.ts';
 import { until } from '../../../test/support/processes.ts';
 import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
-import { BUSINESS_NUMBERS, startSimulator, type RunningSimulator } from '../../../test/support/simulator.ts';
+import { startSimulator, type RunningSimulator } from '../../../test/support/simulator.ts';
 
 /*
  * The provider answers the first requests with 429 or 5xx: the dispatcher waits as told (429,
@@ -22,9 +15,7 @@ type Fault = { status: number; retryAfter?: string; remaining: number };
 describe('provider errors', () => {
   let sim: RunningSimulator;
   let t: TestRedis;
-  let queues: Queues;
-  let workers: Worker[];
-  let client: MessagesClient;
+  let d: TestDispatcher;
   const fault: Fault = { status: 0, remaining: 0 };
   const log: { at: number; status: number }[] = [];
 
@@ -43,39 +34,16 @@ describe('provider errors', () => {
       });
     });
     t = testRedis();
-    queues = createQueues(t.redis, t.keys);
-    const store = new SubscriptionStore(t.redis, t.keys);
-    const prices = new PriceCache(t.redis, t.keys);
-    const lastSent = new LastSentPrices(t.redis, t.keys);
-    const deliveries = new DeliveryLog(t.redis, t.keys);
-    const logger = createLogger('test', 'silent');
-    client = new MessagesClient({ baseUrl: sim.url, auth: sim.auth });
-    workers = startWorkers({
-      connection: t.redis,
-      keys: t.keys,
-      logger,
-      concurrency: 4,
-      rates: { sms: 1000, whatsapp: 1000, messenger: 1000, viber_service: 1000 },
-      inbound: createInboundProcessor({ store, prices, queues, lastSent, offered: ['MSFT'], logger }),
-      fanout: createFanoutProcessor({ store, queues }),
-      send: createSendProcessor({
-        client, store, prices, lastSent, deliveries,
-        senders: { ...BUSINESS_NUMBERS },
-        rules: { whatsappTemplate: { name: 't', locale: 'en_US' }, messengerTag: undefined, viberTtlS: 600 },
-      }),
-      status: createStatusProcessor({ deliveries, store, logger }),
-    });
+    d = testDispatcher(t, sim, { concurrency: 4 });
   });
   afterEach(async () => {
-    await Promise.all(workers.map((w) => w.close()));
-    client.close();
-    await queues.close();
+    await d.close();
     await t.cleanup();
     await sim.close();
   });
 
   const sendReplies = (n: number) =>
-    queues.send.sms.addBulk(
+    d.queues.send.sms.addBulk(
       Array.from({ length: n }, (_, i) => ({
         name: 'reply',
         data: { kind: 'reply' as const, subscriberId: subscriberId('sms', `447700902${String(i).padStart(3, '0')}`), text: `m${i}` },
@@ -85,7 +53,7 @@ describe('provider errors', () => {
   it('a 429 with Retry-After pauses the channel for that long, spends no attempt, and everything is sent', async () => {
     Object.assign(fault, { status: 429, retryAfter: '1', remaining: 3 });
     await sendReplies(10);
-    await until('all completed', async () => (await queues.send.sms.getCompletedCount()) === 10, 20_000);
+    await until('all completed', async () => (await d.queues.send.sms.getCompletedCount()) === 10, 20_000);
     expect(sim.store.acceptedTotal).toBe(10);
 
     // Requests already in flight when the 429 came may land; after them the channel waits.
@@ -93,22 +61,22 @@ describe('provider errors', () => {
     const during = log.filter((l) => l.at > lastThrottle + 100 && l.at < lastThrottle + 900);
     expect(during).toEqual([]);
     expect(log.at(-1)!.at - lastThrottle).toBeGreaterThanOrEqual(900);
-    const completed = await queues.send.sms.getCompleted();
+    const completed = await d.queues.send.sms.getCompleted();
     expect(completed).toHaveLength(10);
     // A rate-limited attempt is handed back, not counted: each job has its one successful attempt.
     for (const job of completed) expect(job.attemptsMade).toBeLessThanOrEqual(1);
-    expect(await queues.send.sms.getFailedCount()).toBe(0);
+    expect(await d.queues.send.sms.getFailedCount()).toBe(0);
   });
 
   it('5xx answers are retried with backoff until the provider recovers, and nothing fails', async () => {
     Object.assign(fault, { status: 503, retryAfter: undefined, remaining: 4 });
     await sendReplies(4);
-    await until('all completed', async () => (await queues.send.sms.getCompletedCount()) === 4, 30_000);
+    await until('all completed', async () => (await d.queues.send.sms.getCompletedCount()) === 4, 30_000);
     expect(sim.store.acceptedTotal).toBe(4);
-    const completed = await queues.send.sms.getCompleted();
+    const completed = await d.queues.send.sms.getCompleted();
     expect(completed).toHaveLength(4);
     expect(Math.max(...completed.map((j) => j.attemptsMade))).toBeGreaterThanOrEqual(2);
-    expect(await queues.send.sms.getFailedCount()).toBe(0);
+    expect(await d.queues.send.sms.getFailedCount()).toBe(0);
     expect(log.filter((l) => l.status === 503)).toHaveLength(4);
   }, 40_000);
 
@@ -116,7 +84,7 @@ describe('provider errors', () => {
     Object.assign(fault, { status: 401, retryAfter: undefined, remaining: 1 });
     await sendReplies(1);
     const [failed] = await until('failed', async () => {
-      const f = await queues.send.sms.getFailed();
+      const f = await d.queues.send.sms.getFailed();
       return f.length > 0 ? f : undefined;
     });
     expect(failed!.attemptsMade).toBe(1);

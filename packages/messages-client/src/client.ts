@@ -14,6 +14,8 @@ export interface MessagesClientOptions {
   timeoutMs?: number;
   /** Sockets kept open per host (default 64). */
   maxSockets?: number;
+  /** Called once per request made, for metrics: the HTTP status, or 'network' when none came. */
+  onResponse?: (info: { channel: string; status: number | 'network'; durationMs: number }) => void;
 }
 
 export interface SendResult {
@@ -28,6 +30,7 @@ export class MessagesClient {
   readonly #http: Got;
   readonly #auth: Authorizer;
   readonly #agents: { http: HttpAgent; https: HttpsAgent };
+  readonly #onResponse: MessagesClientOptions['onResponse'];
 
   constructor(options: MessagesClientOptions) {
     const maxSockets = options.maxSockets ?? 64;
@@ -36,6 +39,7 @@ export class MessagesClient {
       https: new HttpsAgent({ keepAlive: true, maxSockets }),
     };
     this.#auth = createAuthorizer(options.auth);
+    this.#onResponse = options.onResponse;
     this.#http = got.extend({
       prefixUrl: (options.baseUrl ?? 'https://api.nexmo.com').replace(/\/+$/, ''),
       agent: this.#agents,
@@ -49,16 +53,20 @@ export class MessagesClient {
 
   async send(message: OutboundMessage): Promise<SendResult> {
     const body = buildRequestBody(message);
+    const authorization = await this.#auth.header();
+    const started = performance.now();
     let response;
     try {
       response = await this.#http.post('v1/messages', {
         json: body,
-        headers: { authorization: await this.#auth.header(), accept: 'application/json' },
+        headers: { authorization, accept: 'application/json' },
       });
     } catch (err) {
+      this.#onResponse?.({ channel: message.channel, status: 'network', durationMs: performance.now() - started });
       if (err instanceof RequestError) throw new NetworkError(`${err.code}: ${err.message}`, err.code, { cause: err });
       throw err;
     }
+    this.#onResponse?.({ channel: message.channel, status: response.statusCode, durationMs: performance.now() - started });
     const parsed = parseJson(response.body);
     if (response.statusCode === 202 || response.statusCode === 200) {
       const uuid = (parsed as { message_uuid?: unknown } | undefined)?.message_uuid;

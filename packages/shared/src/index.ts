@@ -8,3 +8,4 @@ export * from './queues.ts';
 export * from './redis.ts';
 export * from './subscriptions.ts';
 export * from './deliveries.ts';
+export * from './metrics.ts';

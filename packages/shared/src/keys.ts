@@ -46,6 +46,11 @@ export function redisKeys(namespace: string) {
     /** String (JSON) with a TTL: a web signup waiting for the person's YES, by subscriber id. */
     pendingSignup: (id: SubscriberId | string) => `${namespace}:{signups}:pending:${id}`,
 
+    /** Hash metric name (with labels) -> counter value, summed over every dispatcher. */
+    metricsCounters: `${namespace}:{metrics}:counters`,
+    /** Hash `name|labels|le` -> histogram bucket counts, plus `name|labels|sum` and `|count`. */
+    metricsHistograms: `${namespace}:{metrics}:histograms`,
+
     /** Hash symbol -> "price|version|tickedAt": the last-value cache. */
     prices,
     /** Hash symbol -> version counter, bumped by each tick. */

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MetricsRecorder, readMetrics, subscriberId } from '@tickercast/shared';
+import { instrumentWorkers } from '../src/instrument.ts';
+import { testDispatcher, type TestDispatcher } from '../../../test/support/dispatcher.ts';
+import { until } from '../../../test/support/processes.ts';
+import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
+import { startSimulator, type RunningSimulator } from '../../../test/support/simulator.ts';
+
+describe('dispatcher metrics', () => {
+  let sim: RunningSimulator;
+  let t: TestRedis;
+  let d: TestDispatcher;
+  let metrics: MetricsRecorder;
+  let throttle = 2;
+
+  beforeAll(async () => {
+    sim = await startSimulator(undefined, ({ app }) =>
+      app.addHook('onRequest', async (req, reply) => {
+        if (req.url === '/v1/messages' && throttle > 0) {
+          throttle--;
+          return reply.code(429).header('retry-after', '0').send({ title: 'Rate Limit Hit' });
+        }
+      }),
+    );
+    t = testRedis();
+    metrics = new MetricsRecorder(t.redis, t.keys, 60_000);
+    d = testDispatcher(t, sim, {
+      concurrency: 1,
+      clientOptions: { onResponse: ({ channel, status }) => metrics.inc('tickercast_provider_responses_total', { channel, status: String(status) }) },
+    });
+    instrumentWorkers(d.workers, metrics);
+  });
+  afterAll(async () => {
+    await d.close();
+    await metrics.close();
+    await t.cleanup();
+    await sim.close();
+  });
+
+  it('counts 429s, sends, failures by reason, and the tick-to-acceptance latency', async () => {
+    await d.store.subscribe('sms', '447700904001', ['MSFT']);
+    await d.store.subscribe('sms', '12345', ['MSFT']);
+    const q = await d.prices.set('MSFT', 401);
+    await d.queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() - 30 });
+    await until('both sends finished', async () => {
+      const c = await d.queues.send.sms.getJobCounts('completed', 'failed');
+      return c.completed! + c.failed! === 2;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    await metrics.flush();
+
+    const { counters, histograms } = await readMetrics(t.redis, t.keys);
+    const counter = (name: string, labels: Record<string, string>) =>
+      counters.find((c) => c.name === name && Object.entries(labels).every(([k, v]) => c.labels[k] === v))?.value;
+    expect(counter('tickercast_provider_responses_total', { channel: 'sms', status: '429' })).toBe(2);
+    expect(counter('tickercast_provider_responses_total', { channel: 'sms', status: '202' })).toBe(1);
+    expect(counter('tickercast_sends_total', { channel: 'sms', kind: 'price', outcome: 'sent' })).toBe(1);
+    expect(counter('tickercast_job_failures_total', { queue: 'send-sms', reason: 'recipient_unreachable' })).toBe(1);
+    const latency = histograms.find((h) => h.name === 'tickercast_send_latency_ms');
+    expect(latency?.count).toBe(1);
+    expect(latency!.sum).toBeGreaterThanOrEqual(30);
+    expect(histograms.find((h) => h.name === 'tickercast_queue_wait_ms' && h.labels.queue === 'fanout')?.count).toBe(1);
+    expect(await d.store.isSubscribed(subscriberId('sms', '12345'), 'MSFT')).toBe(false);
+  });
+});

@@ -1,0 +1,131 @@
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from './keys.ts';
+
+/*
+ * Metrics of the worker processes, kept in Redis so that one scrape of the ingress's /metrics
+ * sees every dispatcher replica (they have no HTTP port of their own, and may come and go).
+ * Each process adds to local tallies on the hot path and flushes them once a second in one
+ * pipeline, so a send costs no extra round trip.
+ */
+
+export type Labels = Record<string, string>;
+
+/** Milliseconds: from a few ms to a minute, enough to alert on. */
+export const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000] as const;
+
+function labelKey(labels: Labels): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k]}`)
+    .join(',');
+}
+
+export class MetricsRecorder {
+  readonly #redis: Redis;
+  readonly #keys: RedisKeys;
+  #counters = new Map<string, number>();
+  #histograms = new Map<string, number>();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(redis: Redis, keys: RedisKeys, flushEveryMs = 1000) {
+    this.#redis = redis;
+    this.#keys = keys;
+    this.#timer = setInterval(() => void this.flush().catch(() => undefined), flushEveryMs);
+    this.#timer.unref();
+  }
+
+  inc(name: string, labels: Labels = {}, by = 1): void {
+    const key = `${name}|${labelKey(labels)}`;
+    this.#counters.set(key, (this.#counters.get(key) ?? 0) + by);
+  }
+
+  observe(name: string, labels: Labels, valueMs: number): void {
+    const base = `${name}|${labelKey(labels)}`;
+    for (const le of LATENCY_BUCKETS_MS) {
+      if (valueMs <= le) this.#histograms.set(`${base}|${le}`, (this.#histograms.get(`${base}|${le}`) ?? 0) + 1);
+    }
+    this.#histograms.set(`${base}|+Inf`, (this.#histograms.get(`${base}|+Inf`) ?? 0) + 1);
+    this.#histograms.set(`${base}|sum`, (this.#histograms.get(`${base}|sum`) ?? 0) + valueMs);
+  }
+
+  /** Writes the local tallies to Redis and starts new ones. */
+  async flush(): Promise<void> {
+    if (this.#counters.size === 0 && this.#histograms.size === 0) return;
+    const counters = this.#counters;
+    const histograms = this.#histograms;
+    this.#counters = new Map();
+    this.#histograms = new Map();
+    const p = this.#redis.pipeline();
+    for (const [k, v] of counters) p.hincrbyfloat(this.#keys.metricsCounters, k, v);
+    for (const [k, v] of histograms) p.hincrbyfloat(this.#keys.metricsHistograms, k, v);
+    await p.exec();
+  }
+
+  /** Stops the timer after a last flush. */
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.flush();
+  }
+}
+
+export interface MetricsSnapshot {
+  counters: { name: string; labels: Labels; value: number }[];
+  histograms: { name: string; labels: Labels; buckets: { le: string; count: number }[]; sum: number; count: number }[];
+}
+
+function parseLabels(s: string): Labels {
+  return Object.fromEntries(s.split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+}
+
+/** Everything every process has recorded, for the /metrics endpoint. */
+export async function readMetrics(redis: Redis, keys: RedisKeys): Promise<MetricsSnapshot> {
+  const [counters, histograms] = await Promise.all([redis.hgetall(keys.metricsCounters), redis.hgetall(keys.metricsHistograms)]);
+  const hs = new Map<string, MetricsSnapshot['histograms'][number]>();
+  for (const [k, v] of Object.entries(histograms)) {
+    const [name, labels, le] = k.split('|') as [string, string, string];
+    const id = `${name}|${labels}`;
+    let h = hs.get(id);
+    if (!h) hs.set(id, (h = { name, labels: parseLabels(labels), buckets: [], sum: 0, count: 0 }));
+    if (le === 'sum') h.sum = Number(v);
+    else {
+      h.buckets.push({ le, count: Number(v) });
+      if (le === '+Inf') h.count = Number(v);
+    }
+  }
+  for (const h of hs.values()) h.buckets.sort((a, b) => (a.le === '+Inf' ? 1 : b.le === '+Inf' ? -1 : Number(a.le) - Number(b.le)));
+  return {
+    counters: Object.entries(counters).map(([k, v]) => {
+      const [name, labels] = k.split('|') as [string, string];
+      return { name, labels: parseLabels(labels), value: Number(v) };
+    }),
+    histograms: [...hs.values()],
+  };
+}
+
+/** Prometheus text exposition of a snapshot (bucket counts are cumulative already). */
+export function metricsToPrometheus(snapshot: MetricsSnapshot, help: Record<string, string> = {}): string {
+  const fmt = (labels: Labels, extra: Labels = {}) => {
+    const all = { ...labels, ...extra };
+    const parts = Object.keys(all).map((k) => `${k}="${String(all[k]).replace(/["\\\n]/g, '_')}"`);
+    return parts.length > 0 ? `{${parts.join(',')}}` : '';
+  };
+  const lines: string[] = [];
+  const seen = new Set<string>();
+  const header = (name: string, type: string) => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    if (help[name]) lines.push(`# HELP ${name} ${help[name]}`);
+    lines.push(`# TYPE ${name} ${type}`);
+  };
+  for (const c of [...snapshot.counters].sort((a, b) => a.name.localeCompare(b.name))) {
+    header(c.name, 'counter');
+    lines.push(`${c.name}${fmt(c.labels)} ${c.value}`);
+  }
+  for (const h of [...snapshot.histograms].sort((a, b) => a.name.localeCompare(b.name))) {
+    header(h.name, 'histogram');
+    for (const b of h.buckets) lines.push(`${h.name}_bucket${fmt(h.labels, { le: b.le })} ${b.count}`);
+    lines.push(`${h.name}_sum${fmt(h.labels)} ${h.sum}`);
+    lines.push(`${h.name}_count${fmt(h.labels)} ${h.count}`);
+  }
+  return lines.join('\n') + (lines.length > 0 ? '\n' : '');
+}
