@@ -29,17 +29,27 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** Returns undefined when the Authorization header is good, else the reason it is not. */
-export async function checkAuthorization(header: string | undefined, creds: SimulatorCredentials): Promise<string | undefined> {
+/**
+ * Returns undefined when the Authorization header is good, else the reason it is not. With a
+ * cache, a JWT once verified is taken on sight until its `exp` (the dispatcher reuses one token
+ * for many requests; verifying RS256 each time would make the simulator the bottleneck).
+ */
+export async function checkAuthorization(
+  header: string | undefined,
+  creds: SimulatorCredentials,
+  cache?: VerifiedTokenCache,
+): Promise<string | undefined> {
   if (!header) return 'missing Authorization header';
   const [scheme, value = ''] = header.split(' ', 2);
   if (scheme === 'Bearer') {
     if (!creds.application) return 'JWT auth is not configured for this account';
+    if (cache?.has(value)) return undefined;
     try {
       const { payload } = await jwtVerify(value, creds.application.publicKey, { algorithms: ['RS256'] });
       if (payload.application_id !== creds.application.id) return 'application_id does not match';
       if (typeof payload.iat !== 'number') return 'iat missing';
       if (typeof payload.jti !== 'string' || payload.jti === '') return 'jti missing';
+      if (typeof payload.exp === 'number') cache?.add(value, payload.exp * 1000);
       return undefined;
     } catch (err) {
       return `invalid JWT: ${(err as Error).message}`;
@@ -51,4 +61,27 @@ export async function checkAuthorization(header: string | undefined, creds: Simu
     return safeEqual(decoded, `${creds.basic.apiKey}:${creds.basic.apiSecret}`) ? undefined : 'wrong api key or secret';
   }
   return 'unsupported authorization scheme';
+}
+
+/** Tokens that verified, by their text, until they expire. Bounded: the oldest go first. */
+export class VerifiedTokenCache {
+  readonly #expires = new Map<string, number>();
+  readonly #max: number;
+
+  constructor(max = 1024) {
+    this.#max = max;
+  }
+
+  has(token: string): boolean {
+    const exp = this.#expires.get(token);
+    if (exp === undefined) return false;
+    if (exp > Date.now()) return true;
+    this.#expires.delete(token);
+    return false;
+  }
+
+  add(token: string, expMs: number): void {
+    if (this.#expires.size >= this.#max) this.#expires.delete(this.#expires.keys().next().value!);
+    this.#expires.set(token, expMs);
+  }
 }

@@ -18,8 +18,23 @@ const { app } = buildSimulator({
   credentials,
   webhookBaseUrl: config.SIMULATOR_WEBHOOK_URL,
   signatureSecret: config.VONAGE_SIGNATURE_SECRET,
+  signatureMethod: config.VONAGE_SIGNATURE_METHOD,
   businessNumbers: senderFor(config),
   logger,
+  rateLimits: config.SIMULATOR_RATE_LIMITS,
+  statusWebhooks: {
+    enabled: config.SIMULATOR_STATUS_WEBHOOKS,
+    delayMs: config.SIMULATOR_STATUS_DELAY_MS,
+    failRate: config.SIMULATOR_FAIL_RATE,
+    failStatus: config.SIMULATOR_FAIL_STATUS,
+    failCode: config.SIMULATOR_FAIL_CODE,
+    failNumbers: config.SIMULATOR_FAIL_NUMBERS,
+  },
+  webhookDelivery: { retries: config.SIMULATOR_WEBHOOK_RETRIES, retryBaseMs: config.SIMULATOR_WEBHOOK_RETRY_BASE_MS },
+  whatsappWindow: config.SIMULATOR_WHATSAPP_WINDOW,
+  smsInbound: { format: config.SIMULATOR_SMS_INBOUND_FORMAT, method: config.SIMULATOR_SMS_INBOUND_METHOD },
+  faults: config.SIMULATOR_FAULTS,
+  seed: config.SIMULATOR_SEED,
 });
 
 closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
@@ -29,4 +44,12 @@ closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
 });
 
 await app.listen({ port: config.SIMULATOR_PORT, host: config.HOST });
-logger.info(`simulator listening on http://localhost:${config.SIMULATOR_PORT}`);
+logger.info(
+  {
+    webhooks: config.SIMULATOR_WEBHOOK_URL,
+    rateLimits: config.SIMULATOR_RATE_LIMITS,
+    statusWebhooks: config.SIMULATOR_STATUS_WEBHOOKS,
+    faults: config.SIMULATOR_FAULTS ?? null,
+  },
+  `simulator listening on http://localhost:${config.SIMULATOR_PORT}`,
+);

@@ -38,7 +38,12 @@ export function phonePage(businessNumbers: Record<SimChannel, string>): string {
   .empty { color:var(--muted); text-align:center; margin:auto; }
   form.compose { display:flex; gap:8px; margin-top:12px; } form.compose input { flex:1; }
   button { background:var(--accent); color:#052e16; border:none; font-weight:600; cursor:pointer; }
-  #status { color:var(--muted); font-size:12px; min-height:1.4em; margin-top:6px; }
+  #status, #window { color:var(--muted); font-size:12px; min-height:1.4em; margin-top:6px; }
+  .tick { margin-left:6px; font-weight:700; letter-spacing:-2px; }
+  .tick.submitted, .tick.delivered { color:#cbd5e1; } .tick.read { color:#38bdf8; }
+  .tick.rejected, .tick.undeliverable { color:#f87171; letter-spacing:0; }
+  .legend { color:var(--muted); font-size:12px; margin-top:4px; }
+  .legend span { margin-right:10px; }
 </style></head>
 <body><main>
   <h1>📱 Phone simulator</h1>
@@ -46,13 +51,18 @@ export function phonePage(businessNumbers: Record<SimChannel, string>): string {
   <div class="bar">
     <select id="channel" aria-label="channel">${options}</select>
     <input id="number" aria-label="your number" value="447700900123" inputmode="numeric">
+    <select id="format" aria-label="how an SMS reaches tickercast" title="how an SMS reaches tickercast">
+      <option value="">SMS as configured</option><option value="messages">Messages API</option><option value="sms-api:POST">SMS API (POST)</option><option value="sms-api:GET">SMS API (GET)</option>
+    </select>
   </div>
+  <div id="window"></div>
   <div class="phone" id="conversation" aria-live="polite"><div class="empty">No messages yet.</div></div>
   <form class="compose" id="compose">
     <input id="text" aria-label="message" placeholder="Type a message…" autocomplete="off" required>
     <button type="submit">Send</button>
   </form>
   <div id="status"></div>
+  <div class="legend" id="legend"><span><b class="tick submitted">✓</b> sent</span><span><b class="tick delivered">✓✓</b> delivered</span><span><b class="tick read">✓✓</b> read</span><span><b class="tick rejected">✕</b> failed</span></div>
 </main>
 <script>
   const $ = (id) => document.getElementById(id);
@@ -60,13 +70,27 @@ export function phonePage(businessNumbers: Record<SimChannel, string>): string {
   if (params.get('channel')) $('channel').value = params.get('channel');
   if (params.get('number')) $('number').value = params.get('number');
   let lastRendered = '';
+  // A status tick, WhatsApp style: readable at a glance, the word in the tooltip (and spelled out on failures).
+  const TICKS = { submitted: '✓', delivered: '✓✓', read: '✓✓', rejected: '✕ rejected', undeliverable: '✕ undeliverable' };
+  function tick(status) {
+    const span = document.createElement('span');
+    span.className = 'tick ' + status;
+    span.dataset.status = status;
+    span.title = status;
+    span.textContent = TICKS[status] || status;
+    return span;
+  }
+  function showFormat() { $('format').style.display = $('channel').value === 'sms' ? '' : 'none'; }
   function path() { return '/_sim/phones/' + encodeURIComponent($('channel').value) + '/' + encodeURIComponent($('number').value.replace(/\\D/g, '')); }
   async function refresh() {
     try {
       const res = await fetch(path());
       if (!res.ok) return;
-      const { conversation } = await res.json();
-      const key = JSON.stringify(conversation.map((m) => m.messageUuid));
+      const { conversation, window: win } = await res.json();
+      $('window').textContent = !win || !win.enforced ? '' : win.openUntil
+        ? 'WhatsApp 24-hour window open until ' + new Date(win.openUntil).toLocaleString() + ': free text arrives.'
+        : 'WhatsApp 24-hour window closed: only templates arrive until this phone writes.';
+      const key = JSON.stringify(conversation.map((m) => [m.messageUuid, m.status]));
       if (key === lastRendered) return;
       lastRendered = key;
       const box = $('conversation');
@@ -79,6 +103,7 @@ export function phonePage(businessNumbers: Record<SimChannel, string>): string {
         div.textContent = m.text;
         const t = document.createElement('time');
         t.textContent = new Date(m.at).toLocaleTimeString();
+        if (m.direction === 'out' && m.status) t.appendChild(tick(m.status));
         div.appendChild(t);
         box.appendChild(div);
       }
@@ -90,12 +115,19 @@ export function phonePage(businessNumbers: Record<SimChannel, string>): string {
     const text = $('text').value.trim();
     if (!text) return;
     $('text').value = '';
-    const res = await fetch(path() + '/send', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) });
+    const payload = { text };
+    if ($('channel').value === 'sms' && $('format').value) {
+      const [format, method] = $('format').value.split(':');
+      payload.format = format;
+      if (method) payload.method = method;
+    }
+    const res = await fetch(path() + '/send', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
     const out = await res.json().catch(() => ({}));
     $('status').textContent = res.ok ? (out.webhook === 200 ? 'Delivered to tickercast.' : 'tickercast answered: ' + out.webhook) : (out.error || 'Could not send');
     refresh();
   });
-  for (const id of ['channel', 'number']) $(id).addEventListener('change', () => { lastRendered = ''; refresh(); });
+  for (const id of ['channel', 'number']) $(id).addEventListener('change', () => { lastRendered = ''; showFormat(); refresh(); });
+  showFormat();
   setInterval(refresh, 1000);
   refresh();
 </script>

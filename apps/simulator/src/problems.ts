@@ -40,11 +40,43 @@ export type ProblemKind = keyof typeof PROBLEMS;
 export function sendProblem(
   reply: FastifyReply,
   kind: ProblemKind,
-  extra: { detail?: string; invalid_parameters?: { name: string; reason: string }[] } = {},
+  extra: { detail?: string; invalid_parameters?: { name: string; reason: string }[]; status?: number } = {},
 ): FastifyReply {
   const { status, ...problem } = PROBLEMS[kind];
+  const { status: statusOverride, ...fields } = extra;
   return reply
-    .code(status)
+    .code(statusOverride ?? status)
     .type('application/problem+json')
-    .send({ ...problem, ...extra, instance: randomUUID().replace(/-/g, '') });
+    .send({ ...problem, ...fields, instance: randomUUID().replace(/-/g, '') });
+}
+
+/** What the numbered Messages API errors mean (x-errors), for the `error` of a failed message's status. */
+const MESSAGE_ERRORS: Record<number, string> = {
+  1000: 'Throttled - You have exceeded the submission capacity allowed on this account. Please wait and retry',
+  1050: 'Number barred - The number you are trying to submit to is blacklisted and may not receive messages.',
+  1070: 'Partner quota exceeded - Your pre-paid account does not have sufficient credit to process this message.',
+  1180: 'Absent Subscriber Temporary - The recipient was temporarily unavailable.',
+  1190: 'Absent Subscriber Permanent - The recipient is no longer active.',
+  1230: 'Network Error - A network failure while sending your message. This is a temporary failure, retry later.',
+  1240: 'Illegal Number - The recipient has opted out (sent STOP) and no longer wishes to receive messages from you.',
+  1260: 'Destination unreachable - The message could not be delivered to the recipient.',
+  1300: 'Not part of the provider network - The number or ID is not a user in the provider network.',
+  1340: 'Outside of the allowed window - This message is sent outside of allowed response window.',
+};
+
+export interface MessageStatusError {
+  type: string;
+  title: string;
+  detail: string;
+  instance: string;
+}
+
+/** The `error` of a status webhook for a numbered Messages API error: the code is the title, as Vonage's spec shows. */
+export function messageStatusError(code: number): MessageStatusError {
+  return {
+    type: `https://developer.vonage.com/api-errors/messages#${code}`,
+    title: String(code),
+    detail: MESSAGE_ERRORS[code] ?? `Error ${code}`,
+    instance: randomUUID(),
+  };
 }

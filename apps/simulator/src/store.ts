@@ -1,4 +1,6 @@
+import type { MessageStatusError } from './problems.ts';
 import type { AcceptedRequest, ApiChannel, SimChannel } from './request-schema.ts';
+import type { MessageStatus } from './status-webhooks.ts';
 
 export interface AcceptedMessage {
   messageUuid: string;
@@ -9,6 +11,12 @@ export interface AcceptedMessage {
   /** The text a phone shows: the text, or the template name and parameters. */
   display: string;
   request: AcceptedRequest;
+  /** The latest status the message reached (absent until its first). */
+  status?: MessageStatus;
+  /** Why it failed, when it did. */
+  error?: MessageStatusError;
+  /** Refused after acceptance (WhatsApp free text outside the window): the phone never shows it. */
+  refused?: boolean;
 }
 
 export interface ConversationEntry {
@@ -16,6 +24,8 @@ export interface ConversationEntry {
   at: string;
   text: string;
   messageUuid: string;
+  /** For what the business sent: the latest status, for the phone page's ticks. */
+  status?: MessageStatus;
 }
 
 const MAX_MESSAGES = 500_000;
@@ -27,17 +37,16 @@ export class SimulatorStore {
   readonly #conversations = new Map<string, ConversationEntry[]>();
   #acceptedTotal = 0;
 
-  accept(message: AcceptedMessage): void {
+  /** Keeps an accepted message; unless it was refused, the recipient's phone shows it (the line is returned, for its status). */
+  accept(message: AcceptedMessage): ConversationEntry | undefined {
     this.#acceptedTotal++;
     this.#messages.push(message);
     // Drop the oldest tenth at once rather than shifting per message.
     if (this.#messages.length > MAX_MESSAGES) this.#messages = this.#messages.slice(MAX_MESSAGES / 10);
-    this.#append(message.channel, message.to, {
-      direction: 'out',
-      at: message.acceptedAt,
-      text: message.display,
-      messageUuid: message.messageUuid,
-    });
+    if (message.refused) return undefined;
+    const entry: ConversationEntry = { direction: 'out', at: message.acceptedAt, text: message.display, messageUuid: message.messageUuid };
+    this.#append(message.channel, message.to, entry);
+    return entry;
   }
 
   recordInbound(channel: SimChannel, from: string, entry: Omit<ConversationEntry, 'direction'>): void {
@@ -58,13 +67,13 @@ export class SimulatorStore {
   }
 
   conversation(channel: string, number: string): ConversationEntry[] {
-    return this.#conversations.get(`${channel}:${number}`) ?? [];
+    return (this.#conversations.get(`${channel}:${number}`) ?? []).slice(-MAX_CONVERSATION);
   }
 
   phones(): { channel: string; number: string; messages: number; lastAt: string | undefined }[] {
     return [...this.#conversations.entries()].map(([key, entries]) => {
       const at = key.indexOf(':');
-      return { channel: key.slice(0, at), number: key.slice(at + 1), messages: entries.length, lastAt: entries.at(-1)?.at };
+      return { channel: key.slice(0, at), number: key.slice(at + 1), messages: Math.min(entries.length, MAX_CONVERSATION), lastAt: entries.at(-1)?.at };
     });
   }
 
@@ -79,7 +88,8 @@ export class SimulatorStore {
     let list = this.#conversations.get(key);
     if (!list) this.#conversations.set(key, (list = []));
     list.push(entry);
-    if (list.length > MAX_CONVERSATION) list.splice(0, list.length - MAX_CONVERSATION);
+    // Trim in batches, not per message: a busy phone would otherwise cost a 500-element shift each time.
+    if (list.length > MAX_CONVERSATION + MAX_CONVERSATION / 5) list.splice(0, list.length - MAX_CONVERSATION);
   }
 }
 

@@ -125,6 +125,25 @@ describe('accepted credentials', () => {
     expect(sim.store.acceptedTotal).toBe(3);
   });
 
+  it('a token once verified is taken from the cache only while it lives: expired, it is refused', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const header = `Bearer ${await token({ iat: now, exp: now + 1 })}`;
+    expect((await post(header)).statusCode).toBe(202);
+    expect((await post(header)).statusCode).toBe(202);
+    await new Promise((r) => setTimeout(r, (now + 1) * 1000 - Date.now() + 50));
+    const res = await post(header);
+    expect(res.statusCode).toBe(401);
+    expect(res.json<{ detail: string }>().detail).toMatch(/exp/);
+  });
+
+  it('a cached token does not vouch for another token: a tampered copy is still checked', async () => {
+    const good = await token();
+    expect((await post(`Bearer ${good}`)).statusCode).toBe(202);
+    const [h, p] = good.split('.');
+    const forged = `${h}.${p}.${'A'.repeat(342)}`;
+    expect((await post(`Bearer ${forged}`)).statusCode).toBe(401);
+  });
+
   it('Basic auth with the right key and secret is accepted', async () => {
     const res = await post(basicHeader(basic.apiKey, basic.apiSecret));
     expect(res.statusCode).toBe(202);

@@ -41,6 +41,22 @@ describe('the phone page', () => {
     expect(body).toContain("fetch(path() + '/send', { method: 'POST'");
   });
 
+  it('draws a status tick for each outbound message, redrawing when a status changes', async () => {
+    const { body } = await sim.app.inject({ method: 'GET', url: '/' });
+    expect(body).toContain("if (m.direction === 'out' && m.status) t.appendChild(tick(m.status));");
+    expect(body).toContain('conversation.map((m) => [m.messageUuid, m.status])');
+    for (const status of ['submitted', 'delivered', 'read', 'rejected', 'undeliverable']) expect(body).toMatch(new RegExp(`${status}: '[✓✕]`));
+    expect(body).toContain('<div class="legend" id="legend">');
+  });
+
+  it('offers the SMS API inbound format for SMS, and shows the WhatsApp window', async () => {
+    const { body } = await sim.app.inject({ method: 'GET', url: '/' });
+    expect(body).toContain('<option value="sms-api:POST">SMS API (POST)</option>');
+    expect(body).toContain('<option value="sms-api:GET">SMS API (GET)</option>');
+    expect(body).toContain("payload.format = format;");
+    expect(body).toContain('WhatsApp 24-hour window');
+  });
+
   it('escapes a business id rather than injecting it into the page', async () => {
     const odd = buildSimulator({
       credentials: credentialsFrom({}),

@@ -35,6 +35,80 @@ const symbols = z
   .transform((v) => v.split(/[\s,]+/).filter(Boolean).map((s) => s.toUpperCase()))
   .pipe(z.array(z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/, 'symbols are 1-10 letters, digits or dots')).min(1));
 
+const onOff = (fallback: 'on' | 'off') =>
+  z
+    .enum(['on', 'off', 'true', 'false', '1', '0'])
+    .default(fallback)
+    .transform((v) => v === 'on' || v === 'true' || v === '1');
+
+const SIMULATOR_LIMIT_KEYS = ['sms', 'mms', 'whatsapp', 'messenger', 'viber_service', 'all'] as const;
+
+/** `sms=30,whatsapp=20,all=30`: requests per rolling second per channel (`all`: the whole account); 0 or absent, unlimited. */
+const simulatorRateLimits = z
+  .string()
+  .default('')
+  .transform((v, ctx) => {
+    const limits: Partial<Record<(typeof SIMULATOR_LIMIT_KEYS)[number], number>> = {};
+    for (const item of v.split(/[\s,]+/).filter(Boolean)) {
+      const m = /^([a-z_]+)=(\d{1,6})$/.exec(item);
+      const key = m?.[1] as (typeof SIMULATOR_LIMIT_KEYS)[number] | undefined;
+      if (!m || !key || !SIMULATOR_LIMIT_KEYS.includes(key)) {
+        ctx.addIssue({ code: 'custom', message: `"${item}" is not channel=N with channel one of ${SIMULATOR_LIMIT_KEYS.join(', ')}` });
+        return z.NEVER;
+      }
+      limits[key] = Number(m[2]);
+    }
+    return limits;
+  });
+
+/** `447700900666,447700900667=undeliverable,447700900668=rejected:1050`: recipients whose messages fail (default rejected, code 1240). */
+const simulatorFailNumbers = z
+  .string()
+  .default('')
+  .transform((v, ctx) => {
+    const numbers: Record<string, { status: 'rejected' | 'undeliverable'; code: number }> = {};
+    for (const item of v.split(/[\s,]+/).filter(Boolean)) {
+      const m = /^([^=\s]{1,50})(?:=(rejected|undeliverable)(?::(\d{4}))?)?$/.exec(item);
+      if (!m) {
+        ctx.addIssue({ code: 'custom', message: `"${item}" is not number[=rejected|undeliverable[:code]]` });
+        return z.NEVER;
+      }
+      numbers[m[1]!] = { status: (m[2] as 'rejected' | 'undeliverable' | undefined) ?? 'rejected', code: Number(m[3] ?? 1240) };
+    }
+    return numbers;
+  });
+
+/** Fault injection at start, as JSON (the same shape as `POST /_sim/faults`); durations count from the start. */
+const simulatorFaults = optionalString.transform((v, ctx) => {
+  if (v === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `not JSON (${(err as Error).message})` });
+    return z.NEVER;
+  }
+  const shape = z.strictObject({
+    latencyMs: z.number().int().min(0).max(60_000).optional(),
+    jitterMs: z.number().int().min(0).max(60_000).optional(),
+    errorRate: z.number().min(0).max(1).optional(),
+    outage: z
+      .strictObject({
+        seconds: z.number().positive().max(86_400),
+        mode: z.enum(['error', 'reset']).optional(),
+        status: z.number().int().min(500).max(599).optional(),
+      })
+      .optional(),
+    storm: z.strictObject({ seconds: z.number().positive().max(86_400), retryAfter: z.number().int().min(0).max(3600).optional() }).optional(),
+  });
+  const result = shape.safeParse(parsed);
+  if (!result.success) {
+    ctx.addIssue({ code: 'custom', message: z.prettifyError(result.error).replace(/\n/g, ' ') });
+    return z.NEVER;
+  }
+  return result.data;
+});
+
 /**
  * Every environment variable the system reads, with its default. README.md documents each one;
  * later features extend this schema, never rename a variable.
@@ -57,6 +131,8 @@ export const envSchema = z
     VONAGE_API_SECRET: optionalString,
     VONAGE_SIGNATURE_SECRET: optionalString,
     VONAGE_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+    // How the account signs SMS API webhooks (the dashboard's signature method); Messages API webhooks are always HS256.
+    VONAGE_SIGNATURE_METHOD: z.enum(['md5hash', 'md5', 'sha1', 'sha256', 'sha512']).default('md5hash'),
 
     SMS_FROM: z.string().default('447700900000'),
     WHATSAPP_FROM: z.string().default('447700900001'),
@@ -78,8 +154,39 @@ export const envSchema = z
     MESSENGER_TAG: optionalString,
     VIBER_TTL_S: z.coerce.number().int().min(30).max(259_200).default(600),
 
+    // The admin API, Bull Board (and /metrics) answer only to this token; unset, the admin surfaces are off (404).
+    ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'at least 16 characters').optional()),
+    // Which proxies' X-Forwarded-For to believe for the client address (rate limits): true, false, a hop count, or addresses/CIDRs.
+    TRUST_PROXY: z
+      .string()
+      .trim()
+      .default('true')
+      .transform((v): boolean | number | string[] => {
+        if (v === 'true' || v === 'false') return v === 'true';
+        if (/^\d+$/.test(v)) return Number(v);
+        return v.split(/[\s,]+/).filter(Boolean);
+      }),
+    // Web signups per client address per hour; confirmation messages to one number per day; how long a signup awaits its YES.
+    SIGNUP_RATE_LIMIT: z.coerce.number().int().min(1).max(10_000).default(5),
+    SIGNUP_NUMBER_RATE_LIMIT: z.coerce.number().int().min(1).max(100).default(3),
+    SIGNUP_PENDING_TTL_S: z.coerce.number().int().min(60).max(7 * 24 * 60 * 60).default(24 * 60 * 60),
+
     SIMULATOR_PORT: port(9100),
     SIMULATOR_WEBHOOK_URL: url('http://127.0.0.1:9000'),
+    SIMULATOR_RATE_LIMITS: simulatorRateLimits,
+    SIMULATOR_STATUS_WEBHOOKS: onOff('on'),
+    SIMULATOR_STATUS_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(50),
+    SIMULATOR_FAIL_RATE: z.coerce.number().min(0).max(1).default(0),
+    SIMULATOR_FAIL_STATUS: z.enum(['rejected', 'undeliverable']).default('rejected'),
+    SIMULATOR_FAIL_CODE: z.coerce.number().int().min(1000).max(9999).default(1230),
+    SIMULATOR_FAIL_NUMBERS: simulatorFailNumbers,
+    SIMULATOR_SEED: optionalString.pipe(z.string().regex(/^-?\d{1,10}$/, 'an integer').transform(Number).optional()),
+    SIMULATOR_WEBHOOK_RETRIES: z.coerce.number().int().min(0).max(30).default(5),
+    SIMULATOR_WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(1).max(900_000).default(500),
+    SIMULATOR_WHATSAPP_WINDOW: onOff('on'),
+    SIMULATOR_SMS_INBOUND_FORMAT: z.enum(['messages', 'sms-api']).default('messages'),
+    SIMULATOR_SMS_INBOUND_METHOD: z.enum(['GET', 'POST', 'POST-JSON']).default('POST'),
+    SIMULATOR_FAULTS: simulatorFaults,
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.VONAGE_APPLICATION_ID) !== Boolean(env.VONAGE_PRIVATE_KEY)) {
