@@ -8,7 +8,9 @@ export type Command =
   | { kind: 'start' }
   | { kind: 'list' }
   | { kind: 'every'; intervalMs: number | null }
-  | { kind: 'bad-every' };
+  | { kind: 'bad-every' }
+  | { kind: 'confirm' }
+  | { kind: 'decline' };
 
 /** Shortest and longest EVERY a person may ask for. */
 export const EVERY_MIN_MS = 10_000;
@@ -31,6 +33,11 @@ function parseEvery(words: string[]): number | null | undefined {
 
 /** The opt-out words carriers and regulators expect (CTIA, Ofcom): each ends every subscription. */
 export const OPT_OUT_WORDS = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT']);
+
+/** The answers to a web signup's confirmation message (Viber's "accept" is a YES too). */
+export const CONFIRM_WORDS = new Set(['YES', 'Y', 'CONFIRM', 'ACCEPT']);
+export const DECLINE_WORDS = new Set(['NO', 'N', 'DECLINE']);
+const POLITE = new Set(['PLEASE', 'PLS', 'THANKS', 'THANK', 'YOU', 'OK', 'OKAY']);
 
 /** Words that are neither commands nor tickers, so "please send me msft" still means MSFT. */
 const FILLER = new Set(['PLEASE', 'PLS', 'SEND', 'ME', 'GIVE', 'SUBSCRIBE', 'TO', 'FOR', 'THE', 'AND', 'PRICE', 'PRICES', 'OF', 'I', 'WANT', 'HI', 'HELLO', 'HEY', 'A', 'AN']);
@@ -56,6 +63,10 @@ export function parseCommand(text: string, offered: ReadonlySet<string>): Comman
     if (first === 'STOP' && symbols.length > 0) return { kind: 'stop', symbols: unique(symbols), unknown: rest.filter((w) => !offered.has(w)) };
     return { kind: 'stop-all' };
   }
+  // "YES", "yes please", "No thanks": only when the whole message is the answer, and never a ticker on offer.
+  const answerOnly = !offered.has(first) && words.slice(1).every((w) => POLITE.has(w) || CONFIRM_WORDS.has(w) || DECLINE_WORDS.has(w));
+  if (answerOnly && CONFIRM_WORDS.has(first)) return { kind: 'confirm' };
+  if (answerOnly && DECLINE_WORDS.has(first)) return { kind: 'decline' };
   if (first === 'START' || first === 'UNSTOP' || first === 'RESUME') return { kind: 'start' };
   if (first === 'LIST' || first === 'STATUS') return { kind: 'list' };
   if (first === 'HELP' || first === 'INFO' || first === '?') return { kind: 'help' };

@@ -2,6 +2,7 @@ import {
   subscriberId,
   type InboundMessage,
   type Logger,
+  type PendingSignups,
   type PriceCache,
   type Queues,
   type SubscriptionStore,
@@ -17,6 +18,8 @@ export interface InboundDeps {
   lastSent: LastSentPrices;
   offered: readonly string[];
   logger: Logger;
+  /** Web signups awaiting a YES; without it a YES or NO is answered with the help text. */
+  signups?: PendingSignups;
 }
 
 /**
@@ -32,6 +35,14 @@ export function createInboundProcessor(deps: InboundDeps) {
     await store.touch(message.channel, message.from, at);
     const command = parseCommand(message.text, offeredSet);
 
+    const subscribe = async (symbols: string[], unknown: string[]): Promise<string> => {
+      await store.subscribe(message.channel, message.from, symbols, at);
+      const quotes = await prices.getMany(symbols);
+      // The confirmation shows these prices: the next update's change is measured from them.
+      await deps.lastSent.set(id, Object.fromEntries([...quotes].map(([s, q]) => [s, q.price])));
+      return texts.subscribedText(symbols, quotes, unknown, offered);
+    };
+
     let reply: string;
     switch (command.kind) {
       case 'help':
@@ -40,14 +51,21 @@ export function createInboundProcessor(deps: InboundDeps) {
       case 'unknown-symbols':
         reply = texts.unknownSymbolsText(command.unknown, offered);
         break;
-      case 'subscribe': {
-        await store.subscribe(message.channel, message.from, command.symbols, at);
-        const quotes = await prices.getMany(command.symbols);
-        // The confirmation shows these prices: the next update's change is measured from them.
-        await deps.lastSent.set(id, Object.fromEntries([...quotes].map(([s, q]) => [s, q.price])));
-        reply = texts.subscribedText(command.symbols, quotes, command.unknown, offered);
+      case 'subscribe':
+        reply = await subscribe(command.symbols, command.unknown);
+        break;
+      case 'confirm': {
+        // A web signup becomes a subscription only now, by the person's own YES. Forgotten only once
+        // subscribed, so a retried job still finds it; subscribing twice is harmless.
+        const signup = await deps.signups?.get(id);
+        const symbols = signup?.symbols.filter((s) => offeredSet.has(s)) ?? [];
+        reply = symbols.length > 0 ? await subscribe(symbols, []) : texts.helpText(offered);
+        if (signup) await deps.signups?.cancel(id);
         break;
       }
+      case 'decline':
+        reply = (await deps.signups?.cancel(id)) ? texts.signupDeclinedText() : texts.helpText(offered);
+        break;
       case 'stop': {
         await store.unsubscribe(id, command.symbols, at);
         const remaining = (await store.get(id))?.symbols ?? [];

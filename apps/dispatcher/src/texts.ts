@@ -69,3 +69,7 @@ function formatDuration(ms: number): string {
   if (ms % 60_000 === 0) return `${ms / 60_000} minute${ms === 60_000 ? '' : 's'}`;
   return `${Math.round(ms / 1000)} seconds`;
 }
+
+export function signupDeclinedText(): string {
+  return 'OK, you will not be subscribed and we will not write again. Send a ticker any time to start.';
+}

@@ -1,20 +1,70 @@
 import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { Queues, RedisKeys } from '@tickercast/shared';
+import type { SmsSignatureMethod } from '@tickercast/messages-client';
+import { DeliveryLog, loadConfig, PriceCache, senderFor, SubscriptionStore, type Config, type Queues, type RedisKeys } from '@tickercast/shared';
+import { dashboard } from './dashboard/plugin.ts';
+import { adminApi } from './admin/api.ts';
+import { bullBoard } from './admin/bull-board.ts';
 import { healthRoutes } from './health.ts';
+import { metrics } from './metrics.ts';
+import { webhookSignatures } from './signatures.ts';
+import { signupRoutes } from './signup/plugin.ts';
+import { SIGNUP_CHANNELS, type SignupChannel } from './signup/texts.ts';
 import { messagesApiWebhooks } from './webhooks/messages-api.ts';
 import { smsApiWebhooks } from './webhooks/sms-api.ts';
 
-export interface IngressDeps {
+/** What the configuration decides about the ingress; every field has the config's default. */
+export interface IngressSettings {
+  /** VONAGE_SIGNATURE_SECRET: verify every webhook; unset, none is verified. */
+  signatureSecret: string | undefined;
+  /** VONAGE_SIGNATURE_METHOD: how SMS API webhooks are signed. */
+  signatureMethod: SmsSignatureMethod;
+  /** ADMIN_TOKEN: the admin API, Bull Board and /metrics answer to it; unset, the admin surfaces are 404. */
+  adminToken: string | undefined;
+  /** TICKER_SYMBOLS: what the signup page and the admin API offer. */
+  symbols: readonly string[];
+  /** The channels with a sender number: where the signup page can reach a person. */
+  signupChannels: readonly SignupChannel[];
+  signupRateLimit: number;
+  signupNumberRateLimit: number;
+  signupPendingTtlS: number;
+  /** TRUST_PROXY: whose X-Forwarded-For gives the client address. */
+  trustProxy: boolean | number | string[];
+}
+
+export function ingressSettings(config: Config): IngressSettings {
+  const senders = senderFor(config);
+  return {
+    signatureSecret: config.VONAGE_SIGNATURE_SECRET,
+    signatureMethod: config.VONAGE_SIGNATURE_METHOD,
+    adminToken: config.ADMIN_TOKEN,
+    symbols: config.TICKER_SYMBOLS,
+    signupChannels: SIGNUP_CHANNELS.filter((c) => senders[c] !== ''),
+    signupRateLimit: config.SIGNUP_RATE_LIMIT,
+    signupNumberRateLimit: config.SIGNUP_NUMBER_RATE_LIMIT,
+    signupPendingTtlS: config.SIGNUP_PENDING_TTL_S,
+    trustProxy: config.TRUST_PROXY,
+  };
+}
+
+export interface IngressDeps extends Partial<IngressSettings> {
   queues: Queues;
   redis: Redis;
   keys: RedisKeys;
   logger?: FastifyBaseLogger;
 }
 
+const WEBHOOK_BODY_LIMIT = 64 * 1024;
+
 export function buildIngress(deps: IngressDeps): FastifyInstance {
-  const common = { bodyLimit: 64 * 1024, logController: new LogController({ disableRequestLogging: true }), trustProxy: true };
+  // Settings not given are the configuration's defaults (an empty environment).
+  const settings: IngressSettings = { ...ingressSettings(loadConfig({})), ...stripUndefined(deps) };
+  const { queues, redis, keys } = deps;
+  // A hop count trusts that many proxies in front of us (Fastify's types take it as a function).
+  const hops = settings.trustProxy;
+  const trustProxy = typeof hops === 'number' ? (_addr: string, i: number) => i < hops : hops;
+  const common = { bodyLimit: WEBHOOK_BODY_LIMIT, logController: new LogController({ disableRequestLogging: true }), trustProxy };
   const app: FastifyInstance = deps.logger
     ? Fastify({ ...common, loggerInstance: deps.logger })
     : Fastify({ ...common, logger: false });
@@ -30,9 +80,38 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }));
 
-  app.register(formbody, { bodyLimit: 64 * 1024 });
-  app.register(healthRoutes, { redis: deps.redis });
-  app.register(messagesApiWebhooks, { queues: deps.queues });
-  app.register(smsApiWebhooks, { queues: deps.queues, redis: deps.redis, keys: deps.keys });
+  app.register(formbody, { bodyLimit: WEBHOOK_BODY_LIMIT });
+  // Before the routes: the signature check and the metrics hooks apply to every route registered after them.
+  app.register(webhookSignatures, { redis, keys, secret: settings.signatureSecret, smsMethod: settings.signatureMethod, bodyLimit: WEBHOOK_BODY_LIMIT });
+  app.register(metrics, { queues, redis, keys, token: settings.adminToken });
+  app.register(healthRoutes, { redis });
+  app.register(messagesApiWebhooks, { queues });
+  app.register(smsApiWebhooks, { queues, redis, keys });
+  app.register(signupRoutes, {
+    redis,
+    keys,
+    queues,
+    symbols: settings.symbols,
+    channels: settings.signupChannels,
+    perAddressPerHour: settings.signupRateLimit,
+    perNumberPerDay: settings.signupNumberRateLimit,
+    pendingTtlS: settings.signupPendingTtlS,
+  });
+  app.register(dashboard, {
+    symbols: settings.symbols,
+    prices: new PriceCache(redis, keys),
+    store: new SubscriptionStore(redis, keys),
+    deliveries: new DeliveryLog(redis, keys),
+    queues,
+  });
+  // Without a token the admin surfaces do not exist: 404, like any unknown route.
+  if (settings.adminToken) {
+    app.register(adminApi, { prefix: '/admin/api', token: settings.adminToken, redis, keys, queues, symbols: settings.symbols });
+    app.register(bullBoard, { token: settings.adminToken, queues });
+  }
   return app;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

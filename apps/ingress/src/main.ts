@@ -1,16 +1,19 @@
 import closeWithGrace from 'close-with-grace';
 import { closeRedis, createLogger, createQueues, createRedis, loadConfigOrExit, redisKeys } from '@tickercast/shared';
-import { buildIngress } from './app.ts';
+import { buildIngress, ingressSettings } from './app.ts';
 
 const config = loadConfigOrExit();
 const logger = createLogger('ingress', config.LOG_LEVEL);
 const keys = redisKeys(config.REDIS_NAMESPACE);
 const redis = createRedis(config.REDIS_URL, { connectionName: 'ingress' });
 const queues = createQueues(redis, keys);
-const app = buildIngress({ queues, redis, keys, logger });
+const app = buildIngress({ queues, redis, keys, logger, ...ingressSettings(config) });
 
 if (!config.VONAGE_SIGNATURE_SECRET) {
   logger.warn('VONAGE_SIGNATURE_SECRET is not set: webhooks are NOT verified, anyone can post to them');
+}
+if (!config.ADMIN_TOKEN) {
+  logger.info('ADMIN_TOKEN is not set: the admin API and Bull Board are off, and /metrics is open (firewall it)');
 }
 
 closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {

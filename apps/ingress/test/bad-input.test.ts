@@ -216,7 +216,7 @@ describe('bad SMS API webhooks', () => {
 
 describe('routes', () => {
   it.each([
-    ['GET', '/'],
+    ['GET', '/nothing-here'],
     ['GET', '/webhooks'],
     ['POST', '/webhooks/unknown'],
     ['GET', '/webhooks/inbound'],

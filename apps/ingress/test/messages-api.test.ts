@@ -128,6 +128,15 @@ describe('POST /webhooks/inbound (Messages API v1)', () => {
     expect((await queues.inbound.getJob(inboundJobId({ messageId: body.message_uuid })))?.data.text).toBe('NVDA');
   });
 
+  it('a tapped WhatsApp button or interactive reply uses its label as the text', async () => {
+    const { text: _text, ...rest } = INBOUND.whatsapp;
+    const button = { ...rest, message_uuid: 'b1', message_type: 'button', button: { payload: 'confirm', text: 'YES' } };
+    const reply = { ...rest, message_uuid: 'b2', message_type: 'reply', reply: { id: 'no', title: 'NO' } };
+    for (const body of [button, reply]) expect((await post('/webhooks/inbound', body)).statusCode).toBe(200);
+    expect((await queues.inbound.getJob(inboundJobId({ messageId: 'b1' })))?.data.text).toBe('YES');
+    expect((await queues.inbound.getJob(inboundJobId({ messageId: 'b2' })))?.data.text).toBe('NO');
+  });
+
   it('a message without text is accepted with empty text (a reply will explain)', async () => {
     const { text: _text, ...rest } = INBOUND.messenger;
     const body = { ...rest, message_type: 'location', location: { lat: 51.5, long: -0.1 } };

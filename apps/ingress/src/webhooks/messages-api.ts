@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { inboundJobId, statusJobId, type Queues } from '@tickercast/shared';
+import { enqueueOnce, okBody } from './enqueue.ts';
 import { fromMessagesInbound, fromMessagesStatus, messagesInboundSchema, messagesStatusSchema } from './schemas.ts';
 import { validate } from './validate.ts';
 
@@ -8,23 +9,24 @@ export interface WebhookPluginOptions {
 }
 
 /**
- * Messages API v1 webhooks: JSON POSTs for every channel. A valid one becomes a job whose id is
- * derived from the provider's id (a redelivery is the same job) and is answered 200 at once.
+ * Messages API v1 webhooks: JSON POSTs for every channel, signed with an HS256 JWT (checked by
+ * the signatures plugin before the handler runs). A valid one becomes a job whose id is derived
+ * from the provider's id (a redelivery is the same job) and is answered 200 at once.
  */
 export const messagesApiWebhooks: FastifyPluginAsync<WebhookPluginOptions> = async (app, { queues }) => {
-  app.post('/webhooks/inbound', { bodyLimit: 64 * 1024 }, async (req, reply) => {
+  app.post('/webhooks/inbound', { bodyLimit: 64 * 1024, config: { webhook: 'messages' } }, async (req, reply) => {
     const body = validate(messagesInboundSchema, req.body, reply);
     if (!body) return reply;
     const message = fromMessagesInbound(body);
-    await queues.inbound.add('inbound', message, { jobId: inboundJobId(message) });
-    return reply.code(200).send({ ok: true });
+    const outcome = await enqueueOnce(req, queues.inbound, 'inbound', message, inboundJobId(message));
+    return reply.code(200).send(okBody(outcome));
   });
 
-  app.post('/webhooks/status', { bodyLimit: 64 * 1024 }, async (req, reply) => {
+  app.post('/webhooks/status', { bodyLimit: 64 * 1024, config: { webhook: 'messages' } }, async (req, reply) => {
     const body = validate(messagesStatusSchema, req.body, reply);
     if (!body) return reply;
     const update = fromMessagesStatus(body);
-    await queues.status.add('status', update, { jobId: statusJobId(update) });
-    return reply.code(200).send({ ok: true });
+    const outcome = await enqueueOnce(req, queues.status, 'status', update, statusJobId(update));
+    return reply.code(200).send(okBody(outcome));
   });
 };

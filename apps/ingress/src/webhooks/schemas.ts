@@ -18,6 +18,9 @@ export const messagesInboundSchema = z.looseObject({
   message_type: z.string().min(1),
   text: z.string().max(10_000).optional(),
   image: z.looseObject({ caption: z.string().optional() }).optional(),
+  /** WhatsApp: a tapped interactive reply (`message_type: reply`) or template quick-reply button (`message_type: button`). */
+  reply: z.looseObject({ title: z.string().max(1000).optional() }).optional(),
+  button: z.looseObject({ text: z.string().max(1000).optional() }).optional(),
 });
 
 export const messagesStatusSchema = z.looseObject({
@@ -74,7 +77,8 @@ export function fromMessagesInbound(b: z.infer<typeof messagesInboundSchema>): I
     channel: b.channel,
     from: b.from,
     to: b.to,
-    text: b.text ?? b.image?.caption ?? '',
+    // A tapped button says what its label says: a "YES" button is a YES.
+    text: b.text ?? b.image?.caption ?? b.reply?.title ?? b.button?.text ?? '',
     messageId: b.message_uuid,
     receivedAt: isoOrNow(b.timestamp),
   };

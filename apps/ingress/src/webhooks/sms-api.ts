@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { inboundJobId, statusJobId, type Queues, type RedisKeys } from '@tickercast/shared';
+import { enqueueOnce, okBody } from './enqueue.ts';
 import { fromSmsInbound, fromSmsReceipt, smsInboundSchema, smsReceiptSchema } from './schemas.ts';
 import { validate } from './validate.ts';
 
@@ -20,13 +21,15 @@ function params(req: FastifyRequest): unknown {
 
 /**
  * The SMS API's account-level webhooks, as the tutorial configures them: inbound SMS (long ones
- * in parts, joined here) and delivery receipts.
+ * in parts, joined here) and delivery receipts. Signed with `sig` (checked by the signatures
+ * plugin before the handler runs).
  */
 export const smsApiWebhooks: FastifyPluginAsync<SmsApiPluginOptions> = async (app, { queues, redis, keys }) => {
   app.route({
     method: ['GET', 'POST'],
     url: '/webhooks/inbound-sms',
     bodyLimit: 64 * 1024,
+    config: { webhook: 'sms' },
     handler: async (req, reply) => {
       const body = validate(smsInboundSchema, params(req), reply);
       if (!body) return reply;
@@ -43,18 +46,19 @@ export const smsApiWebhooks: FastifyPluginAsync<SmsApiPluginOptions> = async (ap
           .expire(key, CONCAT_TTL_S)
           .hlen(key)
           .exec()) as [unknown, unknown, [null, number]];
-        if (count < total) return reply.code(200).send({ ok: true, parts: count, of: total });
+        if (count < total) {
+          req.webhookOutcome = 'accepted';
+          return reply.code(200).send({ ok: true, parts: count, of: total });
+        }
         const parts = await redis.hgetall(key);
         const text = Array.from({ length: total }, (_, i) => parts[String(i + 1)] ?? '').join('');
         // The joined message is identified by its reference, so a late redelivered part adds nothing.
         const message = fromSmsInbound({ ...body, messageId: `concat-${body.msisdn}-${ref}` }, text);
-        await queues.inbound.add('inbound', message, { jobId: inboundJobId(message) });
-        return reply.code(200).send({ ok: true });
+        return reply.code(200).send(okBody(await enqueueOnce(req, queues.inbound, 'inbound', message, inboundJobId(message))));
       }
 
       const message = fromSmsInbound(body);
-      await queues.inbound.add('inbound', message, { jobId: inboundJobId(message) });
-      return reply.code(200).send({ ok: true });
+      return reply.code(200).send(okBody(await enqueueOnce(req, queues.inbound, 'inbound', message, inboundJobId(message))));
     },
   });
 
@@ -62,12 +66,12 @@ export const smsApiWebhooks: FastifyPluginAsync<SmsApiPluginOptions> = async (ap
     method: ['GET', 'POST'],
     url: '/webhooks/delivery-receipt',
     bodyLimit: 64 * 1024,
+    config: { webhook: 'sms' },
     handler: async (req, reply) => {
       const body = validate(smsReceiptSchema, params(req), reply);
       if (!body) return reply;
       const update = fromSmsReceipt(body);
-      await queues.status.add('status', update, { jobId: statusJobId(update) });
-      return reply.code(200).send({ ok: true });
+      return reply.code(200).send(okBody(await enqueueOnce(req, queues.status, 'status', update, statusJobId(update))));
     },
   });
 };

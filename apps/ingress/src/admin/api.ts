@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { isPageScopedId, normalizeNumber } from '@tickercast/messages-client';
+import {
+  channelSchema,
+  DeliveryLog,
+  FEED_PRIORITY,
+  maskAddress,
+  parseSubscriberId,
+  subscriberId,
+  SubscriptionStore,
+  type Channel,
+  type MessageRecord,
+  type Queues,
+  type RedisKeys,
+  type SendJob,
+  type Subscriber,
+  type SubscriberId,
+} from '@tickercast/shared';
+import { validate } from '../webhooks/validate.ts';
+import { requireAdmin } from './auth.ts';
+
+export interface AdminApiOptions {
+  token: string;
+  redis: Redis;
+  keys: RedisKeys;
+  queues: Queues;
+  /** The tickers on offer (TICKER_SYMBOLS): what POST /subscribers accepts. */
+  symbols: readonly string[];
+}
+
+/** A number as the Messages API wants it, or a Messenger page-scoped id; undefined when it is neither. */
+export function normalizeAddress(channel: Channel, input: string): string | undefined {
+  if (channel === 'messenger') return isPageScopedId(input.trim()) ? input.trim() : undefined;
+  return normalizeNumber(input);
+}
+
+const symbolSchema = z
+  .string()
+  .trim()
+  .transform((s) => s.toUpperCase())
+  .pipe(z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/, 'a ticker symbol'));
+
+/** `channel:address`, URL-encoded in the path; the address is normalized like the rest of the system does. */
+const idSchema = z
+  .string()
+  .max(100)
+  .transform((raw, ctx) => {
+    const at = raw.indexOf(':');
+    const channel = channelSchema.safeParse(raw.slice(0, Math.max(at, 0)));
+    if (at < 0 || !channel.success) {
+      ctx.addIssue({ code: 'custom', message: 'expected channel:address, e.g. sms:447700900123 (URL-encoded)' });
+      return z.NEVER;
+    }
+    const address = normalizeAddress(channel.data, raw.slice(at + 1));
+    if (!address) {
+      ctx.addIssue({ code: 'custom', message: `not a valid ${channel.data === 'messenger' ? 'page-scoped id' : 'phone number'}` });
+      return z.NEVER;
+    }
+    return subscriberId(channel.data, address);
+  });
+
+const listQuery = z.strictObject({
+  channel: channelSchema.optional(),
+  symbol: symbolSchema.optional(),
+  cursor: z.string().regex(/^\d{1,20}$/, 'the cursor of a previous page').default('0'),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+const subscribeBody = z.strictObject({
+  channel: channelSchema,
+  address: z.string().min(1).max(64),
+  symbols: z.array(symbolSchema).min(1).max(50),
+});
+
+const broadcastBody = z.strictObject({
+  symbol: symbolSchema,
+  text: z.string().trim().min(1).max(1000),
+  /** Makes a retried broadcast add nothing twice: the same key gives each subscriber the same job id. */
+  key: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ or -, at most 64').optional(),
+});
+
+const iso = (ms: number | undefined) => (ms === undefined || !Number.isFinite(ms) ? undefined : new Date(ms).toISOString());
+
+/** What the API shows of a subscriber: the number masked, as in the logs. */
+function subscriberView(s: Subscriber) {
+  return {
+    id: maskAddress(s.id),
+    channel: s.channel,
+    address: maskAddress(s.address),
+    status: s.status,
+    symbols: s.symbols,
+    createdAt: iso(s.createdAt),
+    updatedAt: iso(s.updatedAt),
+    lastInboundAt: iso(s.lastInboundAt),
+    intervalMs: s.intervalMs,
+  };
+}
+
+function messageView(m: MessageRecord) {
+  return {
+    messageUuid: m.messageUuid,
+    channel: m.channel,
+    text: m.text,
+    state: m.state,
+    sentAt: iso(m.sentAt),
+    updatedAt: iso(m.updatedAt),
+    ...(m.error !== undefined && { error: m.error }),
+  };
+}
+
+const notFound = (reply: FastifyReply, error = 'no such subscriber') => reply.code(404).send({ error });
+
+/**
+ * The admin API, under /admin/api, behind `Authorization: Bearer <ADMIN_TOKEN>` (or Basic with
+ * the token as password). JSON in and out; every input is checked by zod and refused with 400
+ * and the reasons; phone numbers are masked in every answer.
+ */
+export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (app, opts) => {
+  const { redis, keys, queues } = opts;
+  const store = new SubscriptionStore(redis, keys);
+  const deliveries = new DeliveryLog(redis, keys);
+  const offered = new Set(opts.symbols);
+
+  app.addHook('onRequest', requireAdmin(opts.token, 'Bearer'));
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('cache-control', 'no-store');
+  });
+
+  const subscriberParam = (params: unknown, reply: FastifyReply): SubscriberId | undefined =>
+    validate(z.object({ id: idSchema }), params, reply, 'invalid subscriber id')?.id as SubscriberId | undefined;
+
+  app.get('/subscribers', async (req, reply) => {
+    const q = validate(listQuery, req.query, reply, 'invalid query');
+    if (!q) return reply;
+    const set = q.symbol ? keys.symbolSubscribers(q.symbol) : keys.subscribers;
+    // SSCAN's COUNT is a hint and MATCH filters after it: keep scanning until a page is full or the set is done.
+    let cursor = q.cursor;
+    const ids: string[] = [];
+    do {
+      const [next, found] = await redis.sscan(set, cursor, 'MATCH', q.channel ? `${q.channel}:*` : '*', 'COUNT', q.limit);
+      cursor = next;
+      ids.push(...found);
+    } while (cursor !== '0' && ids.length < q.limit);
+    const subscribers = (await Promise.all(ids.map((id) => store.get(id as SubscriberId)))).filter((s): s is Subscriber => s !== undefined);
+    return { subscribers: subscribers.map(subscriberView), cursor: cursor === '0' ? null : cursor };
+  });
+
+  app.get('/subscribers/:id', async (req, reply) => {
+    const id = subscriberParam(req.params, reply);
+    if (!id) return reply;
+    const s = await store.get(id);
+    return s ? subscriberView(s) : notFound(reply);
+  });
+
+  app.post('/subscribers', async (req, reply) => {
+    const body = validate(subscribeBody, req.body, reply, 'invalid subscription');
+    if (!body) return reply;
+    const address = normalizeAddress(body.channel, body.address);
+    const unknown = body.symbols.filter((s) => !offered.has(s));
+    const issues = [
+      ...(address ? [] : [{ path: 'address', message: `not a valid ${body.channel === 'messenger' ? 'page-scoped id' : 'phone number'}` }]),
+      ...(unknown.length ? [{ path: 'symbols', message: `not on offer: ${unknown.join(', ')} (offered: ${opts.symbols.join(', ')})` }] : []),
+    ];
+    if (!address || issues.length > 0) return reply.code(400).send({ error: 'invalid subscription', issues });
+    const existed = (await store.get(subscriberId(body.channel, address))) !== undefined;
+    const id = await store.subscribe(body.channel, address, [...new Set(body.symbols)]);
+    return reply.code(existed ? 200 : 201).send(subscriberView((await store.get(id))!));
+  });
+
+  app.delete('/subscribers/:id', async (req, reply) => {
+    const id = subscriberParam(req.params, reply);
+    if (!id) return reply;
+    if (!(await store.get(id))) return notFound(reply);
+    const previous = await store.stop(id);
+    return { ...subscriberView((await store.get(id))!), previousStatus: previous ?? null };
+  });
+
+  app.delete('/subscribers/:id/symbols/:symbol', async (req, reply) => {
+    const p = validate(z.object({ id: idSchema, symbol: symbolSchema }), req.params, reply, 'invalid path');
+    if (!p) return reply;
+    const id = p.id as SubscriberId;
+    const s = await store.get(id);
+    if (!s) return notFound(reply);
+    if (!s.symbols.includes(p.symbol)) return notFound(reply, `the subscriber does not follow ${p.symbol}`);
+    await store.unsubscribe(id, [p.symbol]);
+    return subscriberView((await store.get(id))!);
+  });
+
+  app.get('/subscribers/:id/messages', async (req, reply) => {
+    const id = subscriberParam(req.params, reply);
+    if (!id) return reply;
+    const q = validate(z.strictObject({ limit: z.coerce.number().int().min(1).max(50).default(50) }), req.query, reply, 'invalid query');
+    if (!q) return reply;
+    const [s, history] = await Promise.all([store.get(id), deliveries.history(id, q.limit)]);
+    if (!s && history.length === 0) return notFound(reply);
+    return { id: maskAddress(id), messages: history.map(messageView) };
+  });
+
+  app.post('/broadcast', async (req, reply) => {
+    const body = validate(broadcastBody, req.body, reply, 'invalid broadcast');
+    if (!body) return reply;
+    const key = body.key ?? randomUUID();
+    const byChannel: Partial<Record<Channel, number>> = {};
+    let count = 0;
+    for await (const page of store.subscribersOf(body.symbol)) {
+      const jobs = new Map<Channel, { name: string; data: SendJob; opts: { jobId: string; priority: number } }[]>();
+      for (const id of page) {
+        const { channel } = parseSubscriberId(id);
+        const list = jobs.get(channel) ?? [];
+        // Same priority as feed updates: replies to people still go first on each channel.
+        list.push({ name: 'broadcast', data: { kind: 'reply', subscriberId: id, text: body.text }, opts: { jobId: `bc-${key}-${id.replace(/:/g, '_')}`, priority: FEED_PRIORITY } });
+        jobs.set(channel, list);
+      }
+      for (const [channel, list] of jobs) {
+        await queues.send[channel].addBulk(list);
+        byChannel[channel] = (byChannel[channel] ?? 0) + list.length;
+        count += list.length;
+      }
+    }
+    req.log.info({ symbol: body.symbol, count }, 'broadcast queued');
+    return reply.code(202).send({ symbol: body.symbol, count, byChannel, key });
+  });
+
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }));
+};

@@ -1,0 +1,99 @@
+import type { FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Redis } from 'ioredis';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { DeliveryLog, metricsToPrometheus, readMetrics, WORKER_METRIC_HELP, type Queues, type RedisKeys } from '@tickercast/shared';
+import { requireAdmin } from './admin/auth.ts';
+import type { WebhookOutcome } from './types.ts';
+
+export interface MetricsOptions {
+  queues: Queues;
+  redis: Redis;
+  keys: RedisKeys;
+  /** When set, /metrics wants the admin token too (Bearer, or Basic with the token as password). */
+  token: string | undefined;
+}
+
+const OUTCOMES: readonly WebhookOutcome[] = ['accepted', 'duplicate', 'invalid', 'unauthorized', 'error'];
+
+/** Process metrics (CPU, memory, event loop) are the process's, whichever app asks: collected once, kept apart from each app's registry. */
+let processRegistry: Registry | undefined;
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, prefix: 'tickercast_ingress_' });
+  }
+  return processRegistry;
+}
+
+function outcomeOf(status: number, set: WebhookOutcome | undefined): WebhookOutcome {
+  if (status >= 500) return 'error';
+  if (status === 401) return 'unauthorized';
+  if (status >= 400) return 'invalid';
+  return set ?? 'accepted';
+}
+
+/**
+ * GET /metrics in the Prometheus text format, from a registry this app owns: webhooks by route
+ * and outcome (counted here), queue depths per queue and state and sends per channel and status
+ * (both read from Redis at each scrape, so every replica reports the same system-wide numbers),
+ * followed by the metrics the dispatchers keep in Redis.
+ */
+const plugin: FastifyPluginAsync<MetricsOptions> = async (app, opts) => {
+  const registry = new Registry();
+  const deliveries = new DeliveryLog(opts.redis, opts.keys);
+
+  const webhooks = new Counter({
+    name: 'tickercast_webhooks_total',
+    help: 'Webhooks received by this ingress, by route and outcome (accepted, duplicate, invalid, unauthorized, error).',
+    labelNames: ['route', 'outcome'] as const,
+    registers: [registry],
+  });
+
+  new Gauge({
+    name: 'tickercast_queue_jobs',
+    help: 'Jobs in each queue, by state (read from Redis at scrape time).',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      const all = await Promise.all(opts.queues.all().map(async (q) => [q.name, await q.getJobCounts()] as const));
+      this.reset();
+      for (const [queue, counts] of all) for (const [state, n] of Object.entries(counts)) this.set({ queue, state }, n);
+    },
+  });
+
+  new Counter({
+    name: 'tickercast_sends_total',
+    help: 'Messages sent, by channel and the delivery state they reached (accepted by the API, then delivered, read, failed...), across every dispatcher.',
+    labelNames: ['channel', 'status'] as const,
+    registers: [registry],
+    async collect() {
+      const counts = await deliveries.counts();
+      this.reset();
+      for (const [key, n] of Object.entries(counts)) {
+        const colon = key.indexOf(':');
+        this.inc({ channel: key.slice(0, colon), status: key.slice(colon + 1) }, n);
+      }
+    },
+  });
+
+  // Every webhook route starts at zero for every outcome, so rates exist before the first event.
+  app.addHook('onRoute', (route) => {
+    if (!route.config?.webhook) return;
+    for (const outcome of OUTCOMES) webhooks.labels(route.url, outcome).inc(0);
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    if (!req.routeOptions.config.webhook || !req.routeOptions.url) return;
+    webhooks.labels(req.routeOptions.url, outcomeOf(reply.statusCode, req.webhookOutcome)).inc();
+  });
+
+  app.get('/metrics', { onRequest: opts.token ? requireAdmin(opts.token, 'Bearer') : [] }, async (_req, reply) => {
+    const merged = Registry.merge([registry, processMetrics()]);
+    // The dispatchers' own metrics (queue wait, send latency, 429s, retries, failures), summed over every replica in Redis.
+    const workers = metricsToPrometheus(await readMetrics(opts.redis, opts.keys), WORKER_METRIC_HELP);
+    return reply.type(merged.contentType).send((await merged.metrics()) + workers);
+  });
+};
+
+export const metrics = fp(plugin, { name: 'metrics', fastify: '5.x' });

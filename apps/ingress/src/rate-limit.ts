@@ -1,0 +1,45 @@
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '@tickercast/shared';
+
+/*
+ * A fixed window per subject, opened by its first hit: INCR, and on the first one PEXPIRE, in
+ * one script (so a counter can never be left without its TTL). It lives in Redis, so the limit
+ * holds across every ingress replica.
+ */
+const HIT_SCRIPT = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}
+`;
+
+export interface RateDecision {
+  allowed: boolean;
+  /** Hits in the current window, this one included. */
+  count: number;
+  /** Milliseconds until the window closes. */
+  resetMs: number;
+}
+
+export class RateLimiter {
+  readonly #redis: Redis;
+  readonly #keys: RedisKeys;
+  readonly #scope: string;
+  readonly #max: number;
+  readonly #windowMs: number;
+
+  constructor(o: { redis: Redis; keys: RedisKeys; scope: string; max: number; windowMs: number }) {
+    this.#redis = o.redis;
+    this.#keys = o.keys;
+    this.#scope = o.scope;
+    this.#max = o.max;
+    this.#windowMs = o.windowMs;
+  }
+
+  /** Counts one hit by `subject` and says whether it is within the limit. */
+  async hit(subject: string): Promise<RateDecision> {
+    const [count, resetMs] = (await this.#redis.eval(HIT_SCRIPT, 1, this.#keys.rateLimit(this.#scope, subject), this.#windowMs)) as [number, number];
+    return { allowed: count <= this.#max, count, resetMs };
+  }
+}

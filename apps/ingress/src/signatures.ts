@@ -1,0 +1,101 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Redis } from 'ioredis';
+import { verifyMessagesWebhook, verifySmsSignature, type SmsSignatureMethod } from '@tickercast/messages-client';
+import type { RedisKeys } from '@tickercast/shared';
+import type {} from './types.ts';
+
+/** A signed webhook older than this (by `iat` or `timestamp`) is refused. */
+export const SIGNATURE_MAX_AGE_S = 300;
+/** A token issued this far in the future is still accepted (clock skew). */
+const CLOCK_SKEW_S = 30;
+/** A `jti` or `nonce` is remembered a little longer than any request carrying it can be accepted. */
+export const REPLAY_TTL_S = SIGNATURE_MAX_AGE_S + CLOCK_SKEW_S + 60;
+
+export interface SignatureOptions {
+  redis: Redis;
+  keys: RedisKeys;
+  /** VONAGE_SIGNATURE_SECRET; without it nothing is verified (main.ts warns loudly). */
+  secret: string | undefined;
+  /** VONAGE_SIGNATURE_METHOD: how SMS API webhooks are signed. */
+  smsMethod: SmsSignatureMethod;
+  bodyLimit: number;
+}
+
+type Checked = { ok: true; replay: { scheme: 'jti' | 'nonce'; value: string } } | { ok: false; reason: string };
+
+/**
+ * Keeps every JSON body as received (`req.rawBody`, what `payload_hash` covers) and, with a
+ * secret, verifies each route marked `config.webhook` before its handler runs: Messages API
+ * routes by the HS256 JWT in Authorization, SMS API routes by `sig`. Unsigned, mis-signed, stale
+ * or replayed requests are answered 401 with the reason, so nothing is enqueued.
+ */
+const plugin: FastifyPluginAsync<SignatureOptions> = async (app, opts) => {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: opts.bodyLimit }, (req, body, done) => {
+    req.rawBody = body as string;
+    parseJson(req, body as string, done);
+  });
+
+  const { secret } = opts;
+  if (!secret) return;
+
+  async function check(req: FastifyRequest): Promise<Checked> {
+    if (req.routeOptions.config.webhook === 'messages') {
+      const result = await verifyMessagesWebhook({
+        authorization: req.headers.authorization,
+        rawBody: req.rawBody ?? '',
+        secret: secret!,
+        maxAgeSeconds: SIGNATURE_MAX_AGE_S,
+        clockSkewSeconds: CLOCK_SKEW_S,
+      });
+      if (!result.ok) return result;
+      const jti = result.value.jti;
+      if (typeof jti !== 'string' || jti.length === 0 || jti.length > 200) return { ok: false, reason: 'token has no usable jti' };
+      return { ok: true, replay: { scheme: 'jti', value: jti } };
+    }
+    const params = stringParams(req.method === 'GET' ? req.query : req.body);
+    if (typeof params === 'string') return { ok: false, reason: params };
+    const result = verifySmsSignature(params, secret!, opts.smsMethod, { maxAgeSeconds: SIGNATURE_MAX_AGE_S });
+    if (!result.ok) return result;
+    const nonce = result.value.nonce;
+    if (!nonce || nonce.length > 200) return { ok: false, reason: 'missing nonce' };
+    return { ok: true, replay: { scheme: 'nonce', value: nonce } };
+  }
+
+  const refuse = (req: FastifyRequest, reply: FastifyReply, reason: string) => {
+    req.webhookOutcome = 'unauthorized';
+    req.log.warn({ route: req.routeOptions.url, reason }, 'webhook refused');
+    return reply.code(401).send({ error: 'unauthorized webhook', reason });
+  };
+
+  app.addHook('preHandler', async (req, reply) => {
+    if (!req.routeOptions.config.webhook) return;
+    const checked = await check(req);
+    if (!checked.ok) return refuse(req, reply, checked.reason);
+    const key = opts.keys.webhookReplay(checked.replay.scheme, checked.replay.value);
+    const claimed = await opts.redis.set(key, String(Date.now()), 'EX', REPLAY_TTL_S, 'NX');
+    if (claimed !== 'OK') return refuse(req, reply, `replayed: this ${checked.replay.scheme} was already seen`);
+    req.replayKey = key;
+  });
+
+  // A request we failed (5xx) did not take effect: its retry, even with the same signature, may pass.
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.replayKey && reply.statusCode >= 500) await opts.redis.del(req.replayKey).catch(() => {});
+  });
+};
+
+/** The SMS API's parameters as strings (what `sig` covers), or the reason they cannot be. */
+function stringParams(input: unknown): Record<string, string> | string {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return 'missing sig';
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(input)) {
+    if (typeof v === 'string') out[k] = v;
+    else if (typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+    else return `parameter ${k} is not a single value`;
+  }
+  return out;
+}
+
+export const webhookSignatures = fp(plugin, { name: 'webhook-signatures', fastify: '5.x' });

@@ -1,0 +1,19 @@
+import type { Channel } from '@tickercast/shared';
+
+/** The channels a person can sign up on from the web: those reached by a phone number (Messenger has none). */
+export const SIGNUP_CHANNELS = ['sms', 'whatsapp', 'viber_service'] as const satisfies readonly Channel[];
+export type SignupChannel = (typeof SIGNUP_CHANNELS)[number];
+
+/**
+ * The one message a web signup sends: it asks for a YES and subscribes nobody by itself.
+ * WhatsApp: this person has never written to us, so the dispatcher sends it as the approved
+ * template (WHATSAPP_TEMPLATE_NAME) with this text as its parameter. Viber: the first message
+ * of a service must be transactional, and it invites an accept or a decline.
+ */
+export function confirmationText(channel: SignupChannel, symbols: readonly string[]): string {
+  const list = symbols.join(', ');
+  if (channel === 'viber_service') {
+    return `Welcome to tickercast! You asked for ${list} price updates. Reply YES to start, NO to decline.`;
+  }
+  return `Reply YES to get ${list} price updates from tickercast. Ignore this if you did not ask.`;
+}

@@ -1,0 +1,52 @@
+import type { Redis } from 'ioredis';
+import type { Channel, SubscriberId } from './channels.ts';
+import { subscriberId } from './channels.ts';
+import type { RedisKeys } from './keys.ts';
+
+/** A person asked on the web page for these symbols; nothing is sent to them until they reply YES. */
+export interface PendingSignup {
+  channel: Channel;
+  address: string;
+  symbols: string[];
+  createdAt: number;
+}
+
+/**
+ * Web signups awaiting the person's confirmation, one per subscriber id, each with a TTL. A new
+ * request for the same address replaces the pending one (the latest choice of symbols wins).
+ */
+export class PendingSignups {
+  readonly #redis: Redis;
+  readonly #keys: RedisKeys;
+
+  constructor(redis: Redis, keys: RedisKeys) {
+    this.#redis = redis;
+    this.#keys = keys;
+  }
+
+  async create(s: { channel: Channel; address: string; symbols: readonly string[]; ttlS: number; at?: number }): Promise<SubscriberId> {
+    const id = subscriberId(s.channel, s.address);
+    const record: PendingSignup = { channel: s.channel, address: s.address, symbols: [...s.symbols], createdAt: s.at ?? Date.now() };
+    await this.#redis.set(this.#keys.pendingSignup(id), JSON.stringify(record), 'EX', s.ttlS);
+    return id;
+  }
+
+  async get(id: SubscriberId | string): Promise<PendingSignup | undefined> {
+    return decode(await this.#redis.get(this.#keys.pendingSignup(id)));
+  }
+
+  /** Forgets the pending signup (after a YES made it a subscription, or a NO); true when there was one. */
+  async cancel(id: SubscriberId | string): Promise<boolean> {
+    return (await this.#redis.del(this.#keys.pendingSignup(id))) === 1;
+  }
+}
+
+function decode(raw: string | null): PendingSignup | undefined {
+  if (!raw) return undefined;
+  try {
+    const v = JSON.parse(raw) as PendingSignup;
+    return Array.isArray(v.symbols) && typeof v.channel === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
