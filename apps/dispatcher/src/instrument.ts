@@ -1,16 +1,6 @@
 import type { Job, Worker } from 'bullmq';
 import type { MetricsRecorder } from '@tickercast/shared';
 
-export const METRIC_HELP: Record<string, string> = {
-  tickercast_queue_wait_ms: 'Time a job waited in its queue before a worker took it (ms)',
-  tickercast_send_latency_ms: 'From the tick to the provider accepting the price message (ms)',
-  tickercast_sends_total: 'Send jobs finished, by channel, kind and outcome (sent or skipped)',
-  tickercast_job_retries_total: 'Job attempts that failed and will be retried, by queue',
-  tickercast_job_failures_total: 'Jobs failed for good, by queue and reason',
-  tickercast_provider_responses_total: 'Answers from the Messages API by channel and HTTP status (429 = throttled)',
-  tickercast_provider_request_ms: 'Duration of requests to the Messages API (ms)',
-};
-
 /** A short, stable reason for a failed job: the error's class, or what our own messages name. */
 export function failureReason(message: string): string {
   if (message.startsWith('recipient unreachable')) return 'recipient_unreachable';
@@ -27,7 +17,7 @@ export function instrumentWorkers(workers: Worker[], metrics: MetricsRecorder): 
       const channel = w.name.slice('send-'.length);
       const sent = (result as { sent?: boolean } | undefined)?.sent === true;
       const data = job.data as { kind?: string; tickedAt?: number };
-      metrics.inc('tickercast_sends_total', { channel, kind: data.kind ?? 'unknown', outcome: sent ? 'sent' : 'skipped' });
+      metrics.inc('tickercast_send_jobs_total', { channel, kind: data.kind ?? 'unknown', outcome: sent ? 'sent' : 'skipped' });
       if (sent && data.kind === 'price' && data.tickedAt) {
         metrics.observe('tickercast_send_latency_ms', { channel }, (job.finishedOn ?? Date.now()) - data.tickedAt);
       }

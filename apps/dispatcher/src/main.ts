@@ -8,6 +8,7 @@ import {
   DeliveryLog,
   loadConfigOrExit,
   MetricsRecorder,
+  PendingSignups,
   PriceCache,
   ratesFor,
   redisKeys,
@@ -51,13 +52,15 @@ const client = new MessagesClient({
   },
 });
 
+await client.prepare().catch((err: unknown) => logger.error({ err }, 'the Vonage credentials cannot be used'));
+
 const workers = startWorkers({
   connection: redis,
   keys,
   logger,
   concurrency: config.DISPATCHER_CONCURRENCY,
   rates: ratesFor(config),
-  inbound: createInboundProcessor({ store, prices, queues, lastSent, offered: config.TICKER_SYMBOLS, logger }),
+  inbound: createInboundProcessor({ store, prices, queues, lastSent, signups: new PendingSignups(redis, keys), offered: config.TICKER_SYMBOLS, logger }),
   fanout: createFanoutProcessor({ store, queues }),
   send: createSendProcessor({
     client,

@@ -54,7 +54,7 @@ describe('dispatcher metrics', () => {
       counters.find((c) => c.name === name && Object.entries(labels).every(([k, v]) => c.labels[k] === v))?.value;
     expect(counter('tickercast_provider_responses_total', { channel: 'sms', status: '429' })).toBe(2);
     expect(counter('tickercast_provider_responses_total', { channel: 'sms', status: '202' })).toBe(1);
-    expect(counter('tickercast_sends_total', { channel: 'sms', kind: 'price', outcome: 'sent' })).toBe(1);
+    expect(counter('tickercast_send_jobs_total', { channel: 'sms', kind: 'price', outcome: 'sent' })).toBe(1);
     expect(counter('tickercast_job_failures_total', { queue: 'send-sms', reason: 'recipient_unreachable' })).toBe(1);
     const latency = histograms.find((h) => h.name === 'tickercast_send_latency_ms');
     expect(latency?.count).toBe(1);

@@ -8,4 +8,5 @@ export * from './queues.ts';
 export * from './redis.ts';
 export * from './subscriptions.ts';
 export * from './deliveries.ts';
+export * from './signups.ts';
 export * from './metrics.ts';

@@ -10,6 +10,17 @@ import type { RedisKeys } from './keys.ts';
 
 export type Labels = Record<string, string>;
 
+/** What each metric the workers record means, for the HELP lines of /metrics. */
+export const WORKER_METRIC_HELP: Record<string, string> = {
+  tickercast_queue_wait_ms: 'Time a job waited in its queue before a worker took it (ms)',
+  tickercast_send_latency_ms: 'From the tick to the provider accepting the price message (ms)',
+  tickercast_send_jobs_total: 'Send jobs finished, by channel, kind (price or reply) and outcome (sent or skipped)',
+  tickercast_job_retries_total: 'Job attempts that failed and will be retried, by queue',
+  tickercast_job_failures_total: 'Jobs failed for good, by queue and reason',
+  tickercast_provider_responses_total: 'Answers from the Messages API by channel and HTTP status (429 = throttled)',
+  tickercast_provider_request_ms: 'Duration of requests to the Messages API (ms)',
+};
+
 /** Milliseconds: from a few ms to a minute, enough to alert on. */
 export const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000] as const;
 
