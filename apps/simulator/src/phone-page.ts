@@ -46,7 +46,7 @@ export function phonePage(businessNumbers: Record<SimChannel, string>): string {
   .legend span { margin-right:10px; }
 </style></head>
 <body><main>
-  <h1>📱 Phone simulator</h1>
+  <h1>Phone simulator</h1>
   <p class="sub">Be a subscriber: text a ticker (e.g. <b>MSFT</b>), <b>HELP</b>, <b>LIST</b> or <b>STOP</b>.</p>
   <div class="bar">
     <select id="channel" aria-label="channel">${options}</select>

@@ -17,7 +17,8 @@ export function dashboardPage(symbols: readonly string[]): string {
   * { box-sizing:border-box; }
   body { margin:0; font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif; background:var(--bg); color:#e5e9f2; }
   header.top { display:flex; align-items:baseline; gap:12px; padding:20px 28px 8px; }
-  header.top h1 { margin:0; font-size:20px; } header.top .status { color:var(--muted); font-size:12px; }
+  header.top h1 { margin:0; font-size:20px; display:flex; align-items:center; gap:8px; }
+  .logo { width:14px; height:14px; border-radius:4px; background:linear-gradient(135deg,var(--accent),var(--up)); } header.top .status { color:var(--muted); font-size:12px; }
   .dot { display:inline-block; width:8px; height:8px; border-radius:50%; background:var(--muted); margin-right:6px; }
   .dot.live { background:var(--up); box-shadow:0 0 8px var(--up); }
   main { padding:8px 28px 28px; display:grid; gap:20px; }
@@ -30,9 +31,9 @@ export function dashboardPage(symbols: readonly string[]): string {
   .change { font-size:12px; font-variant-numeric:tabular-nums; color:var(--muted); }
   .change.up { color:var(--up); } .change.down { color:var(--down); }
   svg { width:100%; height:48px; } polyline { fill:none; stroke:var(--accent); stroke-width:2; vector-effect:non-scaling-stroke; }
-  .cols { display:grid; gap:20px; grid-template-columns:repeat(auto-fit,minmax(300px,1fr)); }
+  .cols { display:grid; gap:20px; grid-template-columns:repeat(auto-fit,minmax(360px,1fr)); }
   table { width:100%; border-collapse:collapse; font-variant-numeric:tabular-nums; }
-  th, td { text-align:right; padding:6px 8px; border-bottom:1px solid var(--line); } th:first-child, td:first-child { text-align:left; }
+  th, td { text-align:right; padding:6px 6px; border-bottom:1px solid var(--line); } th:first-child, td:first-child { text-align:left; }
   th { color:var(--muted); font-weight:500; font-size:12px; }
   .bar { height:6px; background:var(--line); border-radius:3px; overflow:hidden; margin-top:4px; }
   .bar > i { display:block; height:100%; background:var(--accent); width:0; transition:width .4s; }
@@ -40,7 +41,7 @@ export function dashboardPage(symbols: readonly string[]): string {
   .muted { color:var(--muted); font-size:12px; }
 </style></head>
 <body>
-<header class="top"><h1>📈 tickercast</h1><span class="status"><span class="dot" id="dot"></span><span id="status">connecting…</span></span></header>
+<header class="top"><h1><span class="logo" aria-hidden="true"></span>tickercast</h1><span class="status"><span class="dot" id="dot"></span><span id="status">connecting…</span></span></header>
 <main>
   <section><h2>Prices</h2><div class="grid" id="tickers">${cards}</div></section>
   <div class="cols">
@@ -48,7 +49,7 @@ export function dashboardPage(symbols: readonly string[]): string {
       <table id="channels"><thead><tr><th>channel</th><th>subscribers</th><th>sends/s</th><th>accepted</th></tr></thead><tbody></tbody></table>
     </section>
     <section class="panel"><h2>Delivery outcomes</h2>
-      <table id="outcomes"><thead><tr><th>channel</th><th>delivered</th><th>read</th><th>rejected</th><th>undeliverable</th><th>failed</th></tr></thead><tbody></tbody></table>
+      <table id="outcomes"><thead><tr><th>channel</th><th>delivered</th><th>read</th><th>rejected</th><th>undeliv.</th><th>failed</th></tr></thead><tbody></tbody></table>
     </section>
     <section class="panel"><h2>Queues</h2>
       <table id="queues"><thead><tr><th>queue</th><th>waiting</th><th>active</th><th>delayed</th><th>failed</th></tr></thead><tbody></tbody></table>

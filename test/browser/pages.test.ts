@@ -1,0 +1,116 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { freePort, repoRoot, spawnScript, type Spawned } from '../support/processes.ts';
+import { redisUrl, testNamespace } from '../support/redis.ts';
+
+/*
+ * A person's view, in real Chromium (Debian's package, driven by playwright-core): sign up on the
+ * web page, find the confirmation on the simulator's phone, reply YES, watch prices arrive; and
+ * the dashboard shows live values. Each page leaves a screenshot under test-output/screenshots.
+ */
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const available = existsSync(CHROMIUM);
+if (!available) console.warn(`browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+
+const shots = join(repoRoot, 'test-output', 'screenshots');
+
+describe.skipIf(!available)('pages in a real browser', () => {
+  let system: Spawned;
+  let browser: Browser;
+  let ingress: string;
+  let simulator: string;
+
+  beforeAll(async () => {
+    mkdirSync(shots, { recursive: true });
+    const port = await freePort();
+    const simPort = await freePort();
+    system = spawnScript('scripts/start.ts', {
+      REDIS_URL: redisUrl(),
+      REDIS_NAMESPACE: testNamespace(),
+      PORT: String(port),
+      SIMULATOR_PORT: String(simPort),
+      TICK_INTERVAL_MS: '400',
+      LOG_LEVEL: 'warn',
+    });
+    await system.waitForOutput(/tickercast is running/, 60_000);
+    ingress = `http://127.0.0.1:${port}`;
+    simulator = `http://127.0.0.1:${simPort}`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    system?.child.kill('SIGTERM');
+    await system?.exited;
+  }, 40_000);
+
+  async function signUp(page: Page, channel: string, number: string, name: string): Promise<void> {
+    await page.goto(`${ingress}/signup`);
+    await page.selectOption('select[name=channel]', channel);
+    await page.fill('input[name=number]', `+${number}`);
+    await page.check('input[name=tickers][value=MSFT]');
+    await page.click('button[type=submit]');
+    await page.getByText('Check your phone and reply').waitFor();
+    await page.screenshot({ path: join(shots, `signup-${name}.png`), fullPage: true });
+  }
+
+  async function confirmOnPhone(page: Page, channel: string, number: string, name: string): Promise<string[]> {
+    await page.goto(`${simulator}/?channel=${channel}&number=${number}`);
+    await page.locator('.msg.out', { hasText: 'YES' }).first().waitFor({ timeout: 15_000 });
+    await page.fill('#text', 'YES');
+    await page.click('form.compose button[type=submit]');
+    await page.locator('.msg.out', { hasText: /Subscribed to MSFT/ }).first().waitFor({ timeout: 15_000 });
+    // Then the feed: at least one price update after the confirmation.
+    await page.locator('.msg.out', { hasText: /^MSFT \d+\.\d{2} [▲▼=]/ }).first().waitFor({ timeout: 15_000 });
+    await page.screenshot({ path: join(shots, `phone-${name}.png`), fullPage: true });
+    return page.locator('.msg.out').allInnerTexts();
+  }
+
+  it('an SMS signup is confirmed by replying YES on the phone, and prices follow', async () => {
+    const page = await browser.newPage();
+    await signUp(page, 'sms', '447700905001', 'sms');
+    const texts = await confirmOnPhone(page, 'sms', '447700905001', 'sms');
+    expect(texts[0]).toMatch(/Reply YES to get MSFT/);
+    expect(texts.some((t) => /^MSFT \d+\.\d{2} [▲▼=]/.test(t))).toBe(true);
+    await page.close();
+  }, 60_000);
+
+  it('a Viber signup gets the welcome message, YES starts the feed', async () => {
+    const page = await browser.newPage();
+    await signUp(page, 'viber_service', '447700905002', 'viber');
+    const texts = await confirmOnPhone(page, 'viber_service', '447700905002', 'viber');
+    expect(texts[0]).toMatch(/Welcome to tickercast/);
+    await page.close();
+  }, 60_000);
+
+  it('an invalid number is refused on the page with the reason', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${ingress}/signup`);
+    await page.fill('input[name=number]', '12');
+    await page.check('input[name=tickers][value=MSFT]');
+    await page.click('button[type=submit]');
+    await page.locator('.notice.error').waitFor();
+    expect(await page.locator('.notice.error').innerText()).toMatch(/number/i);
+    await page.screenshot({ path: join(shots, 'signup-invalid.png'), fullPage: true });
+    await page.close();
+  }, 30_000);
+
+  it('the dashboard shows live prices and subscriber counts', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${ingress}/`);
+    await page.locator('#status', { hasText: 'live' }).waitFor({ timeout: 15_000 });
+    const price = page.locator('[data-symbol=MSFT] [data-field=price]');
+    await expect.poll(async () => price.innerText(), { timeout: 10_000 }).toMatch(/^\d+\.\d{2}$/);
+    // Two confirmed subscribers from the tests above: one on SMS, one on Viber.
+    await expect.poll(async () => page.locator('#channels tbody tr').first().innerText(), { timeout: 10_000 }).toMatch(/SMS\s+1\s/);
+    await page.waitForTimeout(1500);
+    await page.screenshot({ path: join(shots, 'dashboard.png'), fullPage: true });
+    await page.close();
+  }, 40_000);
+});
