@@ -166,6 +166,7 @@ async function main(): Promise<void> {
     const { Redis } = await import('ioredis');
     await waitFor('redis-server', async () => {
       const r = new Redis(env.REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      r.on('error', () => undefined); // not up yet: the next poll tries again
       try {
         await r.connect();
         return (await r.ping()) === 'PONG';
@@ -206,6 +207,7 @@ async function main(): Promise<void> {
   if (useSimulator) await waitFor('simulator', httpOk(`http://127.0.0.1:${simPort}/healthz`));
 
   const sms = env.SMS_FROM ?? '447700900000';
+  const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, '');
   const lines = [
     '',
     '  tickercast is running',
@@ -218,11 +220,11 @@ async function main(): Promise<void> {
         ]
       : [
           `  Sending through    ${env.VONAGE_API_URL ?? 'https://api.nexmo.com'} (no simulator)`,
-          '  Set these webhook URLs in the Vonage dashboard (PUBLIC_URL = where the internet reaches port ' + port + '):',
-          '    Messages API application  Inbound URL  <PUBLIC_URL>/webhooks/inbound',
-          '                              Status URL   <PUBLIC_URL>/webhooks/status',
-          '    SMS API (account settings) Inbound SMS <PUBLIC_URL>/webhooks/inbound-sms',
-          '                              Delivery receipts <PUBLIC_URL>/webhooks/delivery-receipt',
+          `  Set these webhook URLs in the Vonage dashboard (PUBLIC_URL = ${publicUrl}, where the internet reaches port ${port}):`,
+          `    Messages API application   Inbound URL        ${publicUrl}/webhooks/inbound`,
+          `                               Status URL         ${publicUrl}/webhooks/status`,
+          `    SMS API account settings   Inbound SMS        ${publicUrl}/webhooks/inbound-sms`,
+          `                               Delivery receipts  ${publicUrl}/webhooks/delivery-receipt`,
         ]),
     `  Dashboard          http://localhost:${port}/`,
     `  Web signup         http://localhost:${port}/signup`,
