@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { simulatorFaultsSchema } from '@tickercast/shared';
 import { sendProblem } from './problems.ts';
 import type { Random } from './random.ts';
 
@@ -10,19 +11,7 @@ import type { Random } from './random.ts';
  */
 
 /** What `POST /_sim/faults` (and SIMULATOR_FAULTS) takes; fields given replace the current ones. */
-export const faultsInput = z.strictObject({
-  latencyMs: z.number().int().min(0).max(60_000).optional(),
-  jitterMs: z.number().int().min(0).max(60_000).optional(),
-  errorRate: z.number().min(0).max(1).optional(),
-  outage: z
-    .strictObject({
-      seconds: z.number().positive().max(86_400),
-      mode: z.enum(['error', 'reset']).optional(),
-      status: z.number().int().min(500).max(599).optional(),
-    })
-    .optional(),
-  storm: z.strictObject({ seconds: z.number().positive().max(86_400), retryAfter: z.number().int().min(0).max(3600).optional() }).optional(),
-});
+export const faultsInput = simulatorFaultsSchema;
 export type FaultsInput = z.infer<typeof faultsInput>;
 
 interface FaultState {

@@ -78,6 +78,21 @@ const simulatorFailNumbers = z
     return numbers;
   });
 
+/** The simulator's faults, as `POST /_sim/faults` and SIMULATOR_FAULTS take them; given fields replace current ones. */
+export const simulatorFaultsSchema = z.strictObject({
+  latencyMs: z.number().int().min(0).max(60_000).optional(),
+  jitterMs: z.number().int().min(0).max(60_000).optional(),
+  errorRate: z.number().min(0).max(1).optional(),
+  outage: z
+    .strictObject({
+      seconds: z.number().positive().max(86_400),
+      mode: z.enum(['error', 'reset']).optional(),
+      status: z.number().int().min(500).max(599).optional(),
+    })
+    .optional(),
+  storm: z.strictObject({ seconds: z.number().positive().max(86_400), retryAfter: z.number().int().min(0).max(3600).optional() }).optional(),
+});
+
 /** Fault injection at start, as JSON (the same shape as `POST /_sim/faults`); durations count from the start. */
 const simulatorFaults = optionalString.transform((v, ctx) => {
   if (v === undefined) return undefined;
@@ -88,19 +103,7 @@ const simulatorFaults = optionalString.transform((v, ctx) => {
     ctx.addIssue({ code: 'custom', message: `not JSON (${(err as Error).message})` });
     return z.NEVER;
   }
-  const shape = z.strictObject({
-    latencyMs: z.number().int().min(0).max(60_000).optional(),
-    jitterMs: z.number().int().min(0).max(60_000).optional(),
-    errorRate: z.number().min(0).max(1).optional(),
-    outage: z
-      .strictObject({
-        seconds: z.number().positive().max(86_400),
-        mode: z.enum(['error', 'reset']).optional(),
-        status: z.number().int().min(500).max(599).optional(),
-      })
-      .optional(),
-    storm: z.strictObject({ seconds: z.number().positive().max(86_400), retryAfter: z.number().int().min(0).max(3600).optional() }).optional(),
-  });
+  const shape = simulatorFaultsSchema;
   const result = shape.safeParse(parsed);
   if (!result.success) {
     ctx.addIssue({ code: 'custom', message: z.prettifyError(result.error).replace(/\n/g, ' ') });
