@@ -1,0 +1,216 @@
+/**
+ * Scenario 4 — hostile input. fast-check throws random bodies, content types and sizes at every
+ * webhook route, the web signup and the admin API (without a token), through app.inject on the
+ * real ingress over the test Redis. Guarantees: no 5xx, no job created in any queue, /healthz
+ * still 200. Then, with VONAGE_SIGNATURE_SECRET set: forged, tampered, stale and replayed
+ * signatures are all 401.
+ */
+import fc from 'fast-check';
+import type { InjectOptions } from 'fastify';
+import { afterAll, expect, test } from 'vitest';
+import { signMessagesWebhook, smsSignature } from '@tickercast/messages-client';
+import { createQueues, redisKeys, type Queues } from '@tickercast/shared';
+import { buildIngress } from '../apps/ingress/src/app.ts';
+import { testRedis } from '../test/support/redis.ts';
+import { QUICK, report } from './support.ts';
+
+const RUNS = QUICK ? 100 : 300;
+const SECRET = 'chaos-signature-secret-0123456789';
+const ADMIN_TOKEN = 'chaos-admin-token-0123456789';
+const t = testRedis();
+const queueSets: Queues[] = [];
+afterAll(async () => {
+  await Promise.all(queueSets.map((q) => q.close()));
+  await t.cleanup();
+});
+
+async function ingress(sub: string, signatureSecret?: string) {
+  const keys = redisKeys(`${t.namespace}:${sub}`);
+  const queues = createQueues(t.redis, keys);
+  queueSets.push(queues);
+  // A signup limit high enough that the fuzzed bodies reach validation rather than the limiter.
+  const app = buildIngress({ queues, redis: t.redis, keys, adminToken: ADMIN_TOKEN, signatureSecret, signupRateLimit: 10_000 });
+  await app.ready();
+  const totalJobs = async () => {
+    let n = 0;
+    for (const q of queues.all()) n += Object.values(await q.getJobCounts()).reduce((a, b) => a + b, 0);
+    return n;
+  };
+  return { app, totalJobs };
+}
+
+const contentType = fc.oneof(
+  fc.constantFrom(
+    'application/json',
+    'application/json; charset=utf-8',
+    'application/json; charset=utf-16',
+    'application/x-www-form-urlencoded',
+    'text/plain',
+    'text/html',
+    'multipart/form-data; boundary=xyz',
+    'application/octet-stream',
+    'application/xml',
+  ),
+  fc.string({ maxLength: 40 }),
+);
+
+/** Things shaped a little like our webhooks and forms, with wrong values. */
+const lookalike = fc.record(
+  {
+    channel: fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.constantFrom('smss', 'SMS', 'whatsapp ', '')),
+    message_uuid: fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
+    from: fc.oneof(fc.string({ maxLength: 5 }), fc.integer(), fc.array(fc.string())),
+    to: fc.oneof(fc.string({ maxLength: 5 }), fc.object()),
+    text: fc.oneof(fc.string(), fc.integer()),
+    status: fc.oneof(fc.string(), fc.constant(null)),
+    msisdn: fc.oneof(fc.string({ maxLength: 5 }), fc.integer()),
+    messageId: fc.oneof(fc.string(), fc.integer()),
+    number: fc.oneof(fc.string({ maxLength: 5 }), fc.object()),
+    symbols: fc.oneof(fc.string(), fc.array(fc.integer())),
+    __proto__: fc.object(),
+    constructor: fc.object(),
+  },
+  { requiredKeys: [] },
+);
+
+const body = fc.oneof(
+  fc.string({ maxLength: 300 }),
+  fc.json({ maxDepth: 4 }),
+  lookalike.map((o) => JSON.stringify(o)),
+  lookalike.map((o) => new URLSearchParams(Object.entries(o).map(([k, v]): [string, string] => [k, String(v)])).toString()),
+  fc.uint8Array({ maxLength: 2000 }).map((b) => Buffer.from(b)),
+  // Around and over the 64 KiB webhook limit and the 8 KiB signup limit.
+  fc.integer({ min: 7 * 1024, max: 80 * 1024 }).map((n) => '{"text":"' + 'a'.repeat(n) + '"}'),
+  fc.constant(''),
+  fc.constant('{"a":'.repeat(2000)),
+);
+
+const hostileRequest = (url: fc.Arbitrary<string>, methods: string[]) =>
+  fc.record({ url, method: fc.constantFrom(...methods), contentType, payload: body }).map(
+    (r): InjectOptions => ({
+      method: r.method as InjectOptions['method'],
+      url: r.url,
+      payload: r.method === 'GET' || r.method === 'HEAD' ? undefined : r.payload,
+      headers: { 'content-type': r.contentType },
+    }),
+  );
+
+const query = fc.dictionary(fc.string({ maxLength: 12 }), fc.string({ maxLength: 40 }), { maxKeys: 8 }).map((d) => new URLSearchParams(d).toString());
+
+test(`random hostile input (${RUNS} runs per route): no 5xx, no job, still healthy`, async () => {
+  const { app, totalJobs } = await ingress('hostile');
+  const statuses = new Map<number, number>();
+  const routes: [string, fc.Arbitrary<InjectOptions>][] = [
+    ['/webhooks/inbound', hostileRequest(fc.constant('/webhooks/inbound'), ['POST'])],
+    ['/webhooks/status', hostileRequest(fc.constant('/webhooks/status'), ['POST'])],
+    ['/webhooks/inbound-sms', hostileRequest(query.map((q) => `/webhooks/inbound-sms?${q}`), ['POST', 'GET'])],
+    ['/webhooks/delivery-receipt', hostileRequest(query.map((q) => `/webhooks/delivery-receipt?${q}`), ['POST', 'GET'])],
+    ['/signup', hostileRequest(fc.constant('/signup'), ['POST'])],
+    [
+      '/admin/api/*',
+      hostileRequest(
+        fc.oneof(
+          fc.constantFrom('/admin/api/subscribers', '/admin/api/broadcast', '/admin/api/subscribers/sms:447700900123', '/admin/api/subscribers/x/messages'),
+          fc.webPath().map((p) => `/admin/api/${p.replace(/^\/+/, '')}`),
+        ),
+        ['GET', 'POST', 'DELETE', 'PUT', 'PATCH'],
+      ),
+    ],
+  ];
+  const started = Date.now();
+  for (const [name, arb] of routes) {
+    await fc.assert(
+      fc.asyncProperty(arb, async (req) => {
+        const res = await app.inject(req);
+        statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+        expect(res.statusCode, `${name} ${req.method} ${req.url} → ${res.body.slice(0, 200)}`).toBeLessThan(500);
+        if (name === '/admin/api/*') expect([401, 404]).toContain(res.statusCode);
+      }),
+      { numRuns: RUNS },
+    );
+  }
+  const jobs = await totalJobs();
+  const health = await app.inject({ method: 'GET', url: '/healthz' });
+  report('hostile-input', { requests: RUNS * routes.length, ms: Date.now() - started, statuses: Object.fromEntries(statuses), jobsCreated: jobs, healthz: health.statusCode },
+  );
+  expect(jobs).toBe(0);
+  expect(health.statusCode).toBe(200);
+  await app.close();
+});
+
+test('forged, tampered, stale and replayed signatures are all 401', async () => {
+  const { app, totalJobs } = await ingress('signed', SECRET);
+  const nowS = () => Math.floor(Date.now() / 1000);
+  const inbound = (id: string) => ({
+    channel: 'sms',
+    message_uuid: id,
+    to: '447700900000',
+    from: '447700900456',
+    timestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    message_type: 'text',
+    text: 'MSFT',
+  });
+  const signed = async (raw: string, o: { secret?: string; iat?: number } = {}): Promise<InjectOptions> => ({
+    method: 'POST',
+    url: '/webhooks/inbound',
+    payload: raw,
+    headers: {
+      'content-type': 'application/json',
+      authorization: await signMessagesWebhook({ rawBody: raw, secret: o.secret ?? SECRET, iat: o.iat, apiKey: 'abcd1234', applicationId: 'app-1' }),
+    },
+  });
+  const outcomes: Record<string, number> = {};
+  const check = async (what: string, req: InjectOptions, expected: number) => {
+    const res = await app.inject(req);
+    outcomes[what] = res.statusCode;
+    expect(res.statusCode, `${what}: ${res.body}`).toBe(expected);
+  };
+
+  const raw = JSON.stringify(inbound('aaaaaaaa-bbbb-4ccc-8ddd-000000000001'));
+  await check('no signature', { method: 'POST', url: '/webhooks/inbound', payload: raw, headers: { 'content-type': 'application/json' } }, 401);
+  await check('forged (other secret)', await signed(raw, { secret: 'not-the-secret-0123456789abcdef' }), 401);
+  const tampered = await signed(raw);
+  tampered.payload = raw.replace('MSFT', 'STOP');
+  await check('tampered body', tampered, 401);
+  await check('stale (1 h old)', await signed(raw, { iat: nowS() - 3600 }), 401);
+  await check('from the future', await signed(raw, { iat: nowS() + 3600 }), 401);
+  await check('garbage bearer', { ...(await signed(raw)), headers: { 'content-type': 'application/json', authorization: 'Bearer a.b.c' } }, 401);
+
+  // Random forged tokens.
+  let forged = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.string({ maxLength: 200 }), async (token) => {
+      const res = await app.inject({ method: 'POST', url: '/webhooks/status', payload: raw, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
+      forged++;
+      expect(res.statusCode).toBe(401);
+    }),
+    { numRuns: QUICK ? 50 : 200 },
+  );
+
+  // Replayed: the first delivery is accepted, the identical second is refused.
+  const once = await signed(JSON.stringify(inbound('aaaaaaaa-bbbb-4ccc-8ddd-000000000002')));
+  await check('genuine', once, 200);
+  await check('replayed', once, 401);
+
+  // The SMS API: a signed inbound-sms with its text changed, and one with a wrong sig.
+  const params: Record<string, string> = {
+    msisdn: '447700900456',
+    to: '447700900000',
+    messageId: '0A0000000123ABCD1',
+    text: 'MSFT',
+    type: 'text',
+    'message-timestamp': new Date().toISOString().slice(0, 19).replace('T', ' '),
+    timestamp: String(nowS()),
+    nonce: 'chaos-nonce-1',
+  };
+  const sig = smsSignature(params, SECRET, 'md5hash');
+  await check('sms-api tampered', { method: 'GET', url: `/webhooks/inbound-sms?${new URLSearchParams({ ...params, text: 'STOP', sig })}` }, 401);
+  await check('sms-api wrong sig', { method: 'GET', url: `/webhooks/inbound-sms?${new URLSearchParams({ ...params, sig: '0'.repeat(32) })}` }, 401);
+  await check('sms-api stale', { method: 'GET', url: `/webhooks/inbound-sms?${new URLSearchParams({ ...params, timestamp: String(nowS() - 3600), sig: smsSignature({ ...params, timestamp: String(nowS() - 3600) }, SECRET, 'md5hash') })}` }, 401);
+
+  const jobs = await totalJobs();
+  report('signatures', { outcomes, randomForgedTokens: forged, jobsCreated: jobs });
+  // Only the one genuine webhook became a job.
+  expect(jobs).toBe(1);
+  await app.close();
+});
