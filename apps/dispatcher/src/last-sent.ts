@@ -1,8 +1,38 @@
+import { createHash } from 'node:crypto';
 import type { Redis, RedisKeys } from '@tickercast/shared';
 
 export interface LastSent {
   price: number;
   at: number;
+}
+
+/** What a price send needs to know about its subscriber, read in one round trip. */
+export interface SendState {
+  /** When the person last wrote to us (the WhatsApp and Messenger windows). */
+  lastInboundAt: number | undefined;
+  /** Their EVERY interval. */
+  intervalMs: number | undefined;
+  /** Whether the symbol's fan-out set still holds them (a STOP wins over anything queued). */
+  subscribed: boolean;
+  previous: LastSent | undefined;
+}
+
+/*
+ * The three reads of a price send that live under the {subs} hash tag — the subscriber's hash
+ * (what SubscriptionStore.sendContext reads), the symbol's subscriber set (isSubscribed) and the
+ * last-sent hash (get) — as one command: one write and one reply instead of three. Single-slot,
+ * so it runs on Redis Cluster as the rest of the layout does.
+ */
+const SEND_STATE_SCRIPT = `
+local ctx = redis.call('HMGET', KEYS[1], 'lastInboundAt', 'intervalMs')
+return { ctx[1] or false, ctx[2] or false, redis.call('SISMEMBER', KEYS[2], ARGV[1]), redis.call('HGET', KEYS[3], ARGV[2]) or false }
+`;
+const SEND_STATE_SHA = createHash('sha1').update(SEND_STATE_SCRIPT).digest('hex');
+
+function decode(v: string | null | undefined): LastSent | undefined {
+  if (v === null || v === undefined) return undefined;
+  const [price, at] = v.split('|');
+  return { price: Number(price), at: Number(at) };
 }
 
 /**
@@ -17,16 +47,32 @@ export class LastSentPrices {
     this.#keys = keys;
   }
   async get(subscriberId: string, symbol: string): Promise<LastSent | undefined> {
-    const v = await this.#redis.hget(this.#keys.subscriberLastSent(subscriberId), symbol);
-    if (v === null) return undefined;
-    const [price, at] = v.split('|');
-    return { price: Number(price), at: Number(at) };
+    return decode(await this.#redis.hget(this.#keys.subscriberLastSent(subscriberId), symbol));
   }
   async set(subscriberId: string, prices: Record<string, number>, at = Date.now()): Promise<void> {
-    if (Object.keys(prices).length === 0) return;
-    await this.#redis.hset(
-      this.#keys.subscriberLastSent(subscriberId),
-      Object.fromEntries(Object.entries(prices).map(([s, p]) => [s, `${p}|${at}`])),
-    );
+    const fields: string[] = [];
+    for (const [symbol, price] of Object.entries(prices)) fields.push(symbol, `${price}|${at}`);
+    if (fields.length === 0) return;
+    await this.#redis.hset(this.#keys.subscriberLastSent(subscriberId), ...fields);
+  }
+
+  /** The subscriber's send context, whether they still follow `symbol`, and the last price of it they got: one round trip. */
+  async sendState(subscriberId: string, symbol: string): Promise<SendState> {
+    const k = this.#keys;
+    const keys = [k.subscriber(subscriberId), k.symbolSubscribers(symbol), k.subscriberLastSent(subscriberId)];
+    let raw: [string | null, string | null, number, string | null];
+    try {
+      raw = (await this.#redis.evalsha(SEND_STATE_SHA, 3, ...keys, subscriberId, symbol)) as typeof raw;
+    } catch (err) {
+      if (!(err as Error).message.startsWith('NOSCRIPT')) throw err;
+      raw = (await this.#redis.eval(SEND_STATE_SCRIPT, 3, ...keys, subscriberId, symbol)) as typeof raw;
+    }
+    const [last, interval, member, previous] = raw;
+    return {
+      lastInboundAt: last ? Number(last) : undefined,
+      intervalMs: interval ? Number(interval) : undefined,
+      subscribed: member === 1,
+      previous: decode(previous),
+    };
   }
 }

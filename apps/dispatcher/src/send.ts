@@ -61,17 +61,20 @@ export function createSendProcessor(deps: SendDeps) {
   return async (job: SendJob, jobId: string, control: SendControl): Promise<SendOutcome> => {
     const { channel, address } = parseSubscriberId(job.subscriberId);
     const now = (deps.now ?? Date.now)();
-    const context = await deps.store.sendContext(job.subscriberId);
+    let context: { lastInboundAt: number | undefined; intervalMs: number | undefined };
     let text: string;
     let remember: (() => Promise<unknown>) | undefined;
 
     if (job.kind === 'reply') {
+      context = await deps.store.sendContext(job.subscriberId);
       text = job.text;
     } else {
-      if (!(await deps.store.isSubscribed(job.subscriberId, job.symbol))) return { sent: false, reason: 'not subscribed' };
-      const quote = await deps.prices.get(job.symbol);
+      // What the decision needs, in one round trip: the subscriber's side in one command, the latest price alongside.
+      const [state, quote] = await Promise.all([deps.lastSent.sendState(job.subscriberId, job.symbol), deps.prices.get(job.symbol)]);
+      const { previous } = state;
+      context = state;
+      if (!state.subscribed) return { sent: false, reason: 'not subscribed' };
       if (!quote) return { sent: false, reason: 'no price yet' };
-      const previous = await deps.lastSent.get(job.subscriberId, job.symbol);
       if (previous && context.intervalMs && now < previous.at + context.intervalMs) return control.deferUntil(previous.at + context.intervalMs);
       if (previous?.price === quote.price) return { sent: false, reason: 'price unchanged' };
       text = priceLine(job.symbol, quote.price, previous?.price);

@@ -1,0 +1,27 @@
+/**
+ * The bare-BullMQ baseline's worker, in a process of its own as a dispatcher is: one Worker on
+ * one queue, no-op jobs, the dispatcher's concurrency (and, with BASELINE_LIMITER_MS, the same
+ * kind of limiter). Started and stopped by bench/scenarios/baseline.ts.
+ */
+import { Worker } from 'bullmq';
+import { closeRedis, createRedis, redisKeys } from '@tickercast/shared';
+
+const env = process.env;
+const connection = createRedis(env.REDIS_URL!, { connectionName: 'bench-baseline' });
+const limiterMs = Number(env.BASELINE_LIMITER_MS ?? 0);
+const worker = new Worker(env.BASELINE_QUEUE!, async () => undefined, {
+  connection,
+  prefix: redisKeys(env.REDIS_NAMESPACE ?? 'bench').queuePrefix,
+  concurrency: Number(env.BASELINE_CONCURRENCY ?? 50),
+  ...(limiterMs > 0 ? { limiter: { max: 1, duration: limiterMs } } : {}),
+});
+worker.on('error', (err) => console.error(err));
+
+const stop = async () => {
+  await worker.close();
+  await closeRedis(connection);
+  process.exit(0);
+};
+process.once('SIGTERM', () => void stop());
+process.once('SIGINT', () => void stop());
+console.log('baseline worker ready');

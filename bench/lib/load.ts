@@ -1,0 +1,111 @@
+/**
+ * The load the bench puts on the system: subscribers seeded straight into Redis, and ticks (the
+ * bench is the ticker: it writes the price with PriceCache and adds the fan-out job itself, so it
+ * knows each tick's time).
+ */
+import { fanoutJobId, subscriberId, type Channel } from '@tickercast/shared';
+import type { BenchSystem } from './system.ts';
+
+/** The channel mix of a fan-out: 70% SMS, 20% WhatsApp, 10% Viber. */
+export const MIX: readonly { channel: Channel; share: number }[] = [
+  { channel: 'sms', share: 0.7 },
+  { channel: 'whatsapp', share: 0.2 },
+  { channel: 'viber_service', share: 0.1 },
+];
+
+function channelAt(i: number, mix: readonly { channel: Channel; share: number }[]): Channel {
+  // Deterministic and evenly spread: subscriber i takes the channel its position in each block of 100 falls in.
+  const slot = (i % 100) / 100;
+  let acc = 0;
+  for (const m of mix) {
+    acc += m.share;
+    if (slot < acc - 1e-9) return m.channel;
+  }
+  return mix[mix.length - 1]!.channel;
+}
+
+export interface SeedOptions {
+  symbol: string;
+  n: number;
+  /** Two digits that keep each seeding's phone numbers apart. */
+  series: number;
+  mix?: readonly { channel: Channel; share: number }[];
+}
+
+/**
+ * Writes N active subscribers to one symbol, as SubscriptionStore.subscribe and touch leave them
+ * (subscriber hash, own symbol set, the symbol's set, the all and active sets), in pipelines.
+ * WhatsApp subscribers wrote to us a minute ago, so their 24-hour window is open (free text, not
+ * templates). Checks one of them through SubscriptionStore afterwards.
+ */
+export async function seedSubscribers(sys: BenchSystem, opts: SeedOptions): Promise<{ ids: string[]; byChannel: Record<string, number> }> {
+  const { keys, redis } = sys;
+  const mix = opts.mix ?? MIX;
+  const now = Date.now();
+  const ids: string[] = [];
+  const byChannel: Record<string, number> = {};
+  const BATCH = 2000;
+  for (let start = 0; start < opts.n; start += BATCH) {
+    const p = redis.pipeline();
+    for (let i = start; i < Math.min(opts.n, start + BATCH); i++) {
+      const channel = channelAt(i, mix);
+      // A UK mobile number (447 and nine digits), which the client's E.164 check accepts.
+      const address = `447${String(opts.series).padStart(2, '0')}${String(i).padStart(7, '0')}`;
+      const id = subscriberId(channel, address);
+      ids.push(id);
+      byChannel[channel] = (byChannel[channel] ?? 0) + 1;
+      p.hset(keys.subscriber(id), {
+        channel,
+        address,
+        status: 'active',
+        createdAt: now,
+        updatedAt: now,
+        ...(channel === 'whatsapp' ? { lastInboundAt: now - 60_000 } : {}),
+      });
+      p.sadd(keys.subscribers, id);
+      p.sadd(keys.activeSubscribers(channel), id);
+      p.sadd(keys.subscriberSymbols(id), opts.symbol);
+      p.sadd(keys.symbolSubscribers(opts.symbol), id);
+    }
+    const results = await p.exec();
+    const failed = results?.find(([err]) => err);
+    if (failed) throw failed[0]!;
+  }
+  const check = await sys.store.get(ids[0] as `${Channel}:${string}`);
+  if (check?.status !== 'active' || !check.symbols.includes(opts.symbol)) throw new Error(`seeding: ${ids[0]} does not read back as subscribed to ${opts.symbol}`);
+  return { ids, byChannel };
+}
+
+/** One tick as the ticker makes it: the new price in the cache, then the symbol's fan-out job. Returns the tick time. */
+export async function tick(sys: BenchSystem, symbol: string, price: number): Promise<{ tickedAt: number; version: number }> {
+  const tickedAt = Date.now();
+  const q = await sys.prices.set(symbol, price, tickedAt);
+  await sys.queues.fanout.add('fanout', { symbol, version: q.version, tickedAt }, { jobId: fanoutJobId(q) });
+  return { tickedAt, version: q.version };
+}
+
+/** Ticks `symbol` every `intervalMs` until `stop()` or `maxTicks`, prices from `priceOf(i)`; bounded by `maxMs`. */
+export function tickLoop(sys: BenchSystem, opts: { symbol: string; intervalMs: number; maxTicks: number; maxMs: number; priceOf: (i: number) => number }) {
+  const ticks: { price: number; tickedAt: number }[] = [];
+  let stopped = false;
+  const started = Date.now();
+  const done = (async () => {
+    for (let i = 0; i < opts.maxTicks && !stopped && Date.now() - started < opts.maxMs; i++) {
+      const due = started + i * opts.intervalMs;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (stopped) break;
+      const price = opts.priceOf(i);
+      const { tickedAt } = await tick(sys, opts.symbol, price);
+      ticks.push({ price, tickedAt });
+    }
+  })();
+  return {
+    ticks,
+    done,
+    async stop() {
+      stopped = true;
+      await done;
+    },
+  };
+}

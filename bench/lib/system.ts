@@ -1,0 +1,278 @@
+/**
+ * The system under test, as real processes: a redis-server of the bench's own (no persistence),
+ * the simulator (status webhooks off, unlimited unless a scenario sets limits), dispatchers and,
+ * when a scenario needs it, the ingress. An application key pair is generated as `npm start`
+ * does, so the dispatchers sign RS256 JWTs the simulator verifies. The bench also holds its own
+ * Redis connection, queues, subscription store and price cache: it seeds and ticks directly.
+ */
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CHANNELS,
+  closeRedis,
+  createQueues,
+  createRedis,
+  PriceCache,
+  redisKeys,
+  SubscriptionStore,
+  type Channel,
+  type Queues,
+  type Redis,
+  type RedisKeys,
+} from '@tickercast/shared';
+import { freePort, launch, launchScript, waitFor, type Proc } from './procs.ts';
+
+export const NAMESPACE = 'bench';
+
+export interface LaneStats {
+  limit: number;
+  accepted: number;
+  throttled: number;
+  maxPerSecond: number;
+}
+export interface SimStats {
+  channels: Record<Channel | 'all' | 'mms', LaneStats>;
+}
+export interface SimMessage {
+  messageUuid: string;
+  acceptedAt: string;
+  channel: Channel;
+  to: string;
+  display: string;
+}
+
+export interface DispatcherOptions {
+  count?: number;
+  /** Extra environment: rates, concurrency, timeouts. */
+  env?: Record<string, string>;
+  /** Run each dispatcher with --cpu-prof into this directory. */
+  profileDir?: string | undefined;
+}
+
+/** Every send queue's jobs not yet finished: waiting, prioritized, active, delayed. */
+export interface Pending {
+  total: number;
+  byChannel: Record<Channel, number>;
+}
+
+export class BenchSystem {
+  readonly keys: RedisKeys = redisKeys(NAMESPACE);
+  redis!: Redis;
+  queues!: Queues;
+  store!: SubscriptionStore;
+  prices!: PriceCache;
+  redisPort = 0;
+  redisUrl = '';
+  simUrl = '';
+  ingressUrl = '';
+  dispatchers: Proc[] = [];
+  #ingressPort = 0;
+  #ingress: Proc | undefined;
+  #redisProc: Proc | undefined;
+  #sim: Proc | undefined;
+  #redisDir = '';
+  #app = { id: '', privateKey: '' };
+  readonly profileDir: string | undefined;
+
+  constructor(opts: { profileDir?: string | undefined } = {}) {
+    this.profileDir = opts.profileDir;
+  }
+
+  async start(): Promise<void> {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    this.#app = { id: randomUUID(), privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+    this.redisPort = await freePort();
+    this.redisUrl = `redis://127.0.0.1:${this.redisPort}`;
+    const simPort = await freePort();
+    this.#ingressPort = await freePort();
+    this.simUrl = `http://127.0.0.1:${simPort}`;
+    this.ingressUrl = `http://127.0.0.1:${this.#ingressPort}`;
+
+    // Redis and the simulator start side by side (the simulator needs no Redis).
+    this.#redisDir = mkdtempSync(join(tmpdir(), 'tickercast-bench-redis-'));
+    // prettier-ignore
+    this.#redisProc = launch('redis', 'redis-server', [
+      '--port', String(this.redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--dir', this.#redisDir, '--maxmemory-policy', 'noeviction', '--loglevel', 'warning',
+    ], { PATH: process.env.PATH });
+    this.#sim = launchScript('simulator', 'apps/simulator/src/main.ts', {
+      ...this.#appEnv(),
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      SIMULATOR_PORT: String(simPort),
+      SIMULATOR_WEBHOOK_URL: this.ingressUrl,
+      SIMULATOR_STATUS_WEBHOOKS: 'off',
+      SIMULATOR_WHATSAPP_WINDOW: 'off',
+    });
+
+    this.redis = createRedis(this.redisUrl, { connectionName: 'bench', lazyConnect: true });
+    // Refused connections while redis-server starts are expected; a real failure shows in waitFor.
+    this.redis.on('error', () => undefined);
+    await waitFor('redis-server', async () => {
+      if (this.redis.status === 'wait') await this.redis.connect();
+      return (await this.redis.ping()) === 'PONG';
+    }, 10_000, 50, this.#redisProc);
+    this.queues = createQueues(this.redis, this.keys);
+    this.store = new SubscriptionStore(this.redis, this.keys);
+    this.prices = new PriceCache(this.redis, this.keys);
+    await waitFor('simulator', async () => (await fetch(`${this.simUrl}/healthz`)).ok, 20_000, 50, this.#sim);
+  }
+
+  /** The application's credentials, for a MessagesClient of the bench's own. */
+  appAuth(): { kind: 'jwt'; applicationId: string; privateKey: string } {
+    return { kind: 'jwt', applicationId: this.#app.id, privateKey: this.#app.privateKey };
+  }
+
+  /** What every app process gets: Redis, namespace, the simulator as the API, the application's key. */
+  #appEnv(): Record<string, string> {
+    return {
+      NODE_ENV: 'production',
+      REDIS_URL: this.redisUrl,
+      REDIS_NAMESPACE: NAMESPACE,
+      VONAGE_API_URL: this.simUrl,
+      VONAGE_APPLICATION_ID: this.#app.id,
+      VONAGE_PRIVATE_KEY: this.#app.privateKey,
+    };
+  }
+
+  /** Starts dispatchers and waits until each one's workers are listening on every send queue and the fan-out queue. */
+  async startDispatchers(opts: DispatcherOptions = {}): Promise<Proc[]> {
+    const count = opts.count ?? 1;
+    const profileDir = opts.profileDir ?? this.profileDir;
+    const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const started: Proc[] = [];
+    for (let i = 0; i < count; i++) {
+      const p = launchScript(`dispatcher-${this.dispatchers.length + 1}`, 'apps/dispatcher/src/main.ts', { ...this.#appEnv(), LOG_LEVEL: 'info', ...opts.env }, nodeArgs);
+      started.push(p);
+      this.dispatchers.push(p);
+    }
+    const want = this.dispatchers.length;
+    await waitFor(
+      `${want} dispatcher(s) on every queue`,
+      async () => {
+        for (const p of started) if (p.child.exitCode !== null) throw new Error(`${p.name} exited:\n${p.output().slice(-3000)}`);
+        const counts = await Promise.all([this.queues.fanout, ...CHANNELS.map((c) => this.queues.send[c])].map((q) => q.getWorkersCount()));
+        return counts.every((n) => n >= want);
+      },
+      30_000,
+      50,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${started.map((p) => `--- ${p.name}\n${p.output().slice(-2000)}`).join('\n')}`);
+    });
+    return started;
+  }
+
+  async stopDispatchers(graceMs = 10_000): Promise<void> {
+    await Promise.all(this.dispatchers.map((p) => p.stop(graceMs)));
+    this.dispatchers = [];
+  }
+
+  async startIngress(): Promise<void> {
+    this.#ingress = launchScript('ingress', 'apps/ingress/src/main.ts', {
+      ...this.#appEnv(),
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      PORT: String(this.#ingressPort),
+      PUBLIC_URL: this.ingressUrl,
+    });
+    await waitFor('ingress', async () => (await fetch(`${this.ingressUrl}/readyz`)).ok, 20_000, 100, this.#ingress);
+  }
+
+  async stopIngress(): Promise<void> {
+    await this.#ingress?.stop(5000);
+    this.#ingress = undefined;
+  }
+
+  /** Between scenarios, with no dispatcher running: an empty Redis, a simulator with no messages, no faults, no limits. */
+  async reset(): Promise<void> {
+    if (this.dispatchers.length > 0) throw new Error('reset() with dispatchers running');
+    await this.redis.flushall();
+    await this.simDelete('/_sim/messages');
+    await this.simDelete('/_sim/faults');
+    await this.simLimits({ sms: 0, whatsapp: 0, messenger: 0, viber_service: 0, all: 0 });
+  }
+
+  // --- the simulator's control API ---
+
+  async #simRequest(method: string, path: string, body?: unknown): Promise<unknown> {
+    const res = await fetch(`${this.simUrl}${path}`, {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    return res.status === 204 ? undefined : res.json();
+  }
+
+  simDelete(path: string): Promise<unknown> {
+    return this.#simRequest('DELETE', path);
+  }
+
+  simLimits(limits: Partial<Record<Channel | 'all', number>>): Promise<unknown> {
+    return this.#simRequest('PATCH', '/_sim/settings', { rateLimits: limits });
+  }
+
+  simFaults(faults: Record<string, unknown>): Promise<unknown> {
+    return this.#simRequest('POST', '/_sim/faults', faults);
+  }
+
+  async simStats(): Promise<SimStats> {
+    return (await this.#simRequest('GET', '/_sim/stats')) as SimStats;
+  }
+
+  /** Everything accepted, as the simulator lists it (it filters its whole store: call it once per scenario, not in a loop). */
+  async simMessages(query: Record<string, string | number> = {}): Promise<{ acceptedTotal: number; messages: SimMessage[] }> {
+    const qs = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]));
+    return (await this.#simRequest('GET', `/_sim/messages?${qs}`)) as { acceptedTotal: number; messages: SimMessage[] };
+  }
+
+  /** The pid of every process of the system, by name: for CPU accounting. */
+  pids(): Record<string, number | undefined> {
+    const out: Record<string, number | undefined> = { redis: this.#redisProc?.child.pid, simulator: this.#sim?.child.pid };
+    for (const d of this.dispatchers) out[d.name] = d.child.pid;
+    if (this.#ingress) out.ingress = this.#ingress.child.pid;
+    return out;
+  }
+
+  // --- Redis ---
+
+  async usedMemory(): Promise<number> {
+    const info = await this.redis.info('memory');
+    return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);
+  }
+
+  async pendingSends(): Promise<Pending> {
+    const counts = await Promise.all(CHANNELS.map((c) => this.queues.send[c].getJobCounts('waiting', 'prioritized', 'active', 'delayed')));
+    const byChannel = Object.fromEntries(CHANNELS.map((c, i) => [c, Object.values(counts[i]!).reduce((a, b) => a + b, 0)])) as Record<Channel, number>;
+    return { total: Object.values(byChannel).reduce((a, b) => a + b, 0), byChannel };
+  }
+
+  /** Fan-out jobs not yet finished. */
+  async fanoutPending(): Promise<number> {
+    const c = await this.queues.fanout.getJobCounts('waiting', 'prioritized', 'active', 'delayed');
+    return Object.values(c).reduce((a, b) => a + b, 0);
+  }
+
+  /** True when no fan-out or send job is left. */
+  async drained(): Promise<boolean> {
+    return (await this.fanoutPending()) === 0 && (await this.pendingSends()).total === 0;
+  }
+
+  /** Jobs ever added to the send queues (BullMQ's id counters: one INCR per add, deduplicated or not). */
+  async sendJobsAdded(): Promise<number> {
+    const ids = await this.redis.mget(...CHANNELS.map((c) => `${this.keys.queuePrefix}:send-${c}:id`));
+    return ids.reduce((sum, v) => sum + Number(v ?? 0), 0);
+  }
+
+  async close(): Promise<void> {
+    await this.stopDispatchers(5000);
+    await this.stopIngress();
+    await this.#sim?.stop(5000);
+    if (this.queues) await this.queues.close().catch(() => undefined);
+    if (this.redis) await closeRedis(this.redis);
+    await this.#redisProc?.stop(5000);
+    if (this.#redisDir) rmSync(this.#redisDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * The benchmark suite: the real processes (redis-server, simulator, dispatchers, ingress) under
+ * load the bench makes itself, against bare BullMQ and redis-benchmark on the same server.
+ *
+ *   npm run bench                         # full (several minutes)
+ *   npm run bench -- --quick              # under a minute, smaller sizes
+ *   npm run bench -- --json out.json      # also write the figures as JSON
+ *   npm run bench -- --only fanout,latency --profile   # some scenarios; dispatchers under --cpu-prof
+ *   npm run bench -- --only fanout --repeat 3          # each fan-out size 3 times, the median counts
+ *   npm run bench -- --wait-quiet 120                  # on a shared machine: before each scenario, wait up to 120 s for the others to go quiet
+ *
+ * Every process it starts is stopped at the end, on failure and on Ctrl-C too. See docs/benchmarks.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { waitForQuiet, watchMachine } from './lib/cpu.ts';
+import { repoRoot, stopAll } from './lib/procs.ts';
+import { round } from './lib/stats.ts';
+import { BenchSystem } from './lib/system.ts';
+import { runBaseline } from './scenarios/baseline.ts';
+import { runConflation } from './scenarios/conflation.ts';
+import { runFanout } from './scenarios/fanout.ts';
+import { runLatency } from './scenarios/latency.ts';
+import { runMicro } from './scenarios/micro.ts';
+import { runRateLimit } from './scenarios/ratelimit.ts';
+import { runReplies } from './scenarios/replies.ts';
+import { runScaleout } from './scenarios/scaleout.ts';
+
+const SCENARIOS = ['baseline', 'micro', 'fanout', 'latency', 'scaleout', 'conflation', 'ratelimit', 'replies'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    only: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    repeat: { type: 'string', default: '1' },
+    'wait-quiet': { type: 'string', default: '0' },
+  },
+});
+/** Quick mode leaves out the micro-benchmarks (ask for them with --only micro). */
+const only = new Set((args.only?.split(',').map((s) => s.trim()) ?? SCENARIOS.filter((s) => !(args.quick && s === 'micro'))) as Scenario[]);
+for (const s of only) if (!SCENARIOS.includes(s)) throw new Error(`--only: unknown scenario ${s} (${SCENARIOS.join(', ')})`);
+const quick = args.quick;
+
+/** Sizes per mode. The dispatcher's own concurrency default (50) is what the baseline uses too. */
+const PLAN = {
+  concurrency: 50,
+  fanoutSizes: quick ? [1000, 10_000] : [1000, 10_000, 100_000],
+  latency: { subscribers: 1000, ticksPerSecond: 5, seconds: quick ? 5 : 10, floorSeconds: quick ? 1 : 5 },
+  scaleout: { n: quick ? 1000 : 10_000, counts: [1, 2, 4] },
+  baseline: { n: quick ? 10_000 : 100_000, limitedN: quick ? undefined : 3000, redisRequests: quick ? 20_000 : 100_000 },
+  conflation: { subscribers: quick ? 500 : 1000, ticksPerSecond: 20, stallSeconds: quick ? 5 : 30 },
+  ratelimit: { limit: 50, seconds: quick ? 8 : 30 },
+  replies: { subscribers: 5000, limit: 20, replies: quick ? 10 : 20, spacingMs: 500 },
+  micro: { sendSubscribers: quick ? 2000 : 5000, sendRounds: quick ? 3 : 5, fanoutN: quick ? 10_000 : 100_000, clientRequests: quick ? 5000 : 20_000 },
+};
+
+function machine() {
+  const sh = (cmd: string, a: string[]) => {
+    try {
+      return execFileSync(cmd, a, { encoding: 'utf8', cwd: repoRoot }).trim();
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    cpus: cpus().length,
+    cpu_model: cpus()[0]?.model,
+    memory_gb: round(totalmem() / 2 ** 30, 1),
+    node: process.version,
+    redis: sh('redis-server', ['--version'])?.match(/v=(\S+)/)?.[1],
+    bullmq: (JSON.parse(readFileSync(join(repoRoot, 'node_modules/bullmq/package.json'), 'utf8')) as { version: string }).version,
+    loadavg_at_start: loadavg().map((v) => round(v)),
+    commit: sh('git', ['rev-parse', '--short', 'HEAD']),
+    dirty: (sh('git', ['status', '--porcelain']) ?? '') !== '',
+  };
+}
+
+const started = Date.now();
+const profileDir = args.profile ? join(repoRoot, 'bench-results', 'profiles') : undefined;
+if (profileDir) mkdirSync(profileDir, { recursive: true });
+const sys = new BenchSystem({ profileDir });
+const results: Record<string, unknown> = {};
+const errors: Record<string, string> = {};
+/** Per scenario: wall time, CPU of the bench's processes, CPU of everything else on the machine. */
+const machineLoad: Record<string, ReturnType<ReturnType<typeof watchMachine>['stop']>> = {};
+
+async function scenario<T>(name: Scenario, title: string, fn: () => Promise<T>): Promise<T | undefined> {
+  if (!only.has(name)) return undefined;
+  console.log(`\n▶ ${title}`);
+  const quietS = Number(args['wait-quiet']);
+  if (quietS > 0) {
+    const busy = await waitForQuiet(0.3, quietS * 1000);
+    console.log(`  (machine ${busy} of a core busy before starting)`);
+  }
+  const watch = watchMachine(() => [sys.pids().redis, sys.pids().simulator]);
+  try {
+    const r = await fn();
+    const m = watch.stop();
+    machineLoad[name] = m;
+    const busy = m.others_s === undefined ? '' : `; other work on the machine took ${m.others_s} CPU s (${(m.others_s / m.wall_s).toFixed(2)} of a core)`;
+    console.log(`  (${m.wall_s.toFixed(1)} s; the bench's processes ${m.ours_s} CPU s${busy})`);
+    return r;
+  } catch (err) {
+    errors[name] = (err as Error).stack ?? String(err);
+    console.error(`  ✗ ${name} failed: ${(err as Error).message}`);
+    await sys.stopDispatchers(5000).catch(() => undefined);
+    await sys.stopIngress().catch(() => undefined);
+    return undefined;
+  }
+}
+
+try {
+  console.log(`tickercast benchmarks (${quick ? 'quick' : 'full'}) — ${new Date().toISOString()}`);
+  await sys.start();
+
+  const baseline = await scenario('baseline', 'Baseline: bare BullMQ, addBulk with fan-out options, redis-benchmark', () =>
+    runBaseline(sys, { ...PLAN.baseline, concurrency: PLAN.concurrency }),
+  );
+  const micro = await scenario('micro', 'Micro: the send path and fan-out processor in-process; the Messages API client against node:http', () => runMicro(sys, PLAN.micro));
+  const fanout = await scenario('fanout', `Fan-out: one tick to ${PLAN.fanoutSizes.join(', ')} subscribers`, () =>
+    runFanout(sys, PLAN.fanoutSizes, { repeat: Number(args.repeat) }),
+  );
+  const latency = await scenario('latency', `Latency: ${PLAN.latency.ticksPerSecond} ticks/s to ${PLAN.latency.subscribers} subscribers for ${PLAN.latency.seconds} s`, () =>
+    runLatency(sys, PLAN.latency),
+  );
+  const scaleout = await scenario('scaleout', `Scale-out: ${PLAN.scaleout.counts.join(', ')} dispatchers, fan-out to ${PLAN.scaleout.n}`, () => runScaleout(sys, PLAN.scaleout));
+  const conflation = await scenario('conflation', `Conflation: ${PLAN.conflation.ticksPerSecond} ticks/s, simulator stalled ${PLAN.conflation.stallSeconds} s`, () =>
+    runConflation(sys, PLAN.conflation),
+  );
+  const ratelimit = await scenario('ratelimit', `Rate limit: SMS at ${PLAN.ratelimit.limit}/s with a backlog, ${PLAN.ratelimit.seconds} s`, () =>
+    runRateLimit(sys, PLAN.ratelimit),
+  );
+  const replies = await scenario('replies', `Replies behind the feed: ${PLAN.replies.replies} HELPs, ${PLAN.replies.subscribers} SMS subscribers at ${PLAN.replies.limit}/s`, () =>
+    runReplies(sys, PLAN.replies),
+  );
+
+  // --- the figures ---
+  const largest = fanout?.runs.at(-1);
+  const sameN = fanout?.runs.find((r) => r.n === baseline?.bare.n);
+  const e2e = sameN ?? largest;
+  Object.assign(results, {
+    fanout:
+      fanout &&
+      Object.fromEntries(
+        fanout.runs.map((r) => [
+          r.n,
+          {
+            enqueue_s: round(r.enqueue_s, 3),
+            deliver_s: round(r.deliver_s, 3),
+            msgs_per_s: round(r.msgs_per_s, 1),
+            cpu: r.cpu,
+            ...(r.all.length > 1 ? { repeats: r.all.map((x) => ({ enqueue_s: round(x.enqueue_s, 3), msgs_per_s: round(x.msgs_per_s, 1) })) } : {}),
+          },
+        ]),
+      ),
+    e2e_msgs_per_s: e2e && round(e2e.msgs_per_s, 1),
+    e2e_n: e2e?.n,
+    dispatcher_cpu_ms_per_msg: e2e && round(((e2e.cpu.cpu_s['dispatcher-1'] ?? NaN) * 1000) / e2e.n, 3),
+    baseline_bullmq_jobs_per_s: baseline && round(baseline.bare.jobs_per_s, 1),
+    ratio_to_bullmq: e2e && baseline && round(e2e.msgs_per_s / baseline.bare.jobs_per_s, 3),
+    /** Bare addBulk of N plain jobs with nothing consuming, over the fan-out's enqueue time of N (its consumers running). */
+    enqueue_ratio_to_addbulk: sameN && baseline && round(baseline.plainEnqueue_s / sameN.enqueue_s, 3),
+    /** The same, against addBulk with the fan-out's own job options (priority + deduplication): the fan-out's overhead over BullMQ's. */
+    enqueue_ratio_to_addbulk_same_options: sameN && baseline && round(baseline.fanoutOptsEnqueue_s / sameN.enqueue_s, 3),
+    baseline: baseline && {
+      n: baseline.bare.n,
+      concurrency: PLAN.concurrency,
+      addbulk_s: round(baseline.plainEnqueue_s, 3),
+      addbulk_while_consumed_s: round(baseline.bare.enqueue_s, 3),
+      processed_s: round(baseline.bare.processed_s, 3),
+      jobs_per_s: round(baseline.bare.jobs_per_s, 1),
+      addbulk_fanout_options_s: round(baseline.fanoutOptsEnqueue_s, 3),
+      limiter_1ms_jobs_per_s: baseline.limited && round(baseline.limited.jobs_per_s, 1),
+      cpu: baseline.bare.cpu,
+    },
+    redis_benchmark: baseline?.redis,
+    micro,
+    latency_ms: latency && { p50: latency.p50, p95: latency.p95, p99: latency.p99, max: latency.max },
+    latency,
+    scaleout: scaleout && Object.fromEntries(scaleout.map((s) => [s.dispatchers, round(s.msgs_per_s, 1)])),
+    scaleout_detail: scaleout,
+    ratelimit,
+    conflation,
+    memory_bytes_per_subscriber: fanout && round(fanout.memory_bytes_per_subscriber, 1),
+    memory_n: fanout?.memory_n,
+    reply_latency_ms: replies && { p50: replies.p50, max: replies.max },
+    replies,
+  });
+
+  const targets = [
+    { name: 'fan-out enqueue vs bare addBulk (same N)', target: '≥ 0.8', value: results.enqueue_ratio_to_addbulk as number | undefined, met: (v: number) => v >= 0.8 },
+    { name: '  … vs addBulk with priority + dedup (reference)', target: '≥ 0.8', value: results.enqueue_ratio_to_addbulk_same_options as number | undefined, met: (v: number) => v >= 0.8 },
+    { name: 'e2e msgs/s vs bare BullMQ jobs/s', target: '≥ 0.5', value: results.ratio_to_bullmq as number | undefined, met: (v: number) => v >= 0.5 },
+    { name: `p99 tick-to-acceptance, ${PLAN.latency.subscribers} subscribers (ms)`, target: '< 50', value: latency?.p99, met: (v: number) => v < 50 },
+    { name: 'achieved rate / limit under backlog', target: '0.95–1.00', value: ratelimit?.fraction, met: (v: number) => v >= 0.95 && v <= 1 },
+    { name: '429s at the limit', target: '0', value: ratelimit?.throttled, met: (v: number) => v === 0 },
+    { name: 'reply latency max (ms)', target: '< 2000', value: replies?.max, met: (v: number) => v < 2000 },
+  ].map((t) => ({ name: t.name, target: t.target, value: t.value ?? null, met: t.value === undefined ? null : t.met(t.value) }));
+  results.targets = targets;
+
+  printTable(results, targets);
+} catch (err) {
+  errors.run = (err as Error).stack ?? String(err);
+  console.error(`\nbench failed: ${(err as Error).stack ?? String(err)}`);
+} finally {
+  await sys.close().catch((err: Error) => console.error(`closing: ${err.message}`));
+  await stopAll();
+}
+
+const out = {
+  meta: { date: new Date(started).toISOString(), mode: quick ? 'quick' : 'full', duration_s: round((Date.now() - started) / 1000, 1), plan: PLAN, machine: machine(), load_by_scenario: machineLoad },
+  ...results,
+  errors,
+};
+if (args.json) {
+  writeFileSync(args.json, `${JSON.stringify(out, (_k, v: unknown) => (v === Infinity ? 'Infinity' : v), 2)}\n`);
+  console.log(`\nwrote ${args.json}`);
+}
+console.log(`\ndone in ${out.meta.duration_s} s${Object.keys(errors).length > 0 ? `, with errors in: ${Object.keys(errors).join(', ')}` : ''}`);
+process.exit(Object.keys(errors).length > 0 ? 1 : 0);
+
+function printTable(r: Record<string, unknown>, targets: { name: string; target: string; value: number | null; met: boolean | null }[]): void {
+  const rows: [string, string][] = [];
+  const fmt = (v: unknown, unit = '') => (v === undefined || v === null ? '—' : `${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(2)) : String(v)}${unit}`);
+  const f = r.fanout as Record<string, { enqueue_s: number; deliver_s: number; msgs_per_s: number }> | undefined;
+  for (const [n, x] of Object.entries(f ?? {})) rows.push([`fan-out ${n}: enqueue / deliver / msgs/s`, `${fmt(x.enqueue_s, ' s')} / ${fmt(x.deliver_s, ' s')} / ${fmt(Math.round(x.msgs_per_s))}`]);
+  const b = r.baseline as { n: number; addbulk_s: number; jobs_per_s: number; addbulk_fanout_options_s: number; limiter_1ms_jobs_per_s?: number } | undefined;
+  if (b) {
+    rows.push([`bare BullMQ ${b.n}: jobs/s`, fmt(Math.round(b.jobs_per_s))]);
+    rows.push([`addBulk ${b.n} alone: plain / priority + dedup`, `${fmt(b.addbulk_s, ' s')} / ${fmt(b.addbulk_fanout_options_s, ' s')}`]);
+    if (b.limiter_1ms_jobs_per_s) rows.push(['bare BullMQ, limiter 1 job / 1 ms: jobs/s', fmt(Math.round(b.limiter_1ms_jobs_per_s))]);
+  }
+  const rb = r.redis_benchmark as Record<string, number> | undefined;
+  if (rb) rows.push(['redis-benchmark SET/GET/LPUSH/LPOP', Object.values(rb).map((v) => Math.round(v)).join(' / ')]);
+  rows.push(['e2e msgs/s (fan-out at the baseline N)', fmt(r.e2e_msgs_per_s)]);
+  rows.push(['dispatcher CPU per message', fmt(r.dispatcher_cpu_ms_per_msg, ' ms')]);
+  const l = r.latency_ms as { p50: number; p95: number; p99: number; max: number } | undefined;
+  if (l) rows.push([`tick-to-acceptance, ${PLAN.latency.subscribers} subscribers p50 / p95 / p99 / max`, `${l.p50} / ${l.p95} / ${l.p99} / ${l.max} ms`]);
+  const lf = (r.latency as { floor?: { p50: number; p95: number; p99: number; max: number } } | undefined)?.floor;
+  if (lf) rows.push(['tick-to-acceptance, 10 subscribers p50 / p95 / p99 / max', `${lf.p50} / ${lf.p95} / ${lf.p99} / ${lf.max} ms`]);
+  const s = r.scaleout as Record<string, number> | undefined;
+  if (s) rows.push(['scale-out msgs/s (1 / 2 / 4 dispatchers)', Object.values(s).map((v) => Math.round(v)).join(' / ')]);
+  const c = r.conflation as { before: { used_memory: number }; peak_used_memory: number; after: { used_memory: number }; max_pending_sends: number; subscribers: number } | undefined;
+  if (c) {
+    const mb = (v: number) => (v / 1048576).toFixed(1);
+    rows.push(['conflation used_memory before / peak / after', `${mb(c.before.used_memory)} / ${mb(c.peak_used_memory)} / ${mb(c.after.used_memory)} MB`]);
+    rows.push(['conflation max pending sends (subscribers)', `${c.max_pending_sends} (${c.subscribers})`]);
+  }
+  rows.push([`memory per subscriber (${fmt(r.memory_n)} seeded)`, fmt(r.memory_bytes_per_subscriber, ' B')]);
+  const rl = r.ratelimit as { limit: number; achieved: number; throttled: number; max_per_rolling_second: number } | undefined;
+  if (rl) rows.push(['rate limit: limit / achieved / max rolling s / 429s', `${rl.limit} / ${rl.achieved} / ${rl.max_per_rolling_second} / ${rl.throttled}`]);
+  const rp = r.reply_latency_ms as { p50: number; max: number } | undefined;
+  if (rp) rows.push(['reply latency p50 / max', `${rp.p50} / ${rp.max} ms`]);
+
+  const load = Object.entries(machineLoad).filter(([, m]) => m.others_s !== undefined);
+  if (load.length > 0) rows.push(['other work on the machine (cores, by scenario)', load.map(([k, m]) => `${k} ${(m.others_s! / m.wall_s).toFixed(2)}`).join(', ')]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  console.log('\n' + '─'.repeat(w + 30));
+  for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+  console.log('─'.repeat(w + 30));
+  const tw = Math.max(...targets.map((t) => t.name.length));
+  for (const t of targets) console.log(`${t.met === null ? '·' : t.met ? '✓' : '✗'} ${t.name.padEnd(tw)}  ${fmt(t.value).padStart(8)}  target ${t.target}`);
+}

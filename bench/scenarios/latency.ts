@@ -1,0 +1,78 @@
+/**
+ * Scenario 2 — latency: steady ticks (5 a second) to 1k subscribers; for every message the
+ * simulator accepted, tick-to-acceptance = its acceptedAt minus the bench's time of the tick whose
+ * price it carries (each tick's price is unique, so the text names the tick). A send reads the
+ * latest price when it runs, so a message that waited past the next tick carries (and is timed
+ * from) that newer tick. Percentiles from an HDR histogram.
+ *
+ * First the same with 10 subscribers: the pipeline's own latency (tick → fan-out → send →
+ * provider) when no queue forms, the floor under the figure at 1k.
+ */
+import { seedSubscribers, tick, tickLoop } from '../lib/load.ts';
+import { waitFor } from '../lib/procs.ts';
+import { percentiles, round } from '../lib/stats.ts';
+import type { BenchSystem } from '../lib/system.ts';
+import { MAX_RATE_ENV } from './fanout.ts';
+
+async function steadyTicks(sys: BenchSystem, opts: { symbol: string; subscribers: number; ticksPerSecond: number; seconds: number; series: number; warmUp: boolean }) {
+  const { symbol, subscribers } = opts;
+  await seedSubscribers(sys, { symbol, n: subscribers, series: opts.series });
+  if (opts.warmUp) {
+    // Warm-up tick (JIT, connections, the JWT), fully delivered before the measured ones.
+    const acceptedBefore = (await sys.simStats()).channels.all.accepted;
+    await tick(sys, symbol, 99);
+    await waitFor('warm-up delivered', async () => (await sys.simStats()).channels.all.accepted - acceptedBefore >= subscribers, 60_000, 50);
+  }
+
+  const start = Date.now();
+  const loop = tickLoop(sys, {
+    symbol,
+    intervalMs: 1000 / opts.ticksPerSecond,
+    maxTicks: Math.round(opts.seconds * opts.ticksPerSecond),
+    maxMs: opts.seconds * 1000 + 2000,
+    priceOf: (i) => 100 + i,
+  });
+  await loop.done;
+  await waitFor('the last tick delivered', () => sys.drained(), 60_000, 100);
+  const drained_s = (Date.now() - start) / 1000;
+
+  const tickAt = new Map(loop.ticks.map((t) => [t.price.toFixed(2), t.tickedAt]));
+  const { messages } = await sys.simMessages({ since: start, limit: 100_000 });
+  const pattern = new RegExp(`\\b${symbol} (\\d+\\.\\d\\d)`);
+  const latencies: number[] = [];
+  let unmatched = 0;
+  for (const m of messages) {
+    const price = pattern.exec(m.display)?.[1];
+    const at = price === undefined ? undefined : tickAt.get(price);
+    if (at === undefined) unmatched++;
+    else latencies.push(Date.parse(m.acceptedAt) - at);
+  }
+  const offered = loop.ticks.length * subscribers;
+  return {
+    subscribers,
+    ticks: loop.ticks.length,
+    ticks_per_s: opts.ticksPerSecond,
+    messages: latencies.length,
+    unmatched,
+    /** Share of (tick, subscriber) updates folded into a later one because that subscriber's send had not run yet. */
+    conflated_share: round(1 - latencies.length / offered, 3),
+    drained_s: round(drained_s),
+    ...percentiles(latencies),
+  };
+}
+
+export async function runLatency(sys: BenchSystem, opts: { subscribers: number; ticksPerSecond: number; seconds: number; floorSeconds: number }) {
+  await sys.reset();
+  await sys.startDispatchers({ env: MAX_RATE_ENV });
+  try {
+    const floor = await steadyTicks(sys, { symbol: 'LATF', subscribers: 10, ticksPerSecond: opts.ticksPerSecond, seconds: opts.floorSeconds, series: 21, warmUp: true });
+    console.log(`  latency, 10 subscribers: p50 ${floor.p50} ms, p95 ${floor.p95} ms, p99 ${floor.p99} ms, max ${floor.max} ms (${floor.messages} msgs)`);
+    const main = await steadyTicks(sys, { symbol: 'LAT', subscribers: opts.subscribers, ticksPerSecond: opts.ticksPerSecond, seconds: opts.seconds, series: 20, warmUp: false });
+    console.log(
+      `  latency, ${opts.subscribers} subscribers: ${main.messages} msgs from ${main.ticks} ticks: p50 ${main.p50} ms, p95 ${main.p95} ms, p99 ${main.p99} ms, max ${main.max} ms (conflated ${(main.conflated_share * 100).toFixed(0)}%)`,
+    );
+    return { ...main, floor };
+  } finally {
+    await sys.stopDispatchers();
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Micro-benchmarks of the dispatcher's own code paths, in the bench process against the bench's
+ * Redis, so that a change to them shows above the noise of the whole system:
+ *  - send path: createSendProcessor on price jobs with a provider stub that answers at once (no
+ *    HTTP), real Redis reads and writes: CPU per job in this process;
+ *  - fan-out: createFanoutProcessor over N subscribers, nothing consuming: enqueue time and CPU;
+ *  - the Messages API client: CPU per request of MessagesClient.send (got) against the
+ *    simulator, next to a bare node:http request with the same body — what the HTTP layer costs.
+ * Nothing else runs in the bench process meanwhile.
+ */
+import { randomUUID } from 'node:crypto';
+import { Agent, request } from 'node:http';
+import { createAuthorizer, MessagesClient, type AuthConfig, type OutboundMessage } from '@tickercast/messages-client';
+import { DeliveryLog, type Channel, type SendJob } from '@tickercast/shared';
+import { createFanoutProcessor } from '../../apps/dispatcher/src/fanout.ts';
+import { LastSentPrices } from '../../apps/dispatcher/src/last-sent.ts';
+import { createSendProcessor, type SendControl } from '../../apps/dispatcher/src/send.ts';
+import { seedSubscribers } from '../lib/load.ts';
+import { round } from '../lib/stats.ts';
+import type { BenchSystem } from '../lib/system.ts';
+
+const SENDERS: Record<Channel, string> = { sms: '447700900000', whatsapp: '447700900001', messenger: '107083064136738', viber_service: '16273' };
+const RULES = { whatsappTemplate: { name: 'tickercast_price_update', locale: 'en_US' }, messengerTag: undefined, viberTtlS: 600 };
+
+/** Runs `total` calls of `op`, `concurrency` at a time; CPU µs of this process per call, and calls per second. */
+async function measure(total: number, concurrency: number, op: (i: number) => Promise<unknown>) {
+  let next = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) await op(next++);
+    }),
+  );
+  const cpu = process.cpuUsage(cpu0);
+  const s = (performance.now() - t0) / 1000;
+  return { n: total, cpu_us_per_op: round((cpu.user + cpu.system) / total, 1), ops_per_s: round(total / s, 0) };
+}
+
+async function sendPath(sys: BenchSystem, subscribers: number, rounds: number) {
+  const symbol = 'MICRO';
+  const { ids } = await seedSubscribers(sys, { symbol, n: subscribers, series: 80, mix: [{ channel: 'sms', share: 1 }] });
+  const stub = { send: async (_m: OutboundMessage) => ({ messageUuid: randomUUID() }) } as unknown as MessagesClient;
+  const send = createSendProcessor({
+    client: stub,
+    store: sys.store,
+    prices: sys.prices,
+    lastSent: new LastSentPrices(sys.redis, sys.keys),
+    deliveries: new DeliveryLog(sys.redis, sys.keys),
+    senders: SENDERS,
+    rules: RULES,
+  });
+  const control: SendControl = {
+    rateLimited: () => Promise.reject(new Error('unexpected rate limit')),
+    deferUntil: () => Promise.reject(new Error('unexpected defer')),
+  };
+  let sent = 0;
+  const run = async (round: number) => {
+    await sys.prices.set(symbol, 100 + round);
+    return measure(ids.length, 50, async (i) => {
+      const job: SendJob = { kind: 'price', subscriberId: ids[i]!, symbol, tickedAt: Date.now() };
+      const out = await send(job, `micro-${round}-${i}`, control);
+      if (out.sent) sent++;
+    });
+  };
+  await run(0); // warm-up
+  const results = [];
+  for (let r = 1; r <= rounds; r++) results.push(await run(r));
+  if (sent !== subscribers * (rounds + 1)) throw new Error(`send path: ${sent} sent of ${subscribers * (rounds + 1)}`);
+  const best = results.sort((a, b) => a.cpu_us_per_op - b.cpu_us_per_op)[Math.floor(results.length / 2)]!;
+  return { jobs_per_round: subscribers, rounds, median_cpu_us_per_job: best.cpu_us_per_op, median_jobs_per_s: best.ops_per_s, all: results };
+}
+
+async function fanoutPath(sys: BenchSystem, n: number) {
+  const symbol = 'MICROF';
+  await seedSubscribers(sys, { symbol, n, series: 81 });
+  const fanout = createFanoutProcessor({ store: sys.store, queues: sys.queues });
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const total = await fanout({ symbol, version: 1, tickedAt: Date.now() });
+  const s = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  if (total !== n) throw new Error(`fan-out: ${total} of ${n}`);
+  await Promise.all(Object.values(sys.queues.send).map((q) => q.obliterate({ force: true })));
+  return { n, enqueue_s: round(s, 3), cpu_s: round((cpu.user + cpu.system) / 1e6, 2) };
+}
+
+async function clientCost(sys: BenchSystem, auth: AuthConfig, requests: number) {
+  const message = (i: number): OutboundMessage => ({ channel: 'sms', to: `4477009${String(i % 100_000).padStart(5, '0')}`, from: SENDERS.sms, text: 'MSFT 412.30 ▲ +1.20 (+0.29%)', clientRef: `micro-${i}` });
+  const client = new MessagesClient({ baseUrl: sys.simUrl, auth });
+  const authorization = await createAuthorizer(auth).header();
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const url = new URL(sys.simUrl);
+  const bare = (i: number) =>
+    new Promise<void>((resolve, reject) => {
+      const m = message(i);
+      const body = JSON.stringify({ message_type: 'text', channel: m.channel, to: m.to, from: m.from, text: 'text' in m ? m.text : '', client_ref: m.clientRef });
+      const headers = { authorization, 'content-type': 'application/json', accept: 'application/json', 'content-length': Buffer.byteLength(body) };
+      const req = request({ agent, host: url.hostname, port: url.port, path: '/v1/messages', method: 'POST', headers }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => (res.statusCode === 202 && (JSON.parse(text) as { message_uuid?: string }).message_uuid ? resolve() : reject(new Error(`${res.statusCode} ${text}`))));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  try {
+    await measure(2000, 50, (i) => client.send(message(i))); // warm-up
+    await measure(2000, 50, bare);
+    const got = await measure(requests, 50, (i) => client.send(message(i)));
+    const http = await measure(requests, 50, bare);
+    return { requests, concurrency: 50, messages_client: got, node_http: http };
+  } finally {
+    client.close();
+    agent.destroy();
+  }
+}
+
+export async function runMicro(sys: BenchSystem, opts: { sendSubscribers: number; sendRounds: number; fanoutN: number; clientRequests: number }) {
+  await sys.reset();
+  const send = await sendPath(sys, opts.sendSubscribers, opts.sendRounds);
+  console.log(`  send path (provider stubbed): ${send.median_cpu_us_per_job} µs CPU per job, ${send.median_jobs_per_s} jobs/s`);
+  const fanout = await fanoutPath(sys, opts.fanoutN);
+  console.log(`  fan-out processor, ${opts.fanoutN} subscribers, nothing consuming: ${fanout.enqueue_s} s, ${fanout.cpu_s} s CPU`);
+  const client = await clientCost(sys, sys.appAuth(), opts.clientRequests);
+  console.log(
+    `  Messages API client: MessagesClient.send ${client.messages_client.cpu_us_per_op} µs CPU/request (${client.messages_client.ops_per_s}/s), ` +
+      `bare node:http ${client.node_http.cpu_us_per_op} µs (${client.node_http.ops_per_s}/s)`,
+  );
+  await sys.redis.flushall();
+  await sys.simDelete('/_sim/messages');
+  return { send, fanout, client };
+}

@@ -1,0 +1,32 @@
+/**
+ * Scenario 3 — scale-out: the same fan-out (N subscribers, channel limits at their maximum) with
+ * 1, 2 and 4 dispatcher processes sharing the queues (dispatchers are added between runs, each
+ * run after a warm-up fan-out). On two cores more processes share the same CPUs, and each
+ * channel's limiter is shared through Redis, so this shows what replicas buy on this machine.
+ */
+import { sleep } from '../lib/procs.ts';
+import type { BenchSystem } from '../lib/system.ts';
+import { fanoutOnce, MAX_RATE_ENV } from './fanout.ts';
+
+export async function runScaleout(sys: BenchSystem, opts: { n: number; counts: number[] }) {
+  const out: { dispatchers: number; msgs_per_s: number; enqueue_s: number; deliver_s: number; cpu_s: Record<string, number>; others_s?: number | undefined }[] = [];
+  await sys.reset();
+  try {
+    for (const count of opts.counts) {
+      const added = count - sys.dispatchers.length;
+      if (added > 0) {
+        await sys.startDispatchers({ count: added, env: MAX_RATE_ENV });
+        await fanoutOnce(sys, 100 * added, 90 + count); // warm-up of the new ones: JIT, connections, the JWT
+      }
+      await sleep(200);
+      const run = await fanoutOnce(sys, opts.n, 60 + count);
+      out.push({ dispatchers: count, msgs_per_s: run.msgs_per_s, enqueue_s: run.enqueue_s, deliver_s: run.deliver_s, cpu_s: run.cpu.cpu_s, others_s: run.cpu.others_s });
+      console.log(
+        `  scale-out ${count} dispatcher(s), ${opts.n} subscribers: ${Math.round(run.msgs_per_s)} msgs/s (delivered in ${run.deliver_s.toFixed(2)} s); cpu s ${JSON.stringify(run.cpu.cpu_s)}`,
+      );
+    }
+  } finally {
+    await sys.stopDispatchers();
+  }
+  return out;
+}
