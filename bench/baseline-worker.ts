@@ -1,19 +1,19 @@
 /**
  * The bare-BullMQ baseline's worker, in a process of its own as a dispatcher is: one Worker on
- * one queue, no-op jobs, the dispatcher's concurrency (and, with BASELINE_LIMITER_MS, the same
- * kind of limiter). Started and stopped by bench/scenarios/baseline.ts.
+ * one queue, no-op jobs, the dispatcher's concurrency (and, with BASELINE_RATE, the limiter a
+ * dispatcher's send queue gets at that rate). Started and stopped by bench/scenarios/baseline.ts.
  */
 import { Worker } from 'bullmq';
-import { closeRedis, createRedis, redisKeys } from '@tickercast/shared';
+import { closeRedis, createRedis, pacedLimiter, redisKeys } from '@tickercast/shared';
 
 const env = process.env;
 const connection = createRedis(env.REDIS_URL!, { connectionName: 'bench-baseline' });
-const limiterMs = Number(env.BASELINE_LIMITER_MS ?? 0);
+const rate = Number(env.BASELINE_RATE ?? 0);
 const worker = new Worker(env.BASELINE_QUEUE!, async () => undefined, {
   connection,
   prefix: redisKeys(env.REDIS_NAMESPACE ?? 'bench').queuePrefix,
   concurrency: Number(env.BASELINE_CONCURRENCY ?? 50),
-  ...(limiterMs > 0 ? { limiter: { max: 1, duration: limiterMs } } : {}),
+  ...(rate > 0 ? { limiter: pacedLimiter(rate) } : {}),
 });
 worker.on('error', (err) => console.error(err));
 

@@ -11,7 +11,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
-import { FEED_PRIORITY } from '@tickercast/shared';
+import { FEED_PRIORITY, pacedLimiter } from '@tickercast/shared';
+import { MAX_RATE } from './fanout.ts';
 import { watchCpu } from '../lib/cpu.ts';
 import { launchScript, waitFor } from '../lib/procs.ts';
 import type { BenchSystem } from '../lib/system.ts';
@@ -37,14 +38,14 @@ export interface BareRun {
 }
 
 /** After `warmUp` jobs (not measured), adds N jobs while a worker process takes them; times the adds and the whole. */
-async function bare(sys: BenchSystem, name: string, n: number, concurrency: number, warmUp: number, limiterMs = 0): Promise<BareRun> {
+async function bare(sys: BenchSystem, name: string, n: number, concurrency: number, warmUp: number, rate = 0): Promise<BareRun> {
   const queue = new Queue(name, { connection: sys.redis, prefix: sys.keys.queuePrefix, defaultJobOptions: { removeOnComplete: { count: 1000 } } });
   const worker = launchScript(`baseline-${name}`, 'bench/baseline-worker.ts', {
     REDIS_URL: sys.redisUrl,
     REDIS_NAMESPACE: 'bench',
     BASELINE_QUEUE: name,
     BASELINE_CONCURRENCY: String(concurrency),
-    BASELINE_LIMITER_MS: String(limiterMs),
+    BASELINE_RATE: String(rate),
   });
   try {
     await waitFor('baseline worker', async () => (await queue.getWorkersCount()) >= 1, 20_000, 50, worker);
@@ -94,9 +95,9 @@ export async function runBaseline(sys: BenchSystem, opts: { n: number; concurren
   await sys.reset();
   const run = await bare(sys, 'baseline', opts.n, opts.concurrency, Math.min(2000, opts.n));
   console.log(`  bare BullMQ ${opts.n}: addBulk ${run.enqueue_s.toFixed(2)} s, processed ${run.processed_s.toFixed(2)} s, ${Math.round(run.jobs_per_s)} jobs/s; cpu s ${JSON.stringify(run.cpu.cpu_s)}`);
-  // The dispatcher's limiter at the highest configurable rate (pacedLimiter(10000): one job per 1 ms window).
-  const limited = opts.limitedN ? await bare(sys, 'baseline-limited', opts.limitedN, opts.concurrency, 0, 1) : undefined;
-  if (limited) console.log(`  bare BullMQ ${limited.n}, limiter 1 per 1 ms: ${Math.round(limited.jobs_per_s)} jobs/s`);
+  // With the limiter a send queue gets at the fan-out scenarios' rate (the configuration's maximum): what the limiter itself costs.
+  const limited = opts.limitedN ? await bare(sys, 'baseline-limited', opts.limitedN, opts.concurrency, Math.min(2000, opts.limitedN), MAX_RATE) : undefined;
+  if (limited) console.log(`  bare BullMQ ${limited.n} with the limiter of a ${MAX_RATE}/s channel (${JSON.stringify(pacedLimiter(MAX_RATE))}): ${Math.round(limited.jobs_per_s)} jobs/s`);
   const plainEnqueue_s = await enqueueOnly(sys, opts.n, false);
   const fanoutOptsEnqueue_s = await enqueueOnly(sys, opts.n, true);
   console.log(`  addBulk ${opts.n} alone: plain ${plainEnqueue_s.toFixed(2)} s, with priority + deduplication ${fanoutOptsEnqueue_s.toFixed(2)} s`);

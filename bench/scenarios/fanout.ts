@@ -12,7 +12,13 @@ import { sleep, waitFor } from '../lib/procs.ts';
 import type { BenchSystem } from '../lib/system.ts';
 
 /** The highest rate the configuration accepts (config.ts caps a channel rate at 10,000/s). */
-export const MAX_RATE_ENV = { SMS_RATE_PER_SEC: '10000', WHATSAPP_RATE_PER_SEC: '10000', MESSENGER_RATE_PER_SEC: '10000', VIBER_RATE_PER_SEC: '10000' };
+export const MAX_RATE = 10_000;
+export const MAX_RATE_ENV = {
+  SMS_RATE_PER_SEC: String(MAX_RATE),
+  WHATSAPP_RATE_PER_SEC: String(MAX_RATE),
+  MESSENGER_RATE_PER_SEC: String(MAX_RATE),
+  VIBER_RATE_PER_SEC: String(MAX_RATE),
+};
 
 export interface FanoutRun {
   n: number;

@@ -34,8 +34,8 @@ export async function runRateLimit(sys: BenchSystem, opts: { limit: number; seco
       backlog,
       achieved: round(achieved),
       fraction: round(achieved / L, 3),
-      /** What the dispatcher's pacing (one send per `duration` ms) allows at most. */
-      pacing_ceiling: round(1000 / paced.duration),
+      /** What the dispatcher's pacing (`max` sends per `duration` ms) allows at most. */
+      pacing_ceiling: round((paced.max * 1000) / paced.duration),
       max_per_rolling_second: b.stats.maxPerSecond,
       throttled: b.stats.throttled,
       pending_at_end: (await sys.pendingSends()).total,
