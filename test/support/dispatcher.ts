@@ -5,6 +5,7 @@ import {
   createQueues,
   DeliveryLog,
   PriceCache,
+  ReplyQueue,
   SubscriptionStore,
   type Channel,
   type Queues,
@@ -24,6 +25,7 @@ const FAST: Record<Channel, number> = { sms: 1000, whatsapp: 1000, messenger: 10
 
 export interface TestDispatcher {
   queues: Queues;
+  replies: ReplyQueue;
   store: SubscriptionStore;
   prices: PriceCache;
   lastSent: LastSentPrices;
@@ -40,13 +42,14 @@ export interface TestDispatcher {
 export function testDispatcher(
   t: TestRedis,
   sim: RunningSimulator,
-  opts: { offered?: string[]; concurrency?: number; rates?: Record<Channel, number>; clientOptions?: Partial<MessagesClientOptions> } = {},
+  opts: { offered?: string[]; concurrency?: number; rates?: Record<Channel, number>; replyShare?: number; clientOptions?: Partial<MessagesClientOptions> } = {},
 ): TestDispatcher {
   const queues = createQueues(t.redis, t.keys);
   const store = new SubscriptionStore(t.redis, t.keys);
   const prices = new PriceCache(t.redis, t.keys);
   const lastSent = new LastSentPrices(t.redis, t.keys);
   const deliveries = new DeliveryLog(t.redis, t.keys);
+  const replies = new ReplyQueue(queues, t.redis, t.keys, { rates: opts.rates ?? FAST, share: opts.replyShare ?? 0.5 });
   const logger = createLogger('test', 'silent');
   const client = new MessagesClient({ baseUrl: sim.url, auth: sim.auth, ...opts.clientOptions });
   const start = (concurrency = opts.concurrency ?? 10) =>
@@ -56,13 +59,14 @@ export function testDispatcher(
       logger,
       concurrency,
       rates: opts.rates ?? FAST,
-      inbound: createInboundProcessor({ store, prices, queues, lastSent, offered: opts.offered ?? ['MSFT', 'GOOGL'], logger }),
+      inbound: createInboundProcessor({ store, prices, replies, lastSent, offered: opts.offered ?? ['MSFT', 'GOOGL'], logger }),
       fanout: createFanoutProcessor({ store, queues, pageSize: 100 }),
       send: createSendProcessor({ client, store, prices, lastSent, deliveries, senders: { ...BUSINESS_NUMBERS }, rules: TEST_RULES }),
       status: createStatusProcessor({ deliveries, store, logger }),
     });
   const d: TestDispatcher = {
     queues,
+    replies,
     store,
     prices,
     lastSent,

@@ -4,7 +4,7 @@ import {
   type Logger,
   type PendingSignups,
   type PriceCache,
-  type Queues,
+  type ReplyQueue,
   type SubscriptionStore,
 } from '@tickercast/shared';
 import { parseCommand } from './commands.ts';
@@ -14,7 +14,8 @@ import * as texts from './texts.ts';
 export interface InboundDeps {
   store: SubscriptionStore;
   prices: PriceCache;
-  queues: Queues;
+  /** Where replies go: ahead of the feed, paced past a share of the channel's rate. */
+  replies: ReplyQueue;
   lastSent: LastSentPrices;
   offered: readonly string[];
   logger: Logger;
@@ -29,7 +30,7 @@ export interface InboundDeps {
 export function createInboundProcessor(deps: InboundDeps) {
   const offeredSet = new Set(deps.offered);
   return async (message: InboundMessage, jobId: string): Promise<string> => {
-    const { store, prices, queues, offered } = deps;
+    const { store, prices, replies, offered } = deps;
     const at = Date.parse(message.receivedAt) || Date.now();
     const id = subscriberId(message.channel, message.from);
     await store.touch(message.channel, message.from, at);
@@ -95,7 +96,7 @@ export function createInboundProcessor(deps: InboundDeps) {
         break;
       }
     }
-    await queues.send[message.channel].add('reply', { kind: 'reply', subscriberId: id, text: reply }, { jobId: `re-${jobId}` });
+    await replies.add(message.channel, 'reply', { subscriberId: id, text: reply }, `re-${jobId}`);
     deps.logger.debug({ command: command.kind, channel: message.channel }, 'inbound handled');
     return command.kind;
   };

@@ -11,6 +11,7 @@ import {
   PendingSignups,
   PriceCache,
   ratesFor,
+  ReplyQueue,
   redisKeys,
   senderFor,
   SubscriptionStore,
@@ -37,6 +38,7 @@ if (!auth) {
 const keys = redisKeys(config.REDIS_NAMESPACE);
 const redis = createRedis(config.REDIS_URL, { connectionName: 'dispatcher' });
 const queues = createQueues(redis, keys);
+const replies = new ReplyQueue(queues, redis, keys, { rates: ratesFor(config), share: config.REPLY_RATE_SHARE });
 const store = new SubscriptionStore(redis, keys);
 const prices = new PriceCache(redis, keys);
 const lastSent = new LastSentPrices(redis, keys);
@@ -60,7 +62,7 @@ const workers = startWorkers({
   logger,
   concurrency: config.DISPATCHER_CONCURRENCY,
   rates: ratesFor(config),
-  inbound: createInboundProcessor({ store, prices, queues, lastSent, signups: new PendingSignups(redis, keys), offered: config.TICKER_SYMBOLS, logger }),
+  inbound: createInboundProcessor({ store, prices, replies, lastSent, signups: new PendingSignups(redis, keys), offered: config.TICKER_SYMBOLS, logger }),
   fanout: createFanoutProcessor({ store, queues }),
   send: createSendProcessor({
     client,

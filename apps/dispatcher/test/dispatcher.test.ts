@@ -8,6 +8,7 @@ import {
   inboundJobId,
   statusJobId,
   PriceCache,
+  ReplyQueue,
   subscriberId,
   SubscriptionStore,
   type InboundMessage,
@@ -26,6 +27,7 @@ import { BUSINESS_NUMBERS, startSimulator, type RunningSimulator } from '../../.
 const OFFERED = ['MSFT', 'GOOGL'];
 const RULES = { whatsappTemplate: { name: 'price_update', locale: 'en_GB' }, messengerTag: undefined, viberTtlS: 600 };
 const PHONE = '447700900123';
+const RATES = { sms: 1000, whatsapp: 1000, messenger: 1000, viber_service: 1000 };
 
 let sim: RunningSimulator;
 let t: TestRedis;
@@ -76,8 +78,8 @@ beforeEach(async () => {
     keys: t.keys,
     logger,
     concurrency,
-    rates: { sms: 1000, whatsapp: 1000, messenger: 1000, viber_service: 1000 },
-    inbound: createInboundProcessor({ store, prices, queues, lastSent, offered: OFFERED, logger }),
+    rates: RATES,
+    inbound: createInboundProcessor({ store, prices, replies: new ReplyQueue(queues, t.redis, t.keys, { rates: RATES, share: 0.5 }), lastSent, offered: OFFERED, logger }),
     fanout: createFanoutProcessor({ store, queues, pageSize: 100 }),
     send: createSendProcessor({ client, store, prices, lastSent, deliveries, senders: { ...BUSINESS_NUMBERS }, rules: RULES }),
     status: createStatusProcessor({ deliveries, store, logger }),

@@ -2,7 +2,7 @@ import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { SmsSignatureMethod } from '@tickercast/messages-client';
-import { DeliveryLog, loadConfig, PriceCache, senderFor, SubscriptionStore, type Config, type Queues, type RedisKeys } from '@tickercast/shared';
+import { DeliveryLog, loadConfig, PriceCache, ratesFor, ReplyQueue, senderFor, SubscriptionStore, type Channel, type Config, type Queues, type RedisKeys } from '@tickercast/shared';
 import { dashboard } from './dashboard/plugin.ts';
 import { adminApi } from './admin/api.ts';
 import { bullBoard } from './admin/bull-board.ts';
@@ -31,6 +31,9 @@ export interface IngressSettings {
   signupPendingTtlS: number;
   /** TRUST_PROXY: whose X-Forwarded-For gives the client address. */
   trustProxy: boolean | number | string[];
+  /** *_RATE_PER_SEC and REPLY_RATE_SHARE: how fast signup confirmations may go ahead of the feed. */
+  rates: Record<Channel, number>;
+  replyRateShare: number;
 }
 
 export function ingressSettings(config: Config): IngressSettings {
@@ -45,6 +48,8 @@ export function ingressSettings(config: Config): IngressSettings {
     signupNumberRateLimit: config.SIGNUP_NUMBER_RATE_LIMIT,
     signupPendingTtlS: config.SIGNUP_PENDING_TTL_S,
     trustProxy: config.TRUST_PROXY,
+    rates: ratesFor(config),
+    replyRateShare: config.REPLY_RATE_SHARE,
   };
 }
 
@@ -90,7 +95,7 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
   app.register(signupRoutes, {
     redis,
     keys,
-    queues,
+    replies: new ReplyQueue(queues, redis, keys, { rates: settings.rates, share: settings.replyRateShare }),
     symbols: settings.symbols,
     channels: settings.signupChannels,
     perAddressPerHour: settings.signupRateLimit,

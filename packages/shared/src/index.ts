@@ -5,6 +5,7 @@ export * from './keys.ts';
 export * from './logger.ts';
 export * from './prices.ts';
 export * from './queues.ts';
+export * from './replies.ts';
 export * from './redis.ts';
 export * from './subscriptions.ts';
 export * from './deliveries.ts';

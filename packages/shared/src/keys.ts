@@ -46,6 +46,9 @@ export function redisKeys(namespace: string) {
     /** String (JSON) with a TTL: a web signup waiting for the person's YES, by subscriber id. */
     pendingSignup: (id: SubscriberId | string) => `${namespace}:{signups}:pending:${id}`,
 
+    /** String (ms, Redis time): when the next reply on a channel may go without waiting (GCRA), see replies.ts. */
+    replyPacing: (channel: string) => `${namespace}:{replies}:pacing:${channel}`,
+
     /** Hash metric name (with labels) -> counter value, summed over every dispatcher. */
     metricsCounters: `${namespace}:{metrics}:counters`,
     /** Hash `name|labels|le` -> histogram bucket counts, plus `name|labels|sum` and `|count`. */

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { normalizeNumber } from '@tickercast/messages-client';
-import { maskAddress, PendingSignups, subscriberId, SubscriptionStore, type Queues, type RedisKeys } from '@tickercast/shared';
+import { maskAddress, PendingSignups, subscriberId, SubscriptionStore, type RedisKeys, type ReplyQueue } from '@tickercast/shared';
 import { RateLimiter } from '../rate-limit.ts';
 import { CHANNEL_LABEL, sentPage, signupPage, type FormState, type Notice } from './page.ts';
 import { confirmationText, type SignupChannel } from './texts.ts';
@@ -11,7 +11,8 @@ import { confirmationText, type SignupChannel } from './texts.ts';
 export interface SignupOptions {
   redis: Redis;
   keys: RedisKeys;
-  queues: Queues;
+  /** Where the confirmation goes: a reply, ahead of the feed on its channel. */
+  replies: ReplyQueue;
   /** The tickers on offer (TICKER_SYMBOLS). */
   symbols: readonly string[];
   /** The channels offered on the page: those with a sender number configured. */
@@ -140,8 +141,7 @@ export const signupRoutes: FastifyPluginAsync<SignupOptions> = async (app, opts)
 
     await pending.create({ channel, address: number, symbols, ttlS: opts.pendingTtlS });
     try {
-      // A reply job (no priority): it goes ahead of feed updates on the channel's queue.
-      await opts.queues.send[channel].add('signup', { kind: 'reply', subscriberId: id, text: confirmationText(channel, symbols) }, { jobId: `signup-${randomUUID()}` });
+      await opts.replies.add(channel, 'signup', { subscriberId: id, text: confirmationText(channel, symbols) }, `signup-${randomUUID()}`);
     } catch (err) {
       // No message, no pending signup: the person tries again.
       await pending.cancel(id).catch(() => {});
