@@ -32,6 +32,14 @@ describe('normalizeNumber', () => {
   ])('refuses %s (%j)', (_why, input) => {
     expect(normalizeNumber(input)).toBeUndefined();
   });
+
+  it('gives the same answers when asked again (answers are kept)', () => {
+    for (let round = 0; round < 3; round++) {
+      expect(normalizeNumber('+447700900123')).toBe('447700900123');
+      expect(normalizeNumber('07700900123')).toBeUndefined();
+      expect(normalizeNumber('')).toBeUndefined();
+    }
+  });
 });
 
 describe('isPageScopedId', () => {

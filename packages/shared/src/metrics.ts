@@ -35,7 +35,8 @@ export class MetricsRecorder {
   readonly #redis: Redis;
   readonly #keys: RedisKeys;
   #counters = new Map<string, number>();
-  #histograms = new Map<string, number>();
+  /** Per `name|labels`: the count of each bucket of LATENCY_BUCKETS_MS, then +Inf, then the sum. */
+  #histograms = new Map<string, number[]>();
   readonly #timer: NodeJS.Timeout;
 
   constructor(redis: Redis, keys: RedisKeys, flushEveryMs = 1000) {
@@ -52,11 +53,12 @@ export class MetricsRecorder {
 
   observe(name: string, labels: Labels, valueMs: number): void {
     const base = `${name}|${labelKey(labels)}`;
-    for (const le of LATENCY_BUCKETS_MS) {
-      if (valueMs <= le) this.#histograms.set(`${base}|${le}`, (this.#histograms.get(`${base}|${le}`) ?? 0) + 1);
-    }
-    this.#histograms.set(`${base}|+Inf`, (this.#histograms.get(`${base}|+Inf`) ?? 0) + 1);
-    this.#histograms.set(`${base}|sum`, (this.#histograms.get(`${base}|sum`) ?? 0) + valueMs);
+    let h = this.#histograms.get(base);
+    if (!h) this.#histograms.set(base, (h = new Array<number>(LATENCY_BUCKETS_MS.length + 2).fill(0)));
+    const n = LATENCY_BUCKETS_MS.length;
+    for (let i = n - 1; i >= 0 && valueMs <= LATENCY_BUCKETS_MS[i]!; i--) h[i]!++;
+    h[n]!++;
+    h[n + 1]! += valueMs;
   }
 
   /** Writes the local tallies to Redis and starts new ones. */
@@ -68,7 +70,12 @@ export class MetricsRecorder {
     this.#histograms = new Map();
     const p = this.#redis.pipeline();
     for (const [k, v] of counters) p.hincrbyfloat(this.#keys.metricsCounters, k, v);
-    for (const [k, v] of histograms) p.hincrbyfloat(this.#keys.metricsHistograms, k, v);
+    for (const [base, h] of histograms) {
+      h.forEach((v, i) => {
+        const field = i < LATENCY_BUCKETS_MS.length ? LATENCY_BUCKETS_MS[i] : i === LATENCY_BUCKETS_MS.length ? '+Inf' : 'sum';
+        if (v !== 0) p.hincrbyfloat(this.#keys.metricsHistograms, `${base}|${field}`, v);
+      });
+    }
     await p.exec();
   }
 
