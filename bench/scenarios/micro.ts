@@ -4,7 +4,7 @@
  *  - send path: createSendProcessor on price jobs with a provider stub that answers at once (no
  *    HTTP), real Redis reads and writes: CPU per job in this process;
  *  - fan-out: createFanoutProcessor over N subscribers, nothing consuming: enqueue time and CPU;
- *  - the Messages API client: CPU per request of MessagesClient.send (got) against the
+ *  - the Messages API client: CPU per request of MessagesClient.send (undici) against the
  *    simulator, next to a bare node:http request with the same body — what the HTTP layer costs.
  * Nothing else runs in the bench process meanwhile.
  */
@@ -108,9 +108,9 @@ async function clientCost(sys: BenchSystem, auth: AuthConfig, requests: number) 
   try {
     await measure(2000, 50, (i) => client.send(message(i))); // warm-up
     await measure(2000, 50, bare);
-    const got = await measure(requests, 50, (i) => client.send(message(i)));
+    const viaClient = await measure(requests, 50, (i) => client.send(message(i)));
     const http = await measure(requests, 50, bare);
-    return { requests, concurrency: 50, messages_client: got, node_http: http };
+    return { requests, concurrency: 50, messages_client: viaClient, node_http: http };
   } finally {
     client.close();
     agent.destroy();

@@ -37,13 +37,17 @@ if (!auth) {
 
 const keys = redisKeys(config.REDIS_NAMESPACE);
 const redis = createRedis(config.REDIS_URL, { connectionName: 'dispatcher' });
+// The jobs' own reads and writes go on a connection of their own that sends every command issued
+// in one event-loop turn as one write: with dozens of sends in flight, fewer syscalls and
+// packets for the same work. BullMQ keeps its connection as it expects it (no auto-pipelining).
+const data = createRedis(config.REDIS_URL, { connectionName: 'dispatcher-data', enableAutoPipelining: true });
 const queues = createQueues(redis, keys);
-const replies = new ReplyQueue(queues, redis, keys, { rates: ratesFor(config), share: config.REPLY_RATE_SHARE });
-const store = new SubscriptionStore(redis, keys);
-const prices = new PriceCache(redis, keys);
-const lastSent = new LastSentPrices(redis, keys);
-const deliveries = new DeliveryLog(redis, keys);
-const metrics = new MetricsRecorder(redis, keys);
+const replies = new ReplyQueue(queues, data, keys, { rates: ratesFor(config), share: config.REPLY_RATE_SHARE });
+const store = new SubscriptionStore(data, keys);
+const prices = new PriceCache(data, keys);
+const lastSent = new LastSentPrices(data, keys);
+const deliveries = new DeliveryLog(data, keys);
+const metrics = new MetricsRecorder(data, keys);
 const client = new MessagesClient({
   baseUrl: config.VONAGE_API_URL,
   auth,
@@ -62,7 +66,7 @@ const workers = startWorkers({
   logger,
   concurrency: config.DISPATCHER_CONCURRENCY,
   rates: ratesFor(config),
-  inbound: createInboundProcessor({ store, prices, replies, lastSent, signups: new PendingSignups(redis, keys), offered: config.TICKER_SYMBOLS, logger }),
+  inbound: createInboundProcessor({ store, prices, replies, lastSent, signups: new PendingSignups(data, keys), offered: config.TICKER_SYMBOLS, logger }),
   fanout: createFanoutProcessor({ store, queues }),
   send: createSendProcessor({
     client,
@@ -90,7 +94,7 @@ closeWithGrace({ delay: 20_000 }, async ({ err, signal }) => {
   await queues.close();
   await metrics.close();
   client.close();
-  await closeRedis(redis);
+  await Promise.all([closeRedis(redis), closeRedis(data)]);
 });
 
 logger.info({ queues: workers.map((w) => w.name), api: config.VONAGE_API_URL, auth: auth.kind }, 'dispatching');
