@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import type { Redis, RedisKeys } from '@tickercast/shared';
+import { LuaScript, type Redis, type RedisKeys } from '@tickercast/shared';
 
 export interface LastSent {
   price: number;
@@ -23,11 +22,10 @@ export interface SendState {
  * last-sent hash (get) — as one command: one write and one reply instead of three. Single-slot,
  * so it runs on Redis Cluster as the rest of the layout does.
  */
-const SEND_STATE_SCRIPT = `
+const SEND_STATE_SCRIPT = new LuaScript(`
 local ctx = redis.call('HMGET', KEYS[1], 'lastInboundAt', 'intervalMs')
 return { ctx[1] or false, ctx[2] or false, redis.call('SISMEMBER', KEYS[2], ARGV[1]), redis.call('HGET', KEYS[3], ARGV[2]) or false }
-`;
-const SEND_STATE_SHA = createHash('sha1').update(SEND_STATE_SCRIPT).digest('hex');
+`);
 
 function decode(v: string | null | undefined): LastSent | undefined {
   if (v === null || v === undefined) return undefined;
@@ -60,13 +58,7 @@ export class LastSentPrices {
   async sendState(subscriberId: string, symbol: string): Promise<SendState> {
     const k = this.#keys;
     const keys = [k.subscriber(subscriberId), k.symbolSubscribers(symbol), k.subscriberLastSent(subscriberId)];
-    let raw: [string | null, string | null, number, string | null];
-    try {
-      raw = (await this.#redis.evalsha(SEND_STATE_SHA, 3, ...keys, subscriberId, symbol)) as typeof raw;
-    } catch (err) {
-      if (!(err as Error).message.startsWith('NOSCRIPT')) throw err;
-      raw = (await this.#redis.eval(SEND_STATE_SCRIPT, 3, ...keys, subscriberId, symbol)) as typeof raw;
-    }
+    const raw = (await SEND_STATE_SCRIPT.run(this.#redis, keys, [subscriberId, symbol])) as [string | null, string | null, number, string | null];
     const [last, interval, member, previous] = raw;
     return {
       lastInboundAt: last ? Number(last) : undefined,

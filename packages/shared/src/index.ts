@@ -3,6 +3,7 @@ export * from './config.ts';
 export * from './errors.ts';
 export * from './keys.ts';
 export * from './logger.ts';
+export * from './lua.ts';
 export * from './prices.ts';
 export * from './queues.ts';
 export * from './replies.ts';

@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Channel } from './channels.ts';
 import type { RedisKeys } from './keys.ts';
+import { LuaScript } from './lua.ts';
 import type { Queues, SendJob } from './queues.ts';
 
 type ReplyJob = Extract<SendJob, { kind: 'reply' }>;
@@ -11,7 +12,7 @@ type ReplyJob = Extract<SendJob, { kind: 'reply' }>;
  * should wait so that, past a one-`burst_ms` burst, replies come no closer than `interval_ms`.
  * Redis's clock keeps ingress and dispatcher replicas on one schedule.
  */
-const PACE_SCRIPT = `
+const PACE_SCRIPT = new LuaScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local interval = tonumber(ARGV[1])
@@ -23,7 +24,7 @@ if wait < 0 then wait = 0 end
 tat = tat + interval
 redis.call('SET', KEYS[1], tostring(tat), 'PX', math.ceil(tat - now) + 1000)
 return math.floor(wait)
-`;
+`);
 
 /** Up to this long, replies beyond the share still go at once: a second's worth. */
 const BURST_MS = 1000;
@@ -54,7 +55,7 @@ export class ReplyQueue {
 
   /** Adds the reply; `jobId` makes a retried caller add it once. Resolves with the job and its delay. */
   async add(channel: Channel, name: string, data: Omit<ReplyJob, 'kind'>, jobId: string): Promise<{ job: Job<SendJob>; delayMs: number }> {
-    const delayMs = (await this.#redis.eval(PACE_SCRIPT, 1, this.#keys.replyPacing(channel), this.#intervalMs[channel], BURST_MS)) as number;
+    const delayMs = (await PACE_SCRIPT.run(this.#redis, [this.#keys.replyPacing(channel)], [this.#intervalMs[channel], BURST_MS])) as number;
     const job = await this.#queues.send[channel].add(name, { kind: 'reply', ...data }, { jobId, ...(delayMs > 0 ? { delay: delayMs } : {}) });
     return { job, delayMs };
   }
