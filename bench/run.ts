@@ -247,6 +247,8 @@ function printTable(r: Record<string, unknown>, targets: { name: string; target:
   if (lf) rows.push(['tick-to-acceptance, 10 subscribers p50 / p95 / p99 / max', `${lf.p50} / ${lf.p95} / ${lf.p99} / ${lf.max} ms`]);
   const s = r.scaleout as Record<string, number> | undefined;
   if (s) rows.push(['scale-out msgs/s (1 / 2 / 4 dispatchers)', Object.values(s).map((v) => Math.round(v)).join(' / ')]);
+  const sd = r.scaleout_detail as { enqueue_s: number }[] | undefined;
+  if (sd) rows.push(['scale-out fan-out enqueued in (1 / 2 / 4 dispatchers)', sd.map((x) => fmt(x.enqueue_s, ' s')).join(' / ')]);
   const c = r.conflation as { before: { used_memory: number }; peak_used_memory: number; after: { used_memory: number }; max_pending_sends: number; subscribers: number } | undefined;
   if (c) {
     const mb = (v: number) => (v / 1048576).toFixed(1);

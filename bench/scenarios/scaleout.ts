@@ -22,7 +22,7 @@ export async function runScaleout(sys: BenchSystem, opts: { n: number; counts: n
       const run = await fanoutOnce(sys, opts.n, 60 + count);
       out.push({ dispatchers: count, msgs_per_s: run.msgs_per_s, enqueue_s: run.enqueue_s, deliver_s: run.deliver_s, cpu_s: run.cpu.cpu_s, others_s: run.cpu.others_s });
       console.log(
-        `  scale-out ${count} dispatcher(s), ${opts.n} subscribers: ${Math.round(run.msgs_per_s)} msgs/s (delivered in ${run.deliver_s.toFixed(2)} s); cpu s ${JSON.stringify(run.cpu.cpu_s)}`,
+        `  scale-out ${count} dispatcher(s), ${opts.n} subscribers: enqueued in ${run.enqueue_s.toFixed(2)} s, ${Math.round(run.msgs_per_s)} msgs/s (delivered in ${run.deliver_s.toFixed(2)} s); cpu s ${JSON.stringify(run.cpu.cpu_s)}`,
       );
     }
   } finally {

@@ -1,4 +1,4 @@
-import { CHANNELS, FEED_PRIORITY, parseSubscriberId, type FanoutJob, type Queues, type SendJob, type SubscriptionStore } from '@tickercast/shared';
+import { CHANNELS, FEED_PRIORITY, JOB_DEFAULTS, parseSubscriberId, type FanoutJob, type Queues, type SendJob, type SubscriptionStore } from '@tickercast/shared';
 import type { Channel } from '@tickercast/shared';
 
 export interface FanoutDeps {
@@ -16,15 +16,20 @@ function channelOf(id: string): Channel {
 }
 
 /**
- * Pages through a symbol's subscribers and adds one price send per subscriber, in bulk, to each
- * channel's queue. Deduplicated per (subscriber, symbol): while one is pending no other is
- * added, and one added while another is being sent is kept as the last (keepLastIfActive), so
- * the queue holds at most one waiting send per subscription and the final price always goes out.
+ * Adds one price send per subscriber of a tick, in bulk, to each channel's queue. Deduplicated
+ * per (subscriber, symbol): while one is pending no other is added, and one added while another
+ * is being sent is kept as the last (keepLastIfActive), so the queue holds at most one waiting
+ * send per subscription and the final price always goes out.
+ *
+ * The tick's job pages through the symbol's subscribers. The first page it adds itself; every
+ * further page becomes a fan-out job of its own, so that the adds of a large fan-out run on every
+ * dispatcher's fan-out worker at once instead of one after another in one process. A tick with
+ * one page of subscribers (a thousand) costs no extra job.
  */
 export function createFanoutProcessor(deps: FanoutDeps) {
   const pageSize = deps.pageSize ?? 1000;
 
-  const addPage = async (job: FanoutJob, ids: string[]): Promise<void> => {
+  const addPage = async (job: FanoutJob, ids: readonly string[]): Promise<void> => {
     const byChannel = new Map<Channel, { name: string; data: SendJob; opts: object }[]>();
     for (const id of ids) {
       const channel = channelOf(id);
@@ -39,27 +44,43 @@ export function createFanoutProcessor(deps: FanoutDeps) {
     await Promise.all([...byChannel].map(([channel, jobs]) => deps.queues.send[channel].addBulk(jobs)));
   };
 
+  /** Hands pages on; a retried tick hands them on again, which the sends' deduplication absorbs. */
+  const handOn = async (job: FanoutJob, pages: string[][]): Promise<void> => {
+    const { symbol, version, tickedAt } = job;
+    await deps.queues.fanout.addBulk(
+      pages.map((subscriberIds) => ({ name: 'page', data: { symbol, version, tickedAt, subscriberIds }, opts: JOB_DEFAULTS.fanoutPage })),
+    );
+  };
+
   return async (job: FanoutJob): Promise<number> => {
-    let total = 0;
-    const pages = deps.store.subscribersOf(job.symbol, pageSize);
-    const readAhead = () => {
-      const p = pages.next();
-      p.catch(() => undefined); // awaited below; this only keeps a failure during an add from counting as unhandled
-      return p;
-    };
-    // The next page is read while this one is added: SSCAN and addBulk overlap instead of taking turns.
-    let next = readAhead();
-    try {
-      for (let page = await next; !page.done; page = await next) {
-        next = readAhead();
-        await addPage(job, page.value);
-        total += page.value.length;
-      }
-    } catch (err) {
-      // Closes the scan once the read already under way settles; the failure is reported now, not after it.
-      void pages.return(undefined).catch(() => undefined);
-      throw err;
+    if (job.subscriberIds) {
+      await addPage(job, job.subscriberIds);
+      return job.subscriberIds.length;
     }
+    let first: string[] | undefined;
+    let pending: string[][] = [];
+    const handedOn: Promise<void>[] = [];
+    const handOnNow = (pages: string[][]) => {
+      const p = handOn(job, pages);
+      p.catch(() => undefined); // awaited below; this keeps a failure mid-scan from counting as unhandled
+      handedOn.push(p);
+    };
+    let total = 0;
+    for await (const ids of deps.store.subscribersOf(job.symbol, pageSize)) {
+      total += ids.length;
+      if (!first) {
+        first = ids;
+        continue;
+      }
+      // Pages go out a few at a time while the scan goes on, so other workers start early.
+      pending.push(ids);
+      if (pending.length === 4) {
+        handOnNow(pending);
+        pending = [];
+      }
+    }
+    if (pending.length > 0) handOnNow(pending);
+    await Promise.all([...handedOn, first ? addPage(job, first) : undefined]);
     return total;
   };
 }

@@ -210,6 +210,27 @@ describe('dispatcher, against the simulator', () => {
   });
 });
 
+describe('fan-out in pages', () => {
+  it('a tick past one page hands its other pages on as jobs; everyone gets the price once', async () => {
+    const fanoutWorker = workers.find((w) => w.name === 'fanout')!;
+    const ran: string[] = [];
+    fanoutWorker.on('completed', (job) => ran.push(`${job.name}:${(job.data as { subscriberIds?: string[] }).subscriberIds?.length ?? 'tick'}`));
+    const numbers = Array.from({ length: 250 }, (_, i) => `447700902${String(i).padStart(3, '0')}`);
+    for (const n of numbers) await store.subscribe('sms', n, ['MSFT']);
+    const q = await prices.set('MSFT', 433);
+    await queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
+    await until('all delivered', () => sim.store.messages().length === numbers.length, 20_000);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(new Set(sim.store.messages().map((m) => m.to)).size).toBe(numbers.length);
+    expect(sim.store.messages()).toHaveLength(numbers.length);
+    // The tick's job added one page itself (pageSize 100 here) and handed the rest on.
+    const pages = ran.filter((r) => r.startsWith('page:'));
+    expect(ran.filter((r) => r.startsWith('fanout:'))).toHaveLength(1);
+    expect(pages.length).toBeGreaterThanOrEqual(1);
+    expect(pages.reduce((sum, r) => sum + Number(r.split(':')[1]), 0)).toBeGreaterThanOrEqual(numbers.length - 150);
+  });
+});
+
 describe('fan-out conflation', () => {
   it('ticks faster than sending leave at most one waiting send per subscription', async () => {
     await Promise.all(workers.map((w) => w.close()));
@@ -218,6 +239,14 @@ describe('fan-out conflation', () => {
     for (let tick = 0; tick < 5; tick++) {
       const q = await prices.set('MSFT', 400 + tick);
       await fanout({ symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
+      // Past its first page, a tick hands its pages on as jobs: run them as a worker would.
+      const pages = await queues.fanout.getWaiting();
+      expect(pages.length).toBeGreaterThan(0);
+      for (const page of pages) {
+        expect(page.name).toBe('page');
+        await fanout(page.data);
+        await page.remove();
+      }
     }
     expect(await queues.send.sms.count()).toBe(50);
   });

@@ -37,11 +37,16 @@ export const statusUpdateSchema = z.object({
 });
 export type StatusUpdate = z.infer<typeof statusUpdateSchema>;
 
-/** One tick of one symbol: fan out its price to the symbol's subscribers. */
+/**
+ * One tick of one symbol: fan out its price to the symbol's subscribers. The tick's own job
+ * (no `subscriberIds`) reads the subscriber set; past its first page, it hands each page on as
+ * a job of its own (`subscriberIds`), so that every dispatcher's fan-out worker shares the adds.
+ */
 export const fanoutJobSchema = z.object({
   symbol: z.string(),
   version: z.number().int(),
   tickedAt: z.number().int(),
+  subscriberIds: z.array(z.string()).min(1).max(10_000).optional(),
 });
 export type FanoutJob = z.infer<typeof fanoutJobSchema>;
 
@@ -109,6 +114,13 @@ export const JOB_DEFAULTS = {
     backoff: { type: 'exponential', delay: 500 },
     // The job id is symbol+version; keeping it an hour makes a re-added tick a no-op.
     removeOnComplete: { age: 3600 },
+    removeOnFail: { age: DAY_S },
+  },
+  /** A page of a tick's subscribers: gone once its sends are added (it holds a thousand ids). */
+  fanoutPage: {
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 500 },
+    removeOnComplete: true,
     removeOnFail: { age: DAY_S },
   },
   send: {
