@@ -1,8 +1,8 @@
 /**
  * Scenario 4 — hostile input. fast-check throws random bodies, content types and sizes at every
  * webhook route, the web signup and the admin API (without a token), through app.inject on the
- * real ingress over the test Redis. Guarantees: no 5xx, no job created in any queue, /healthz
- * still 200. Then, with VONAGE_SIGNATURE_SECRET set: forged, tampered, stale and replayed
+ * real ingress over the test Redis. Guarantees: no 5xx, no job created by a refused request (a
+ * rare fuzzed body that happens to be valid is answered 200 and is one job), /healthz still 200. Then, with VONAGE_SIGNATURE_SECRET set: forged, tampered, stale and replayed
  * signatures are all 401.
  */
 import fc from 'fast-check';
@@ -73,11 +73,14 @@ const lookalike = fc.record(
   { requiredKeys: [] },
 );
 
+/** A form field's text. Not String(v): fc.object() makes objects such as {toString: 0} that String() throws on. */
+const formValue = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
+
 const body = fc.oneof(
   fc.string({ maxLength: 300 }),
   fc.json({ maxDepth: 4 }),
   lookalike.map((o) => JSON.stringify(o)),
-  lookalike.map((o) => new URLSearchParams(Object.entries(o).map(([k, v]): [string, string] => [k, String(v)])).toString()),
+  lookalike.map((o) => new URLSearchParams(Object.entries(o).map(([k, v]): [string, string] => [k, formValue(v)])).toString()),
   fc.uint8Array({ maxLength: 2000 }).map((b) => Buffer.from(b)),
   // Around and over the 64 KiB webhook limit and the 8 KiB signup limit.
   fc.integer({ min: 7 * 1024, max: 80 * 1024 }).map((n) => '{"text":"' + 'a'.repeat(n) + '"}'),
@@ -97,7 +100,7 @@ const hostileRequest = (url: fc.Arbitrary<string>, methods: string[]) =>
 
 const query = fc.dictionary(fc.string({ maxLength: 12 }), fc.string({ maxLength: 40 }), { maxKeys: 8 }).map((d) => new URLSearchParams(d).toString());
 
-test(`random hostile input (${RUNS} runs per route): no 5xx, no job, still healthy`, async () => {
+test(`random hostile input (${RUNS} runs per route): no 5xx, no job from refused input, still healthy`, async () => {
   const { app, totalJobs } = await ingress('hostile');
   const statuses = new Map<number, number>();
   const routes: [string, fc.Arbitrary<InjectOptions>][] = [
@@ -133,7 +136,10 @@ test(`random hostile input (${RUNS} runs per route): no 5xx, no job, still healt
   const health = await app.inject({ method: 'GET', url: '/healthz' });
   report('hostile-input', { requests: RUNS * routes.length, ms: Date.now() - started, statuses: Object.fromEntries(statuses), jobsCreated: jobs, healthz: health.statusCode },
   );
-  expect(jobs).toBe(0);
+  // Now and then a fuzzed form is a valid SMS API inbound (an integer msisdn, any messageId, any
+  // text): it is answered 200 and becomes one job. What must never make a job is a refused request.
+  const answered2xx = [...statuses].filter(([code]) => code < 300).reduce((n, [, c]) => n + c, 0);
+  expect(jobs).toBeLessThanOrEqual(answered2xx);
   expect(health.statusCode).toBe(200);
   await app.close();
 });
