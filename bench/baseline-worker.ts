@@ -4,7 +4,7 @@
  * dispatcher's send queue gets at that rate). Started and stopped by bench/scenarios/baseline.ts.
  */
 import { Worker } from 'bullmq';
-import { closeRedis, createRedis, pacedLimiter, redisKeys } from '@tickercast/shared';
+import { closeRedis, createRedis, sendFetchLimiter, redisKeys } from '@tickercast/shared';
 
 const env = process.env;
 const connection = createRedis(env.REDIS_URL!, { connectionName: 'bench-baseline' });
@@ -13,7 +13,7 @@ const worker = new Worker(env.BASELINE_QUEUE!, async () => undefined, {
   connection,
   prefix: redisKeys(env.REDIS_NAMESPACE ?? 'bench').queuePrefix,
   concurrency: Number(env.BASELINE_CONCURRENCY ?? 50),
-  ...(rate > 0 ? { limiter: pacedLimiter(rate) } : {}),
+  ...(rate > 0 ? { limiter: sendFetchLimiter(rate) } : {}),
 });
 worker.on('error', (err) => console.error(err));
 

@@ -176,7 +176,7 @@ try {
       processed_s: round(baseline.bare.processed_s, 3),
       jobs_per_s: round(baseline.bare.jobs_per_s, 1),
       addbulk_fanout_options_s: round(baseline.fanoutOptsEnqueue_s, 3),
-      /** With the limiter of a send queue at 10,000/s (pacedLimiter). */
+      /** With the limiter of a send queue at 10,000/s (sendFetchLimiter). */
       limited_jobs_per_s: baseline.limited && round(baseline.limited.jobs_per_s, 1),
       cpu: baseline.bare.cpu,
     },

@@ -11,7 +11,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
-import { FEED_PRIORITY, pacedLimiter } from '@tickercast/shared';
+import { FEED_PRIORITY, sendFetchLimiter } from '@tickercast/shared';
 import { MAX_RATE } from './fanout.ts';
 import { watchCpu } from '../lib/cpu.ts';
 import { launchScript, waitFor } from '../lib/procs.ts';
@@ -97,7 +97,7 @@ export async function runBaseline(sys: BenchSystem, opts: { n: number; concurren
   console.log(`  bare BullMQ ${opts.n}: addBulk ${run.enqueue_s.toFixed(2)} s, processed ${run.processed_s.toFixed(2)} s, ${Math.round(run.jobs_per_s)} jobs/s; cpu s ${JSON.stringify(run.cpu.cpu_s)}`);
   // With the limiter a send queue gets at the fan-out scenarios' rate (the configuration's maximum): what the limiter itself costs.
   const limited = opts.limitedN ? await bare(sys, 'baseline-limited', opts.limitedN, opts.concurrency, Math.min(2000, opts.limitedN), MAX_RATE) : undefined;
-  if (limited) console.log(`  bare BullMQ ${limited.n} with the limiter of a ${MAX_RATE}/s channel (${JSON.stringify(pacedLimiter(MAX_RATE))}): ${Math.round(limited.jobs_per_s)} jobs/s`);
+  if (limited) console.log(`  bare BullMQ ${limited.n} with the limiter of a ${MAX_RATE}/s channel (${JSON.stringify(sendFetchLimiter(MAX_RATE))}): ${Math.round(limited.jobs_per_s)} jobs/s`);
   const plainEnqueue_s = await enqueueOnly(sys, opts.n, false);
   const fanoutOptsEnqueue_s = await enqueueOnly(sys, opts.n, true);
   console.log(`  addBulk ${opts.n} alone: plain ${plainEnqueue_s.toFixed(2)} s, with priority + deduplication ${fanoutOptsEnqueue_s.toFixed(2)} s`);

@@ -51,6 +51,7 @@ async function sendPath(sys: BenchSystem, subscribers: number, rounds: number) {
     rules: RULES,
   });
   const control: SendControl = {
+    pace: () => Promise.resolve(),
     rateLimited: () => Promise.reject(new Error('unexpected rate limit')),
     deferUntil: () => Promise.reject(new Error('unexpected defer')),
   };

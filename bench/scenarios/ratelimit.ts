@@ -4,7 +4,7 @@
  * window, the achieved rate as a fraction of L, the most the simulator accepted in any rolling
  * second, and its 429s (must be zero).
  */
-import { pacedLimiter } from '@tickercast/shared';
+import { sendSpacingMs } from '@tickercast/shared';
 import { seedSubscribers, tick } from '../lib/load.ts';
 import { sleep, waitFor } from '../lib/procs.ts';
 import { round } from '../lib/stats.ts';
@@ -27,15 +27,14 @@ export async function runRateLimit(sys: BenchSystem, opts: { limit: number; seco
     await sleep(opts.seconds * 1000);
     const b = { at: performance.now(), stats: (await sys.simStats()).channels.sms };
     const achieved = (b.stats.accepted - a.stats.accepted) / ((b.at - a.at) / 1000);
-    const paced = pacedLimiter(L);
     const result = {
       limit: L,
       seconds: opts.seconds,
       backlog,
       achieved: round(achieved),
       fraction: round(achieved / L, 3),
-      /** What the dispatcher's pacing (`max` sends per `duration` ms) allows at most. */
-      pacing_ceiling: round((paced.max * 1000) / paced.duration),
+      /** What the dispatcher's pacing (one send per sendSpacingMs) allows at most. */
+      pacing_ceiling: round(1000 / sendSpacingMs(L)),
       max_per_rolling_second: b.stats.maxPerSecond,
       throttled: b.stats.throttled,
       pending_at_end: (await sys.pendingSends()).total,

@@ -45,8 +45,10 @@ function recipientIsDead(err: unknown): boolean {
 
 export type SendOutcome = { sent: true; messageUuid: string; text: string } | { sent: false; reason: string };
 
-/** What the worker does for the processor: both hand the job back without spending an attempt. */
+/** What the worker does for the processor: each hands the job back, when it must, without spending an attempt. */
 export interface SendControl {
+  /** Waits for this send's slot in the channel's schedule (or hands the job back when none is near). */
+  pace(): Promise<void>;
   /** The provider said "slow down": pause this channel's queue for `waitMs`. */
   rateLimited(waitMs: number): Promise<never>;
   /** Too early for this subscriber (EVERY): run the job again at `at`, reading the price then. */
@@ -95,6 +97,7 @@ export function createSendProcessor(deps: SendDeps) {
     );
     if ('skip' in decision) return { sent: false, reason: decision.skip };
 
+    await control.pace();
     try {
       const { messageUuid } = await deps.client.send(decision.send);
       await Promise.all([remember?.(), deps.deliveries.recordSent({ messageUuid, subscriberId: job.subscriberId, channel, text })]);

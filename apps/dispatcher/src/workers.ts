@@ -2,7 +2,7 @@ import { DelayedError, Worker, type Job } from 'bullmq';
 import {
   CHANNELS,
   fanoutJobSchema,
-  pacedLimiter,
+  sendFetchLimiter,
   inboundMessageSchema,
   QUEUE,
   sendJobSchema,
@@ -12,6 +12,7 @@ import {
   type Logger,
   type Redis,
   type RedisKeys,
+  SendPacer,
 } from '@tickercast/shared';
 import type { createFanoutProcessor } from './fanout.ts';
 import type { createInboundProcessor } from './inbound.ts';
@@ -23,7 +24,7 @@ export interface WorkerDeps {
   keys: RedisKeys;
   logger: Logger;
   concurrency: number;
-  /** Sends per second per channel, shared by every dispatcher (BullMQ keeps the limiter in Redis). */
+  /** Sends per second per channel, shared by every dispatcher (each channel's schedule is in Redis). */
   rates: Record<Channel, number>;
   inbound: ReturnType<typeof createInboundProcessor>;
   fanout: ReturnType<typeof createFanoutProcessor>;
@@ -36,6 +37,7 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
   const { connection, keys, logger, concurrency } = deps;
   const base = { connection, prefix: keys.queuePrefix };
   const workers: Worker[] = [];
+  const pacer = new SendPacer(connection, keys, deps.rates);
 
   workers.push(
     new Worker(QUEUE.inbound, async (job: Job) => deps.inbound(inboundMessageSchema.parse(job.data), job.id!), { ...base, concurrency }),
@@ -48,6 +50,15 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
       sendQueueName(channel),
       async (job: Job, token?: string) =>
         deps.send(sendJobSchema.parse(job.data), job.id!, {
+          async pace() {
+            const wait = await pacer.reserve(channel);
+            if (wait < 0) {
+              // Every slot within reach is taken: hand the job back and let the queue rest until one is.
+              await worker.rateLimit(Math.ceil(-wait));
+              throw Worker.RateLimitError();
+            }
+            if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          },
           async rateLimited(waitMs) {
             // Pause this channel's queue for the provider's wait; the job goes back without spending an attempt.
             await worker.rateLimit(waitMs);
@@ -59,7 +70,7 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
             throw new DelayedError();
           },
         }),
-      { ...base, concurrency, limiter: pacedLimiter(deps.rates[channel]) },
+      { ...base, concurrency, limiter: sendFetchLimiter(deps.rates[channel]) },
     );
     workers.push(worker);
   }

@@ -7,6 +7,7 @@ export * from './lua.ts';
 export * from './prices.ts';
 export * from './queues.ts';
 export * from './replies.ts';
+export * from './send-pacer.ts';
 export * from './redis.ts';
 export * from './subscriptions.ts';
 export * from './deliveries.ts';

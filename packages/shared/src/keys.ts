@@ -46,6 +46,8 @@ export function redisKeys(namespace: string) {
     /** String (JSON) with a TTL: a web signup waiting for the person's YES, by subscriber id. */
     pendingSignup: (id: SubscriberId | string) => `${namespace}:{signups}:pending:${id}`,
 
+    /** String (ms, Redis time): the next free send slot of a channel (GCRA), see send-pacer.ts. */
+    sendPacing: (channel: string) => `${namespace}:{pacing}:send:${channel}`,
     /** String (ms, Redis time): when the next reply on a channel may go without waiting (GCRA), see replies.ts. */
     replyPacing: (channel: string) => `${namespace}:{replies}:pacing:${channel}`,
 

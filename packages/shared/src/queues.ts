@@ -138,34 +138,6 @@ export const JOB_DEFAULTS = {
  */
 export const FEED_PRIORITY = 10;
 
-/**
- * How late a send may reach the provider after its start and still be counted in the right
- * second (event-loop pauses, the request's own latency): the limiter leaves this much slack.
- */
-export const RATE_JITTER_MS = 35;
-
-/**
- * A channel's rate as BullMQ's limiter (`max` starts per `duration` ms), held in Redis for every
- * dispatcher. BullMQ's windows are fixed, so `rate` jobs per 1000 ms would let twice the rate
- * through around a window edge. Instead, no rolling second at the provider may hold more than
- * `rate` sends, even with sends arriving up to `jitterMs` late:
- * - one start per window puts each start at its window's beginning, so starts are `duration`
- *   apart: ⌊(1000 + jitter) / duration⌋ + 1 ≤ rate;
- * - several per window may start anywhere in it, which costs one window more:
- *   max × (⌈(1000 + jitter) / duration⌉ + 1) ≤ rate.
- * The fastest pacing that keeps the bound wins: one per window for ordinary rates, bursts only
- * for rates of hundreds per second, where whole milliseconds are too coarse.
- */
-export function pacedLimiter(ratePerSec: number, jitterMs = RATE_JITTER_MS): { max: number; duration: number } {
-  const span = 1000 + jitterMs;
-  let best = { max: 1, duration: Math.floor(span / ratePerSec) + 1 };
-  for (let duration = 2; duration <= span; duration++) {
-    const max = Math.floor(ratePerSec / (Math.ceil(span / duration) + 1));
-    if (max > 1 && max / duration > best.max / best.duration) best = { max, duration };
-  }
-  return best;
-}
-
 export interface Queues {
   inbound: Queue<InboundMessage>;
   status: Queue<StatusUpdate>;

@@ -1,0 +1,79 @@
+import type { Redis } from 'ioredis';
+import type { Channel } from './channels.ts';
+import type { RedisKeys } from './keys.ts';
+import { LuaScript } from './lua.ts';
+
+/**
+ * How late a send may reach the provider after its slot and still be counted in the right second
+ * (event-loop pauses, the request's own latency): the spacing leaves this much slack.
+ */
+export const RATE_JITTER_MS = 35;
+
+/**
+ * The spacing of a channel's sends. The provider counts any rolling second, so no 1000 ms may
+ * hold more than `rate` arrivals, even with each one up to `jitterMs` late: sends `s` apart put
+ * ⌊(1000 + jitter) / s⌋ + 1 in the worst second, which stays within the rate when
+ * s > (1000 + jitter) / rate. At 30/s that is one send per 34.5 ms, 96.6% of the rate.
+ */
+export function sendSpacingMs(ratePerSec: number, jitterMs = RATE_JITTER_MS): number {
+  return (1000 + jitterMs) / ratePerSec + 1e-6;
+}
+
+/**
+ * The next free slot on a channel's schedule (GCRA on Redis's clock, in fractional ms), if it
+ * falls within `horizon` ms: taken, and the wait until it returned. Otherwise nothing is taken
+ * and the answer is negative: how much sooner than now the schedule would have to be.
+ */
+const RESERVE = new LuaScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local spacing = tonumber(ARGV[1])
+local horizon = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local wait = tat - now
+if wait > horizon then return tostring(horizon - wait) end
+redis.call('SET', KEYS[1], string.format('%.6f', tat + spacing), 'PX', math.ceil(wait + spacing) + 1000)
+return tostring(wait)
+`);
+
+/**
+ * Paces each channel's sends on one schedule in Redis that every dispatcher shares: a send takes
+ * the next slot, `sendSpacingMs` after the previous one, and waits for it. Slots are fixed on the
+ * clock, so a send that starts late does not push the ones after it back, and the achieved rate
+ * stays at the spacing's (unlike a limiter window, which starts only when a worker comes back
+ * for it). A send whose slot is further off than the horizon takes none and is handed back to the
+ * queue (`reserve` answers with a negative wait), so no more than a horizon's worth of sends waits
+ * in a process, and a reply added meanwhile still goes next.
+ */
+export class SendPacer {
+  readonly #redis: Redis;
+  readonly #keys: RedisKeys;
+  readonly #spacing: Record<Channel, number>;
+
+  constructor(redis: Redis, keys: RedisKeys, rates: Record<Channel, number>) {
+    this.#redis = redis;
+    this.#keys = keys;
+    this.#spacing = Object.fromEntries(Object.entries(rates).map(([c, rate]) => [c, sendSpacingMs(rate)])) as Record<Channel, number>;
+  }
+
+  /** The furthest a slot may be and still be taken: two sends, and never under 100 ms. */
+  horizonMs(channel: Channel): number {
+    return Math.max(100, 2 * this.#spacing[channel]);
+  }
+
+  /** ≥ 0: a slot is taken, this many ms from now. < 0: none taken; try again in -answer ms. */
+  async reserve(channel: Channel): Promise<number> {
+    const answer = await RESERVE.run(this.#redis, [this.#keys.sendPacing(channel)], [this.#spacing[channel], this.horizonMs(channel)]);
+    return Number(answer);
+  }
+}
+
+/**
+ * BullMQ's limiter on a send queue: it no longer sets the pace (SendPacer does), it keeps workers
+ * from taking jobs much faster than their slots come (a fifth over the rate, in 100 ms windows),
+ * and it is what lets `Worker.rateLimit` pause the queue (after a 429, or a slot too far off).
+ */
+export function sendFetchLimiter(ratePerSec: number): { max: number; duration: number } {
+  return { max: Math.max(1, Math.ceil(ratePerSec * 0.12)), duration: 100 };
+}

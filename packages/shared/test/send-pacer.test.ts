@@ -1,0 +1,71 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { RATE_JITTER_MS, SendPacer, sendFetchLimiter, sendSpacingMs } from '@tickercast/shared';
+import { testRedis } from '../../../test/support/redis.ts';
+
+/** The most sends spaced `spacing` ms apart that land in one rolling second, each up to `jitter` ms late. */
+const worstRollingSecond = (spacing: number, jitter: number) => Math.floor((1000 + jitter) / spacing) + 1;
+
+describe('sendSpacingMs', () => {
+  it('never lets more than the rate into a rolling second, jitter included, for every rate from 1 to 10,000', () => {
+    for (let rate = 1; rate <= 10_000; rate++) {
+      expect(worstRollingSecond(sendSpacingMs(rate), RATE_JITTER_MS), `rate ${rate}`).toBeLessThanOrEqual(rate);
+    }
+  });
+
+  it('keeps over 96% of the rate', () => {
+    for (const rate of [1, 5, 10, 20, 30, 50, 80, 100, 250, 1000, 10_000]) {
+      expect(1000 / sendSpacingMs(rate) / rate, `rate ${rate}`).toBeGreaterThan(0.96);
+    }
+  });
+});
+
+describe('sendFetchLimiter', () => {
+  it('lets workers take jobs a little faster than the rate, never slower', () => {
+    for (const rate of [1, 20, 30, 50, 1000, 10_000]) {
+      const { max, duration } = sendFetchLimiter(rate);
+      expect((max * 1000) / duration, `rate ${rate}`).toBeGreaterThanOrEqual(rate * 1.1);
+    }
+  });
+});
+
+describe('SendPacer', () => {
+  const t = testRedis();
+  afterAll(() => t.cleanup());
+  // Slow enough that the calls' own time (a few ms, more on a busy machine) is small beside a spacing.
+  const rates = { sms: 2, whatsapp: 2, messenger: 2, viber_service: 2 };
+
+  it('gives slots one spacing apart on a shared schedule, and none further off than the horizon', async () => {
+    const a = new SendPacer(t.redis, t.keys, rates);
+    const b = new SendPacer(t.redis, t.keys, rates); // another dispatcher: the schedule is in Redis
+    const spacing = sendSpacingMs(2);
+    const horizon = a.horizonMs('sms');
+    const waits: number[] = [];
+    const schedule: number[] = [];
+    for (const pacer of [a, b, a, b, a]) {
+      waits.push(await pacer.reserve('sms'));
+      schedule.push(Number(await t.redis.get(t.keys.sendPacing('sms'))));
+    }
+
+    const taken = waits.filter((w) => w >= 0);
+    expect(taken.length).toBeGreaterThanOrEqual(2);
+    expect(taken[0]).toBeLessThan(1);
+    // Each taken slot is exactly one spacing after the previous one on the schedule (the wait
+    // is that, less the time the calls took).
+    for (let i = 1; i < taken.length; i++) {
+      expect(schedule[i]! - schedule[i - 1]!).toBeCloseTo(spacing, 2);
+      expect(taken[i]! - taken[i - 1]!).toBeGreaterThan(spacing - 200);
+      expect(taken[i]! - taken[i - 1]!).toBeLessThanOrEqual(spacing);
+    }
+    // A refused call moves nothing.
+    expect(new Set(schedule.slice(taken.length - 1)).size).toBe(1);
+    // Past the horizon, nothing is taken: the answer says how long until a slot is in reach.
+    const refused = waits.slice(taken.length);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const w of refused) expect(w).toBeLessThan(0);
+    expect(-refused[0]!).toBeLessThanOrEqual(spacing);
+    expect(taken.at(-1)!).toBeLessThanOrEqual(horizon);
+
+    // Channels keep schedules of their own.
+    expect(await a.reserve('whatsapp')).toBeLessThan(1);
+  });
+});
