@@ -52,6 +52,8 @@ async function sendPath(sys: BenchSystem, subscribers: number, rounds: number) {
   });
   const control: SendControl = {
     pace: () => Promise.resolve(),
+    providerAnswered: () => undefined,
+    providerFailed: () => Promise.resolve(),
     rateLimited: () => Promise.reject(new Error('unexpected rate limit')),
     deferUntil: () => Promise.reject(new Error('unexpected defer')),
   };

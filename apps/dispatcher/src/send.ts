@@ -49,6 +49,10 @@ export type SendOutcome = { sent: true; messageUuid: string; text: string } | { 
 export interface SendControl {
   /** Waits for this send's slot in the channel's schedule (or hands the job back when none is near). */
   pace(): Promise<void>;
+  /** The provider answered (a success, or a refusal of this message): it is up. */
+  providerAnswered(): void;
+  /** The provider failed this send (a 5xx, or no answer). Resolves when the failure should spend an attempt; hands the job back when the provider looks down. */
+  providerFailed(): Promise<void>;
   /** The provider said "slow down": pause this channel's queue for `waitMs`. */
   rateLimited(waitMs: number): Promise<never>;
   /** Too early for this subscriber (EVERY): run the job again at `at`, reading the price then. */
@@ -100,10 +104,16 @@ export function createSendProcessor(deps: SendDeps) {
     await control.pace();
     try {
       const { messageUuid } = await deps.client.send(decision.send);
+      control.providerAnswered();
       await Promise.all([remember?.(), deps.deliveries.recordSent({ messageUuid, subscriberId: job.subscriberId, channel, text })]);
       return { sent: true, messageUuid, text };
     } catch (err) {
       if (err instanceof RateLimitedError) return control.rateLimited(err.retryAfterMs ?? 1000);
+      if (isRetryable(err)) {
+        await control.providerFailed();
+        throw err;
+      }
+      if (err instanceof MessagesError) control.providerAnswered();
       if (recipientIsDead(err)) {
         // Nothing will ever reach this address: stop feeding it, and keep the reason on the failed job.
         await deps.store.stop(subscriberId(channel, address));

@@ -15,6 +15,7 @@ import {
   SendPacer,
 } from '@tickercast/shared';
 import type { createFanoutProcessor } from './fanout.ts';
+import { ProviderBreaker } from './provider-breaker.ts';
 import type { createInboundProcessor } from './inbound.ts';
 import type { createSendProcessor } from './send.ts';
 import type { createStatusProcessor } from './status.ts';
@@ -46,6 +47,7 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
   );
 
   for (const channel of CHANNELS) {
+    const breaker = new ProviderBreaker();
     const worker: Worker = new Worker(
       sendQueueName(channel),
       async (job: Job, token?: string) =>
@@ -58,6 +60,17 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
               throw Worker.RateLimitError();
             }
             if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          },
+          providerAnswered() {
+            if (breaker.answered()) logger.info({ channel }, 'provider answers again: sending resumes');
+          },
+          async providerFailed() {
+            const wasOpen = breaker.open;
+            const restMs = breaker.failed();
+            if (restMs === undefined) return;
+            if (!wasOpen) logger.warn({ channel }, 'provider looks down: resting the queue between probes, attempts are not spent');
+            await worker.rateLimit(restMs);
+            throw Worker.RateLimitError();
           },
           async rateLimited(waitMs) {
             // Pause this channel's queue for the provider's wait; the job goes back without spending an attempt.

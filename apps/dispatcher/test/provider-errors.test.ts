@@ -10,7 +10,7 @@ import { startSimulator, type RunningSimulator } from '../../../test/support/sim
  * without spending attempts) or backs off and retries (5xx), and every message gets through.
  */
 
-type Fault = { status: number; retryAfter?: string; remaining: number };
+type Fault = { status: number; retryAfter?: string; remaining: number; until?: number };
 
 describe('provider errors', () => {
   let sim: RunningSimulator;
@@ -21,10 +21,11 @@ describe('provider errors', () => {
 
   beforeEach(async () => {
     log.length = 0;
+    Object.assign(fault, { status: 0, remaining: 0, until: undefined, retryAfter: undefined });
     sim = await startSimulator(undefined, ({ app }) => {
       app.addHook('onRequest', async (req, reply) => {
         if (req.url !== '/v1/messages') return;
-        if (fault.remaining > 0) {
+        if (fault.remaining > 0 || (fault.until ?? 0) > Date.now()) {
           fault.remaining--;
           log.push({ at: Date.now(), status: fault.status });
           if (fault.retryAfter) void reply.header('retry-after', fault.retryAfter);
@@ -78,6 +79,21 @@ describe('provider errors', () => {
     expect(Math.max(...completed.map((j) => j.attemptsMade))).toBeGreaterThanOrEqual(2);
     expect(await d.queues.send.sms.getFailedCount()).toBe(0);
     expect(log.filter((l) => l.status === 503)).toHaveLength(4);
+  }, 40_000);
+
+  it('an outage rests the channel after a few failures in a row: attempts are not spent meanwhile, and sending resumes', async () => {
+    const outageMs = 4000;
+    Object.assign(fault, { status: 503, retryAfter: undefined, remaining: 0, until: Date.now() + outageMs });
+    await sendReplies(10);
+    await until('all completed', async () => (await d.queues.send.sms.getCompletedCount()) === 10, 30_000);
+    expect(sim.store.acceptedTotal).toBe(10);
+    expect(await d.queues.send.sms.getFailedCount()).toBe(0);
+    const failures = log.filter((l) => l.status === 503);
+    expect(failures.length).toBeGreaterThanOrEqual(3);
+    // Only the failures before the provider looked down (two in a row) spent attempts: with
+    // backoff alone, 4 s of 503s would have cost each job two or three.
+    const completed = await d.queues.send.sms.getCompleted();
+    expect(completed.reduce((sum, j) => sum + j.attemptsMade, 0)).toBeLessThanOrEqual(10 + 2);
   }, 40_000);
 
   it('a 401 fails the send at once, with the reason kept', async () => {
