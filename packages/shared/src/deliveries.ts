@@ -48,6 +48,19 @@ redis.call('HINCRBY', KEYS[2], ARGV[5] .. ':' .. ARGV[1], 1)
 return 1
 `);
 
+/*
+ * A message the provider accepted: its record, its place in the subscriber's history, the count.
+ * One script instead of a MULTI of six commands: this runs once per message sent.
+ */
+const SENT_SCRIPT = new LuaScript(`
+redis.call('HSET', KEYS[1], 'subscriberId', ARGV[1], 'channel', ARGV[2], 'text', ARGV[3], 'state', 'accepted', 'rank', ARGV[4], 'sentAt', ARGV[5], 'updatedAt', ARGV[5])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('LPUSH', KEYS[2], ARGV[7])
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[8]) - 1)
+redis.call('EXPIRE', KEYS[2], ARGV[6])
+redis.call('HINCRBY', KEYS[3], ARGV[2] .. ':accepted', 1)
+`);
+
 /** Every message we sent, its delivery state, and each subscriber's recent history. */
 export class DeliveryLog {
   readonly #redis: Redis;
@@ -58,27 +71,13 @@ export class DeliveryLog {
     this.#keys = keys;
   }
 
-  /** One MULTI of plain commands: in Redis, several times cheaper than a script doing the same. */
   async recordSent(m: { messageUuid: string; subscriberId: SubscriberId | string; channel: Channel; text: string; at?: number }): Promise<void> {
     const k = this.#keys;
-    const at = m.at ?? Date.now();
-    await this.#redis
-      .multi()
-      .hset(k.message(m.messageUuid), {
-        subscriberId: m.subscriberId,
-        channel: m.channel,
-        text: m.text,
-        state: 'accepted',
-        rank: RANK.accepted,
-        sentAt: at,
-        updatedAt: at,
-      })
-      .expire(k.message(m.messageUuid), TTL_S)
-      .lpush(k.messageHistory(m.subscriberId), m.messageUuid)
-      .ltrim(k.messageHistory(m.subscriberId), 0, HISTORY - 1)
-      .expire(k.messageHistory(m.subscriberId), TTL_S)
-      .hincrby(k.deliveryCounts, `${m.channel}:accepted`, 1)
-      .exec();
+    await SENT_SCRIPT.run(
+      this.#redis,
+      [k.message(m.messageUuid), k.messageHistory(m.subscriberId), k.deliveryCounts],
+      [m.subscriberId, m.channel, m.text, RANK.accepted, m.at ?? Date.now(), TTL_S, m.messageUuid, HISTORY],
+    );
   }
 
   /** Returns true when the report moved the message forward. */
