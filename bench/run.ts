@@ -52,7 +52,7 @@ const PLAN = {
   concurrency: 50,
   fanoutSizes: quick ? [1000, 10_000] : [1000, 10_000, 100_000],
   latency: { subscribers: 1000, ticksPerSecond: 5, seconds: quick ? 5 : 10, floorSeconds: quick ? 1 : 5 },
-  scaleout: { n: quick ? 1000 : 10_000, counts: [1, 2, 4] },
+  scaleout: { n: quick ? 1000 : 10_000, enqueueN: quick ? 10_000 : 100_000, counts: [1, 2, 4] },
   baseline: { n: quick ? 10_000 : 100_000, limitedN: quick ? undefined : 20_000, redisRequests: quick ? 20_000 : 100_000 },
   conflation: { subscribers: quick ? 500 : 1000, ticksPerSecond: 20, stallSeconds: quick ? 5 : 30 },
   ratelimit: { limit: 50, seconds: quick ? 8 : 30 },
@@ -186,6 +186,10 @@ try {
     latency,
     scaleout: scaleout && Object.fromEntries(scaleout.map((s) => [s.dispatchers, round(s.msgs_per_s, 1)])),
     scaleout_detail: scaleout,
+    /** The fan-out alone (sends paused), 1 dispatcher's time over 2 dispatchers': above 1 when sharing the pages pays. */
+    fanout_sharing_speedup_2: scaleout && scaleout[1] && round(scaleout[0]!.enqueue_only_s / scaleout[1].enqueue_only_s, 3),
+    /** Bare addBulk of the same N alone, over the fan-out's time with the sends paused and 1 dispatcher. */
+    enqueue_only_ratio_to_addbulk: scaleout && baseline && scaleout[0]!.enqueue_only_n === baseline.bare.n ? round(baseline.plainEnqueue_s / scaleout[0]!.enqueue_only_s, 3) : undefined,
     ratelimit,
     conflation,
     memory_bytes_per_subscriber: fanout && round(fanout.memory_bytes_per_subscriber, 1),
@@ -197,6 +201,8 @@ try {
   const targets = [
     { name: 'fan-out enqueue vs bare addBulk (same N)', target: '≥ 0.8', value: results.enqueue_ratio_to_addbulk as number | undefined, met: (v: number) => v >= 0.8 },
     { name: '  … vs addBulk with priority + dedup (reference)', target: '≥ 0.8', value: results.enqueue_ratio_to_addbulk_same_options as number | undefined, met: (v: number) => v >= 0.8 },
+    { name: '  … fan-out alone (sends paused), 1 dispatcher', target: '≥ 0.8', value: results.enqueue_only_ratio_to_addbulk as number | undefined, met: (v: number) => v >= 0.8 },
+    { name: 'fan-out shared by 2 dispatchers: speed-up over 1', target: '> 1', value: results.fanout_sharing_speedup_2 as number | undefined, met: (v: number) => v > 1 },
     { name: 'e2e msgs/s vs bare BullMQ jobs/s', target: '≥ 0.5', value: results.ratio_to_bullmq as number | undefined, met: (v: number) => v >= 0.5 },
     { name: `p99 tick-to-acceptance, ${PLAN.latency.subscribers} subscribers (ms)`, target: '< 50', value: latency?.p99, met: (v: number) => v < 50 },
     { name: 'achieved rate / limit under backlog', target: '0.95–1.00', value: ratelimit?.fraction, met: (v: number) => v >= 0.95 && v <= 1 },
@@ -247,8 +253,9 @@ function printTable(r: Record<string, unknown>, targets: { name: string; target:
   if (lf) rows.push(['tick-to-acceptance, 10 subscribers p50 / p95 / p99 / max', `${lf.p50} / ${lf.p95} / ${lf.p99} / ${lf.max} ms`]);
   const s = r.scaleout as Record<string, number> | undefined;
   if (s) rows.push(['scale-out msgs/s (1 / 2 / 4 dispatchers)', Object.values(s).map((v) => Math.round(v)).join(' / ')]);
-  const sd = r.scaleout_detail as { enqueue_s: number }[] | undefined;
+  const sd = r.scaleout_detail as { enqueue_s: number; enqueue_only_s: number; enqueue_only_n: number }[] | undefined;
   if (sd) rows.push(['scale-out fan-out enqueued in (1 / 2 / 4 dispatchers)', sd.map((x) => fmt(x.enqueue_s, ' s')).join(' / ')]);
+  if (sd?.[0]) rows.push([`fan-out of ${sd[0].enqueue_only_n}, sends paused (1 / 2 / 4 dispatchers)`, sd.map((x) => fmt(x.enqueue_only_s, ' s')).join(' / ')]);
   const c = r.conflation as { before: { used_memory: number }; peak_used_memory: number; after: { used_memory: number }; max_pending_sends: number; subscribers: number } | undefined;
   if (c) {
     const mb = (v: number) => (v / 1048576).toFixed(1);
