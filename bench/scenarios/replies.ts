@@ -30,7 +30,10 @@ async function breakdown(sys: BenchSystem, sent: Map<string, number>, inboundIds
     stages.reply_send!.push(acceptedAt - reply.processedOn);
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-  return Object.fromEntries(Object.entries(stages).map(([k, xs]) => [k, median(xs)]));
+  return {
+    p50: Object.fromEntries(Object.entries(stages).map(([k, xs]) => [k, median(xs)])),
+    max: Object.fromEntries(Object.entries(stages).map(([k, xs]) => [k, Math.max(...xs)])),
+  };
 }
 
 export async function runReplies(sys: BenchSystem, opts: { subscribers: number; limit: number; replies: number; spacingMs: number }) {
@@ -92,10 +95,13 @@ export async function runReplies(sys: BenchSystem, opts: { subscribers: number; 
       p95: p.p95,
       max: latencies.length === opts.replies ? p.max : Infinity,
       all_ms: latencies,
-      /** Median of each stage, ms: webhook to inbound job, waiting and processing in the inbound queue, waiting and sending in the SMS queue. */
-      stages_p50_ms: stages,
+      /** Median of each stage, ms: webhook to inbound job, waiting and processing in the inbound queue, waiting and sending in the SMS queue (its slot included). */
+      stages_p50_ms: stages.p50,
+      stages_max_ms: stages.max,
+      /** 429s the simulator answered on SMS during the scenario (the feed and the replies share the limit). */
+      throttled: (await sys.simStats()).channels.sms.throttled,
     };
-    console.log(`  reply stages, p50 ms: ${Object.entries(stages).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    console.log(`  reply stages, p50 ms: ${Object.entries(stages.p50).map(([k, v]) => `${k} ${v}`).join(', ')}; max ms: ${Object.entries(stages.max).map(([k, v]) => `${k} ${v}`).join(', ')}; 429s ${result.throttled}`);
     console.log(
       `  replies: ${result.answered}/${opts.replies} answered behind a feed backlog of ${backlogAtStart}-${backlogAtEnd} SMS at ${opts.limit}/s: p50 ${p.p50} ms, max ${result.max} ms`,
     );

@@ -53,13 +53,11 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
       async (job: Job, token?: string) =>
         deps.send(sendJobSchema.parse(job.data), job.id!, {
           async pace() {
-            const wait = await pacer.reserve(channel);
-            if (wait < 0) {
-              // Every slot within reach is taken: hand the job back and let the queue rest until one is.
-              await worker.rateLimit(Math.ceil(-wait));
-              throw Worker.RateLimitError();
-            }
-            if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+            const slot = await pacer.waitForSlot(channel);
+            if (slot === 'go') return;
+            // Every slot within reach is taken: hand the job back and let the queue rest until one is.
+            await worker.rateLimit(slot.restMs);
+            throw Worker.RateLimitError();
           },
           providerAnswered() {
             if (breaker.answered()) logger.info({ channel }, 'provider answers again: sending resumes');

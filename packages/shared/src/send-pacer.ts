@@ -9,6 +9,9 @@ import { LuaScript } from './lua.ts';
  */
 export const RATE_JITTER_MS = 35;
 
+/** How late past its slot a send may still start: the rest of RATE_JITTER_MS is the request's own way to the provider. */
+const LATE_MS = RATE_JITTER_MS - 15;
+
 /**
  * The spacing of a channel's sends. The provider counts any rolling second, so no 1000 ms may
  * hold more than `rate` arrivals, even with each one up to `jitterMs` late: sends `s` apart put
@@ -60,6 +63,22 @@ export class SendPacer {
   /** The furthest a slot may be and still be taken: two sends, and never under 100 ms. */
   horizonMs(channel: Channel): number {
     return Math.max(100, 2 * this.#spacing[channel]);
+  }
+
+  /**
+   * Waits for this send's slot. A slot missed by more than `LATE_MS` (the process was busy when it
+   * came: a fan-out's adds, a GC pause) is let go and a new one taken: a send that late could reach
+   * the provider within the same second as the sends of the next slots. Resolves with 'go', or with
+   * how long to rest when no slot is within reach.
+   */
+  async waitForSlot(channel: Channel): Promise<'go' | { restMs: number }> {
+    for (;;) {
+      const wait = await this.reserve(channel);
+      if (wait < 0) return { restMs: Math.ceil(-wait) };
+      const slotAt = performance.now() + wait;
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (performance.now() - slotAt <= LATE_MS) return 'go';
+    }
   }
 
   /** ≥ 0: a slot is taken, this many ms from now. < 0: none taken; try again in -answer ms. */
