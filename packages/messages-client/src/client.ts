@@ -8,7 +8,7 @@ export interface MessagesClientOptions {
   /** `https://api.nexmo.com` (default), a regional host, the Messages Sandbox, or the simulator. */
   baseUrl?: string;
   auth: AuthConfig;
-  /** Whole-request timeout in milliseconds (default 10 s). */
+  /** How long to wait to connect, for the answer to start, and between parts of it, in milliseconds (default 10 s). */
   timeoutMs?: number;
   /** Sockets kept open per host (default 64). */
   maxSockets?: number;
