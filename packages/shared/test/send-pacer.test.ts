@@ -68,4 +68,24 @@ describe('SendPacer', () => {
     // Channels keep schedules of their own.
     expect(await a.reserve('whatsapp')).toBeLessThan(1);
   });
+
+  it('lets a slot go that it reached too late (a busy process) and takes the next one instead', async () => {
+    const pacer = new SendPacer(t.redis, t.keys, rates);
+    const spacing = sendSpacingMs(2);
+    expect(await pacer.reserve('messenger')).toBeLessThan(1); // the schedule starts now
+    const scheduleAt = async () => Number(await t.redis.get(t.keys.sendPacing('messenger')));
+    const before = await scheduleAt();
+
+    // While the send waits for its slot (one spacing off), the process is busy past it.
+    const waiting = pacer.waitForSlot('messenger');
+    setTimeout(() => {
+      const until = performance.now() + spacing + 150;
+      while (performance.now() < until) {
+        // busy: no timer can fire
+      }
+    }, 5);
+    expect(await waiting).toBe('go');
+    // The missed slot was let go and the next one taken: the schedule moved by two spacings.
+    expect((await scheduleAt()) - before).toBeCloseTo(2 * spacing, 2);
+  });
 });
