@@ -51,7 +51,7 @@ async function sendPath(sys: BenchSystem, subscribers: number, rounds: number) {
     rules: RULES,
   });
   const control: SendControl = {
-    pace: () => Promise.resolve(),
+    pace: () => Promise.resolve(0),
     providerAnswered: () => undefined,
     providerFailed: () => Promise.resolve(),
     rateLimited: () => Promise.reject(new Error('unexpected rate limit')),

@@ -47,8 +47,8 @@ export type SendOutcome = { sent: true; messageUuid: string; text: string } | { 
 
 /** What the worker does for the processor: each hands the job back, when it must, without spending an attempt. */
 export interface SendControl {
-  /** Waits for this send's slot in the channel's schedule (or hands the job back when none is near). */
-  pace(): Promise<void>;
+  /** Waits for this send's slot in the channel's schedule (or hands the job back when none is near); resolves with the ms waited. */
+  pace(): Promise<number>;
   /** The provider answered (a success, or a refusal of this message): it is up. */
   providerAnswered(): void;
   /** The provider failed this send (a 5xx, or no answer). Resolves when the failure should spend an attempt; hands the job back when the provider looks down. */
@@ -101,7 +101,11 @@ export function createSendProcessor(deps: SendDeps) {
     );
     if ('skip' in decision) return { sent: false, reason: decision.skip };
 
-    await control.pace();
+    const waitedMs = await control.pace();
+    // A STOP may have come while this send waited for its slot: the check above is that old.
+    if (job.kind === 'price' && waitedMs > 1 && !(await deps.store.isSubscribed(job.subscriberId, job.symbol))) {
+      return { sent: false, reason: 'not subscribed' };
+    }
     try {
       const { messageUuid } = await deps.client.send(decision.send);
       control.providerAnswered();

@@ -54,7 +54,7 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
         deps.send(sendJobSchema.parse(job.data), job.id!, {
           async pace() {
             const slot = await pacer.waitForSlot(channel);
-            if (slot === 'go') return;
+            if ('waitedMs' in slot) return slot.waitedMs;
             // Every slot within reach is taken: hand the job back and let the queue rest until one is.
             await worker.rateLimit(slot.restMs);
             throw Worker.RateLimitError();

@@ -68,16 +68,17 @@ export class SendPacer {
   /**
    * Waits for this send's slot. A slot missed by more than `LATE_MS` (the process was busy when it
    * came: a fan-out's adds, a GC pause) is let go and a new one taken: a send that late could reach
-   * the provider within the same second as the sends of the next slots. Resolves with 'go', or with
-   * how long to rest when no slot is within reach.
+   * the provider within the same second as the sends of the next slots. Resolves with how long it
+   * waited, or with how long to rest when no slot is within reach.
    */
-  async waitForSlot(channel: Channel): Promise<'go' | { restMs: number }> {
+  async waitForSlot(channel: Channel): Promise<{ waitedMs: number } | { restMs: number }> {
+    const started = performance.now();
     for (;;) {
       const wait = await this.reserve(channel);
       if (wait < 0) return { restMs: Math.ceil(-wait) };
       const slotAt = performance.now() + wait;
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      if (performance.now() - slotAt <= LATE_MS) return 'go';
+      if (performance.now() - slotAt <= LATE_MS) return { waitedMs: performance.now() - started };
     }
   }
 
