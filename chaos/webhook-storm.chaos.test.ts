@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, expect, test } from 'vitest';
 import { DeliveryLog, type StatusUpdate } from '@tickercast/shared';
+import { seededRandom } from '../apps/simulator/src/random.ts';
 import { freePort, until } from '../test/support/processes.ts';
 import { byRecipient, QUICK, report, sleep, startSystem, type System } from './support.ts';
 import { fire, loadFigures, signAll, type SignedWebhook, type Webhook } from './webhook-load.ts';
@@ -38,18 +39,6 @@ let sys: System | undefined;
 afterAll(async () => {
   await sys?.stop();
 });
-
-/** mulberry32: a repeatable shuffle for a printed seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffle<T>(items: T[], random: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {
@@ -136,7 +125,7 @@ test(`a storm of ${TOTAL} signed webhooks (20% duplicates, statuses out of order
 
   await s.prices.set('MSFT', 100);
   const deliveries = new DeliveryLog(s.redis, s.keys);
-  const p = plan(rng(SEED));
+  const p = plan(seededRandom(SEED));
   for (let i = 0; i < p.messages.length; i += 200) {
     await Promise.all(p.messages.slice(i, i + 200).map((m) => deliveries.recordSent({ messageUuid: m.uuid, subscriberId: `sms:${m.to}`, channel: 'sms', text: 'MSFT 100.00' })));
   }

@@ -1,25 +1,14 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger, createQueues, createRedis, redisKeys } from '@tickercast/shared';
 import { buildIngress } from '../src/app.ts';
+import { freePort } from '../../../test/support/processes.ts';
 import { redisUrl, testRedis } from '../../../test/support/redis.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** A port nothing listens on. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const t = testRedis();
 const queues = createQueues(t.redis, t.keys);
@@ -46,7 +35,7 @@ describe('health', () => {
   });
 
   it('/readyz answers 503, at once, when Redis cannot be reached', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const down = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => 1000 });
     down.on('error', () => {});
     cleanups.push(() => down.disconnect());
@@ -63,7 +52,7 @@ describe('health', () => {
   });
 
   it('/readyz answers 503, not a hang, with the connection settings the app really uses', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     // createRedis waits out an outage (maxRetriesPerRequest: null): a bare PING would never return.
     const down = createRedis(`redis://127.0.0.1:${port}`);
     down.on('error', () => {});
@@ -137,7 +126,7 @@ describe('main.ts', () => {
   });
 
   it('starts, answers /healthz and /readyz on its port, and shuts down on SIGTERM', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const child = spawn(process.execPath, ['apps/ingress/src/main.ts'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', REDIS_URL: redisUrl(), REDIS_NAMESPACE: `${t.namespace}-main`, LOG_LEVEL: 'warn' },
