@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Channel } from './channels.ts';
 import type { RedisKeys } from './keys.ts';
-import { LuaScript } from './lua.ts';
+import { takeSlot } from './gcra.ts';
 
 /**
  * How late a send may reach the provider after its slot and still be counted in the right second
@@ -21,24 +21,6 @@ const LATE_MS = RATE_JITTER_MS - 15;
 export function sendSpacingMs(ratePerSec: number, jitterMs = RATE_JITTER_MS): number {
   return (1000 + jitterMs) / ratePerSec + 1e-6;
 }
-
-/**
- * The next free slot on a channel's schedule (GCRA on Redis's clock, in fractional ms), if it
- * falls within `horizon` ms: taken, and the wait until it returned. Otherwise nothing is taken
- * and the answer is negative: how much sooner than now the schedule would have to be.
- */
-const RESERVE = new LuaScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local spacing = tonumber(ARGV[1])
-local horizon = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local wait = tat - now
-if wait > horizon then return tostring(horizon - wait) end
-redis.call('SET', KEYS[1], string.format('%.6f', tat + spacing), 'PX', math.ceil(wait + spacing) + 1000)
-return tostring(wait)
-`);
 
 /**
  * Paces each channel's sends on one schedule in Redis that every dispatcher shares: a send takes
@@ -84,8 +66,7 @@ export class SendPacer {
 
   /** ≥ 0: a slot is taken, this many ms from now. < 0: none taken; try again in -answer ms. */
   async reserve(channel: Channel): Promise<number> {
-    const answer = await RESERVE.run(this.#redis, [this.#keys.sendPacing(channel)], [this.#spacing[channel], this.horizonMs(channel)]);
-    return Number(answer);
+    return takeSlot(this.#redis, this.#keys.sendPacing(channel), this.#spacing[channel], { horizonMs: this.horizonMs(channel) });
   }
 }
 
