@@ -1,18 +1,18 @@
 import type { Redis } from 'ioredis';
-import type { RedisKeys } from '@tickercast/shared';
+import { LuaScript, type RedisKeys } from '@tickercast/shared';
 
 /*
  * A fixed window per subject, opened by its first hit: INCR, and on the first one PEXPIRE, in
  * one script (so a counter can never be left without its TTL). It lives in Redis, so the limit
  * holds across every ingress replica.
  */
-const HIT_SCRIPT = `
+const HIT_SCRIPT = new LuaScript(`
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {n, ttl}
-`;
+`);
 
 export interface RateDecision {
   allowed: boolean;
@@ -39,7 +39,7 @@ export class RateLimiter {
 
   /** Counts one hit by `subject` and says whether it is within the limit. */
   async hit(subject: string): Promise<RateDecision> {
-    const [count, resetMs] = (await this.#redis.eval(HIT_SCRIPT, 1, this.#keys.rateLimit(this.#scope, subject), this.#windowMs)) as [number, number];
+    const [count, resetMs] = (await HIT_SCRIPT.run(this.#redis, [this.#keys.rateLimit(this.#scope, subject)], [this.#windowMs])) as [number, number];
     return { allowed: count <= this.#max, count, resetMs };
   }
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from './keys.ts';
+import { LuaScript } from './lua.ts';
 
 export interface PriceQuote {
   symbol: string;
@@ -8,11 +9,11 @@ export interface PriceQuote {
   tickedAt: number;
 }
 
-const SET_SCRIPT = `
+const SET_SCRIPT = new LuaScript(`
 local v = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. v .. '|' .. ARGV[3])
 return v
-`;
+`);
 
 function decode(symbol: string, raw: string | null | undefined): PriceQuote | undefined {
   if (!raw) return undefined;
@@ -31,15 +32,7 @@ export class PriceCache {
   }
 
   async set(symbol: string, price: number, tickedAt = Date.now()): Promise<PriceQuote> {
-    const version = (await this.#redis.eval(
-      SET_SCRIPT,
-      2,
-      this.#keys.prices,
-      this.#keys.priceVersions,
-      symbol,
-      price.toFixed(4),
-      tickedAt,
-    )) as number;
+    const version = (await SET_SCRIPT.run(this.#redis, [this.#keys.prices, this.#keys.priceVersions], [symbol, price.toFixed(4), tickedAt])) as number;
     return { symbol, price: Number(price.toFixed(4)), version, tickedAt };
   }
 

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Channel, SubscriberId } from './channels.ts';
 import { CHANNELS, parseSubscriberId, subscriberId } from './channels.ts';
 import type { RedisKeys } from './keys.ts';
+import { LuaScript } from './lua.ts';
 
 export type SubscriberStatus = 'active' | 'stopped';
 
@@ -23,29 +24,29 @@ export interface Subscriber {
  * Read-modify-write over a dynamic set of keys, so it is one script, not several round trips.
  * Every key shares the {subs} hash tag.
  */
-const STOP_SCRIPT = `
+const STOP_SCRIPT = new LuaScript(`
 local syms = redis.call('SMEMBERS', KEYS[2])
 for _, s in ipairs(syms) do redis.call('SREM', ARGV[1] .. s .. ARGV[2], ARGV[3]) end
 local was = redis.call('HGET', KEYS[1], 'status')
 redis.call('HSET', KEYS[1], 'status', 'stopped', 'updatedAt', ARGV[4])
 redis.call('SREM', KEYS[3], ARGV[3])
 return was or false
-`;
+`);
 
-const START_SCRIPT = `
+const START_SCRIPT = new LuaScript(`
 local syms = redis.call('SMEMBERS', KEYS[2])
 for _, s in ipairs(syms) do redis.call('SADD', ARGV[1] .. s .. ARGV[2], ARGV[3]) end
 redis.call('HSET', KEYS[1], 'status', 'active', 'updatedAt', ARGV[4])
 redis.call('SADD', KEYS[3], ARGV[3])
 return syms
-`;
+`);
 
 /*
  * SUBSCRIBE is an opt-in to the symbols asked for. After STOP the held set is not resumed by it
  * (START does that): it starts afresh, so an active subscriber is always fanned out exactly the
  * symbols in their own set.
  */
-const SUBSCRIBE_SCRIPT = `
+const SUBSCRIBE_SCRIPT = new LuaScript(`
 if redis.call('HGET', KEYS[1], 'status') == 'stopped' then redis.call('DEL', KEYS[2]) end
 redis.call('HSETNX', KEYS[1], 'createdAt', ARGV[4])
 redis.call('HSET', KEYS[1], 'channel', ARGV[5], 'address', ARGV[6], 'status', 'active', 'updatedAt', ARGV[4])
@@ -56,7 +57,7 @@ for i = 7, #ARGV do
   redis.call('SADD', ARGV[1] .. ARGV[i] .. ARGV[2], ARGV[3])
 end
 return 1
-`;
+`);
 
 /** Subscriptions in Redis: a hash per subscriber, a set of symbols per subscriber, a set of subscribers per symbol. */
 export class SubscriptionStore {
@@ -89,19 +90,10 @@ export class SubscriptionStore {
   async subscribe(channel: Channel, address: string, symbols: readonly string[], at = Date.now()): Promise<SubscriberId> {
     const id = subscriberId(channel, address);
     const k = this.#keys;
-    await this.#redis.eval(
-      SUBSCRIBE_SCRIPT,
-      4,
-      k.subscriber(id),
-      k.subscriberSymbols(id),
-      k.subscribers,
-      k.activeSubscribers(channel),
-      ...k.symbolSubscribersParts,
-      id,
-      at,
-      channel,
-      address,
-      ...symbols,
+    await SUBSCRIBE_SCRIPT.run(
+      this.#redis,
+      [k.subscriber(id), k.subscriberSymbols(id), k.subscribers, k.activeSubscribers(channel)],
+      [...k.symbolSubscribersParts, id, at, channel, address, ...symbols],
     );
     return id;
   }
@@ -118,15 +110,10 @@ export class SubscriptionStore {
   /** Opt-out: nothing more is fanned out to this subscriber until they opt back in. Returns the previous status. */
   async stop(id: SubscriberId, at = Date.now()): Promise<SubscriberStatus | undefined> {
     const k = this.#keys;
-    const was = (await this.#redis.eval(
-      STOP_SCRIPT,
-      3,
-      k.subscriber(id),
-      k.subscriberSymbols(id),
-      k.activeSubscribers(parseSubscriberId(id).channel),
-      ...k.symbolSubscribersParts,
-      id,
-      at,
+    const was = (await STOP_SCRIPT.run(
+      this.#redis,
+      [k.subscriber(id), k.subscriberSymbols(id), k.activeSubscribers(parseSubscriberId(id).channel)],
+      [...k.symbolSubscribersParts, id, at],
     )) as SubscriberStatus | null;
     return was ?? undefined;
   }
@@ -134,15 +121,10 @@ export class SubscriptionStore {
   /** Opt back in to the symbols held before STOP. Returns them. */
   async start(id: SubscriberId, at = Date.now()): Promise<string[]> {
     const k = this.#keys;
-    const syms = (await this.#redis.eval(
-      START_SCRIPT,
-      3,
-      k.subscriber(id),
-      k.subscriberSymbols(id),
-      k.activeSubscribers(parseSubscriberId(id).channel),
-      ...k.symbolSubscribersParts,
-      id,
-      at,
+    const syms = (await START_SCRIPT.run(
+      this.#redis,
+      [k.subscriber(id), k.subscriberSymbols(id), k.activeSubscribers(parseSubscriberId(id).channel)],
+      [...k.symbolSubscribersParts, id, at],
     )) as string[];
     return syms.sort();
   }
