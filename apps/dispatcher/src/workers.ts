@@ -48,6 +48,11 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
 
   for (const channel of CHANNELS) {
     const breaker = new ProviderBreaker();
+    // Pause this channel's queue for `ms`; the job goes back without spending an attempt.
+    const rest = async (ms: number): Promise<never> => {
+      await worker.rateLimit(ms);
+      throw Worker.RateLimitError();
+    };
     const worker: Worker = new Worker(
       sendQueueName(channel),
       async (job: Job, token?: string) =>
@@ -55,9 +60,8 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
           async pace() {
             const slot = await pacer.waitForSlot(channel);
             if ('waitedMs' in slot) return slot.waitedMs;
-            // Every slot within reach is taken: hand the job back and let the queue rest until one is.
-            await worker.rateLimit(slot.restMs);
-            throw Worker.RateLimitError();
+            // Every slot within reach is taken: rest until one is.
+            return rest(slot.restMs);
           },
           providerAnswered() {
             if (breaker.answered()) logger.info({ channel }, 'provider answers again: sending resumes');
@@ -67,14 +71,9 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
             const restMs = breaker.failed();
             if (restMs === undefined) return;
             if (!wasOpen) logger.warn({ channel }, 'provider looks down: resting the queue between probes, attempts are not spent');
-            await worker.rateLimit(restMs);
-            throw Worker.RateLimitError();
+            return rest(restMs);
           },
-          async rateLimited(waitMs) {
-            // Pause this channel's queue for the provider's wait; the job goes back without spending an attempt.
-            await worker.rateLimit(waitMs);
-            throw Worker.RateLimitError();
-          },
+          rateLimited: rest,
           async deferUntil(at) {
             // The job keeps its deduplication id while delayed, so later ticks fold into it.
             await job.moveToDelayed(at, token);
