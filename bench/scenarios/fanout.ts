@@ -32,6 +32,28 @@ export interface FanoutRun {
 }
 
 /**
+ * Ticks `symbol` and waits until the fan-out has added `n` send jobs. The tick's job adds its
+ * first page and hands the others on as page jobs (to whichever dispatcher takes them), so the
+ * count of added send jobs, not the tick's job, says when the fan-out is done.
+ */
+export async function tickUntilEnqueued(sys: BenchSystem, symbol: string, n: number, timeoutMs: number): Promise<{ tickedAt: number; enqueuedAt: number }> {
+  const addedBefore = await sys.sendJobsAdded();
+  const { tickedAt, version } = await tick(sys, symbol, 100);
+  const outcome = await waitFor(
+    `fan-out of ${n} enqueued`,
+    async () => {
+      const failed = (await sys.queues.fanout.getJob(fanoutJobId({ symbol, version })))?.failedReason;
+      if (failed) return { failed };
+      return (await sys.sendJobsAdded()) - addedBefore >= n ? { at: Date.now() } : undefined;
+    },
+    timeoutMs,
+    10,
+  );
+  if ('failed' in outcome) throw new Error(`fan-out failed: ${outcome.failed}`);
+  return { tickedAt, enqueuedAt: outcome.at };
+}
+
+/**
  * One measured fan-out of N on a running system (dispatchers started by the caller). `series`
  * keeps phone numbers and the symbol apart from other runs on the same Redis.
  */
@@ -42,24 +64,10 @@ export async function fanoutOnce(sys: BenchSystem, n: number, series: number): P
   const seedBytes = (await sys.usedMemory()) - memBefore;
 
   const acceptedBefore = (await sys.simStats()).channels.all.accepted;
-  const addedBefore = await sys.sendJobsAdded();
   const timeoutMs = 60_000 + n * 2;
 
   const cpu = watchCpu(sys.pids());
-  const { tickedAt, version } = await tick(sys, symbol, 100);
-  // Enqueued: every send job added. The tick's job adds its first page and hands the others on
-  // as page jobs (to whichever dispatcher takes them), so the count of added send jobs is what
-  // says when the fan-out is done.
-  const enqueuedAt = await waitFor(
-    `fan-out of ${n} enqueued`,
-    async () => {
-      const job = await sys.queues.fanout.getJob(fanoutJobId({ symbol, version }));
-      if (job?.failedReason) throw new Error(`fan-out failed: ${job.failedReason}`);
-      return (await sys.sendJobsAdded()) - addedBefore >= n ? Date.now() : undefined;
-    },
-    timeoutMs,
-    10,
-  );
+  const { tickedAt, enqueuedAt } = await tickUntilEnqueued(sys, symbol, n, timeoutMs);
 
   await waitFor(`${n} messages accepted`, async () => (await sys.simStats()).channels.all.accepted - acceptedBefore >= n, timeoutMs, 25);
   const last = (await sys.simMessages({ limit: 1 })).messages[0]!;

@@ -5,10 +5,10 @@
  * channel's limiter is shared through Redis, so this shows what replicas buy on this machine.
  */
 import { CHANNELS } from '@tickercast/shared';
-import { seedSubscribers, tick } from '../lib/load.ts';
-import { sleep, waitFor } from '../lib/procs.ts';
+import { seedSubscribers } from '../lib/load.ts';
+import { sleep } from '../lib/procs.ts';
 import type { BenchSystem } from '../lib/system.ts';
-import { fanoutOnce, MAX_RATE_ENV } from './fanout.ts';
+import { fanoutOnce, MAX_RATE_ENV, tickUntilEnqueued } from './fanout.ts';
 
 /**
  * A fan-out with every send queue paused, so that the dispatchers do nothing but fan out: how the
@@ -20,10 +20,8 @@ async function enqueueOnly(sys: BenchSystem, n: number, series: number): Promise
   await seedSubscribers(sys, { symbol, n, series });
   await Promise.all(CHANNELS.map((c) => sys.queues.send[c].pause()));
   try {
-    const before = await sys.sendJobsAdded();
-    const { tickedAt } = await tick(sys, symbol, 100);
-    const doneAt = await waitFor(`fan-out of ${n} enqueued`, async () => ((await sys.sendJobsAdded()) - before >= n ? Date.now() : undefined), 120_000, 10);
-    return (doneAt - tickedAt) / 1000;
+    const { tickedAt, enqueuedAt } = await tickUntilEnqueued(sys, symbol, n, 120_000);
+    return (enqueuedAt - tickedAt) / 1000;
   } finally {
     await Promise.all(CHANNELS.map((c) => sys.queues.send[c].obliterate({ force: true })));
     await Promise.all(CHANNELS.map((c) => sys.queues.send[c].resume()));
