@@ -6,7 +6,7 @@
  *   npm start -- --dispatchers 3 --no-simulator
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -172,6 +172,7 @@ async function main(): Promise<void> {
   const port = env.PORT ?? '9000';
   const simPort = env.SIMULATOR_PORT ?? '9100';
   const useSimulator = !hasCredentials && !args['no-simulator'];
+  let generatedSecret = false;
   if (useSimulator) {
     // An application of our own making: the simulator checks the JWTs the dispatcher signs with it.
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -179,6 +180,11 @@ async function main(): Promise<void> {
     env.VONAGE_PRIVATE_KEY = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     env.VONAGE_API_URL = `http://127.0.0.1:${simPort}`;
     env.SIMULATOR_WEBHOOK_URL ??= `http://127.0.0.1:${port}`;
+    // Signed end to end locally too: the simulator signs every webhook with it, the ingress verifies.
+    if (!env.VONAGE_SIGNATURE_SECRET && !env.VONAGE_SIGNATURE_SECRET_FILE) {
+      env.VONAGE_SIGNATURE_SECRET = randomBytes(32).toString('base64url');
+      generatedSecret = true;
+    }
   } else if (!hasCredentials) {
     console.error('--no-simulator needs Vonage credentials: VONAGE_APPLICATION_ID + VONAGE_PRIVATE_KEY, or VONAGE_API_KEY + VONAGE_API_SECRET');
     return shutdown(2);
@@ -218,6 +224,13 @@ async function main(): Promise<void> {
     `  Dashboard          http://localhost:${port}/`,
     `  Web signup         http://localhost:${port}/signup`,
     `  Bull Board         http://localhost:${port}/admin/queues${env.ADMIN_TOKEN ? '  (any user, ADMIN_TOKEN as password)' : '  (set ADMIN_TOKEN to turn it on)'}`,
+    `  Webhooks           ${
+      generatedSecret
+        ? 'signed with a secret generated for this run'
+        : env.VONAGE_SIGNATURE_SECRET || env.VONAGE_SIGNATURE_SECRET_FILE
+          ? 'verified with VONAGE_SIGNATURE_SECRET'
+          : 'NOT verified (set VONAGE_SIGNATURE_SECRET)'
+    }`,
     `  Metrics            http://localhost:${port}/metrics`,
     `  Ingress            http://localhost:${port}/healthz  (webhooks under /webhooks/)`,
     `  Redis              ${env.REDIS_URL}${redisProc ? '  (ephemeral, started for this run)' : ''}`,

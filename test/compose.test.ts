@@ -19,6 +19,8 @@ interface Service {
   restart?: string;
   profiles?: string[];
   depends_on?: Record<string, { condition: string }>;
+  volumes?: string[];
+  image?: string;
 }
 
 const compose = parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
@@ -28,7 +30,30 @@ const apps = ['ingress', 'ticker', 'dispatcher', 'simulator'];
 
 describe('docker-compose.yml', () => {
   it('has redis, ingress, ticker, dispatcher and simulator', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['dispatcher', 'ingress', 'redis', 'simulator', 'ticker']);
+    expect(Object.keys(compose.services).sort()).toEqual(['dispatcher', 'ingress', 'redis', 'secrets', 'simulator', 'ticker']);
+  });
+
+  it('runs the apps in production, so an ingress without a signature secret would refuse to start', () => {
+    expect(dockerfile).toMatch(/^ENV NODE_ENV=production$/m);
+    for (const name of apps) {
+      expect(compose.services[name]!.environment?.NODE_ENV).toBeUndefined();
+      expect(compose.services[name]!.environment?.ALLOW_UNSIGNED_WEBHOOKS).toBeUndefined();
+    }
+  });
+
+  it('signs webhooks out of the box: the secrets service generates one secret that the ingress and the simulator read', () => {
+    const gen = compose.services.secrets!;
+    expect(gen.volumes).toEqual(['secrets:/secrets']);
+    const script = gen.command!.join(' ');
+    expect(script).toContain('test -s /secrets/signature-secret ||');
+    expect(script).toContain('/dev/urandom');
+    for (const name of ['ingress', 'simulator']) {
+      const s = compose.services[name]!;
+      expect(s.depends_on?.secrets?.condition).toBe('service_completed_successfully');
+      expect(s.volumes).toContain('secrets:/run/tickercast:ro');
+      expect(s.environment?.VONAGE_SIGNATURE_SECRET_FILE).toBe('/run/tickercast/signature-secret');
+    }
+    expect(compose.services.dispatcher!.volumes).toBeUndefined();
   });
 
   it.each(apps)('%s builds a target the Dockerfile defines and runs its own main.ts', (name) => {

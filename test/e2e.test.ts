@@ -16,6 +16,7 @@ interface Entry {
 describe('SMS subscriber, end to end over HTTP', () => {
   let system: Spawned;
   let sim: string;
+  let ingress: string;
   const phone = '447700900777';
 
   beforeAll(async () => {
@@ -31,6 +32,7 @@ describe('SMS subscriber, end to end over HTTP', () => {
     });
     await system.waitForOutput(/tickercast is running/, 60_000);
     sim = `http://127.0.0.1:${simPort}`;
+    ingress = `http://127.0.0.1:${port}`;
   }, 90_000);
 
   afterAll(async () => {
@@ -60,6 +62,24 @@ describe('SMS subscriber, end to end over HTTP', () => {
     expect(help).toMatch(/STOP/);
     expect(help).toMatch(/MSFT/);
     expect(help).toMatch(/GOOGL/);
+  }, 30_000);
+
+  it('webhooks are signed end to end: npm start generates a secret, the simulator signs, a forged webhook is refused', async () => {
+    expect(system.output()).toMatch(/Webhooks\s+signed with a secret generated for this run/);
+    const forged = await fetch(`${ingress}/webhooks/inbound`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        channel: 'sms', message_type: 'text', text: 'MSFT', from: '447700900778', to: '447700900000',
+        message_uuid: 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee', timestamp: new Date().toISOString(),
+      }),
+    });
+    expect(forged.status).toBe(401);
+    expect(((await forged.json()) as { error: string }).error).toBe('unauthorized webhook');
+    // The forged number got nothing: no reply ever reached its phone.
+    await new Promise((r) => setTimeout(r, 500));
+    const res = await fetch(`${sim}/_sim/messages?to=447700900778`);
+    expect(((await res.json()) as { messages: unknown[] }).messages).toEqual([]);
   }, 30_000);
 
   it('"MSFT" confirms with the current price, then a price message arrives at each tick', async () => {

@@ -1,8 +1,8 @@
 import closeWithGrace from 'close-with-grace';
-import { closeRedis, createLogger, createQueues, createRedis, loadConfigOrExit, redisKeys } from '@tickercast/shared';
+import { closeRedis, createLogger, createQueues, createRedis, loadConfigOrExit, redisKeys, requireWebhookSecret } from '@tickercast/shared';
 import { buildIngress, ingressSettings } from './app.ts';
 
-const config = loadConfigOrExit();
+const config = loadConfigOrExit(process.env, requireWebhookSecret);
 const logger = createLogger('ingress', config.LOG_LEVEL);
 const keys = redisKeys(config.REDIS_NAMESPACE);
 const redis = createRedis(config.REDIS_URL, { connectionName: 'ingress' });
@@ -10,7 +10,11 @@ const queues = createQueues(redis, keys);
 const app = buildIngress({ queues, redis, keys, logger, ...ingressSettings(config) });
 
 if (!config.VONAGE_SIGNATURE_SECRET) {
-  logger.warn('VONAGE_SIGNATURE_SECRET is not set: webhooks are NOT verified, anyone can post to them');
+  logger.warn(
+    config.ALLOW_UNSIGNED_WEBHOOKS
+      ? 'ALLOW_UNSIGNED_WEBHOOKS=true and no VONAGE_SIGNATURE_SECRET: webhooks are NOT verified, anyone can subscribe any number'
+      : 'VONAGE_SIGNATURE_SECRET is not set: webhooks are NOT verified, anyone can post to them (a production ingress refuses to start so)',
+  );
 }
 if (!config.ADMIN_TOKEN) {
   logger.info('ADMIN_TOKEN is not set: the admin API and Bull Board are off, and /metrics is open (firewall it)');

@@ -125,6 +125,27 @@ describe('main.ts', () => {
     expect(stderr).toMatch(/REDIS_URL: /);
   });
 
+  it('in production, refuses to start without a signature secret (exit 78, saying what to set)', async () => {
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, ['apps/ingress/src/main.ts'], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', PORT: '0', REDIS_URL: redisUrl() },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stderr });
+      });
+    });
+    expect(code).toBe(78);
+    expect(stderr).toMatch(/VONAGE_SIGNATURE_SECRET: required in production/);
+    expect(stderr).toMatch(/ALLOW_UNSIGNED_WEBHOOKS=true/);
+  });
+
   it('starts, answers /healthz and /readyz on its port, and shuts down on SIGTERM', async () => {
     const port = await freePort();
     const child = spawn(process.execPath, ['apps/ingress/src/main.ts'], {

@@ -132,7 +132,12 @@ export const envSchema = z
     VONAGE_PRIVATE_KEY: pem,
     VONAGE_API_KEY: optionalString,
     VONAGE_API_SECRET: optionalString,
-    VONAGE_SIGNATURE_SECRET: optionalString,
+    // Vonage's secret is chosen in the dashboard; a short one can be guessed offline from one signed webhook.
+    VONAGE_SIGNATURE_SECRET: optionalString.pipe(z.string().min(16, 'at least 16 characters').optional()),
+    // Docker's *_FILE habit: the secret read from a file (compose generates one); VONAGE_SIGNATURE_SECRET wins when both are set.
+    VONAGE_SIGNATURE_SECRET_FILE: optionalString,
+    // Only this lets a production ingress run without verifying webhooks: anyone could then subscribe any number.
+    ALLOW_UNSIGNED_WEBHOOKS: onOff('off'),
     VONAGE_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
     // How the account signs SMS API webhooks (the dashboard's signature method); Messages API webhooks are always HS256.
     VONAGE_SIGNATURE_METHOD: z.enum(['md5hash', 'md5', 'sha1', 'sha256', 'sha512']).default('md5hash'),
@@ -165,7 +170,7 @@ export const envSchema = z
     TRUST_PROXY: z
       .string()
       .trim()
-      .default('true')
+      .default('false')
       .transform((v): boolean | number | string[] => {
         if (v === 'true' || v === 'false') return v === 'true';
         if (/^\d+$/.test(v)) return Number(v);
@@ -209,7 +214,22 @@ export const envSchema = z
       });
     }
     // Runs even when another variable is bad, so one error names every bad variable at once.
-  }, { when: (payload) => typeof payload.value === 'object' && payload.value !== null });
+  }, { when: (payload) => typeof payload.value === 'object' && payload.value !== null })
+  .transform((env, ctx) => {
+    if (env.VONAGE_SIGNATURE_SECRET || !env.VONAGE_SIGNATURE_SECRET_FILE) return env;
+    let secret: string;
+    try {
+      secret = readFileSync(env.VONAGE_SIGNATURE_SECRET_FILE, 'utf8').trim();
+    } catch (cause) {
+      ctx.addIssue({ code: 'custom', path: ['VONAGE_SIGNATURE_SECRET_FILE'], message: `not a readable file (${(cause as Error).message})` });
+      return z.NEVER;
+    }
+    if (secret.length < 16) {
+      ctx.addIssue({ code: 'custom', path: ['VONAGE_SIGNATURE_SECRET_FILE'], message: 'the file holds fewer than 16 characters' });
+      return z.NEVER;
+    }
+    return { ...env, VONAGE_SIGNATURE_SECRET: secret };
+  });
 
 export type Config = z.infer<typeof envSchema>;
 
@@ -220,15 +240,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`));
 }
 
-/** For an app's main.ts: a bad environment stops the process with the reasons, exit code 78 (EX_CONFIG). */
-export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * For an app's main.ts: a bad environment stops the process with the reasons, exit code 78
+ * (EX_CONFIG). `checks` are an app's own demands on the configuration (each throws a ConfigError).
+ */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env, ...checks: ((config: Config) => void)[]): Config {
   try {
-    return loadConfig(env);
+    const config = loadConfig(env);
+    for (const check of checks) check(config);
+    return config;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     console.error(err.message);
     process.exit(78);
   }
+}
+
+/**
+ * Whether the ingress may run without verifying webhooks. In production it may not, unless
+ * ALLOW_UNSIGNED_WEBHOOKS says so: a forged inbound webhook subscribes any number (SMS pumping at
+ * our cost) and a forged status unsubscribes anyone. Throws a ConfigError naming what to set.
+ */
+export function requireWebhookSecret(config: Config): void {
+  if (config.VONAGE_SIGNATURE_SECRET || config.NODE_ENV !== 'production' || config.ALLOW_UNSIGNED_WEBHOOKS) return;
+  throw new ConfigError([
+    'VONAGE_SIGNATURE_SECRET: required in production (the signature secret from the Vonage dashboard, or VONAGE_SIGNATURE_SECRET_FILE); ' +
+      'to run with unverified webhooks anyway, set ALLOW_UNSIGNED_WEBHOOKS=true',
+  ]);
 }
 
 export type VonageAuth =

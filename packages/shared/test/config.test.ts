@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, senderFor, vonageAuth } from '@tickercast/shared';
+import { ConfigError, loadConfig, requireWebhookSecret, senderFor, vonageAuth } from '@tickercast/shared';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -226,5 +226,54 @@ describe('an app started with a bad environment', () => {
     const { code, stdout } = await run(script, { PORT: '9123' });
     expect(code).toBe(0);
     expect(stdout.trim()).toBe('9123');
+  });
+});
+
+describe('webhook verification', () => {
+  const SECRET = 'a-signature-secret-of-32-chars!!';
+
+  it('a production ingress without a signature secret is refused, naming what to set', () => {
+    const config = loadConfig({ NODE_ENV: 'production' });
+    expect(() => requireWebhookSecret(config)).toThrow(ConfigError);
+    expect(() => requireWebhookSecret(config)).toThrow(/VONAGE_SIGNATURE_SECRET: required in production.*ALLOW_UNSIGNED_WEBHOOKS=true/s);
+  });
+
+  it('ALLOW_UNSIGNED_WEBHOOKS=true is the explicit way to run a production ingress unsigned', () => {
+    expect(() => requireWebhookSecret(loadConfig({ NODE_ENV: 'production', ALLOW_UNSIGNED_WEBHOOKS: 'true' }))).not.toThrow();
+    expect(loadConfig({}).ALLOW_UNSIGNED_WEBHOOKS).toBe(false);
+  });
+
+  it('with a secret, production starts; in development an unset secret is only warned about', () => {
+    expect(() => requireWebhookSecret(loadConfig({ NODE_ENV: 'production', VONAGE_SIGNATURE_SECRET: SECRET }))).not.toThrow();
+    expect(() => requireWebhookSecret(loadConfig({}))).not.toThrow();
+  });
+
+  it('a secret shorter than 16 characters is refused', () => {
+    expect(badVariables(configError({ VONAGE_SIGNATURE_SECRET: 'short' }))).toEqual(['VONAGE_SIGNATURE_SECRET']);
+  });
+
+  it('VONAGE_SIGNATURE_SECRET_FILE gives the secret from a file; the variable itself wins when both are set', () => {
+    const file = join(tmp, 'signature-secret');
+    writeFileSync(file, `${SECRET}\n`);
+    expect(loadConfig({ VONAGE_SIGNATURE_SECRET_FILE: file }).VONAGE_SIGNATURE_SECRET).toBe(SECRET);
+    expect(loadConfig({ VONAGE_SIGNATURE_SECRET_FILE: file, VONAGE_SIGNATURE_SECRET: 'another-secret-0123456789' }).VONAGE_SIGNATURE_SECRET).toBe(
+      'another-secret-0123456789',
+    );
+    expect(() => requireWebhookSecret(loadConfig({ NODE_ENV: 'production', VONAGE_SIGNATURE_SECRET_FILE: file }))).not.toThrow();
+  });
+
+  it('a secret file that is missing or too short is a configuration error', () => {
+    expect(badVariables(configError({ VONAGE_SIGNATURE_SECRET_FILE: join(tmp, 'absent') }))).toEqual(['VONAGE_SIGNATURE_SECRET_FILE']);
+    const short = join(tmp, 'short-secret');
+    writeFileSync(short, 'abc\n');
+    expect(badVariables(configError({ VONAGE_SIGNATURE_SECRET_FILE: short }))).toEqual(['VONAGE_SIGNATURE_SECRET_FILE']);
+  });
+});
+
+describe('TRUST_PROXY', () => {
+  it('defaults to false: no X-Forwarded-For is believed unless a proxy is named', () => {
+    expect(loadConfig({}).TRUST_PROXY).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '1' }).TRUST_PROXY).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).TRUST_PROXY).toEqual(['10.0.0.0/8', '127.0.0.1']);
   });
 });
