@@ -220,3 +220,57 @@ test('forged, tampered, stale and replayed signatures are all 401', async () => 
   expect(jobs).toBe(1);
   await app.close();
 });
+
+test('a signup flood (spoofed X-Forwarded-For, then many addresses) buys a bounded number of confirmations, paced apart from replies', async () => {
+  const FLOOD = QUICK ? 500 : 1500;
+  const keys = redisKeys(`${t.namespace}:flood`);
+  const queues = createQueues(t.redis, keys);
+  queueSets.push(queues);
+  // Production defaults: TRUST_PROXY=false, 5 signups per address an hour, 60 a minute in all, 20 per country.
+  const app = buildIngress({ queues, redis: t.redis, keys });
+  await app.ready();
+  const form = (i: number) => `channel=sms&number=4477009${String(10_000 + i).padStart(5, '0')}&tickers=MSFT`;
+  const post = (i: number, remoteAddress: string, headers: Record<string, string> = {}) =>
+    app.inject({ method: 'POST', url: '/signup', remoteAddress, payload: form(i), headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
+  const count = (codes: number[]) => codes.reduce<Record<number, number>>((m, c) => ({ ...m, [c]: (m[c] ?? 0) + 1 }), {});
+
+  // One client, a fresh X-Forwarded-For on every request: the limit is the connection's.
+  const spoofed: number[] = [];
+  for (let i = 0; i < FLOOD; i++) spoofed.push((await post(i, '203.0.113.66', { 'x-forwarded-for': `198.51.${i >> 8}.${i & 255}` })).statusCode);
+  // Then a botnet: every request from its own address, to UK numbers, then to US numbers.
+  const botnet: number[] = [];
+  for (let i = 0; i < FLOOD; i++) botnet.push((await post(FLOOD + i, `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`)).statusCode);
+  const usNumber = (i: number) => `channel=sms&number=1415555${String(1000 + i).padStart(4, '0')}&tickers=MSFT`;
+  const us: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    const res = await app.inject({ method: 'POST', url: '/signup', remoteAddress: `10.200.0.${i}`, payload: usNumber(i), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    us.push(res.statusCode);
+  }
+
+  const waiting = await queues.send.sms.getJobs(['waiting', 'delayed']);
+  const delays = waiting.map((j) => j.opts.delay ?? 0).sort((a, b) => a - b);
+  const dueAt = waiting.map((j) => j.timestamp + (j.opts.delay ?? 0)).sort((a, b) => a - b);
+  const pending = (await t.redis.keys(keys.pendingSignup('*'))).length;
+  report('signup-flood', {
+    requests: FLOOD * 2 + 50,
+    spoofedForwardedFor: count(spoofed),
+    manyAddressesOneCountry: count(botnet),
+    anotherCountry: count(us),
+    confirmationsQueued: waiting.length,
+    pendingSignups: pending,
+    maxConfirmationDelayMs: delays.at(-1),
+    replySchedule: await t.redis.exists(keys.replyPacing('sms')),
+  });
+  expect(spoofed.filter((c) => c === 200)).toHaveLength(5);
+  // The UK's budget of 20 a minute, shared with the five above.
+  expect(botnet.filter((c) => c === 200)).toHaveLength(15);
+  expect(us.filter((c) => c === 200).length).toBeGreaterThan(0);
+  expect(waiting.length).toBeLessThanOrEqual(60);
+  expect(pending).toBe(waiting.length);
+  // 3/s for confirmations on SMS (a tenth of 30/s): spread out, never beyond two minutes.
+  for (let i = 1; i < dueAt.length; i++) expect(dueAt[i]! - dueAt[i - 1]!).toBeGreaterThanOrEqual(300);
+  expect(delays.at(-1)!).toBeLessThanOrEqual(120_000);
+  // A person's HELP now would go at once: the replies' own schedule was never touched.
+  expect(await t.redis.exists(keys.replyPacing('sms'))).toBe(0);
+  await app.close();
+}, 120_000);

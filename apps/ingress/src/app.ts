@@ -29,11 +29,17 @@ export interface IngressSettings {
   signupRateLimit: number;
   signupNumberRateLimit: number;
   signupPendingTtlS: number;
+  /** SIGNUP_BUDGET_PER_MINUTE, SIGNUP_COUNTRY_BUDGET_PER_MINUTE: signups over every client, and per destination calling code. */
+  signupBudgetPerMinute: number;
+  signupCountryBudgetPerMinute: number;
+  /** SIGNUP_RATE_SHARE: the share of each channel's rate that signup confirmations may take. */
+  signupRateShare: number;
+  /** PUBLIC_URL: the signup form's own origin. */
+  publicUrl: string;
   /** TRUST_PROXY: whose X-Forwarded-For gives the client address. */
   trustProxy: boolean | number | string[];
-  /** *_RATE_PER_SEC and REPLY_RATE_SHARE: how fast signup confirmations may go ahead of the feed. */
+  /** *_RATE_PER_SEC: each channel's send rate, of which signup confirmations take their share. */
   rates: Record<Channel, number>;
-  replyRateShare: number;
 }
 
 export function ingressSettings(config: Config): IngressSettings {
@@ -47,9 +53,12 @@ export function ingressSettings(config: Config): IngressSettings {
     signupRateLimit: config.SIGNUP_RATE_LIMIT,
     signupNumberRateLimit: config.SIGNUP_NUMBER_RATE_LIMIT,
     signupPendingTtlS: config.SIGNUP_PENDING_TTL_S,
+    signupBudgetPerMinute: config.SIGNUP_BUDGET_PER_MINUTE,
+    signupCountryBudgetPerMinute: config.SIGNUP_COUNTRY_BUDGET_PER_MINUTE,
+    signupRateShare: config.SIGNUP_RATE_SHARE,
+    publicUrl: config.PUBLIC_URL,
     trustProxy: config.TRUST_PROXY,
     rates: ratesFor(config),
-    replyRateShare: config.REPLY_RATE_SHARE,
   };
 }
 
@@ -95,12 +104,16 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
   app.register(signupRoutes, {
     redis,
     keys,
-    replies: new ReplyQueue(queues, redis, keys, { rates: settings.rates, share: settings.replyRateShare }),
+    // No burst: confirmations keep to their share from the first one.
+    confirmations: new ReplyQueue(queues, redis, keys, { rates: settings.rates, share: settings.signupRateShare, schedule: 'signups', burstMs: 0 }),
     symbols: settings.symbols,
     channels: settings.signupChannels,
     perAddressPerHour: settings.signupRateLimit,
     perNumberPerDay: settings.signupNumberRateLimit,
     pendingTtlS: settings.signupPendingTtlS,
+    budgetPerMinute: settings.signupBudgetPerMinute,
+    countryBudgetPerMinute: settings.signupCountryBudgetPerMinute,
+    publicUrl: settings.publicUrl,
   });
   app.register(dashboard, {
     symbols: settings.symbols,

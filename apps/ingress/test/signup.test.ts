@@ -15,15 +15,20 @@ const start = async (o: Parameters<typeof testIngress>[1] = {}) => {
   ing = await testIngress(t, { symbols: SYMBOLS, ...o });
 };
 
-/** A browser posting the form: repeated `tickers` for several checkboxes. */
-function post(fields: Record<string, string | string[]>, ip = '203.0.113.7'): Promise<LightMyRequestResponse> {
+function formBody(fields: Record<string, string | string[]>): string {
   const form = new URLSearchParams();
   for (const [k, v] of Object.entries(fields)) for (const one of [v].flat()) form.append(k, one);
+  return form.toString();
+}
+
+/** A browser at `ip` posting the form: repeated `tickers` for several checkboxes. */
+function post(fields: Record<string, string | string[]>, ip = '203.0.113.7', headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
   return ing.app.inject({
     method: 'POST',
     url: '/signup',
-    payload: form.toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip },
+    remoteAddress: ip,
+    payload: formBody(fields),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
   });
 }
 
@@ -78,8 +83,9 @@ describe('POST /signup', () => {
     const pending = await new PendingSignups(t.redis, ing.keys).get('sms:447700900123');
     expect(pending).toMatchObject({ channel: 'sms', address: '447700900123', symbols: ['MSFT', 'GOOGL'] });
     const ttl = await t.redis.ttl(ing.keys.pendingSignup('sms:447700900123'));
-    expect(ttl).toBeGreaterThan(23 * 3600);
-    expect(ttl).toBeLessThanOrEqual(24 * 3600);
+    // Short-lived by default (SIGNUP_PENDING_TTL_S, an hour): an unanswered signup does not linger.
+    expect(ttl).toBeGreaterThan(3500);
+    expect(ttl).toBeLessThanOrEqual(3600);
     // Nobody is subscribed until they reply YES.
     expect(await new SubscriptionStore(t.redis, ing.keys).get('sms:447700900123')).toBeUndefined();
   });
@@ -160,16 +166,16 @@ describe('POST /signup', () => {
     expect(await ing.totalJobs()).toBe(0);
   });
 
-  it('an active subscriber who already follows those tickers is told so, and nothing is sent', async () => {
+  it('the page never tells who is subscribed: a subscriber and a stranger get the same answer; the message does the telling', async () => {
     await start();
     await new SubscriptionStore(t.redis, ing.keys).subscribe('sms', '447700900123', ['MSFT', 'GOOGL']);
-    const res = await post({ channel: 'sms', number: '+447700900123', tickers: 'MSFT' });
-    expect(res.statusCode).toBe(200);
-    expect(res.body).toContain('Already subscribed');
-    expect(await ing.totalJobs()).toBe(0);
-    // A new ticker is a new request: confirmed like any other.
-    expect((await post({ channel: 'sms', number: '+447700900123', tickers: ['MSFT', 'AAPL'] })).body).toContain('Check your phone');
-    expect(await ing.totalJobs()).toBe(1);
+    const subscribed = await post({ channel: 'sms', number: '+447700900123', tickers: 'MSFT' });
+    const stranger = await post({ channel: 'sms', number: '+447700900124', tickers: 'MSFT' });
+    expect(subscribed.statusCode).toBe(200);
+    expect(stranger.statusCode).toBe(200);
+    expect(subscribed.body.replace('********0123', 'N')).toBe(stranger.body.replace('********0124', 'N'));
+    expect(subscribed.body).not.toMatch(/already/i);
+    expect((await jobs('sms')).map((j) => j.subscriberId).sort()).toEqual(['sms:447700900123', 'sms:447700900124']);
   });
 
   it(`after SIGNUP_RATE_LIMIT posts from one address the next is a 429 page that sends nothing; other addresses are not limited`, async () => {
@@ -197,10 +203,10 @@ describe('POST /signup', () => {
     try {
       expect((await post({ channel: 'sms', number: '447700900121', tickers: 'MSFT' }, '192.0.2.1')).statusCode).toBe(200);
       const form = 'channel=sms&number=447700900122&tickers=MSFT';
-      const headers = { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': '192.0.2.1' };
-      expect((await replica.inject({ method: 'POST', url: '/signup', payload: form, headers })).statusCode).toBe(200);
+      const request = { method: 'POST', url: '/signup', payload: form, remoteAddress: '192.0.2.1', headers: { 'content-type': 'application/x-www-form-urlencoded' } } as const;
+      expect((await replica.inject(request)).statusCode).toBe(200);
       expect((await post({ channel: 'sms', number: '447700900123', tickers: 'MSFT' }, '192.0.2.1')).statusCode).toBe(429);
-      expect((await replica.inject({ method: 'POST', url: '/signup', payload: form, headers })).statusCode).toBe(429);
+      expect((await replica.inject(request)).statusCode).toBe(429);
       expect(await ing.totalJobs()).toBe(2);
     } finally {
       await replica.close();
@@ -219,10 +225,100 @@ describe('POST /signup', () => {
     expect((await post({ channel: 'whatsapp', number: '447700900123', tickers: 'MSFT' }, '192.0.2.12')).statusCode).toBe(200);
   });
 
-  it('with TRUST_PROXY=false, X-Forwarded-For is ignored: the limit is per connection address', async () => {
-    await start({ signupRateLimit: 1, trustProxy: false });
-    expect((await post({ channel: 'sms', number: '447700900121', tickers: 'MSFT' }, '192.0.2.20')).statusCode).toBe(200);
-    expect((await post({ channel: 'sms', number: '447700900122', tickers: 'MSFT' }, '192.0.2.21')).statusCode).toBe(429);
+  it('by default (TRUST_PROXY=false) a spoofed X-Forwarded-For does not reset the limit: it is per connection address', async () => {
+    await start({ signupRateLimit: 1 });
+    const spoof = (ip: string) => ({ 'x-forwarded-for': ip });
+    expect((await post({ channel: 'sms', number: '447700900121', tickers: 'MSFT' }, '192.0.2.99', spoof('192.0.2.20'))).statusCode).toBe(200);
+    expect((await post({ channel: 'sms', number: '447700900122', tickers: 'MSFT' }, '192.0.2.99', spoof('192.0.2.21'))).statusCode).toBe(429);
+    expect(await ing.totalJobs()).toBe(1);
+  });
+
+  it('with TRUST_PROXY naming the proxy, its X-Forwarded-For gives the client address', async () => {
+    await start({ signupRateLimit: 1, trustProxy: ['10.0.0.1'] });
+    const via = (ip: string) => ({ 'x-forwarded-for': ip });
+    expect((await post({ channel: 'sms', number: '447700900121', tickers: 'MSFT' }, '10.0.0.1', via('192.0.2.20'))).statusCode).toBe(200);
+    expect((await post({ channel: 'sms', number: '447700900122', tickers: 'MSFT' }, '10.0.0.1', via('192.0.2.21'))).statusCode).toBe(200);
+    expect((await post({ channel: 'sms', number: '447700900123', tickers: 'MSFT' }, '10.0.0.1', via('192.0.2.21'))).statusCode).toBe(429);
+    // Anyone else's X-Forwarded-For is not believed.
+    expect((await post({ channel: 'sms', number: '447700900124', tickers: 'MSFT' }, '192.0.2.50', via('192.0.2.22'))).statusCode).toBe(200);
+    expect((await post({ channel: 'sms', number: '447700900125', tickers: 'MSFT' }, '192.0.2.50', via('192.0.2.23'))).statusCode).toBe(429);
+  });
+
+  it('an IPv6 client is limited by its /64: fresh addresses from one prefix do not buy fresh signups', async () => {
+    await start({ signupRateLimit: 2 });
+    expect((await post({ channel: 'sms', number: '447700900121', tickers: 'MSFT' }, '2001:db8:5:6::1')).statusCode).toBe(200);
+    expect((await post({ channel: 'sms', number: '447700900122', tickers: 'MSFT' }, '2001:db8:5:6::2')).statusCode).toBe(200);
+    expect((await post({ channel: 'sms', number: '447700900123', tickers: 'MSFT' }, '2001:db8:5:6:ffff::3')).statusCode).toBe(429);
+    expect((await post({ channel: 'sms', number: '447700900123', tickers: 'MSFT' }, '2001:db8:5:7::1')).statusCode).toBe(200);
+  });
+
+  it('a global budget per minute caps signups over every client: past it, a 429 page, no message, no pending signup', async () => {
+    await start({ signupBudgetPerMinute: 3 });
+    for (let i = 0; i < 3; i++) {
+      expect((await post({ channel: 'sms', number: `44770090013${i}`, tickers: 'MSFT' }, `198.51.100.${10 + i}`)).statusCode).toBe(200);
+    }
+    const refused = await post({ channel: 'viber_service', number: '14155550123', tickers: 'MSFT' }, '198.51.100.20');
+    expect(refused.statusCode).toBe(429);
+    expect(refused.body).toContain('We are getting many signups right now');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
+    expect(await ing.totalJobs()).toBe(3);
+    expect(await t.redis.exists(ing.keys.pendingSignup('viber_service:14155550123'))).toBe(0);
+  });
+
+  it('a budget per destination country: one country used up leaves the others open', async () => {
+    await start({ signupCountryBudgetPerMinute: 2 });
+    expect((await post({ channel: 'sms', number: '447700900121', tickers: 'MSFT' }, '198.51.100.1')).statusCode).toBe(200);
+    expect((await post({ channel: 'whatsapp', number: '447700900122', tickers: 'MSFT' }, '198.51.100.2')).statusCode).toBe(200);
+    const uk = await post({ channel: 'sms', number: '447700900123', tickers: 'MSFT' }, '198.51.100.3');
+    expect(uk.statusCode).toBe(429);
+    expect(uk.body).toContain('We are getting many signups right now');
+    expect((await post({ channel: 'sms', number: '14155550123', tickers: 'MSFT' }, '198.51.100.4')).statusCode).toBe(200);
+    expect((await post({ channel: 'sms', number: '33612345678', tickers: 'MSFT' }, '198.51.100.5')).statusCode).toBe(200);
+    expect(await ing.totalJobs()).toBe(4);
+  });
+
+  it('confirmations take at most SIGNUP_RATE_SHARE of the channel rate, on a schedule of their own: replies keep theirs', async () => {
+    // SMS at 10/s with a tenth for signups: one confirmation a second, no burst.
+    await start({ rates: { sms: 10, whatsapp: 10, messenger: 10, viber_service: 10 }, signupRateShare: 0.1 });
+    for (let i = 0; i < 3; i++) expect((await post({ channel: 'sms', number: `44770090014${i}`, tickers: 'MSFT' }, `198.51.100.${30 + i}`)).statusCode).toBe(200);
+    const delays = (await ing.queues.send.sms.getJobs(['waiting', 'delayed'])).map((j) => j.opts.delay ?? 0).sort((a, b) => a - b);
+    expect(delays).toHaveLength(3);
+    expect(delays[0]).toBe(0);
+    expect(delays[1]).toBeGreaterThan(900);
+    expect(delays[1]).toBeLessThanOrEqual(1000);
+    expect(delays[2]).toBeGreaterThan(1900);
+    expect(delays[2]).toBeLessThanOrEqual(2000);
+    // The replies' own schedule is untouched: a reply to a person now would go at once.
+    expect(await t.redis.exists(ing.keys.replyPacing('sms'))).toBe(0);
+  });
+
+  it('a confirmation that would wait over two minutes for its slot is not queued: 429, no pending signup', async () => {
+    // One confirmation every 100 s: the first goes now, the second in 100 s, the third would wait 200 s.
+    await start({ rates: { sms: 1, whatsapp: 1, messenger: 1, viber_service: 1 }, signupRateShare: 0.01 });
+    expect((await post({ channel: 'sms', number: '447700900151', tickers: 'MSFT' }, '198.51.100.40')).statusCode).toBe(200);
+    expect((await post({ channel: 'sms', number: '447700900152', tickers: 'MSFT' }, '198.51.100.41')).statusCode).toBe(200);
+    const refused = await post({ channel: 'sms', number: '447700900153', tickers: 'MSFT' }, '198.51.100.42');
+    expect(refused.statusCode).toBe(429);
+    expect(refused.body).toContain('We are getting many signups right now');
+    expect(await ing.totalJobs()).toBe(2);
+    expect(await t.redis.exists(ing.keys.pendingSignup('sms:447700900153'))).toBe(0);
+  });
+
+  it('a form posted from another site (CSRF) is refused with 403 and sends nothing; our own page, PUBLIC_URL or no Origin pass', async () => {
+    await start({ publicUrl: 'https://prices.example.com' });
+    const evil = await post({ channel: 'sms', number: '447700900161', tickers: 'MSFT' }, '198.51.100.50', { origin: 'https://evil.example' });
+    expect(evil.statusCode).toBe(403);
+    expect(evil.body).toContain('This form can only be sent from our own page');
+    const evilReferer = await post({ channel: 'sms', number: '447700900161', tickers: 'MSFT' }, '198.51.100.50', { referer: 'https://evil.example/page' });
+    expect(evilReferer.statusCode).toBe(403);
+    expect((await post({ channel: 'sms', number: '447700900161', tickers: 'MSFT' }, '198.51.100.50', { origin: 'null' })).statusCode).toBe(403);
+    expect(await ing.totalJobs()).toBe(0);
+
+    expect((await post({ channel: 'sms', number: '447700900162', tickers: 'MSFT' }, '198.51.100.51', { origin: 'https://prices.example.com' })).statusCode).toBe(200);
+    expect((await post({ channel: 'sms', number: '447700900163', tickers: 'MSFT' }, '198.51.100.52', { origin: 'http://localhost:80' })).statusCode).toBe(200);
+    expect((await post({ channel: 'sms', number: '447700900164', tickers: 'MSFT' }, '198.51.100.53')).statusCode).toBe(200);
+    expect(await ing.totalJobs()).toBe(3);
   });
 
   it('a failure on our side is a 503 page and leaves no pending signup behind without its message', async () => {

@@ -14,6 +14,14 @@ export function normalizeNumber(input: string): string | undefined {
   return valid ? digits : undefined;
 }
 
+/**
+ * The country calling code of a normalized number (`44` for 447700900123): what a message to it
+ * costs is priced by it, so abuse budgets count per calling code. Undefined when unknown.
+ */
+export function callingCode(normalized: string): string | undefined {
+  return parsePhoneNumberFromString(`+${normalized}`)?.countryCallingCode;
+}
+
 /*
  * Parsing a number with libphonenumber's metadata is the costliest step of building a message
  * (several percent of a dispatcher's CPU), and a feed sends to the same numbers tick after tick:

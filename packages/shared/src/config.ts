@@ -179,7 +179,13 @@ export const envSchema = z
     // Web signups per client address per hour; confirmation messages to one number per day; how long a signup awaits its YES.
     SIGNUP_RATE_LIMIT: z.coerce.number().int().min(1).max(10_000).default(5),
     SIGNUP_NUMBER_RATE_LIMIT: z.coerce.number().int().min(1).max(100).default(3),
-    SIGNUP_PENDING_TTL_S: z.coerce.number().int().min(60).max(7 * 24 * 60 * 60).default(24 * 60 * 60),
+    SIGNUP_PENDING_TTL_S: z.coerce.number().int().min(60).max(24 * 60 * 60).default(60 * 60),
+    // Every signup costs a message we pay for: caps over all clients together, so rotating
+    // addresses cannot buy an unbounded number of confirmations (SMS pumping).
+    SIGNUP_BUDGET_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(60),
+    SIGNUP_COUNTRY_BUDGET_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(20),
+    // Confirmations take at most this share of a channel's send rate, so a flood of signups cannot crowd out replies and the feed.
+    SIGNUP_RATE_SHARE: z.coerce.number().gt(0).max(1).default(0.1),
 
     SIMULATOR_PORT: port(9100),
     SIMULATOR_WEBHOOK_URL: url('http://127.0.0.1:9000'),

@@ -50,6 +50,8 @@ export function redisKeys(namespace: string) {
     sendPacing: (channel: string) => `${namespace}:{pacing}:send:${channel}`,
     /** String (ms, Redis time): when the next reply on a channel may go without waiting (GCRA), see replies.ts. */
     replyPacing: (channel: string) => `${namespace}:{replies}:pacing:${channel}`,
+    /** String (ms, Redis time): when the next web-signup confirmation on a channel may go (GCRA, its own smaller share). */
+    signupPacing: (channel: string) => `${namespace}:{replies}:pacing-signups:${channel}`,
 
     /** Hash metric name (with labels) -> counter value, summed over every dispatcher. */
     metricsCounters: `${namespace}:{metrics}:counters`,

@@ -22,21 +22,50 @@ const BURST_MS = 1000;
 export class ReplyQueue {
   readonly #queues: Queues;
   readonly #redis: Redis;
-  readonly #keys: RedisKeys;
   readonly #intervalMs: Record<Channel, number>;
+  readonly #schedule: (channel: Channel) => string;
+  readonly #burstMs: number;
 
-  constructor(queues: Queues, redis: Redis, keys: RedisKeys, opts: { rates: Record<Channel, number>; share: number }) {
+  /**
+   * `schedule` picks the schedule in Redis (replies to people by default; web-signup confirmations
+   * keep one of their own with a smaller share, so that a flood of signups cannot take the
+   * replies' share); `burstMs` how much of it may go at once.
+   */
+  constructor(
+    queues: Queues,
+    redis: Redis,
+    keys: RedisKeys,
+    opts: { rates: Record<Channel, number>; share: number; schedule?: 'replies' | 'signups'; burstMs?: number },
+  ) {
     this.#queues = queues;
     this.#redis = redis;
-    this.#keys = keys;
     this.#intervalMs = Object.fromEntries(
       Object.entries(opts.rates).map(([channel, rate]) => [channel, 1000 / (rate * opts.share)]),
     ) as Record<Channel, number>;
+    this.#schedule = opts.schedule === 'signups' ? keys.signupPacing : keys.replyPacing;
+    this.#burstMs = opts.burstMs ?? BURST_MS;
   }
 
   /** Adds the reply; `jobId` makes a retried caller add it once. Resolves with the job and its delay. */
   async add(channel: Channel, name: string, data: Omit<ReplyJob, 'kind'>, jobId: string): Promise<{ job: Job<SendJob>; delayMs: number }> {
-    const delayMs = Math.floor(await takeSlot(this.#redis, this.#keys.replyPacing(channel), this.#intervalMs[channel], { burstMs: BURST_MS }));
+    return (await this.#add(channel, name, data, jobId, -1))!;
+  }
+
+  /** As add(), unless the reply would wait longer than `maxDelayMs`: then nothing is added (undefined). */
+  async addWithin(
+    channel: Channel,
+    name: string,
+    data: Omit<ReplyJob, 'kind'>,
+    jobId: string,
+    maxDelayMs: number,
+  ): Promise<{ job: Job<SendJob>; delayMs: number } | undefined> {
+    return this.#add(channel, name, data, jobId, maxDelayMs);
+  }
+
+  async #add(channel: Channel, name: string, data: Omit<ReplyJob, 'kind'>, jobId: string, horizonMs: number) {
+    const slot = await takeSlot(this.#redis, this.#schedule(channel), this.#intervalMs[channel], { burstMs: this.#burstMs, horizonMs });
+    if (slot < 0) return undefined;
+    const delayMs = Math.floor(slot);
     const job = await this.#queues.send[channel].add(name, { kind: 'reply', ...data }, { jobId, ...(delayMs > 0 ? { delay: delayMs } : {}) });
     return { job, delayMs };
   }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { normalizeNumber } from '@tickercast/messages-client';
-import { maskAddress, PendingSignups, subscriberId, SubscriptionStore, type RedisKeys, type ReplyQueue } from '@tickercast/shared';
+import { callingCode, normalizeNumber } from '@tickercast/messages-client';
+import { maskAddress, PendingSignups, subscriberId, type RedisKeys, type ReplyQueue } from '@tickercast/shared';
+import { clientSubject } from '../client-address.ts';
 import { RateLimiter } from '../rate-limit.ts';
 import { CHANNEL_LABEL, sentPage, signupPage, type FormState, type Notice } from './page.ts';
 import { confirmationText, type SignupChannel } from './texts.ts';
@@ -11,27 +12,37 @@ import { confirmationText, type SignupChannel } from './texts.ts';
 export interface SignupOptions {
   redis: Redis;
   keys: RedisKeys;
-  /** Where the confirmation goes: a reply, ahead of the feed on its channel. */
-  replies: ReplyQueue;
+  /** Where the confirmation goes: a reply, ahead of the feed on its channel, on the signups' own schedule (SIGNUP_RATE_SHARE). */
+  confirmations: ReplyQueue;
   /** The tickers on offer (TICKER_SYMBOLS). */
   symbols: readonly string[];
   /** The channels offered on the page: those with a sender number configured. */
   channels: readonly SignupChannel[];
-  /** Signup requests per client address per hour (SIGNUP_RATE_LIMIT). */
+  /** Signup requests per client address (an IPv6 client by its /64) per hour (SIGNUP_RATE_LIMIT). */
   perAddressPerHour: number;
   /** Confirmation messages per number per day (SIGNUP_NUMBER_RATE_LIMIT). */
   perNumberPerDay: number;
+  /** Signups per minute over every client (SIGNUP_BUDGET_PER_MINUTE), and per destination calling code (SIGNUP_COUNTRY_BUDGET_PER_MINUTE). */
+  budgetPerMinute: number;
+  countryBudgetPerMinute: number;
   /** How long a signup waits for its YES (SIGNUP_PENDING_TTL_S). */
   pendingTtlS: number;
+  /** PUBLIC_URL: a form posted from a page there is ours, as is one from the host it was posted to. */
+  publicUrl: string;
 }
 
-const HOUR_MS = 60 * 60 * 1000;
+const MINUTE_MS = 60 * 1000;
+const HOUR_MS = 60 * MINUTE_MS;
+/** A confirmation that would wait longer than this for its slot is not queued: the person is asked to try again. */
+const MAX_CONFIRMATION_DELAY_MS = 2 * MINUTE_MS;
 
 /** The page loads nothing from anywhere: inline CSS only, posts only to itself, never framed. */
 const PAGE_HEADERS = {
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // Not no-referrer: under it a browser posts the form with `Origin: null`, and the CSRF check
+  // could not tell our page from a sandboxed frame elsewhere. Other sites still learn nothing.
+  'referrer-policy': 'same-origin',
   'cache-control': 'no-store',
 };
 
@@ -57,19 +68,51 @@ function humanDuration(ms: number): string {
 }
 
 /**
+ * Whether a form post comes from our own page. Browsers name the page's origin in `Origin` (or at
+ * least `Referer`) on a POST; a page elsewhere posting here (CSRF) names its own. A client that is
+ * not a browser names none and is let through: it could post anything anyway.
+ */
+function fromOurPage(req: FastifyRequest, publicHost: string): boolean {
+  const origin = req.headers.origin ?? req.headers.referer;
+  if (origin === undefined) return true;
+  try {
+    const from = new URL(origin);
+    // The Host header read with the origin's scheme, so that a default port (:80, :443) compares equal.
+    const posted = req.headers.host ? new URL(`${from.protocol}//${req.headers.host}`).host : undefined;
+    return from.host === publicHost || from.host === posted;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * GET /signup: the form. POST /signup: a request to receive prices, which never subscribes
  * anyone by itself: it keeps a pending signup in Redis and sends one message asking for a YES
- * (the dispatcher turns the YES into a subscription). Rate-limited per client address and per
- * number, in Redis, so the limits hold across replicas.
+ * (the dispatcher turns the YES into a subscription). Every request is answered the same way,
+ * whether the number already follows those tickers or not: only the message tells the person.
+ * Each confirmation is a message we pay for, so they are limited in Redis (the limits hold
+ * across replicas): per client address, per number, per destination country and overall, and
+ * they take at most a small share of the channel's rate.
  */
 export const signupRoutes: FastifyPluginAsync<SignupOptions> = async (app, opts) => {
-  const store = new SubscriptionStore(opts.redis, opts.keys);
   const pending = new PendingSignups(opts.redis, opts.keys);
-  const byAddress = new RateLimiter({ redis: opts.redis, keys: opts.keys, scope: 'signup-client', max: opts.perAddressPerHour, windowMs: HOUR_MS });
-  const byNumber = new RateLimiter({ redis: opts.redis, keys: opts.keys, scope: 'signup-number', max: opts.perNumberPerDay, windowMs: 24 * HOUR_MS });
+  const counter = (scope: string, max: number, windowMs: number) => new RateLimiter({ redis: opts.redis, keys: opts.keys, scope, max, windowMs });
+  const byAddress = counter('signup-client', opts.perAddressPerHour, HOUR_MS);
+  const byNumber = counter('signup-number', opts.perNumberPerDay, 24 * HOUR_MS);
+  const byCountry = counter('signup-country', opts.countryBudgetPerMinute, MINUTE_MS);
+  const overall = counter('signup-all', opts.budgetPerMinute, MINUTE_MS);
+  const publicHost = new URL(opts.publicUrl).host;
   const offered = new Set(opts.symbols);
   const page = (form?: FormState, notice?: Notice) => signupPage({ channels: opts.channels, symbols: opts.symbols, form, notice });
   const html = (reply: FastifyReply, status: number, body: string) => reply.code(status).headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(body);
+  const busy = (reply: FastifyReply, form: FormState, retryAfterMs: number) => {
+    reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+    return html(reply, 429, page(form, {
+      kind: 'error',
+      title: 'We are getting many signups right now',
+      lines: [`Nothing was sent. Please try again in ${humanDuration(retryAfterMs)}.`],
+    }));
+  };
 
   // This page answers people, not machines: even our own failures are a page.
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
@@ -85,7 +128,15 @@ export const signupRoutes: FastifyPluginAsync<SignupOptions> = async (app, opts)
   app.get('/signup', async (_req, reply) => html(reply, 200, page()));
 
   app.post('/signup', { bodyLimit: 8 * 1024 }, async (req, reply) => {
-    const limit = await byAddress.hit(req.ip);
+    if (!fromOurPage(req, publicHost)) {
+      req.log.warn({ origin: req.headers.origin ?? req.headers.referer }, 'signup refused: posted from another site');
+      return html(reply, 403, page(undefined, {
+        kind: 'error',
+        title: 'This form can only be sent from our own page',
+        lines: ['Nothing was sent. Open the signup page and try again.'],
+      }));
+    }
+    const limit = await byAddress.hit(clientSubject(req.ip));
     if (!limit.allowed) {
       reply.header('retry-after', String(Math.ceil(limit.resetMs / 1000)));
       return html(reply, 429, page(undefined, {
@@ -120,15 +171,6 @@ export const signupRoutes: FastifyPluginAsync<SignupOptions> = async (app, opts)
     }
 
     const id = subscriberId(channel, number);
-    const current = await store.get(id);
-    if (current?.status === 'active' && symbols.every((s) => current.symbols.includes(s))) {
-      return html(reply, 200, page(kept, {
-        kind: 'info',
-        title: 'Already subscribed',
-        lines: [`This number already gets ${symbols.join(', ')} on ${CHANNEL_LABEL[channel]}. Text LIST to see yours, STOP to end.`],
-      }));
-    }
-
     const perNumber = await byNumber.hit(id);
     if (!perNumber.allowed) {
       reply.header('retry-after', String(Math.ceil(perNumber.resetMs / 1000)));
@@ -138,16 +180,30 @@ export const signupRoutes: FastifyPluginAsync<SignupOptions> = async (app, opts)
         lines: [`We already sent several confirmation messages to this number. Check your phone, or try again in ${humanDuration(perNumber.resetMs)}.`],
       }));
     }
+    const country = callingCode(number) ?? 'unknown';
+    for (const [budget, subject] of [[byCountry, country], [overall, 'all']] as const) {
+      const spent = await budget.hit(subject);
+      if (!spent.allowed) {
+        req.log.warn({ channel, country, budget: subject === 'all' ? 'all' : 'country' }, 'signup refused: budget spent');
+        return busy(reply, kept, spent.resetMs);
+      }
+    }
 
     await pending.create({ channel, address: number, symbols, ttlS: opts.pendingTtlS });
+    let queued: Awaited<ReturnType<ReplyQueue['addWithin']>>;
     try {
-      await opts.replies.add(channel, 'signup', { subscriberId: id, text: confirmationText(channel, symbols) }, `signup-${randomUUID()}`);
+      queued = await opts.confirmations.addWithin(channel, 'signup', { subscriberId: id, text: confirmationText(channel, symbols) }, `signup-${randomUUID()}`, MAX_CONFIRMATION_DELAY_MS);
     } catch (err) {
       // No message, no pending signup: the person tries again.
       await pending.cancel(id).catch(() => {});
       throw err;
     }
-    req.log.info({ channel, subscriberId: id, symbols }, 'signup pending, confirmation queued');
+    if (!queued) {
+      await pending.cancel(id);
+      req.log.warn({ channel }, 'signup refused: confirmations on this channel are booked past their horizon');
+      return busy(reply, kept, MAX_CONFIRMATION_DELAY_MS);
+    }
+    req.log.info({ channel, subscriberId: id, symbols, delayMs: queued.delayMs }, 'signup pending, confirmation queued');
     return html(reply, 200, sentPage({ channel, maskedNumber: maskAddress(number), symbols, ttl: humanDuration(opts.pendingTtlS * 1000) }));
   });
 };
