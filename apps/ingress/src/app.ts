@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Redis } from 'ioredis';
 import type { SmsSignatureMethod } from '@tickercast/messages-client';
 import { DeliveryLog, loadConfig, PriceCache, ratesFor, ReplyQueue, senderFor, SubscriptionStore, type Channel, type Config, type Queues, type RedisKeys } from '@tickercast/shared';
+import { EventStreams } from './dashboard/event-streams.ts';
 import { dashboard } from './dashboard/plugin.ts';
 import { adminApi } from './admin/api.ts';
 import { bullBoard } from './admin/bull-board.ts';
@@ -36,6 +37,9 @@ export interface IngressSettings {
   signupRateShare: number;
   /** PUBLIC_URL: the signup form's own origin. */
   publicUrl: string;
+  /** DASHBOARD_MAX_STREAMS, DASHBOARD_MAX_STREAMS_PER_CLIENT: open dashboard streams in all and per client. */
+  dashboardMaxStreams: number;
+  dashboardMaxStreamsPerClient: number;
   /** TRUST_PROXY: whose X-Forwarded-For gives the client address. */
   trustProxy: boolean | number | string[];
   /** *_RATE_PER_SEC: each channel's send rate, of which signup confirmations take their share. */
@@ -57,6 +61,8 @@ export function ingressSettings(config: Config): IngressSettings {
     signupCountryBudgetPerMinute: config.SIGNUP_COUNTRY_BUDGET_PER_MINUTE,
     signupRateShare: config.SIGNUP_RATE_SHARE,
     publicUrl: config.PUBLIC_URL,
+    dashboardMaxStreams: config.DASHBOARD_MAX_STREAMS,
+    dashboardMaxStreamsPerClient: config.DASHBOARD_MAX_STREAMS_PER_CLIENT,
     trustProxy: config.TRUST_PROXY,
     rates: ratesFor(config),
   };
@@ -97,7 +103,8 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
   app.register(formbody, { bodyLimit: WEBHOOK_BODY_LIMIT });
   // Before the routes: the signature check and the metrics hooks apply to every route registered after them.
   app.register(webhookSignatures, { redis, keys, secret: settings.signatureSecret, smsMethod: settings.signatureMethod, bodyLimit: WEBHOOK_BODY_LIMIT });
-  app.register(metrics, { queues, redis, keys, token: settings.adminToken });
+  const streams = new EventStreams({ maxStreams: settings.dashboardMaxStreams, maxPerClient: settings.dashboardMaxStreamsPerClient });
+  app.register(metrics, { queues, redis, keys, token: settings.adminToken, dashboardStreams: streams });
   app.register(healthRoutes, { redis });
   app.register(messagesApiWebhooks, { queues });
   app.register(smsApiWebhooks, { queues, redis, keys });
@@ -121,6 +128,7 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
     store: new SubscriptionStore(redis, keys),
     deliveries: new DeliveryLog(redis, keys),
     queues,
+    streams,
   });
   // Without a token the admin surfaces do not exist: 404, like any unknown route.
   if (settings.adminToken) {

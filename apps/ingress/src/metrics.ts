@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { DeliveryLog, metricsToPrometheus, readMetrics, WORKER_METRIC_HELP, type Queues, type RedisKeys } from '@tickercast/shared';
 import { requireAdmin } from './admin/auth.ts';
+import type { EventStreams } from './dashboard/event-streams.ts';
 import type { WebhookOutcome } from './types.ts';
 
 export interface MetricsOptions {
@@ -12,6 +13,8 @@ export interface MetricsOptions {
   keys: RedisKeys;
   /** When set, /metrics wants the admin token too (Bearer, or Basic with the token as password). */
   token: string | undefined;
+  /** The dashboard's open event streams, reported per process. */
+  dashboardStreams?: EventStreams;
 }
 
 const OUTCOMES: readonly WebhookOutcome[] = ['accepted', 'duplicate', 'invalid', 'unauthorized', 'error'];
@@ -76,6 +79,39 @@ const plugin: FastifyPluginAsync<MetricsOptions> = async (app, opts) => {
       }
     },
   });
+
+  const streams = opts.dashboardStreams;
+  if (streams) {
+    new Gauge({
+      name: 'tickercast_dashboard_streams',
+      help: 'Dashboard event streams open on this ingress.',
+      registers: [registry],
+      collect() {
+        this.set(streams.stats().open);
+      },
+    });
+    new Gauge({
+      name: 'tickercast_dashboard_buffered_bytes',
+      help: 'Bytes this ingress holds for dashboard streams not yet sent (about one frame per slow reader at most).',
+      registers: [registry],
+      collect() {
+        this.set(streams.stats().bufferedBytes);
+      },
+    });
+    new Counter({
+      name: 'tickercast_dashboard_stream_events_total',
+      help: 'Dashboard stream events on this ingress: frames skipped for a client not reading, streams refused at the caps, streams closed for not reading.',
+      labelNames: ['event'] as const,
+      registers: [registry],
+      collect() {
+        const s = streams.stats();
+        this.reset();
+        this.inc({ event: 'skipped' }, s.skipped);
+        this.inc({ event: 'refused' }, s.refused);
+        this.inc({ event: 'closed_stalled' }, s.closedStalled);
+      },
+    });
+  }
 
   // Every webhook route starts at zero for every outcome, so rates exist before the first event.
   app.addHook('onRoute', (route) => {

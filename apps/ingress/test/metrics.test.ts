@@ -103,6 +103,21 @@ describe('/metrics', () => {
     expect(sample(text, 'tickercast_sends_total{channel="viber_service",status="accepted"}')).toBe(1);
   });
 
+  it('reports the dashboard streams: open, bytes held, refused past the cap', async () => {
+    ing = await testIngress(t, { dashboardMaxStreams: 1 });
+    const base = await ing.app.listen({ port: 0, host: '127.0.0.1' });
+    const controller = new AbortController();
+    const open = await fetch(`${base}/dashboard/events`, { signal: controller.signal });
+    expect(open.status).toBe(200);
+    expect((await fetch(`${base}/dashboard/events`)).status).toBe(429);
+    const text = await scrape();
+    expect(sample(text, 'tickercast_dashboard_streams')).toBe(1);
+    expect(sample(text, 'tickercast_dashboard_buffered_bytes')).toBeGreaterThanOrEqual(0);
+    expect(sample(text, 'tickercast_dashboard_stream_events_total{event="refused"}')).toBe(1);
+    expect(sample(text, 'tickercast_dashboard_stream_events_total{event="skipped"}')).toBe(0);
+    controller.abort();
+  });
+
   it('includes process metrics, and each app counts on its own registry', async () => {
     ing = await testIngress(t);
     await ing.app.inject({ method: 'POST', url: '/webhooks/inbound', payload: INBOUND });

@@ -187,6 +187,10 @@ export const envSchema = z
     // Confirmations take at most this share of a channel's send rate, so a flood of signups cannot crowd out replies and the feed.
     SIGNUP_RATE_SHARE: z.coerce.number().gt(0).max(1).default(0.1),
 
+    // The dashboard's live streams: each holds a connection and a frame a second; capped so that idle or hostile clients cannot pile them up.
+    DASHBOARD_MAX_STREAMS: z.coerce.number().int().min(1).max(100_000).default(200),
+    DASHBOARD_MAX_STREAMS_PER_CLIENT: z.coerce.number().int().min(1).max(1000).default(5),
+
     SIMULATOR_PORT: port(9100),
     SIMULATOR_WEBHOOK_URL: url('http://127.0.0.1:9000'),
     SIMULATOR_RATE_LIMITS: simulatorRateLimits,

@@ -1,12 +1,15 @@
-import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
+import { clientSubject } from '../client-address.ts';
 import { SnapshotBroadcaster } from './broadcaster.ts';
+import { EventStreams } from './event-streams.ts';
 import { dashboardPage } from './page.ts';
-import { takeSnapshot, type SnapshotSources } from './snapshot.ts';
+import { takeSnapshot, type DashboardSnapshot, type SnapshotSources } from './snapshot.ts';
 
 export interface DashboardOptions extends SnapshotSources {
   /** How often the dashboard refreshes, ms (default 1000). */
   intervalMs?: number;
+  /** The open event streams with their caps (the metrics read them too); a fresh set with the default caps when not given. */
+  streams?: EventStreams;
 }
 
 /** The live dashboard at `/`, fed by server-sent events at `/dashboard/events`. */
@@ -14,17 +17,36 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, opts)
   const broadcaster = new SnapshotBroadcaster(() => takeSnapshot(opts), opts.intervalMs ?? 1000, (err) =>
     app.log.warn({ err }, 'dashboard snapshot failed'),
   );
+  const streams = opts.streams ?? new EventStreams();
   // An open event stream would hold the server open at shutdown: end them first.
-  const streams = new Set<ServerResponse>();
   app.addHook('preClose', async () => {
     broadcaster.stop();
-    for (const res of streams) res.end();
+    streams.endAll();
   });
+
+  // Every stream gets the same snapshot: serialized once, not once per viewer.
+  let lastSnapshot: DashboardSnapshot | undefined;
+  let lastFrame = '';
+  const frameOf = (s: DashboardSnapshot) => {
+    if (s !== lastSnapshot) {
+      lastSnapshot = s;
+      lastFrame = `event: snapshot\ndata: ${JSON.stringify(s)}\n\n`;
+    }
+    return lastFrame;
+  };
 
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(dashboardPage(opts.symbols)));
   app.get('/dashboard/snapshot', async () => takeSnapshot(opts));
 
   app.get('/dashboard/events', (req, reply) => {
+    const client = clientSubject(req.ip);
+    const refusal = streams.refusal(client);
+    if (refusal) {
+      streams.refused();
+      req.log.warn({ reason: refusal }, 'dashboard stream refused');
+      // EventSource retries after an error status only when told to by the page; a plain 429 with the reason.
+      return reply.code(429).header('retry-after', '30').send({ error: 'too many dashboard streams', reason: refusal });
+    }
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -34,10 +56,10 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, opts)
       'x-accel-buffering': 'no',
     });
     res.write('retry: 2000\n\n');
-    streams.add(res);
-    const unsubscribe = broadcaster.subscribe((s) => res.write(`event: snapshot\ndata: ${JSON.stringify(s)}\n\n`));
-    req.raw.on('close', () => {
-      streams.delete(res);
+    const stream = streams.add(res, client);
+    const unsubscribe = broadcaster.subscribe((s) => stream.send(frameOf(s)));
+    res.on('close', () => {
+      stream.remove();
       unsubscribe();
     });
   });
