@@ -104,7 +104,7 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
   // Before the routes: the signature check and the metrics hooks apply to every route registered after them.
   app.register(webhookSignatures, { redis, keys, secret: settings.signatureSecret, smsMethod: settings.signatureMethod, bodyLimit: WEBHOOK_BODY_LIMIT });
   const streams = new EventStreams({ maxStreams: settings.dashboardMaxStreams, maxPerClient: settings.dashboardMaxStreamsPerClient });
-  app.register(metrics, { queues, redis, keys, token: settings.adminToken, dashboardStreams: streams });
+  app.register(metrics, { queues, redis, keys, token: settings.adminToken, publicUrl: settings.publicUrl, dashboardStreams: streams });
   app.register(healthRoutes, { redis });
   app.register(messagesApiWebhooks, { queues });
   app.register(smsApiWebhooks, { queues, redis, keys });
@@ -129,11 +129,13 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
     deliveries: new DeliveryLog(redis, keys),
     queues,
     streams,
+    token: settings.adminToken,
+    publicUrl: settings.publicUrl,
   });
   // Without a token the admin surfaces do not exist: 404, like any unknown route.
   if (settings.adminToken) {
-    app.register(adminApi, { prefix: '/admin/api', token: settings.adminToken, redis, keys, queues, symbols: settings.symbols });
-    app.register(bullBoard, { token: settings.adminToken, queues });
+    app.register(adminApi, { prefix: '/admin/api', token: settings.adminToken, redis, keys, queues, symbols: settings.symbols, publicUrl: settings.publicUrl });
+    app.register(bullBoard, { token: settings.adminToken, queues, publicUrl: settings.publicUrl });
   }
   return app;
 }

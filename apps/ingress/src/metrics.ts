@@ -13,6 +13,8 @@ export interface MetricsOptions {
   keys: RedisKeys;
   /** When set, /metrics wants the admin token too (Bearer, or Basic with the token as password). */
   token: string | undefined;
+  /** PUBLIC_URL, for the admin check. */
+  publicUrl: string;
   /** The dashboard's open event streams, reported per process. */
   dashboardStreams?: EventStreams;
 }
@@ -124,7 +126,7 @@ const plugin: FastifyPluginAsync<MetricsOptions> = async (app, opts) => {
     webhooks.labels(req.routeOptions.url, outcomeOf(reply.statusCode, req.webhookOutcome)).inc();
   });
 
-  app.get('/metrics', { onRequest: opts.token ? requireAdmin(opts.token, 'Bearer') : [] }, async (_req, reply) => {
+  app.get('/metrics', { onRequest: opts.token ? requireAdmin(opts.token, 'Bearer', opts.publicUrl) : [] }, async (_req, reply) => {
     const merged = Registry.merge([registry, processMetrics()]);
     // The dispatchers' own metrics (queue wait, send latency, 429s, retries, failures), summed over every replica in Redis.
     const workers = metricsToPrometheus(await readMetrics(opts.redis, opts.keys), WORKER_METRIC_HELP);

@@ -81,6 +81,53 @@ describe('Bull Board', () => {
   });
 });
 
+describe('cross-site requests (CSRF) with the browser\'s cached credentials', () => {
+  afterEach(() => ing.close());
+
+  // What a page elsewhere can make a logged-in browser send: a form post, Basic credentials attached.
+  const formPost = (url: string, headers: Record<string, string>) =>
+    ing.app.inject({
+      method: 'POST',
+      url,
+      payload: 'name=evil&data=%7B%7D',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...basic('admin', TOKEN), ...headers },
+    });
+
+  it('Bull Board\'s add-job route refuses a form posted from another site (403) and adds nothing', async () => {
+    ing = await testIngress(t, { adminToken: TOKEN, publicUrl: 'https://ops.example.com' });
+    for (const headers of [
+      { origin: 'https://evil.example' },
+      { referer: 'https://evil.example/page.html' },
+      { 'sec-fetch-site': 'cross-site' },
+      { origin: 'null' },
+    ]) {
+      const res = await formPost('/admin/queues/api/queues/inbound/add', headers);
+      expect(res.statusCode, JSON.stringify(headers)).toBe(403);
+      expect(res.json()).toEqual({ error: 'forbidden', reason: 'a request from another site' });
+    }
+    expect(await ing.totalJobs()).toBe(0);
+  });
+
+  it('the same request from our own page (Origin: PUBLIC_URL, or the host itself) or from a tool with no Origin goes through', async () => {
+    ing = await testIngress(t, { adminToken: TOKEN, publicUrl: 'https://ops.example.com' });
+    expect((await formPost('/admin/queues/api/queues/inbound/add', { origin: 'https://ops.example.com', 'sec-fetch-site': 'same-origin' })).statusCode).toBe(200);
+    expect((await formPost('/admin/queues/api/queues/inbound/add', { origin: 'http://localhost:80' })).statusCode).toBe(200);
+    expect((await formPost('/admin/queues/api/queues/inbound/add', {})).statusCode).toBe(200);
+    expect(await ing.queues.inbound.count()).toBe(3);
+  });
+
+  it('the admin API refuses a change from another site too; reads stay open to the token', async () => {
+    ing = await testIngress(t, { adminToken: TOKEN, symbols: ['MSFT'] });
+    const evil = { origin: 'https://evil.example' };
+    const post = await ing.app.inject({ method: 'POST', url: '/admin/api/broadcast', headers: { ...basic('admin', TOKEN), ...evil }, payload: { symbol: 'MSFT', text: 'hi' } });
+    expect(post.statusCode).toBe(403);
+    const del = await ing.app.inject({ method: 'DELETE', url: '/admin/api/subscribers/sms%3A447700900123', headers: { ...bearer, ...evil } });
+    expect(del.statusCode).toBe(403);
+    expect((await ing.app.inject({ method: 'GET', url: '/admin/api/subscribers', headers: { ...basic('admin', TOKEN), ...evil } })).statusCode).toBe(200);
+    expect(await ing.totalJobs()).toBe(0);
+  });
+});
+
 describe('admin API', () => {
   beforeEach(async () => {
     ing = await testIngress(t, { adminToken: TOKEN, symbols: ['MSFT', 'GOOGL', 'AAPL'] });

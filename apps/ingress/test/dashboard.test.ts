@@ -69,3 +69,32 @@ describe('live dashboard', () => {
     expect(other.server.listening).toBe(false);
   });
 });
+
+describe('the dashboard and ADMIN_TOKEN: one rule with /metrics', () => {
+  it('with a token, the page, the snapshot and the stream want it (a browser login); without one they are open', async () => {
+    const t = testRedis();
+    const queues = createQueues(t.redis, t.keys);
+    const sources = { symbols: ['MSFT'], prices: new PriceCache(t.redis, t.keys), store: new SubscriptionStore(t.redis, t.keys), deliveries: new DeliveryLog(t.redis, t.keys), queues };
+    const TOKEN = 'dashboard-token-0123456789';
+    const locked = Fastify();
+    await locked.register(dashboard, { ...sources, token: TOKEN, publicUrl: 'http://localhost:9000' });
+    const open = Fastify();
+    await open.register(dashboard, sources);
+    try {
+      for (const url of ['/', '/dashboard/snapshot', '/dashboard/events']) {
+        const refused = await locked.inject({ method: 'GET', url });
+        expect(refused.statusCode, url).toBe(401);
+        expect(refused.headers['www-authenticate']).toMatch(/^Basic realm="tickercast"/);
+      }
+      const basic = { authorization: `Basic ${Buffer.from(`ops:${TOKEN}`).toString('base64')}` };
+      expect((await locked.inject({ method: 'GET', url: '/', headers: basic })).statusCode).toBe(200);
+      expect((await locked.inject({ method: 'GET', url: '/dashboard/snapshot', headers: basic })).statusCode).toBe(200);
+      expect((await open.inject({ method: 'GET', url: '/dashboard/snapshot' })).statusCode).toBe(200);
+    } finally {
+      await locked.close();
+      await open.close();
+      await queues.close();
+      await t.cleanup();
+    }
+  });
+});

@@ -29,6 +29,8 @@ export interface AdminApiOptions {
   queues: Queues;
   /** The tickers on offer (TICKER_SYMBOLS): what POST /subscribers accepts. */
   symbols: readonly string[];
+  /** PUBLIC_URL: pages there are ours (a change requested from another site is refused). */
+  publicUrl: string;
 }
 
 /** A number as the Messages API wants it, or a Messenger page-scoped id; undefined when it is neither. */
@@ -124,7 +126,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (app, opts) =
   const deliveries = new DeliveryLog(redis, keys);
   const offered = new Set(opts.symbols);
 
-  app.addHook('onRequest', requireAdmin(opts.token, 'Bearer'));
+  app.addHook('onRequest', requireAdmin(opts.token, 'Bearer', opts.publicUrl));
   app.addHook('onSend', async (_req, reply) => {
     reply.header('cache-control', 'no-store');
   });

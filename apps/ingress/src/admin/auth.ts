@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { changesState, fromAnotherSite } from '../same-origin.ts';
 
 /** The realm a browser shows in its login prompt. */
 export const REALM = 'tickercast';
@@ -32,9 +33,18 @@ export function checkAdminCredentials(authorization: string | undefined, token: 
 /**
  * An onRequest hook that lets through only the admin token. `challenge` picks what a 401
  * invites: `Basic` makes a browser show its login prompt (Bull Board), `Bearer` suits an API.
+ * A browser keeps Basic credentials and sends them with any request to us, even one a page
+ * elsewhere makes (a form posting to Bull Board's add-job route): a request that changes
+ * something and that the browser says comes from another site is refused (403), whatever its
+ * credentials. `publicUrl` is PUBLIC_URL: requests from pages there are ours.
  */
-export function requireAdmin(token: string, challenge: 'Basic' | 'Bearer'): onRequestAsyncHookHandler {
+export function requireAdmin(token: string, challenge: 'Basic' | 'Bearer', publicUrl: string): onRequestAsyncHookHandler {
+  const publicHost = new URL(publicUrl).host;
   return async (req: FastifyRequest, reply: FastifyReply) => {
+    if (changesState(req) && fromAnotherSite(req, publicHost)) {
+      req.log.warn({ url: req.url.split('?')[0], origin: req.headers.origin ?? req.headers.referer }, 'admin request from another site refused');
+      return reply.code(403).header('cache-control', 'no-store').send({ error: 'forbidden', reason: 'a request from another site' });
+    }
     const reason = checkAdminCredentials(req.headers.authorization, token);
     if (reason === undefined) return;
     req.log.warn({ url: req.url.split('?')[0], reason }, 'admin access refused');

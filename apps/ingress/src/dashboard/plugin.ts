@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { requireAdmin } from '../admin/auth.ts';
 import { clientSubject } from '../client-address.ts';
 import { SnapshotBroadcaster } from './broadcaster.ts';
 import { EventStreams } from './event-streams.ts';
@@ -10,6 +11,13 @@ export interface DashboardOptions extends SnapshotSources {
   intervalMs?: number;
   /** The open event streams with their caps (the metrics read them too); a fresh set with the default caps when not given. */
   streams?: EventStreams;
+  /**
+   * ADMIN_TOKEN: the dashboard shows what /metrics shows (queues, delivery outcomes), so it
+   * follows the same rule: open without a token, behind it (Basic, so a browser logs in) with one.
+   */
+  token?: string;
+  /** PUBLIC_URL, for the admin check. */
+  publicUrl?: string;
 }
 
 /** The live dashboard at `/`, fed by server-sent events at `/dashboard/events`. */
@@ -18,6 +26,7 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, opts)
     app.log.warn({ err }, 'dashboard snapshot failed'),
   );
   const streams = opts.streams ?? new EventStreams();
+  if (opts.token) app.addHook('onRequest', requireAdmin(opts.token, 'Basic', opts.publicUrl ?? 'http://localhost'));
   // An open event stream would hold the server open at shutdown: end them first.
   app.addHook('preClose', async () => {
     broadcaster.stop();

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { callingCode, normalizeNumber } from '@tickercast/messages-client';
 import { maskAddress, PendingSignups, subscriberId, type RedisKeys, type ReplyQueue } from '@tickercast/shared';
 import { clientSubject } from '../client-address.ts';
 import { RateLimiter } from '../rate-limit.ts';
+import { fromAnotherSite } from '../same-origin.ts';
 import { CHANNEL_LABEL, sentPage, signupPage, type FormState, type Notice } from './page.ts';
 import { confirmationText, type SignupChannel } from './texts.ts';
 
@@ -68,24 +69,6 @@ function humanDuration(ms: number): string {
 }
 
 /**
- * Whether a form post comes from our own page. Browsers name the page's origin in `Origin` (or at
- * least `Referer`) on a POST; a page elsewhere posting here (CSRF) names its own. A client that is
- * not a browser names none and is let through: it could post anything anyway.
- */
-function fromOurPage(req: FastifyRequest, publicHost: string): boolean {
-  const origin = req.headers.origin ?? req.headers.referer;
-  if (origin === undefined) return true;
-  try {
-    const from = new URL(origin);
-    // The Host header read with the origin's scheme, so that a default port (:80, :443) compares equal.
-    const posted = req.headers.host ? new URL(`${from.protocol}//${req.headers.host}`).host : undefined;
-    return from.host === publicHost || from.host === posted;
-  } catch {
-    return false;
-  }
-}
-
-/**
  * GET /signup: the form. POST /signup: a request to receive prices, which never subscribes
  * anyone by itself: it keeps a pending signup in Redis and sends one message asking for a YES
  * (the dispatcher turns the YES into a subscription). Every request is answered the same way,
@@ -128,7 +111,7 @@ export const signupRoutes: FastifyPluginAsync<SignupOptions> = async (app, opts)
   app.get('/signup', async (_req, reply) => html(reply, 200, page()));
 
   app.post('/signup', { bodyLimit: 8 * 1024 }, async (req, reply) => {
-    if (!fromOurPage(req, publicHost)) {
+    if (fromAnotherSite(req, publicHost)) {
       req.log.warn({ origin: req.headers.origin ?? req.headers.referer }, 'signup refused: posted from another site');
       return html(reply, 403, page(undefined, {
         kind: 'error',
