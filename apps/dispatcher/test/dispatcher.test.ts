@@ -372,6 +372,7 @@ describe('delivery status', () => {
 
   it('a report that the recipient opted out at the carrier (1240) unsubscribes them', async () => {
     const id = await store.subscribe('sms', PHONE, ['MSFT']);
+    await deliveries.recordSent({ messageUuid: 'some-uuid', subscriberId: id, channel: 'sms', text: 'MSFT 412.35' });
     await status({
       channel: 'sms',
       messageId: 'some-uuid',
@@ -381,5 +382,17 @@ describe('delivery status', () => {
       error: { code: '1240', reason: 'Illegal Number' },
     });
     await until('unsubscribed', async () => !(await store.isSubscribed(id, 'MSFT')));
+  });
+
+  it('a 1240 for a message we never sent, or sent to someone else, stops nobody', async () => {
+    const id = await store.subscribe('sms', PHONE, ['MSFT']);
+    const other = await store.subscribe('sms', '447700900999', ['MSFT']);
+    await deliveries.recordSent({ messageUuid: 'sent-to-other', subscriberId: other, channel: 'sms', text: 'MSFT 412.35' });
+    const forged = { channel: 'sms' as const, to: PHONE, status: 'rejected' as const, timestamp: new Date().toISOString(), error: { code: '1240', reason: 'Illegal Number' } };
+    await status({ ...forged, messageId: 'never-sent' });
+    await status({ ...forged, messageId: 'sent-to-other' });
+    await until('both reports processed', async () => (await queues.status.getJobCounts('completed')).completed === 2);
+    expect(await store.isSubscribed(id, 'MSFT')).toBe(true);
+    expect(await store.isSubscribed(other, 'MSFT')).toBe(true);
   });
 });
