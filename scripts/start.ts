@@ -15,13 +15,36 @@ import { ConfigError, loadConfig } from '@tickercast/shared';
 import { freePort } from './lib/free-port.ts';
 
 const root = join(import.meta.dirname, '..');
-const { values: args } = parseArgs({
-  options: {
-    dispatchers: { type: 'string', default: '1' },
-    'no-simulator': { type: 'boolean', default: false },
-    quiet: { type: 'boolean', default: false },
-  },
-});
+const USAGE = `Usage: npm start -- [options]
+
+Starts the whole system in this terminal: a redis-server of its own when REDIS_URL is unset,
+the simulator when no Vonage credentials are set, then the ingress, the ticker and the
+dispatchers. Ctrl-C stops everything. Configuration comes from the environment (README.md).
+
+Options:
+  --dispatchers N   dispatcher processes to run (1-32, default 1)
+  --no-simulator    no simulator: send to VONAGE_API_URL (needs Vonage credentials)
+  --quiet           do not print the processes' log lines
+  -h, --help        this text
+`;
+let args: { dispatchers: string; 'no-simulator': boolean; quiet: boolean; help: boolean };
+try {
+  ({ values: args } = parseArgs({
+    options: {
+      dispatchers: { type: 'string', default: '1' },
+      'no-simulator': { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }));
+} catch (err) {
+  console.error(`${(err as Error).message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const dispatchers = Number(args.dispatchers);
 if (!Number.isInteger(dispatchers) || dispatchers < 1 || dispatchers > 32) {
   console.error('--dispatchers must be a whole number from 1 to 32');
@@ -190,6 +213,14 @@ async function main(): Promise<void> {
     return shutdown(2);
   }
 
+  // Under npm start the operator pages are on (Bull Board is one reason to run this locally): a
+  // throwaway token for this run, printed in ready-to-open addresses. Production sets its own or none.
+  let generatedToken = false;
+  if (!env.ADMIN_TOKEN) {
+    env.ADMIN_TOKEN = randomBytes(24).toString('base64url');
+    generatedToken = true;
+  }
+
   const node = process.execPath;
   if (useSimulator) procs.push(launch('simulator', node, ['apps/simulator/src/main.ts'], env));
   procs.push(launch('ingress', node, ['apps/ingress/src/main.ts'], env));
@@ -202,6 +233,8 @@ async function main(): Promise<void> {
   if (useSimulator) await waitFor('simulator', httpOk(`http://127.0.0.1:${simPort}/healthz`));
 
   const sms = env.SMS_FROM ?? '447700900000';
+  // With a token of ours, the address carries it (the browser is logged in and sent on without it).
+  const operator = (path: string) => `http://localhost:${port}${path}${generatedToken ? `?token=${env.ADMIN_TOKEN}` : ''}`;
   const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, '');
   const lines = [
     '',
@@ -221,9 +254,11 @@ async function main(): Promise<void> {
           `    SMS API account settings   Inbound SMS        ${publicUrl}/webhooks/inbound-sms`,
           `                               Delivery receipts  ${publicUrl}/webhooks/delivery-receipt`,
         ]),
-    `  Dashboard          http://localhost:${port}/`,
+    `  Dashboard          ${operator('/')}`,
     `  Web signup         http://localhost:${port}/signup`,
-    `  Bull Board         http://localhost:${port}/admin/queues${env.ADMIN_TOKEN ? '  (any user, ADMIN_TOKEN as password)' : '  (set ADMIN_TOKEN to turn it on)'}`,
+    `  Bull Board         ${operator('/admin/queues')}`,
+    `  Admin API          curl -H 'Authorization: Bearer ${generatedToken ? env.ADMIN_TOKEN : '$ADMIN_TOKEN'}' http://localhost:${port}/admin/api/subscribers`,
+    ...(generatedToken ? ['                     (a token generated for this run: opening an address above logs the browser in)'] : []),
     `  Webhooks           ${
       generatedSecret
         ? 'signed with a secret generated for this run'
@@ -231,7 +266,7 @@ async function main(): Promise<void> {
           ? 'verified with VONAGE_SIGNATURE_SECRET'
           : 'NOT verified (set VONAGE_SIGNATURE_SECRET)'
     }`,
-    `  Metrics            http://localhost:${port}/metrics`,
+    `  Metrics            ${operator('/metrics')}`,
     `  Ingress            http://localhost:${port}/healthz  (webhooks under /webhooks/)`,
     `  Redis              ${env.REDIS_URL}${redisProc ? '  (ephemeral, started for this run)' : ''}`,
     `  Dispatchers        ${dispatchers}`,

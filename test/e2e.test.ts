@@ -110,6 +110,38 @@ describe('SMS subscriber, end to end over HTTP', () => {
 });
 
 describe('npm start on a machine with nothing configured', () => {
+  it('--help lists the flags; an unknown flag is a clear error and exit 2', async () => {
+    const help = spawnScript('scripts/start.ts', {}, ['--help']);
+    expect((await help.exited).code).toBe(0);
+    for (const flag of ['--dispatchers N', '--no-simulator', '--quiet', '--help']) expect(help.output()).toContain(flag);
+    const bogus = spawnScript('scripts/start.ts', {}, ['--dispatcher', '3']);
+    expect((await bogus.exited).code).toBe(2);
+    expect(bogus.output()).toMatch(/Unknown option '--dispatcher'/);
+    expect(bogus.output()).toContain('Usage: npm start');
+  });
+
+  it('turns Bull Board and the admin API on with a token of the run, printed in ready-to-open addresses', async () => {
+    const port = await freePort();
+    const simPort = await freePort();
+    const system = spawnScript('scripts/start.ts', { REDIS_URL: redisUrl(), REDIS_NAMESPACE: testNamespace(), PORT: String(port), SIMULATOR_PORT: String(simPort), LOG_LEVEL: 'warn' });
+    try {
+      await system.waitForOutput(/tickercast is running/, 60_000);
+      const [, board, token] = system.output().match(/Bull Board\s+http:\/\/localhost:\d+(\/admin\/queues\?token=([\w-]+))/)!;
+      expect(system.output()).toContain(`curl -H 'Authorization: Bearer ${token}' http://localhost:${port}/admin/api/subscribers`);
+      const login = await fetch(`http://127.0.0.1:${port}${board}`, { redirect: 'manual' });
+      expect(login.status).toBe(303);
+      const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+      const page = await fetch(`http://127.0.0.1:${port}/admin/queues`, { headers: { cookie } });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<html');
+      expect((await fetch(`http://127.0.0.1:${port}/admin/api/subscribers`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/admin/queues`)).status).toBe(401);
+    } finally {
+      system.child.kill('SIGINT');
+      expect((await system.exited).code).toBe(0);
+    }
+  }, 90_000);
+
   it('starts its own redis-server, prints the URLs, and Ctrl-C leaves nothing running', async () => {
     const port = await freePort();
     const simPort = await freePort();

@@ -22,6 +22,7 @@ describe.skipIf(!available)('pages in a real browser', () => {
   let browser: Browser;
   let ingress: string;
   let simulator: string;
+  let dashboard: string;
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
@@ -36,6 +37,8 @@ describe.skipIf(!available)('pages in a real browser', () => {
       LOG_LEVEL: 'warn',
     });
     await system.waitForOutput(/tickercast is running/, 60_000);
+    // The address npm start prints carries a token of the run's own: opening it logs the browser in.
+    dashboard = system.output().match(/Dashboard\s+(http:\/\/localhost:\d+\/\?token=[\w-]+)/)![1]!.replace('localhost', '127.0.0.1');
     ingress = `http://127.0.0.1:${port}`;
     simulator = `http://127.0.0.1:${simPort}`;
     browser = await chromium.launch({
@@ -103,7 +106,8 @@ describe.skipIf(!available)('pages in a real browser', () => {
 
   it('the dashboard shows live prices and subscriber counts', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await page.goto(`${ingress}/`);
+    await page.goto(dashboard);
+    expect(page.url()).toBe(`${ingress}/`);
     await page.locator('#status', { hasText: 'live' }).waitFor({ timeout: 15_000 });
     const price = page.locator('[data-symbol=MSFT] [data-field=price]');
     await expect.poll(async () => price.innerText(), { timeout: 10_000 }).toMatch(/^\d+\.\d{2}$/);

@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -6,6 +7,7 @@ import { DeliveryLog, loadConfig, PriceCache, ratesFor, ReplyQueue, senderFor, S
 import { EventStreams } from './dashboard/event-streams.ts';
 import { dashboard } from './dashboard/plugin.ts';
 import { adminApi } from './admin/api.ts';
+import { adminLogin } from './admin/auth.ts';
 import { bullBoard } from './admin/bull-board.ts';
 import { healthRoutes } from './health.ts';
 import { metrics } from './metrics.ts';
@@ -101,6 +103,8 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }));
 
   app.register(formbody, { bodyLimit: WEBHOOK_BODY_LIMIT });
+  app.register(cookie);
+  if (settings.adminToken) app.register(adminLogin, { token: settings.adminToken });
   // Before the routes: the signature check and the metrics hooks apply to every route registered after them.
   app.register(webhookSignatures, { redis, keys, secret: settings.signatureSecret, smsMethod: settings.signatureMethod, bodyLimit: WEBHOOK_BODY_LIMIT });
   const streams = new EventStreams({ maxStreams: settings.dashboardMaxStreams, maxPerClient: settings.dashboardMaxStreamsPerClient });

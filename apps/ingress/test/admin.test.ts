@@ -81,6 +81,39 @@ describe('Bull Board', () => {
   });
 });
 
+describe('logging a browser in with ?token= (the address npm start prints)', () => {
+  afterEach(() => ing.close());
+
+  it('the right token sets an HttpOnly, SameSite=Strict session cookie (not the token) and sends the browser on without it', async () => {
+    ing = await testIngress(t, { adminToken: TOKEN });
+    const res = await ing.app.inject({ method: 'GET', url: `/admin/queues?token=${TOKEN}` });
+    expect(res.statusCode).toBe(303);
+    expect(res.headers.location).toBe('/admin/queues');
+    const cookie = String(res.headers['set-cookie']);
+    expect(cookie).toMatch(/^tickercast_admin=[\w-]+; Path=\/; HttpOnly; SameSite=Strict$/);
+    expect(cookie).not.toContain(TOKEN);
+    const session = cookie.split(';')[0]!;
+    for (const url of ['/admin/queues', '/admin/queues/api/queues', '/admin/api/subscribers', '/', '/dashboard/snapshot', '/metrics']) {
+      expect((await ing.app.inject({ method: 'GET', url, headers: { cookie: session } })).statusCode, url).toBe(200);
+    }
+    // Other parameters survive the redirect.
+    expect((await ing.app.inject({ method: 'GET', url: `/admin/api/subscribers?limit=5&token=${TOKEN}` })).headers.location).toBe('/admin/api/subscribers?limit=5');
+  });
+
+  it('a wrong token or a forged cookie logs nobody in; the token is never taken on a webhook or by POST', async () => {
+    ing = await testIngress(t, { adminToken: TOKEN });
+    const wrong = await ing.app.inject({ method: 'GET', url: '/admin/queues?token=wrong-token-0123456789abcdef' });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.headers['set-cookie']).toBeUndefined();
+    expect((await ing.app.inject({ method: 'GET', url: '/admin/queues', headers: { cookie: `tickercast_admin=${TOKEN}` } })).statusCode).toBe(401);
+    expect((await ing.app.inject({ method: 'GET', url: '/admin/queues', headers: { cookie: 'tickercast_admin=forged' } })).statusCode).toBe(401);
+    const webhook = await ing.app.inject({ method: 'GET', url: `/webhooks/delivery-receipt?token=${TOKEN}` });
+    expect(webhook.headers['set-cookie']).toBeUndefined();
+    const post = await ing.app.inject({ method: 'POST', url: `/admin/api/broadcast?token=${TOKEN}`, payload: { symbol: 'MSFT', text: 'x' } });
+    expect(post.statusCode).toBe(401);
+  });
+});
+
 describe('cross-site requests (CSRF) with the browser\'s cached credentials', () => {
   afterEach(() => ing.close());
 
@@ -95,12 +128,13 @@ describe('cross-site requests (CSRF) with the browser\'s cached credentials', ()
 
   it('Bull Board\'s add-job route refuses a form posted from another site (403) and adds nothing', async () => {
     ing = await testIngress(t, { adminToken: TOKEN, publicUrl: 'https://ops.example.com' });
-    for (const headers of [
+    const attempts: Record<string, string>[] = [
       { origin: 'https://evil.example' },
       { referer: 'https://evil.example/page.html' },
       { 'sec-fetch-site': 'cross-site' },
       { origin: 'null' },
-    ]) {
+    ];
+    for (const headers of attempts) {
       const res = await formPost('/admin/queues/api/queues/inbound/add', headers);
       expect(res.statusCode, JSON.stringify(headers)).toBe(403);
       expect(res.json()).toEqual({ error: 'forbidden', reason: 'a request from another site' });

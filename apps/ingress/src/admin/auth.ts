@@ -1,9 +1,13 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import fp from 'fastify-plugin';
 import { changesState, fromAnotherSite } from '../same-origin.ts';
 
 /** The realm a browser shows in its login prompt. */
 export const REALM = 'tickercast';
+
+/** The cookie a browser keeps after opening a `?token=` address: the admin token's session, never the token itself. */
+export const ADMIN_COOKIE = 'tickercast_admin';
 
 /**
  * Constant-time, and length-blind: both sides are hashed first, so neither the content nor the
@@ -15,9 +19,20 @@ function sameSecret(given: string, token: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-/** `Bearer <token>`, or HTTP Basic with the token as password (any user name): the reason it fails, or undefined when it holds. */
-export function checkAdminCredentials(authorization: string | undefined, token: string): string | undefined {
-  if (!authorization) return 'missing credentials';
+/** What the session cookie holds: derived from the token, so the cookie jar never holds the token. */
+export function adminSession(token: string): string {
+  return createHmac('sha256', token).update('tickercast admin session').digest('base64url');
+}
+
+/**
+ * `Bearer <token>`, HTTP Basic with the token as password (any user name), or the session
+ * cookie: the reason they fail, or undefined when they hold.
+ */
+export function checkAdminCredentials(authorization: string | undefined, token: string, cookie?: string): string | undefined {
+  if (!authorization) {
+    if (cookie !== undefined) return sameSecret(cookie, adminSession(token)) ? undefined : 'wrong credentials';
+    return 'missing credentials';
+  }
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
   if (bearer) return sameSecret(bearer[1]!, token) ? undefined : 'wrong credentials';
   const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization);
@@ -45,7 +60,7 @@ export function requireAdmin(token: string, challenge: 'Basic' | 'Bearer', publi
       req.log.warn({ url: req.url.split('?')[0], origin: req.headers.origin ?? req.headers.referer }, 'admin request from another site refused');
       return reply.code(403).header('cache-control', 'no-store').send({ error: 'forbidden', reason: 'a request from another site' });
     }
-    const reason = checkAdminCredentials(req.headers.authorization, token);
+    const reason = checkAdminCredentials(req.headers.authorization, token, req.cookies?.[ADMIN_COOKIE]);
     if (reason === undefined) return;
     req.log.warn({ url: req.url.split('?')[0], reason }, 'admin access refused');
     return reply
@@ -55,3 +70,28 @@ export function requireAdmin(token: string, challenge: 'Basic' | 'Bearer', publi
       .send({ error: 'unauthorized', reason });
   };
 }
+
+/** The pages a person opens with `?token=`: the dashboard, Bull Board, the admin API and /metrics. */
+const OPERATOR_PATHS = /^\/(?:$|dashboard(?:\/|$)|admin\/|metrics$)/;
+
+/**
+ * Opening an operator page as `…?token=<ADMIN_TOKEN>` (the address `npm start` prints, the way
+ * Jupyter prints its own) logs the browser in: the token is checked, a session cookie is set
+ * (HttpOnly, SameSite=Strict: never sent with a request another site starts) and the browser is
+ * sent to the same address without the token, so it stays out of history and logs. A wrong
+ * token changes nothing: the page then asks for credentials as usual.
+ */
+const plugin: FastifyPluginAsync<{ token: string }> = async (app, { token }) => {
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.method !== 'GET') return;
+    const url = new URL(req.url, 'http://x');
+    const given = url.searchParams.get('token');
+    if (given === null || !OPERATOR_PATHS.test(url.pathname)) return;
+    if (!sameSecret(given, token)) return;
+    url.searchParams.delete('token');
+    reply.setCookie(ADMIN_COOKIE, adminSession(token), { httpOnly: true, sameSite: 'strict', path: '/', secure: req.protocol === 'https' });
+    return reply.header('cache-control', 'no-store').redirect(`${url.pathname}${url.search}`, 303);
+  });
+};
+
+export const adminLogin = fp(plugin, { name: 'admin-login', fastify: '5.x', dependencies: ['@fastify/cookie'] });
