@@ -109,6 +109,9 @@ describe.skipIf(!available)('pages in a real browser', () => {
     await page.goto(dashboard);
     expect(page.url()).toBe(`${ingress}/`);
     await page.locator('#status', { hasText: 'live' }).waitFor({ timeout: 15_000 });
+    // The chart starts from the ticks kept in Redis (the system has ticked for a while), not from two points.
+    const points = await page.locator('[data-symbol=MSFT] polyline').getAttribute('points');
+    expect(points!.trim().split(' ').length).toBeGreaterThan(5);
     const price = page.locator('[data-symbol=MSFT] [data-field=price]');
     await expect.poll(async () => price.innerText(), { timeout: 10_000 }).toMatch(/^\d+\.\d{2}$/);
     // Two confirmed subscribers from the tests above: one on SMS, one on Viber.

@@ -1,6 +1,6 @@
 import type { InjectOptions } from 'fastify';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeliveryLog, FEED_PRIORITY, SubscriptionStore } from '@tickercast/shared';
+import { DeliveryLog, FEED_PRIORITY, PriceCache, SubscriptionStore } from '@tickercast/shared';
 import { testRedis } from '../../../test/support/redis.ts';
 import { testIngress, type TestIngress } from './helpers.ts';
 
@@ -78,6 +78,30 @@ describe('Bull Board', () => {
     expect(res.statusCode).toBe(200);
     const names = (res.json() as { queues: { name: string }[] }).queues.map((q) => q.name).sort();
     expect(names).toEqual(ing.queues.all().map((q) => q.name).sort());
+  });
+});
+
+describe('price history', () => {
+  afterEach(() => ing.close());
+
+  it('GET /prices/:symbol/history: the last ticks, oldest first, with times; 404 for a symbol not on offer', async () => {
+    ing = await testIngress(t, { adminToken: TOKEN, symbols: ['MSFT', 'GOOGL'] });
+    const prices = new PriceCache(t.redis, ing.keys);
+    for (let i = 1; i <= 5; i++) await prices.set('MSFT', 400 + i, Date.UTC(2026, 11, 2, 12, 0, i));
+    const res = await api('GET', '/prices/msft/history?limit=3');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({
+      symbol: 'MSFT',
+      points: [
+        { price: 403, version: 3, tickedAt: '2026-12-02T12:00:03.000Z' },
+        { price: 404, version: 4, tickedAt: '2026-12-02T12:00:04.000Z' },
+        { price: 405, version: 5, tickedAt: '2026-12-02T12:00:05.000Z' },
+      ],
+    });
+    expect((await api('GET', '/prices/GOOGL/history')).json()).toEqual({ symbol: 'GOOGL', points: [] });
+    expect((await api('GET', '/prices/TSLA/history')).statusCode).toBe(404);
+    expect((await api('GET', '/prices/MSFT/history?limit=0')).statusCode).toBe(400);
+    expect((await ing.app.inject({ method: 'GET', url: '/admin/api/prices/MSFT/history' })).statusCode).toBe(401);
   });
 });
 

@@ -58,6 +58,17 @@ describe('live dashboard', () => {
     expect(snapshot.queues['send-sms']).toMatchObject({ waiting: 1 });
   });
 
+  it('serves the recent ticks of every symbol, oldest first, for the charts to draw on load', async () => {
+    const prices = new PriceCache(t.redis, t.keys);
+    for (const p of [413, 414, 415]) await prices.set('GOOGL', p);
+    const history = (await (await fetch(`${base}/dashboard/history`)).json()) as Record<string, { price: number; version: number }[]>;
+    expect(Object.keys(history).sort()).toEqual(['GOOGL', 'MSFT']);
+    expect(history.GOOGL!.map((q) => q.price)).toEqual([413, 414, 415]);
+    expect(history.MSFT!.map((q) => q.price)).toEqual([412.35]);
+    const html = await (await fetch(`${base}/`)).text();
+    expect(html).toContain("fetch('/dashboard/history')");
+  });
+
   it('closes cleanly with a stream still open', async () => {
     const other = Fastify();
     await other.register(dashboard, { symbols: ['MSFT'], prices: new PriceCache(t.redis, t.keys), store: new SubscriptionStore(t.redis, t.keys), deliveries: new DeliveryLog(t.redis, t.keys), queues, intervalMs: 100 });

@@ -12,7 +12,7 @@ const ticker = new Ticker({
   intervalMs: config.TICK_INTERVAL_MS,
   redis,
   keys,
-  prices: new PriceCache(redis, keys),
+  prices: new PriceCache(redis, keys, { historyPoints: config.PRICE_HISTORY_POINTS }),
   queues,
   logger,
 });

@@ -149,6 +149,8 @@ export const envSchema = z
 
     TICKER_SYMBOLS: symbols,
     TICK_INTERVAL_MS: z.coerce.number().int().min(50).default(5000),
+    // Recent ticks kept per symbol in Redis (the dashboard's charts, the admin API): an hour at the default tick.
+    PRICE_HISTORY_POINTS: z.coerce.number().int().min(2).max(100_000).default(720),
 
     DISPATCHER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
     // Sends per second per channel, across every dispatcher. Vonage's account default is 30/s per

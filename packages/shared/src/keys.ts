@@ -62,6 +62,8 @@ export function redisKeys(namespace: string) {
     prices,
     /** Hash symbol -> version counter, bumped by each tick. */
     priceVersions: `${prices}:versions`,
+    /** Stream per symbol of its recent ticks (`price`, `version`, `tickedAt`), capped: the dashboard's charts, the admin API. */
+    priceHistory: (symbol: string) => `${prices}:history:${symbol}`,
     /** String with a short TTL: the one ticker replica that claims a tick slot runs it. */
     tickClaim: (slot: number) => `${prices}:tick:${slot}`,
   } as const;

@@ -9,11 +9,20 @@ export interface PriceQuote {
   tickedAt: number;
 }
 
+/*
+ * The new price, its version and its place in the symbol's history, in one round trip. The
+ * history is trimmed approximately (`~`), which lets Redis drop whole nodes: cheap, and never
+ * fewer than the points asked for.
+ */
 const SET_SCRIPT = new LuaScript(`
 local v = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. v .. '|' .. ARGV[3])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'p', ARGV[2], 'v', v, 't', ARGV[3])
 return v
 `);
+
+/** Ticks kept per symbol by default: an hour at the default 5 s tick. */
+export const DEFAULT_HISTORY_POINTS = 720;
 
 function decode(symbol: string, raw: string | null | undefined): PriceQuote | undefined {
   if (!raw) return undefined;
@@ -21,19 +30,41 @@ function decode(symbol: string, raw: string | null | undefined): PriceQuote | un
   return { symbol, price: Number(price), version: Number(version), tickedAt: Number(tickedAt) };
 }
 
-/** The last-value cache: the latest price of each symbol, with a version bumped per tick. */
+/**
+ * The last-value cache: the latest price of each symbol, with a version bumped per tick, and a
+ * capped history of recent ticks per symbol (PRICE_HISTORY_POINTS).
+ */
 export class PriceCache {
   readonly #redis: Redis;
   readonly #keys: RedisKeys;
+  readonly #historyPoints: number;
 
-  constructor(redis: Redis, keys: RedisKeys) {
+  constructor(redis: Redis, keys: RedisKeys, opts: { historyPoints?: number } = {}) {
     this.#redis = redis;
     this.#keys = keys;
+    this.#historyPoints = opts.historyPoints ?? DEFAULT_HISTORY_POINTS;
   }
 
   async set(symbol: string, price: number, tickedAt = Date.now()): Promise<PriceQuote> {
-    const version = (await SET_SCRIPT.run(this.#redis, [this.#keys.prices, this.#keys.priceVersions], [symbol, price.toFixed(4), tickedAt])) as number;
+    const k = this.#keys;
+    const version = (await SET_SCRIPT.run(this.#redis, [k.prices, k.priceVersions, k.priceHistory(symbol)], [symbol, price.toFixed(4), tickedAt, this.#historyPoints])) as number;
     return { symbol, price: Number(price.toFixed(4)), version, tickedAt };
+  }
+
+  /** The symbol's most recent ticks, oldest first, at most `limit`. */
+  async history(symbol: string, limit: number): Promise<PriceQuote[]> {
+    const entries = await this.#redis.xrevrange(this.#keys.priceHistory(symbol), '+', '-', 'COUNT', limit);
+    return entries.reverse().map(([, fields]) => {
+      const f: Record<string, string> = {};
+      for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
+      return { symbol, price: Number(f.p), version: Number(f.v), tickedAt: Number(f.t) };
+    });
+  }
+
+  /** Recent ticks of each symbol, oldest first. */
+  async histories(symbols: readonly string[], limit: number): Promise<Record<string, PriceQuote[]>> {
+    const all = await Promise.all(symbols.map(async (s) => [s, await this.history(s, limit)] as const));
+    return Object.fromEntries(all);
   }
 
   async get(symbol: string): Promise<PriceQuote | undefined> {

@@ -54,4 +54,26 @@ describe('PriceCache', () => {
   it('an unknown symbol has no price', async () => {
     expect(await prices.get('UNKNOWN')).toBeUndefined();
   });
+
+  it('each set also lands in the symbol\'s history, in the same round trip: oldest first, newest last', async () => {
+    for (let i = 1; i <= 5; i++) await prices.set('HIST', 100 + i, i * 1000);
+    expect(await prices.history('HIST', 3)).toEqual([
+      { symbol: 'HIST', price: 103, version: 3, tickedAt: 3000 },
+      { symbol: 'HIST', price: 104, version: 4, tickedAt: 4000 },
+      { symbol: 'HIST', price: 105, version: 5, tickedAt: 5000 },
+    ]);
+    expect((await prices.histories(['HIST', 'NONE'], 10)).NONE).toEqual([]);
+  });
+
+  it('the history is capped near PRICE_HISTORY_POINTS, never below it', async () => {
+    const capped = new PriceCache(t.redis, t.keys, { historyPoints: 100 });
+    for (let i = 1; i <= 1000; i++) await capped.set('CAP', i, i);
+    const length = await t.redis.xlen(t.keys.priceHistory('CAP'));
+    expect(length).toBeGreaterThanOrEqual(100);
+    expect(length).toBeLessThan(300);
+    const last = await capped.history('CAP', 100);
+    expect(last).toHaveLength(100);
+    expect(last.at(-1)).toMatchObject({ price: 1000, version: 1000 });
+    expect(last[0]).toMatchObject({ price: 901 });
+  });
 });

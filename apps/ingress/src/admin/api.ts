@@ -9,6 +9,7 @@ import {
   FEED_PRIORITY,
   maskAddress,
   parseSubscriberId,
+  PriceCache,
   subscriberId,
   SubscriptionStore,
   type Channel,
@@ -84,6 +85,10 @@ const broadcastBody = z.strictObject({
   key: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ or -, at most 64').optional(),
 });
 
+const historyQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(10_000).default(720),
+});
+
 const iso = (ms: number | undefined) => (ms === undefined || !Number.isFinite(ms) ? undefined : new Date(ms).toISOString());
 
 /** What the API shows of a subscriber: the number masked, as in the logs. */
@@ -124,11 +129,21 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (app, opts) =
   const { redis, keys, queues } = opts;
   const store = new SubscriptionStore(redis, keys);
   const deliveries = new DeliveryLog(redis, keys);
+  const prices = new PriceCache(redis, keys);
   const offered = new Set(opts.symbols);
 
   app.addHook('onRequest', requireAdmin(opts.token, 'Bearer', opts.publicUrl));
   app.addHook('onSend', async (_req, reply) => {
     reply.header('cache-control', 'no-store');
+  });
+
+  app.get('/prices/:symbol/history', async (req, reply) => {
+    const params = validate(z.object({ symbol: symbolSchema }), req.params, reply, 'invalid symbol');
+    const q = validate(historyQuery, req.query, reply, 'invalid query');
+    if (!params || !q) return reply;
+    if (!offered.has(params.symbol)) return reply.code(404).send({ error: `${params.symbol} is not on offer (offered: ${opts.symbols.join(', ')})` });
+    const points = await prices.history(params.symbol, q.limit);
+    return { symbol: params.symbol, points: points.map((p) => ({ price: p.price, version: p.version, tickedAt: iso(p.tickedAt) })) };
   });
 
   const subscriberParam = (params: unknown, reply: FastifyReply): SubscriberId | undefined =>

@@ -1,3 +1,6 @@
+/** Points on each price chart. */
+export const CHART_POINTS = 60;
+
 /** The dashboard: plain HTML, CSS and a little script; no build step. */
 export function dashboardPage(symbols: readonly string[]): string {
   const cards = symbols
@@ -59,6 +62,7 @@ export function dashboardPage(symbols: readonly string[]): string {
 <script>
   const CHANNELS = ['sms', 'whatsapp', 'messenger', 'viber_service'];
   const LABEL = { sms: 'SMS', whatsapp: 'WhatsApp', messenger: 'Messenger', viber_service: 'Viber' };
+  const CHART_POINTS = ${CHART_POINTS};
   const history = {};
   let previous;
   const fmt = (n) => Number(n).toLocaleString();
@@ -69,7 +73,7 @@ export function dashboardPage(symbols: readonly string[]): string {
       if (!card) continue;
       const h = (history[q.symbol] ||= []);
       if (h.length === 0 || h[h.length - 1].v !== q.version) h.push({ v: q.version, p: q.price });
-      if (h.length > 60) h.shift();
+      if (h.length > CHART_POINTS) h.shift();
       card.querySelector('[data-field=price]').textContent = q.price.toFixed(2);
       const first = h[0].p, change = q.price - first, el = card.querySelector('[data-field=change]');
       el.textContent = (change >= 0 ? '▲ +' : '▼ ') + change.toFixed(2) + ' (' + ((change / first) * 100).toFixed(2) + '%)';
@@ -92,9 +96,14 @@ export function dashboardPage(symbols: readonly string[]): string {
     document.getElementById('status').textContent = 'live · ' + new Date(s.at).toLocaleTimeString();
     document.getElementById('dot').className = 'dot live';
   }
-  const events = new EventSource('/dashboard/events');
-  events.addEventListener('snapshot', (e) => render(JSON.parse(e.data)));
-  events.onerror = () => { document.getElementById('status').textContent = 'reconnecting…'; document.getElementById('dot').className = 'dot'; };
+  // The charts start from the recent ticks kept in Redis, then follow the live snapshots.
+  let events;
+  fetch('/dashboard/history').then((r) => (r.ok ? r.json() : {})).catch(() => ({})).then((recent) => {
+    for (const [symbol, points] of Object.entries(recent)) history[symbol] = points.map((q) => ({ v: q.version, p: q.price }));
+    events = new EventSource('/dashboard/events');
+    events.addEventListener('snapshot', (e) => render(JSON.parse(e.data)));
+    events.onerror = () => { document.getElementById('status').textContent = 'reconnecting…'; document.getElementById('dot').className = 'dot'; };
+  });
 </script>
 </body></html>`;
 }

@@ -3,7 +3,7 @@ import { requireAdmin } from '../admin/auth.ts';
 import { clientSubject } from '../client-address.ts';
 import { SnapshotBroadcaster } from './broadcaster.ts';
 import { EventStreams } from './event-streams.ts';
-import { dashboardPage } from './page.ts';
+import { CHART_POINTS, dashboardPage } from './page.ts';
 import { takeSnapshot, type DashboardSnapshot, type SnapshotSources } from './snapshot.ts';
 
 export interface DashboardOptions extends SnapshotSources {
@@ -46,6 +46,8 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, opts)
 
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(dashboardPage(opts.symbols)));
   app.get('/dashboard/snapshot', async () => takeSnapshot(opts));
+  // What the charts draw on load, so that they do not start empty: the last ticks of every symbol.
+  app.get('/dashboard/history', async () => opts.prices.histories(opts.symbols, CHART_POINTS));
 
   app.get('/dashboard/events', (req, reply) => {
     const client = clientSubject(req.ip);
