@@ -9,6 +9,12 @@ import type { Channel } from './channels.ts';
 import { CHANNELS, channelSchema } from './channels.ts';
 import type { RedisKeys } from './keys.ts';
 
+/**
+ * The longest text an inbound job carries: the ingress refuses longer webhooks (400) and cuts a
+ * joined SMS to it, and the command parser reads far less of it (COMMAND_TEXT_MAX).
+ */
+export const INBOUND_TEXT_MAX = 10_000;
+
 /** A message from a person, whatever webhook brought it: the one shape the dispatcher reads. */
 export const inboundMessageSchema = z.object({
   channel: channelSchema,
