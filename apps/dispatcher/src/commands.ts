@@ -55,7 +55,7 @@ export const COMMAND_TEXT_MAX = 640;
  * joiners, word joiner, BOM, soft hyphen, bidi controls), combining marks (so an accent or a
  * stray U+0301 cannot split a word) and control characters other than whitespace.
  */
-const INVISIBLE = /[\p{Cf}\p{M}\u0000-\u0008\u000E-\u001F\u007F-\u009F]/gu;
+const INVISIBLE = /[\p{Cf}\p{M}[\p{Cc}--\s]]/gv;
 
 /**
  * The text as a person meant it: compatibility forms folded as NFKC folds them (fullwidth ＳＴＯＰ,
