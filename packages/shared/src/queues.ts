@@ -20,7 +20,7 @@ export const inboundMessageSchema = z.object({
   channel: channelSchema,
   from: z.string().min(1),
   to: z.string().min(1),
-  text: z.string(),
+  text: z.string().max(INBOUND_TEXT_MAX),
   /** The provider's id: the job id, so a redelivered webhook is one job. */
   messageId: z.string().min(1),
   receivedAt: z.iso.datetime({ offset: true }),
