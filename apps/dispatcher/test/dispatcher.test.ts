@@ -275,6 +275,18 @@ describe('channel rules and failures', () => {
     expect(m!.request).toMatchObject({ channel: 'whatsapp', message_type: 'text' });
   });
 
+  it('an inbound stamped a week ahead opens the WhatsApp window from now, not until next week', async () => {
+    // Issue 19 item 14: a future timestamp must not keep the 24-hour window open.
+    const wa = '447700900404';
+    const m: InboundMessage = { channel: 'whatsapp', from: wa, to: BUSINESS_NUMBERS.whatsapp, text: 'MSFT', messageId: `future-${++seq}`, receivedAt: new Date(Date.now() + 7 * 24 * 60 * 60 * 1000).toISOString() };
+    const before = Date.now();
+    await queues.inbound.add('inbound', m, { jobId: inboundJobId(m) });
+    await until('confirmation', () => sim.store.messages({ to: wa }).length > 0);
+    const lastInboundAt = Number(await t.redis.hget(t.keys.subscriber(subscriberId('whatsapp', wa)), 'lastInboundAt'));
+    expect(lastInboundAt).toBeGreaterThanOrEqual(before);
+    expect(lastInboundAt).toBeLessThanOrEqual(Date.now());
+  });
+
   it('Messenger outside its window with no tag configured sends nothing', async () => {
     const psid = '2222333344445555';
     await store.touch('messenger', psid, Date.now() - 25 * 60 * 60 * 1000);

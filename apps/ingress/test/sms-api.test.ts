@@ -105,6 +105,14 @@ describe('inbound SMS (SMS API)', () => {
     expect((await queues.inbound.getJob(inboundJobId({ messageId: '1234567890' })))?.data.messageId).toBe('1234567890');
   });
 
+  it('a message-timestamp in the future is taken as the time of receipt', async () => {
+    const before = Date.now();
+    await deliver('/webhooks/inbound-sms', { ...SMS, 'message-timestamp': '2099-01-01 00:00:00' }, 'GET query');
+    const at = Date.parse((await queues.inbound.getJob(inboundJobId({ messageId: SMS.messageId })))?.data.receivedAt ?? '');
+    expect(at).toBeGreaterThanOrEqual(before);
+    expect(at).toBeLessThanOrEqual(Date.now());
+  });
+
   it('without message-timestamp the receive time is now', async () => {
     const { 'message-timestamp': _ts, ...rest } = SMS;
     const before = Date.now();

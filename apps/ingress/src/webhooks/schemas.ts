@@ -94,7 +94,7 @@ function fromMessagesInbound(b: z.infer<typeof messagesInboundSchema>): InboundM
     // A tapped button says what its label says: a "YES" button is a YES.
     text: b.text ?? b.image?.caption ?? b.reply?.title ?? b.button?.text ?? '',
     messageId: b.message_uuid,
-    receivedAt: isoOrNow(b.timestamp),
+    receivedAt: notAfterNow(isoOrNow(b.timestamp)),
   };
 }
 
@@ -121,7 +121,7 @@ export function fromSmsInbound(b: z.infer<typeof smsInboundSchema>, joined?: { t
     to: b.to,
     text: joined?.text ?? b.text,
     messageId: joined?.messageId ?? b.messageId,
-    receivedAt: smsTimeToIso(b['message-timestamp']),
+    receivedAt: notAfterNow(smsTimeToIso(b['message-timestamp'])),
   };
 }
 
@@ -140,6 +140,15 @@ function fromSmsReceipt(b: z.infer<typeof smsReceiptSchema>): StatusUpdate {
 
 function smsTimeToIso(t: string | undefined): string {
   return t ? new Date(t).toISOString() : new Date().toISOString();
+}
+
+/**
+ * A message cannot have been sent after we received it: a timestamp ahead of our clock (skew, or
+ * forged) is taken as the time of receipt, so it cannot hold a 24-hour window open past its end.
+ */
+function notAfterNow(iso: string): string {
+  const now = Date.now();
+  return Date.parse(iso) > now ? new Date(now).toISOString() : iso;
 }
 
 function isoOrNow(t: string): string {
