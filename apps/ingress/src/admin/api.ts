@@ -7,6 +7,7 @@ import {
   channelSchema,
   DeliveryLog,
   FEED_PRIORITY,
+  jobIdPart,
   maskAddress,
   parseSubscriberId,
   subscriberId,
@@ -211,7 +212,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (app, opts) =
         const { channel } = parseSubscriberId(id);
         const list = jobs.get(channel) ?? [];
         // Same priority as feed updates: replies to people still go first on each channel.
-        list.push({ name: 'broadcast', data: { kind: 'reply', subscriberId: id, text: body.text }, opts: { jobId: `bc-${key}-${id.replace(/:/g, '_')}`, priority: FEED_PRIORITY } });
+        list.push({ name: 'broadcast', data: { kind: 'reply', subscriberId: id, text: body.text }, opts: { jobId: `bc-${key}-${jobIdPart(id)}`, priority: FEED_PRIORITY } });
         jobs.set(channel, list);
       }
       for (const [channel, list] of jobs) {
