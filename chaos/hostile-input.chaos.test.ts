@@ -3,14 +3,17 @@
  * webhook route, the web signup and the admin API (without a token), through app.inject on the
  * real ingress over the test Redis. Guarantees: no 5xx, no job created by a refused request (a
  * rare fuzzed body that happens to be valid is answered 200 and is one job), /healthz still 200. Then, with VONAGE_SIGNATURE_SECRET set: forged, tampered, stale and replayed
- * signatures are all 401.
+ * signatures are all 401. Last, the attacks of issue 19 on parsing and joining (items 3, 4, 10,
+ * 11, 13, 14), each with what must now happen.
  */
 import fc from 'fast-check';
 import type { InjectOptions } from 'fastify';
 import { afterAll, expect, test } from 'vitest';
 import { signMessagesWebhook, smsSignature } from '@tickercast/messages-client';
-import { createQueues, redisKeys, type Queues } from '@tickercast/shared';
+import { createQueues, INBOUND_TEXT_MAX, redisKeys, type Queues } from '@tickercast/shared';
+import { parseCommand } from '../apps/dispatcher/src/commands.ts';
 import { buildIngress } from '../apps/ingress/src/app.ts';
+import { SMS_CONCAT_MAX_PARTS } from '../apps/ingress/src/webhooks/sms-concat.ts';
 import { testRedis } from '../test/support/redis.ts';
 import { QUICK, report } from './support.ts';
 
@@ -274,3 +277,94 @@ test('a signup flood (spoofed X-Forwarded-For, then many addresses) buys a bound
   expect(await t.redis.exists(keys.replyPacing('sms'))).toBe(0);
   await app.close();
 }, 120_000);
+
+test('issue 19 attacks on parsing and joining: bounded work, no lost opt-out, no lost message, no replay', async () => {
+  const { app, totalJobs } = await ingress('issue19', SECRET);
+  const keys = redisKeys(`${t.namespace}:issue19`);
+  const queues = createQueues(t.redis, keys);
+  queueSets.push(queues);
+  const offered = new Set(['MSFT', 'GOOGL']);
+  const nowS = () => Math.floor(Date.now() / 1000);
+  let nonce = 0;
+  const sms = (params: Record<string, string>, timestamp = nowS()) => {
+    const signed = { to: '447700900000', type: 'text', ...params, timestamp: String(timestamp), nonce: `i19-${++nonce}` };
+    return { ...signed, sig: smsSignature(signed, SECRET, 'md5hash') };
+  };
+  const form = (params: Record<string, string>): InjectOptions => ({
+    method: 'POST',
+    url: '/webhooks/inbound-sms',
+    payload: new URLSearchParams(params).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  const messages = async (raw: object): Promise<InjectOptions> => {
+    const body = JSON.stringify(raw);
+    return { method: 'POST', url: '/webhooks/inbound', payload: body, headers: { 'content-type': 'application/json', authorization: await signMessagesWebhook({ rawBody: body, secret: SECRET }) } };
+  };
+  const inbound = (id: string, o: Record<string, unknown> = {}) => ({
+    channel: 'whatsapp', message_uuid: id, to: '447700900001', from: '447700900777', timestamp: new Date().toISOString(), message_type: 'text', text: 'MSFT', ...o,
+  });
+  const waitingText = async (from: string) => (await queues.inbound.getWaiting()).filter((j) => j.data.from === from).map((j) => j.data.text);
+  const figures: Record<string, unknown> = {};
+
+  // Item 3: a long SMS of 255 parts of 10,000 characters each, the worst the schema lets through.
+  const huge = `a${'.'.repeat(9_998)}a`;
+  const from3 = '447700903003';
+  for (let part = 255; part >= 1; part--) {
+    const res = await app.inject(form(sms({ msisdn: from3, messageId: `I19P3-${part}`, text: huge, concat: 'true', 'concat-ref': '3', 'concat-total': '255', 'concat-part': String(part) })));
+    expect(res.statusCode, res.body).toBe(200);
+    if (part > 1) expect(await t.redis.hlen(keys.smsConcatParts(from3, '3'))).toBeLessThanOrEqual(SMS_CONCAT_MAX_PARTS);
+  }
+  const [joined] = await waitingText(from3);
+  expect(joined!.length).toBeLessThanOrEqual(INBOUND_TEXT_MAX);
+  const parseStarted = performance.now();
+  expect(parseCommand(joined!, offered)).toEqual({ kind: 'help' });
+  figures.item3 = { parts: 255, joinedChars: joined!.length, parseMs: Math.round(performance.now() - parseStarted) };
+
+  // Item 4: a later long STOP under a reused reference is a message of its own, not a duplicate.
+  const from4 = '447700903004';
+  for (const [i, text] of ['MSFT and ', 'GOOGL please'].entries()) {
+    await app.inject(form(sms({ msisdn: from4, messageId: `I19A-${i}`, text, concat: 'true', 'concat-ref': '4', 'concat-total': '2', 'concat-part': String(i + 1) })));
+  }
+  const stopAnswers = [];
+  for (const [i, text] of ['STOP, no more ', 'messages please'].entries()) {
+    stopAnswers.push((await app.inject(form(sms({ msisdn: from4, messageId: `I19B-${i}`, text, concat: 'true', 'concat-ref': '4', 'concat-total': '2', 'concat-part': String(i + 1) })))).json());
+  }
+  expect(stopAnswers.at(-1)).toEqual({ ok: true });
+  const texts4 = await waitingText(from4);
+  expect(texts4.map((x) => parseCommand(x, offered).kind).sort()).toEqual(['stop-all', 'subscribe']);
+  expect(await t.redis.exists(keys.smsConcatParts(from4, '4'))).toBe(0);
+  figures.item4 = { jobs: texts4.length };
+
+  // Item 10: what the job schema would refuse is a 400 at the edge, and no job.
+  const before10 = await totalJobs();
+  const year99999 = await app.inject(await messages(inbound('i19-10-a', { timestamp: '+099999-01-01T00:00:00Z' })));
+  const feb30 = await app.inject(form(sms({ msisdn: '447700903010', messageId: 'I19-10', text: 'MSFT', 'message-timestamp': '2025-02-30 12:00:00' })));
+  expect([year99999.statusCode, feb30.statusCode]).toEqual([400, 400]);
+  expect(await totalJobs()).toBe(before10);
+  figures.item10 = { year99999: year99999.statusCode, feb30: feb30.statusCode };
+
+  // Item 11: disguised STOPs are still opt-outs once they are jobs.
+  const disguised = ['ＳＴＯＰ', 'S\u200bTOP', '\u2060stop\u00AD', 'ｓｔｏｐ please', 'S\u0000TOP'];
+  for (const [i, text] of disguised.entries()) expect((await app.inject(await messages(inbound(`i19-11-${i}`, { from: `44770090311${i}`, text })))).statusCode).toBe(200);
+  const kinds = await Promise.all(disguised.map(async (_, i) => parseCommand((await waitingText(`44770090311${i}`))[0] ?? '', offered).kind));
+  expect(kinds).toEqual(disguised.map(() => 'stop-all'));
+  figures.item11 = { disguisedStops: disguised.length, optOuts: kinds.filter((k) => k === 'stop-all').length };
+
+  // Item 13: a request stamped 290 s ahead cannot be replayed while it is still accepted.
+  const ahead = sms({ msisdn: '447700903013', messageId: 'I19-13', text: 'MSFT' }, nowS() + 290);
+  expect((await app.inject(form(ahead))).statusCode).toBe(200);
+  expect((await app.inject(form(ahead))).statusCode).toBe(401);
+  const nonceTtl = await t.redis.ttl(keys.webhookReplay('nonce', ahead.nonce));
+  expect(nonceTtl).toBeGreaterThanOrEqual(590);
+  figures.item13 = { nonceTtlS: nonceTtl };
+
+  // Item 14: ids that differ by ':' and '_' are two messages; a future timestamp is taken as now.
+  for (const id of ['i19:14', 'i19_14']) expect((await app.inject(await messages(inbound(id, { from: '447700903014', timestamp: '2099-01-01T00:00:00Z' })))).json()).toEqual({ ok: true });
+  const jobs14 = (await queues.inbound.getWaiting()).filter((j) => j.data.from === '447700903014');
+  expect(jobs14).toHaveLength(2);
+  for (const j of jobs14) expect(Date.parse(j.data.receivedAt)).toBeLessThanOrEqual(Date.now());
+  figures.item14 = { jobs: jobs14.length };
+
+  report('hostile-input-issue19', figures);
+  await app.close();
+});

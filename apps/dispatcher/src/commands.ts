@@ -1,3 +1,5 @@
+import { INBOUND_TEXT_MAX } from '@tickercast/shared';
+
 /** What a person asked for, parsed from free text. */
 export type Command =
   | { kind: 'help' }
@@ -43,16 +45,54 @@ const POLITE = new Set(['PLEASE', 'PLS', 'THANKS', 'THANK', 'YOU', 'OK', 'OKAY']
 const FILLER = new Set(['PLEASE', 'PLS', 'SEND', 'ME', 'GIVE', 'SUBSCRIBE', 'TO', 'FOR', 'THE', 'AND', 'PRICE', 'PRICES', 'OF', 'I', 'WANT', 'HI', 'HELLO', 'HEY', 'A', 'AN']);
 
 /**
- * Case-insensitive and tolerant of punctuation and extra words. `offered` is the set of
- * symbols on offer; anything that looks like a ticker but is not offered is reported back.
+ * How much of a message a command is read from: far more than any command (STOP with every
+ * ticker on offer), little enough that no text costs the dispatcher more than a moment.
+ */
+export const COMMAND_TEXT_MAX = 640;
+
+/*
+ * What may sit inside a word without being seen: format characters (zero-width space and
+ * joiners, word joiner, BOM, soft hyphen, bidi controls), combining marks (so an accent or a
+ * stray U+0301 cannot split a word) and control characters other than whitespace.
+ */
+const INVISIBLE = /[\p{Cf}\p{M}[\p{Cc}--\s]]/gv;
+
+/**
+ * The text as a person meant it: compatibility forms folded as NFKC folds them (fullwidth ＳＴＯＰ,
+ * ligatures, ideographic space), accents taken off their letters, invisible characters dropped.
+ * NFKD rather than NFKC so that the marks come apart from their letters and can be dropped.
+ */
+export function normalizeText(text: string): string {
+  return text.slice(0, INBOUND_TEXT_MAX).normalize('NFKD').replace(INVISIBLE, '');
+}
+
+/** The uppercase words a command is read from: every step is linear, and at most COMMAND_TEXT_MAX characters are read. */
+function commandWords(text: string): string[] {
+  let s = normalizeText(text).toUpperCase().replace(/[^A-Z0-9.]+/g, ' ').trimStart();
+  if (s.length > COMMAND_TEXT_MAX) {
+    // A word cut in two at the limit is not read at all: half a ticker would be another ticker.
+    const cut = s[COMMAND_TEXT_MAX] === ' ' ? COMMAND_TEXT_MAX : s.lastIndexOf(' ', COMMAND_TEXT_MAX);
+    s = s.slice(0, Math.max(cut, 0));
+  }
+  return s.split(' ').map(trimDots).filter(Boolean);
+}
+
+/** Dots off both ends, by index: the regex /^\.+|\.+$/ it replaces backtracked quadratically on a long word of dots. */
+function trimDots(w: string): string {
+  let start = 0;
+  let end = w.length;
+  while (start < end && w.charCodeAt(start) === 0x2e) start++;
+  while (end > start && w.charCodeAt(end - 1) === 0x2e) end--;
+  return start === 0 && end === w.length ? w : w.slice(start, end);
+}
+
+/**
+ * Case-insensitive and tolerant of punctuation, extra words, fullwidth forms and invisible
+ * characters. `offered` is the set of symbols on offer; anything that looks like a ticker but is
+ * not offered is reported back.
  */
 export function parseCommand(text: string, offered: ReadonlySet<string>): Command {
-  const words = text
-    .toUpperCase()
-    .replace(/[^A-Z0-9.\s]/g, ' ')
-    .split(/\s+/)
-    .map((w) => w.replace(/^\.+|\.+$/g, ''))
-    .filter(Boolean);
+  const words = commandWords(text);
   const first = words[0];
   if (first === undefined) return { kind: 'help' };
 

@@ -31,7 +31,8 @@ export function createInboundProcessor(deps: InboundDeps) {
   const offeredSet = new Set(deps.offered);
   return async (message: InboundMessage, jobId: string): Promise<string> => {
     const { store, prices, replies, offered } = deps;
-    const at = Date.parse(message.receivedAt) || Date.now();
+    // Never later than now: the ingress clamps too, but a job may come from elsewhere (Bull Board, an older ingress).
+    const at = Math.min(Date.parse(message.receivedAt) || Date.now(), Date.now());
     const id = subscriberId(message.channel, message.from);
     await store.touch(message.channel, message.from, at);
     const command = parseCommand(message.text, offeredSet);

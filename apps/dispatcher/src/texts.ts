@@ -21,18 +21,26 @@ export function priceLine(symbol: string, price: number, previous?: number): str
   return `${symbol} ${p} ${arrow} ${sign}${Math.abs(diff).toFixed(2)} (${sign}${pct.toFixed(2)}%)`;
 }
 
+/** How many unknown tickers a reply names: a message full of them would be cut, or refused, and read by nobody. */
+const NAMED_UNKNOWN_MAX = 10;
+
+function namedList(symbols: readonly string[]): string {
+  if (symbols.length <= NAMED_UNKNOWN_MAX) return symbols.join(', ');
+  return `${symbols.slice(0, NAMED_UNKNOWN_MAX).join(', ')} and ${symbols.length - NAMED_UNKNOWN_MAX} more`;
+}
+
 export function subscribedText(symbols: readonly string[], quotes: Map<string, PriceQuote>, unknown: readonly string[], offered: readonly string[]): string {
   const lines = [`Subscribed to ${symbols.join(', ')}. Reply STOP to end.`];
   for (const s of symbols) {
     const q = quotes.get(s);
     if (q) lines.push(priceLine(s, q.price));
   }
-  if (unknown.length > 0) lines.push(`Not on offer: ${unknown.join(', ')}. Try ${offered.join(', ')}.`);
+  if (unknown.length > 0) lines.push(`Not on offer: ${namedList(unknown)}. Try ${offered.join(', ')}.`);
   return lines.join('\n');
 }
 
 export function unknownSymbolsText(unknown: readonly string[], offered: readonly string[]): string {
-  return `Sorry, ${unknown.join(', ')} is not on offer. Try ${offered.join(', ')}. HELP for commands.`;
+  return `Sorry, ${namedList(unknown)} ${unknown.length === 1 ? 'is' : 'are'} not on offer. Try ${offered.join(', ')}. HELP for commands.`;
 }
 
 export function stoppedAllText(): string {

@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseCommand } from '../src/commands.ts';
+import { INBOUND_TEXT_MAX, inboundMessageSchema } from '@tickercast/shared';
+import { COMMAND_TEXT_MAX, OPT_OUT_WORDS, parseCommand } from '../src/commands.ts';
 
 const offered = new Set(['MSFT', 'GOOGL', 'AAPL']);
 const parse = (t: string) => parseCommand(t, offered);
@@ -52,5 +54,111 @@ describe('parseCommand', () => {
   it('START resumes and LIST lists', () => {
     expect(parse('start')).toEqual({ kind: 'start' });
     expect(parse('LIST')).toEqual({ kind: 'list' });
+  });
+});
+
+describe('hostile text (issue 19, items 3 and 11)', () => {
+  // The shapes that made the old dot-trimming regex backtrack, and NFKC's widest expansion (U+FDFA → 18 characters).
+  const shapes: [string, (n: number) => string][] = [
+    ['a word of dots between two letters', (n) => `a${'.'.repeat(n - 2)}a`],
+    ['dots and letters alternating', (n) => '.a'.repeat(n / 2)],
+    ['one long word', (n) => 'A'.repeat(n)],
+    ['the widest NFKC expansion', (n) => '\uFDFA'.repeat(n)],
+    ['zero-width spaces, then STOP', (n) => `${'\u200B'.repeat(n - 4)}STOP`],
+  ];
+
+  it.each(shapes)('the largest text a job can carry, as %s, is parsed at once', (_, make) => {
+    const text = make(INBOUND_TEXT_MAX);
+    expect(inboundMessageSchema.shape.text.safeParse(text).success).toBe(true);
+    const started = performance.now();
+    parse(text);
+    // Linear work on at most INBOUND_TEXT_MAX characters takes a few milliseconds; the bound is generous for a busy machine.
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('a text longer than any job can carry is read only as far as a command needs', () => {
+    const started = performance.now();
+    expect(parse(`MSFT a${'.'.repeat(200_000)}a`)).toEqual({ kind: 'subscribe', symbols: ['MSFT'], unknown: [] });
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('the parser reads COMMAND_TEXT_MAX characters, and a word cut at the end is not read as a ticker', () => {
+    const filler = 'hello '.repeat(Math.ceil(COMMAND_TEXT_MAX / 6));
+    const cut = filler.slice(0, COMMAND_TEXT_MAX - 2);
+    expect(parse(`${cut}MSFT`)).toEqual({ kind: 'help' });
+    expect(parse(`${filler}MSFT`)).toEqual({ kind: 'help' });
+    expect(parse(`${'hello '.repeat(10)}MSFT`)).toEqual({ kind: 'subscribe', symbols: ['MSFT'], unknown: [] });
+  });
+
+  it('leading blanks and punctuation do not push a STOP out of what is read', () => {
+    expect(parse(`${' '.repeat(5000)}${'!'.repeat(4000)}\n\u200B STOP`)).toEqual({ kind: 'stop-all' });
+  });
+
+  it.each(['ＳＴＯＰ', 'S\u200bTOP', 'ST\u200cOP', 'STO\u200dP', '\uFEFFSTOP', 'S\u2060TOP', 'S\u00ADTOP', 'S\u0000TOP', 'ST\u0007OP', 'S\u202ETOP', 'ｓｔｏｐ', 'Ｓtop', 'STÓP', 'S\u0301TOP', '\u3000STOP'])(
+    '%j is an opt-out',
+    (t) => {
+      expect(parse(t)).toEqual({ kind: 'stop-all' });
+    },
+  );
+
+  it('ＳＴＯＰ ＭＳＦＴ (fullwidth, ideographic space) drops MSFT', () => {
+    expect(parse('ＳＴＯＰ\u3000ＭＳＦＴ')).toEqual({ kind: 'stop', symbols: ['MSFT'], unknown: [] });
+  });
+
+  /** Characters a phone, a keyboard or a copy-paste can slip into a word without changing how it looks. */
+  const invisible = fc.constantFrom('\u200B', '\u200C', '\u200D', '\u2060', '\uFEFF', '\u00AD', '\u180E', '\u200E', '\u200F', '\u202A', '\u202C', '\u2066', '\u2069', '\u0000', '\u0001', '\u001F', '\u007F', '\u0080', '\u009F');
+  const toFullwidth = (c: string) => String.fromCharCode(c.charCodeAt(0) + 0xfee0);
+  const blank = fc.constantFrom(' ', '  ', '\n', '\t', '\u00A0', '\u3000', '\u2003', '\r\n');
+  const punctuation = fc.constantFrom('', '.', '!', '!!', '...', '?', '"', '*', '…', '。', '！');
+
+  /** An opt-out word as a person might really send it: any case, fullwidth or not, invisible characters anywhere. */
+  const disguised = (word: string) =>
+    fc
+      .tuple(
+        fc.array(fc.tuple(fc.boolean(), fc.boolean(), fc.array(invisible, { maxLength: 3 })), { minLength: word.length, maxLength: word.length }),
+        fc.array(fc.oneof(blank, invisible), { maxLength: 4 }),
+        punctuation,
+        punctuation,
+      )
+      .map(([letters, before, open, close]) => {
+        const body = [...word]
+          .map((c, i) => {
+            const [lower, wide, noise] = letters[i]!;
+            const cased = lower ? c.toLowerCase() : c;
+            return (wide ? toFullwidth(cased) : cased) + noise.join('');
+          })
+          .join('');
+        return `${before.join('')}${open}${body}${close}`;
+      });
+
+  it('every opt-out word, however disguised, ends every subscription', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...OPT_OUT_WORDS).chain((w) => disguised(w)),
+        fc.constantFrom('', ' please', ' all', '\nthanks', ' it'),
+        (text, tail) => {
+          expect(parse(text + tail)).toEqual({ kind: 'stop-all' });
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('a disguised STOP with a disguised ticker drops that ticker', () => {
+    fc.assert(
+      fc.property(disguised('STOP'), blank, disguised('MSFT'), (stop, gap, msft) => {
+        expect(parse(`${stop}${gap}${msft}`)).toEqual({ kind: 'stop', symbols: ['MSFT'], unknown: [] });
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('disguised tickers subscribe like plain ones', () => {
+    fc.assert(
+      fc.property(disguised('GOOGL'), (t) => {
+        expect(parse(t)).toEqual({ kind: 'subscribe', symbols: ['GOOGL'], unknown: [] });
+      }),
+      { numRuns: 500 },
+    );
   });
 });

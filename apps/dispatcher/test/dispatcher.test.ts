@@ -8,6 +8,7 @@ import {
   inboundJobId,
   statusJobId,
   PriceCache,
+  REPLY_TEXT_MAX,
   ReplyQueue,
   subscriberId,
   SubscriptionStore,
@@ -118,6 +119,20 @@ describe('dispatcher, against the simulator', () => {
     await until('price update', () => received().length === 2);
     expect(received()[1]).toBe('MSFT 413.55 ▲ +1.20 (+0.29%)');
   });
+
+  it.each([['sms', PHONE], ['messenger', '3333444455556666']] as const)(
+    'a reply naming more tickers not on offer than a %s message holds is shortened and sent, never failed',
+    async (channel, address) => {
+      // Issue 19 item 10: 150 unknown tickers made a 1,000+ character reply that failed six times and never arrived.
+      const unknown = Array.from({ length: 150 }, (_, i) => `Q${String(i).padStart(3, '0')}`);
+      await inbound(`MSFT ${unknown.join(' ')}`, address, channel);
+      const [reply] = await until('reply', () => (sim.store.messages({ to: address }).length > 0 ? sim.store.messages({ to: address }) : undefined));
+      expect(reply!.display).toContain('Subscribed to MSFT');
+      expect(reply!.display).toContain('Not on offer: Q000');
+      expect(reply!.display.length).toBeLessThanOrEqual(REPLY_TEXT_MAX[channel]);
+      expect(await queues.send[channel].getJobCounts('failed')).toEqual({ failed: 0 });
+    },
+  );
 
   it('the message that reaches the simulator is an SMS from our number, with the job as client_ref', async () => {
     await inbound('LIST');
@@ -273,6 +288,18 @@ describe('channel rules and failures', () => {
     await inbound('MSFT', wa, 'whatsapp');
     const [m] = await until('confirmation', () => (sim.store.messages({ to: wa }).length > 0 ? sim.store.messages({ to: wa }) : undefined));
     expect(m!.request).toMatchObject({ channel: 'whatsapp', message_type: 'text' });
+  });
+
+  it('an inbound stamped a week ahead opens the WhatsApp window from now, not until next week', async () => {
+    // Issue 19 item 14: a future timestamp must not keep the 24-hour window open.
+    const wa = '447700900404';
+    const m: InboundMessage = { channel: 'whatsapp', from: wa, to: BUSINESS_NUMBERS.whatsapp, text: 'MSFT', messageId: `future-${++seq}`, receivedAt: new Date(Date.now() + 7 * 24 * 60 * 60 * 1000).toISOString() };
+    const before = Date.now();
+    await queues.inbound.add('inbound', m, { jobId: inboundJobId(m) });
+    await until('confirmation', () => sim.store.messages({ to: wa }).length > 0);
+    const lastInboundAt = Number(await t.redis.hget(t.keys.subscriber(subscriberId('whatsapp', wa)), 'lastInboundAt'));
+    expect(lastInboundAt).toBeGreaterThanOrEqual(before);
+    expect(lastInboundAt).toBeLessThanOrEqual(Date.now());
   });
 
   it('Messenger outside its window with no tag configured sends nothing', async () => {

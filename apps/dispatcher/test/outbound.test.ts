@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { outboundMessageSchema } from '@tickercast/messages-client';
+import { CHANNELS, fitReplyText, REPLY_TEXT_MAX, sendJobSchema } from '@tickercast/shared';
 import { CUSTOMER_CARE_WINDOW_MS, outboundFor, type ChannelRules } from '../src/outbound.ts';
 
 const rules: ChannelRules = { whatsappTemplate: { name: 'price_update', locale: 'en_US' }, messengerTag: 'ACCOUNT_UPDATE', viberTtlS: 600 };
@@ -38,5 +40,34 @@ describe('outboundFor', () => {
     expect(outboundFor({ ...base, channel: 'viber_service', lastInboundAt: undefined }, rules)).toEqual({
       send: expect.objectContaining({ category: 'transaction', ttl: 600 }),
     });
+  });
+});
+
+describe('reply lengths (issue 19 item 10)', () => {
+  it.each(CHANNELS)('%s: a reply of REPLY_TEXT_MAX characters is a message the client accepts, in and out of the window', (channel) => {
+    const text = fitReplyText(channel, 'x '.repeat(5000));
+    expect(text.length).toBeLessThanOrEqual(REPLY_TEXT_MAX[channel]);
+    expect(sendJobSchema.safeParse({ kind: 'reply', subscriberId: `${channel}:1`, text }).success).toBe(true);
+    for (const lastInboundAt of [now - 1000, undefined]) {
+      const decision = outboundFor({ ...base, channel, text, lastInboundAt }, rules);
+      if ('send' in decision) expect(outboundMessageSchema.safeParse(decision.send).success, `${channel} ${lastInboundAt}`).toBe(true);
+    }
+    // One character more would be refused somewhere: the limit is the channel's, not a guess below it.
+    const over = 'y'.repeat(REPLY_TEXT_MAX[channel] + 1);
+    const refused = outboundMessageSchema.safeParse((outboundFor({ ...base, channel, text: over, lastInboundAt: now - 1000 }, rules) as { send: unknown }).send).success === false
+      || sendJobSchema.safeParse({ kind: 'reply', subscriberId: `${channel}:1`, text: over }).success === false;
+    expect(refused).toBe(true);
+  });
+
+  it('a text that fits is left alone; a longer one is cut at a word and says so', () => {
+    expect(fitReplyText('sms', 'Subscribed to MSFT.')).toBe('Subscribed to MSFT.');
+    const long = `Not on offer: ${Array.from({ length: 300 }, (_, i) => `T${i}`).join(', ')}.`;
+    const fitted = fitReplyText('messenger', long);
+    expect(fitted.length).toBeLessThanOrEqual(REPLY_TEXT_MAX.messenger);
+    expect(fitted.endsWith('…')).toBe(true);
+    const kept = fitted.slice(0, -1);
+    expect(long.startsWith(kept)).toBe(true);
+    // Cut between words, never inside a ticker.
+    expect(long[kept.length]).toMatch(/\s/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { helpText, priceLine } from '../src/texts.ts';
+import { helpText, priceLine, subscribedText, unknownSymbolsText } from '../src/texts.ts';
 
 describe('priceLine', () => {
   it('names the ticker, two decimals, and the change since the previous update', () => {
@@ -20,5 +20,21 @@ describe('helpText', () => {
   it('lists the commands and every ticker on offer', () => {
     const text = helpText(['MSFT', 'GOOGL']);
     for (const word of ['MSFT', 'GOOGL', 'STOP', 'LIST', 'START', 'HELP']) expect(text).toContain(word);
+  });
+});
+
+describe('tickers not on offer (issue 19 item 10)', () => {
+  const unknown = Array.from({ length: 300 }, (_, i) => `Q${i}`);
+
+  it('a reply names at most ten of them and counts the rest', () => {
+    for (const text of [subscribedText(['MSFT'], new Map(), unknown, ['MSFT']), unknownSymbolsText(unknown, ['MSFT'])]) {
+      expect(text).toContain('Q0, Q1, Q2, Q3, Q4, Q5, Q6, Q7, Q8, Q9 and 290 more');
+      expect(text).not.toContain('Q10');
+      expect(text.length).toBeLessThan(200);
+    }
+  });
+
+  it('a few are all named', () => {
+    expect(subscribedText(['MSFT'], new Map(), ['IBM', 'ORCL'], ['MSFT'])).toContain('Not on offer: IBM, ORCL.');
   });
 });

@@ -9,8 +9,12 @@ import type {} from './types.ts';
 export const SIGNATURE_MAX_AGE_S = 300;
 /** A token issued this far in the future is still accepted (clock skew). */
 const CLOCK_SKEW_S = 30;
-/** A `jti` or `nonce` is remembered a little longer than any request carrying it can be accepted. */
-export const REPLAY_TTL_S = SIGNATURE_MAX_AGE_S + CLOCK_SKEW_S + 60;
+/**
+ * A `jti` or `nonce` is remembered until the request carrying it can no longer be accepted (by
+ * its own `iat` or `timestamp`, which may lie ahead of our clock), plus this margin for replicas
+ * whose clocks differ.
+ */
+export const REPLAY_MARGIN_S = 60;
 
 export interface SignatureOptions {
   redis: Redis;
@@ -22,7 +26,8 @@ export interface SignatureOptions {
   bodyLimit: number;
 }
 
-type Checked = { ok: true; replay: { scheme: 'jti' | 'nonce'; value: string } } | { ok: false; reason: string };
+/** `acceptedUntil`: epoch seconds after which the signed request is refused as stale anyway. */
+type Checked = { ok: true; replay: { scheme: 'jti' | 'nonce'; value: string; acceptedUntil: number } } | { ok: false; reason: string };
 
 /**
  * Keeps every JSON body as received (`req.rawBody`, what `payload_hash` covers) and, with a
@@ -53,7 +58,8 @@ const plugin: FastifyPluginAsync<SignatureOptions> = async (app, opts) => {
       if (!result.ok) return result;
       const jti = result.value.jti;
       if (typeof jti !== 'string' || jti.length === 0 || jti.length > 200) return { ok: false, reason: 'token has no usable jti' };
-      return { ok: true, replay: { scheme: 'jti', value: jti } };
+      // verifyMessagesWebhook checked that iat is a number.
+      return { ok: true, replay: { scheme: 'jti', value: jti, acceptedUntil: result.value.iat! + SIGNATURE_MAX_AGE_S } };
     }
     const params = stringParams(req.method === 'GET' ? req.query : req.body);
     if (typeof params === 'string') return { ok: false, reason: params };
@@ -61,7 +67,7 @@ const plugin: FastifyPluginAsync<SignatureOptions> = async (app, opts) => {
     if (!result.ok) return result;
     const nonce = result.value.nonce;
     if (!nonce || nonce.length > 200) return { ok: false, reason: 'missing nonce' };
-    return { ok: true, replay: { scheme: 'nonce', value: nonce } };
+    return { ok: true, replay: { scheme: 'nonce', value: nonce, acceptedUntil: result.value.acceptedUntil } };
   }
 
   const refuse = (req: FastifyRequest, reply: FastifyReply, reason: string) => {
@@ -75,7 +81,8 @@ const plugin: FastifyPluginAsync<SignatureOptions> = async (app, opts) => {
     const checked = await check(req);
     if (!checked.ok) return refuse(req, reply, checked.reason);
     const key = opts.keys.webhookReplay(checked.replay.scheme, checked.replay.value);
-    const claimed = await opts.redis.set(key, String(Date.now()), 'EX', REPLAY_TTL_S, 'NX');
+    const ttlS = Math.max(1, Math.ceil(checked.replay.acceptedUntil - Date.now() / 1000)) + REPLAY_MARGIN_S;
+    const claimed = await opts.redis.set(key, String(Date.now()), 'EX', ttlS, 'NX');
     if (claimed !== 'OK') return refuse(req, reply, `replayed: this ${checked.replay.scheme} was already seen`);
     req.replayKey = key;
   });

@@ -363,6 +363,24 @@ describe('admin API', () => {
     expect(await ing.queues.send.sms.count()).toBe(800);
   });
 
+  it('POST /broadcast reaches addresses that differ only by a colon and an underscore, one job each', async () => {
+    for (const address of ['page:1', 'page_1']) await store.subscribe('messenger', address, ['MSFT']);
+    expect((await api('POST', '/broadcast', { symbol: 'MSFT', text: 'hi', key: 'k' })).json()).toMatchObject({ count: 2 });
+    const jobs = await ing.queues.send.messenger.getJobs(['prioritized', 'waiting']);
+    expect(jobs.map((j) => j.data.subscriberId).sort()).toEqual(['messenger:page:1', 'messenger:page_1']);
+  });
+
+  it('POST /broadcast fits a long text to each channel: Messenger takes 640 characters, SMS 1,000', async () => {
+    await store.subscribe('messenger', '1234567890123456', ['MSFT']);
+    await store.subscribe('sms', '447700900555', ['MSFT']);
+    const text = 'word '.repeat(199) + 'end.';
+    expect((await api('POST', '/broadcast', { symbol: 'MSFT', text })).statusCode).toBe(202);
+    const [messenger] = await ing.queues.send.messenger.getJobs(['prioritized', 'waiting']);
+    const [sms] = await ing.queues.send.sms.getJobs(['prioritized', 'waiting']);
+    expect(messenger?.data.kind === 'reply' && messenger.data.text.length).toBeLessThanOrEqual(640);
+    expect(sms?.data.kind === 'reply' && sms.data.text).toBe(text);
+  });
+
   it('POST /broadcast validates its input and reports zero for a symbol nobody follows', async () => {
     for (const body of [{ symbol: 'MSFT' }, { symbol: 'MSFT', text: '' }, { symbol: 'MSFT', text: 'x'.repeat(1001) }, { text: 'hi' }, { symbol: 'MSFT', text: 'hi', key: 'a b' }]) {
       const res = await api('POST', '/broadcast', body);

@@ -1,6 +1,6 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createQueues, redisKeys, type Queues, type RedisKeys } from '@tickercast/shared';
+import { createQueues, INBOUND_TEXT_MAX, inboundMessageSchema, redisKeys, type Queues, type RedisKeys } from '@tickercast/shared';
 import { buildIngress } from '../src/app.ts';
 import { testRedis } from '../../../test/support/redis.ts';
 
@@ -127,6 +127,30 @@ describe('bad webhooks are refused with a reason and enqueue nothing', () => {
     expect(issuePaths(res)).toEqual(['status']);
   });
 
+  // Issue 19 item 10: what the dispatcher's job schema would refuse is refused here, before the 200.
+  it.each(['99999-01-01T00:00:00Z', '+099999-01-01T00:00:00Z', '2025-02-30T12:00:00Z', '2025-02-03 12:14:25', 'yesterday', '1738581265'])(
+    'an inbound message with timestamp %j is a 400 naming it',
+    async (timestamp) => {
+      const res = await send({ method: 'POST', url: '/webhooks/inbound', payload: { ...INBOUND, timestamp } });
+      expect(issuePaths(res)).toEqual(['timestamp']);
+    },
+  );
+
+  it('an image caption longer than an inbound job carries is a 400', async () => {
+    const { text: _text, ...rest } = INBOUND;
+    const res = await send({ method: 'POST', url: '/webhooks/inbound', payload: { ...rest, message_type: 'image', image: { url: 'https://example.com/a.jpg', caption: 'x'.repeat(INBOUND_TEXT_MAX + 1) } } });
+    expect(issuePaths(res)).toEqual(['text']);
+  });
+
+  it('every inbound webhook answered 200 makes a job the dispatcher accepts', async () => {
+    // The other side of the same rule: the ingress refuses nothing the job schema takes.
+    const ok = await app.inject({ method: 'POST', url: '/webhooks/inbound', payload: { ...INBOUND, text: 'x'.repeat(INBOUND_TEXT_MAX) } });
+    expect(ok.statusCode).toBe(200);
+    const [job] = await queues.inbound.getWaiting();
+    expect(inboundMessageSchema.safeParse(job?.data).success).toBe(true);
+    await queues.inbound.obliterate({ force: true });
+  });
+
   it('a status without message_uuid is a 400', async () => {
     const { message_uuid: _id, ...body } = STATUS;
     const res = await send({ method: 'POST', url: '/webhooks/status', payload: body });
@@ -175,6 +199,8 @@ describe('bad SMS API webhooks', () => {
     ['a msisdn with letters', { ...SMS, msisdn: 'Tickercast' }, 'msisdn'],
     ['no messageId', { ...SMS, messageId: undefined }, 'messageId'],
     ['a timestamp in another format', { ...SMS, 'message-timestamp': '2025-02-03T12:14:25Z' }, 'message-timestamp'],
+    ['a timestamp that is no time', { ...SMS, 'message-timestamp': '2025-13-45 99:99:99' }, 'message-timestamp'],
+    ['the 30th of February', { ...SMS, 'message-timestamp': '2025-02-30 12:00:00' }, 'message-timestamp'],
     ['a concat-total of 0', { ...SMS, concat: 'true', 'concat-ref': '9', 'concat-total': '0', 'concat-part': '1' }, 'concat-total'],
     ['a concat-part that is not a number', { ...SMS, concat: 'true', 'concat-ref': '9', 'concat-total': '2', 'concat-part': 'one' }, 'concat-part'],
   ])('an inbound SMS with %s is a 400 naming it (GET and POST)', async (_what, params, field) => {

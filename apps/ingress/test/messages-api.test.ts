@@ -144,6 +144,15 @@ describe('POST /webhooks/inbound (Messages API v1)', () => {
     expect((await queues.inbound.getJob(inboundJobId({ messageId: body.message_uuid })))?.data.text).toBe('');
   });
 
+  it('a timestamp in the future is taken as the time of receipt (it must not hold a 24-hour window open)', async () => {
+    const before = Date.now();
+    const res = await post('/webhooks/inbound', { ...INBOUND.whatsapp, timestamp: '2099-01-01T00:00:00Z' });
+    expect(res.statusCode).toBe(200);
+    const at = Date.parse((await queues.inbound.getWaiting())[0]?.data.receivedAt ?? '');
+    expect(at).toBeGreaterThanOrEqual(before);
+    expect(at).toBeLessThanOrEqual(Date.now());
+  });
+
   it('a message_uuid containing a colon still makes one legal job', async () => {
     const body = { ...INBOUND.sms, message_uuid: 'abc:123' };
     for (let i = 0; i < 2; i++) expect((await post('/webhooks/inbound', body)).statusCode).toBe(200);

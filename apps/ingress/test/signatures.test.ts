@@ -3,7 +3,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { signMessagesWebhook, smsSignature, SMS_SIGNATURE_METHODS, type SmsSignatureMethod } from '@tickercast/messages-client';
 import { createQueues, createRedis, inboundJobId, statusJobId } from '@tickercast/shared';
 import { buildIngress } from '../src/app.ts';
-import { REPLAY_TTL_S } from '../src/signatures.ts';
+import { REPLAY_MARGIN_S, SIGNATURE_MAX_AGE_S } from '../src/signatures.ts';
 import { redisUrl, testRedis } from '../../../test/support/redis.ts';
 import { testIngress, type TestIngress } from './helpers.ts';
 
@@ -121,8 +121,8 @@ describe('Messages API webhooks with VONAGE_SIGNATURE_SECRET set', () => {
     const jtiKeys = await t.redis.keys(ing.keys.webhookReplay('jti', '*'));
     expect(jtiKeys).toHaveLength(1);
     const ttl = await t.redis.ttl(jtiKeys[0]!);
-    expect(ttl).toBeGreaterThan(300);
-    expect(ttl).toBeLessThanOrEqual(REPLAY_TTL_S);
+    expect(ttl).toBeGreaterThan(SIGNATURE_MAX_AGE_S);
+    expect(ttl).toBeLessThanOrEqual(SIGNATURE_MAX_AGE_S + REPLAY_MARGIN_S + 1);
   });
 
   it('the same request replayed concurrently gets through once', async () => {
@@ -252,6 +252,18 @@ describe('SMS API webhooks with VONAGE_SIGNATURE_SECRET set', () => {
     await refused(smsRequest(url, signSms({ ...params, messageId: 'OTHER1' }, { nonce: 'n-123' }), 'POST JSON'), /replayed/);
     expect(await ing.totalJobs()).toBe(1);
     expect(await t.redis.ttl(ing.keys.webhookReplay('nonce', 'n-123'))).toBeGreaterThan(300);
+  });
+
+  it.each([-290, 0, 290])('a nonce signed %i s from now is kept for as long as its timestamp is accepted, so no replay passes', async (offset) => {
+    // Issue 19 item 13: timestamps are accepted up to 300 s off either way; a nonce kept 390 s let a
+    // request stamped 290 s ahead be replayed between 390 s and 590 s after it was first seen.
+    ing = await testIngress(t, { signatureSecret: SECRET });
+    const nonce = `n-ahead-${offset}`;
+    const params = signSms(SMS, { nonce, timestamp: nowS() + offset });
+    expect((await ing.app.inject(smsRequest('/webhooks/inbound-sms', params, 'GET query'))).statusCode).toBe(200);
+    const ttl = await t.redis.ttl(ing.keys.webhookReplay('nonce', nonce));
+    expect(ttl).toBeGreaterThanOrEqual(offset + SIGNATURE_MAX_AGE_S);
+    await refused(smsRequest('/webhooks/inbound-sms', params, 'POST form'), /replayed/);
   });
 
   it('a signed request without a nonce is 401', async () => {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createQueues, inboundJobId, redisKeys, statusJobId, type Queues, type RedisKeys } from '@tickercast/shared';
+import { createQueues, inboundJobId, INBOUND_TEXT_MAX, inboundMessageSchema, redisKeys, statusJobId, type Queues, type RedisKeys } from '@tickercast/shared';
+import { SMS_CONCAT_MAX_PARTS } from '../src/webhooks/sms-concat.ts';
 import { buildIngress } from '../src/app.ts';
 import { testRedis } from '../../../test/support/redis.ts';
 
@@ -104,6 +105,14 @@ describe('inbound SMS (SMS API)', () => {
     expect((await queues.inbound.getJob(inboundJobId({ messageId: '1234567890' })))?.data.messageId).toBe('1234567890');
   });
 
+  it('a message-timestamp in the future is taken as the time of receipt', async () => {
+    const before = Date.now();
+    await deliver('/webhooks/inbound-sms', { ...SMS, 'message-timestamp': '2099-01-01 00:00:00' }, 'GET query');
+    const at = Date.parse((await queues.inbound.getJob(inboundJobId({ messageId: SMS.messageId })))?.data.receivedAt ?? '');
+    expect(at).toBeGreaterThanOrEqual(before);
+    expect(at).toBeLessThanOrEqual(Date.now());
+  });
+
   it('without message-timestamp the receive time is now', async () => {
     const { 'message-timestamp': _ts, ...rest } = SMS;
     const before = Date.now();
@@ -145,10 +154,63 @@ describe('a long SMS in parts', () => {
     const waiting = await queues.inbound.getWaiting();
     expect(waiting).toHaveLength(1);
     expect(waiting[0]?.data).toMatchObject({ channel: 'sms', from: SMS.msisdn, to: SMS.to, text: PARTS.join('') });
+    // Joined, the parts are gone.
+    expect(await t.redis.exists(key, keys.smsConcatPartIds(SMS.msisdn, '108'))).toBe(0);
 
-    // A part redelivered after the message was joined adds nothing.
-    for (const i of [3, 1]) expect((await deliver('/webhooks/inbound-sms', part(i), 'POST form')).statusCode).toBe(200);
+    // A part redelivered after the message was joined adds nothing, and keeps nothing.
+    for (const i of [3, 1]) {
+      const res = await deliver('/webhooks/inbound-sms', part(i), 'POST form');
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({ ok: true, duplicate: true });
+    }
     expect(await queues.inbound.getJobCounts('waiting')).toEqual({ waiting: 1 });
+    expect(await t.redis.exists(key)).toBe(0);
+  });
+
+  it('a later long message reusing the reference, even a STOP, is a message of its own', async () => {
+    for (const i of [1, 2, 3]) await deliver('/webhooks/inbound-sms', part(i), 'POST form');
+    const stop = ['STOP sending me ', 'these prices, I do not want them'];
+    const answers = [];
+    for (const [i, text] of stop.entries()) {
+      answers.push((await deliver('/webhooks/inbound-sms', { ...part(i + 1), messageId: `0C00000000000P0${i + 1}`, text, 'concat-total': '2' }, 'GET query')).json());
+    }
+    expect(answers).toEqual([{ ok: true, parts: 1, of: 2 }, { ok: true }]);
+    const texts = (await queues.inbound.getWaiting()).map((j) => j.data.text);
+    expect(texts.sort()).toEqual([PARTS.join(''), stop.join('')].sort());
+    expect(await t.redis.keys(keys.smsConcatParts('*', '*'))).toEqual([expect.stringContaining(':joined:')]);
+  });
+
+  it('the joined message is identified by its parts: the same parts redelivered in a fresh order are the same job', async () => {
+    for (const i of [1, 2, 3]) await deliver('/webhooks/inbound-sms', part(i), 'POST form');
+    const [job] = await queues.inbound.getWaiting();
+    await t.redis.del(keys.smsConcatJoined(SMS.msisdn, '108'));
+    for (const i of [3, 2, 1]) await deliver('/webhooks/inbound-sms', part(i), 'POST JSON');
+    expect((await queues.inbound.getWaiting()).map((j) => j.id)).toEqual([job!.id]);
+  });
+
+  it(`a message in more than ${SMS_CONCAT_MAX_PARTS} parts is joined from its first ${SMS_CONCAT_MAX_PARTS}, which hold more than a command reads`, async () => {
+    const total = 255;
+    const texts = Array.from({ length: total }, (_, i) => `${i + 1}`.padEnd(153, '.'));
+    for (let i = total; i >= 1; i--) {
+      const res = await deliver('/webhooks/inbound-sms', part(i, { text: texts[i - 1]!, 'concat-total': String(total) }), 'POST form');
+      expect(res.statusCode).toBe(200);
+      if (i > SMS_CONCAT_MAX_PARTS) expect(await t.redis.hlen(keys.smsConcatParts(SMS.msisdn, '108'))).toBe(0);
+    }
+    const [job, ...more] = await queues.inbound.getWaiting();
+    expect(more).toEqual([]);
+    expect(job?.data.text).toBe(texts.slice(0, SMS_CONCAT_MAX_PARTS).join(''));
+  });
+
+  it('each part keeps at most INBOUND_TEXT_MAX / SMS_CONCAT_MAX_PARTS characters, so a joined text fits an inbound job', async () => {
+    const huge = 'x'.repeat(9_999);
+    const total = SMS_CONCAT_MAX_PARTS;
+    for (let i = 1; i <= total; i++) {
+      expect((await deliver('/webhooks/inbound-sms', part(i, { text: huge, 'concat-total': String(total) }), 'POST JSON')).statusCode).toBe(200);
+      if (i < total) expect((await t.redis.hget(keys.smsConcatParts(SMS.msisdn, '108'), String(i)))?.length).toBeLessThanOrEqual(INBOUND_TEXT_MAX / SMS_CONCAT_MAX_PARTS);
+    }
+    const [job] = await queues.inbound.getWaiting();
+    expect(job?.data.text.length).toBeLessThanOrEqual(INBOUND_TEXT_MAX);
+    expect(inboundMessageSchema.safeParse(job?.data).success).toBe(true);
   });
 
   it('parts delivered concurrently are joined once', async () => {

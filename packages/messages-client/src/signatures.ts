@@ -113,20 +113,26 @@ export interface VerifySmsSignatureOptions {
   now?: () => number;
 }
 
-/** Verifies an SMS API webhook's `sig` (either hex case) and the freshness of its signed `timestamp`. */
+/**
+ * Verifies an SMS API webhook's `sig` (either hex case) and the freshness of its signed
+ * `timestamp`, accepted up to `maxAgeSeconds` off either way. `acceptedUntil` (epoch seconds) is
+ * when this same request stops being accepted: its nonce must be remembered until then, or a
+ * request stamped ahead of our clock could be replayed after the nonce was forgotten.
+ */
 export function verifySmsSignature(
   params: Record<string, string>,
   secret: string,
   method: SmsSignatureMethod,
   opts: VerifySmsSignatureOptions = {},
-): VerifyResult<{ timestamp: number; nonce: string | undefined }> {
+): VerifyResult<{ timestamp: number; nonce: string | undefined; acceptedUntil: number }> {
   const sig = params.sig;
   if (!sig) return { ok: false, reason: 'missing sig' };
   const expected = smsSignature(params, secret, method);
   if (!safeEqual(sig.toLowerCase(), expected)) return { ok: false, reason: 'bad sig' };
   const timestamp = Number(params.timestamp);
   if (!Number.isFinite(timestamp)) return { ok: false, reason: 'missing timestamp' };
+  const maxAge = opts.maxAgeSeconds ?? 300;
   const ageS = (opts.now ?? Date.now)() / 1000 - timestamp;
-  if (Math.abs(ageS) > (opts.maxAgeSeconds ?? 300)) return { ok: false, reason: `timestamp is ${Math.round(ageS)} s off` };
-  return { ok: true, value: { timestamp, nonce: params.nonce } };
+  if (Math.abs(ageS) > maxAge) return { ok: false, reason: `timestamp is ${Math.round(ageS)} s off` };
+  return { ok: true, value: { timestamp, nonce: params.nonce, acceptedUntil: timestamp + maxAge } };
 }

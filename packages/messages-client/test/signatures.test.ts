@@ -92,6 +92,26 @@ describe('SMS API sig', () => {
   });
 });
 
+describe('how long a signed SMS webhook stays acceptable (issue 19 item 13)', () => {
+  const at = 1795516800;
+  const signed = (timestamp: number) => {
+    const p = { msisdn: '447700900123', text: 'STOP', timestamp: String(timestamp), nonce: 'n-1' };
+    return { ...p, sig: smsSignature(p, SECRET, 'md5hash') };
+  };
+  const nowS = (s: number) => () => s * 1000;
+
+  it('a timestamp up to maxAge ahead is accepted, and acceptedUntil says until when: maxAge after the timestamp', () => {
+    const r = verifySmsSignature(signed(at + 290), SECRET, 'md5hash', { now: nowS(at), maxAgeSeconds: 300 });
+    expect(r).toEqual({ ok: true, value: { timestamp: at + 290, nonce: 'n-1', acceptedUntil: at + 590 } });
+  });
+
+  it('the same request is accepted up to acceptedUntil and refused after it: its nonce must be kept that long', () => {
+    const params = signed(at + 290);
+    expect(verifySmsSignature(params, SECRET, 'md5hash', { now: nowS(at + 590) }).ok).toBe(true);
+    expect(verifySmsSignature(params, SECRET, 'md5hash', { now: nowS(at + 591) }).ok).toBe(false);
+  });
+});
+
 describe('safeEqual', () => {
   it('compares content, and different lengths are unequal', () => {
     expect(safeEqual('abc', 'abc')).toBe(true);

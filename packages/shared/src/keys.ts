@@ -31,6 +31,10 @@ export function redisKeys(namespace: string) {
 
     /** Hash part number -> text: an SMS API message arriving in parts, until every part is in. */
     smsConcatParts: (from: string, ref: string) => `${namespace}:{concat}:${from}:${ref}`,
+    /** Hash part number -> that part's own messageId, beside the parts: what the joined message's id is made of. */
+    smsConcatPartIds: (from: string, ref: string) => `${namespace}:{concat}:ids:${from}:${ref}`,
+    /** Set of the messageIds of parts already joined under this reference, so a late redelivered part starts nothing. */
+    smsConcatJoined: (from: string, ref: string) => `${namespace}:{concat}:joined:${from}:${ref}`,
 
     /** Hash per sent message (by provider uuid): subscriber, channel, text, state, times, error. */
     message: (uuid: string) => `${namespace}:{msgs}:msg:${uuid}`,

@@ -9,12 +9,18 @@ import type { Channel } from './channels.ts';
 import { CHANNELS, channelSchema } from './channels.ts';
 import type { RedisKeys } from './keys.ts';
 
+/**
+ * The longest text an inbound job carries: the ingress refuses longer webhooks (400) and cuts a
+ * joined SMS to it, and the command parser reads far less of it (COMMAND_TEXT_MAX).
+ */
+export const INBOUND_TEXT_MAX = 10_000;
+
 /** A message from a person, whatever webhook brought it: the one shape the dispatcher reads. */
 export const inboundMessageSchema = z.object({
   channel: channelSchema,
   from: z.string().min(1),
   to: z.string().min(1),
-  text: z.string(),
+  text: z.string().max(INBOUND_TEXT_MAX),
   /** The provider's id: the job id, so a redelivered webhook is one job. */
   messageId: z.string().min(1),
   receivedAt: z.iso.datetime({ offset: true }),
@@ -60,12 +66,17 @@ export const sendJobSchema = z.discriminatedUnion('kind', [
 ]);
 export type SendJob = z.infer<typeof sendJobSchema>;
 
-/*
- * BullMQ job ids may not be integers or contain ':', and a provider's ids can be either
- * (SMS API message ids are hex, sometimes all digits). Prefixing and replacing keeps them legal
- * and one-to-one.
+const JOB_ID_ESCAPES: Record<string, string> = { '%': '%25', ':': '%3A' };
+
+/**
+ * A provider id or an address as part of a BullMQ job id, which may not contain ':'. Escaped,
+ * not replaced: replacing ':' with '_' made `a:b` and `a_b` one job, and the second message was
+ * dropped as a duplicate. Callers prefix the result, so it is never an integer either.
  */
-const safeId = (s: string) => s.replace(/:/g, '_');
+export function jobIdPart(s: string): string {
+  return s.replace(/[%:]/g, (c) => JOB_ID_ESCAPES[c]!);
+}
+const safeId = jobIdPart;
 
 /** One inbound job per provider message, however often the webhook is delivered. */
 export function inboundJobId(m: Pick<InboundMessage, 'messageId'>): string {

@@ -7,6 +7,25 @@ import type { Queues, SendJob } from './queues.ts';
 
 type ReplyJob = Extract<SendJob, { kind: 'reply' }>;
 
+/**
+ * The longest reply each channel takes, as the messages client and Vonage check it: Messenger
+ * text is at most 640 characters; SMS and Viber text 1,000; WhatsApp text 4,096, but outside the
+ * window the text is the template's one parameter, so WhatsApp keeps to the reply job's 1,000.
+ */
+export const REPLY_TEXT_MAX: Record<Channel, number> = { sms: 1000, whatsapp: 1000, messenger: 640, viber_service: 1000 };
+
+/**
+ * A reply that fits its channel: a longer one is cut between words and ends with "…", so it is
+ * sent shortened rather than refused by the provider (and failed) in full.
+ */
+export function fitReplyText(channel: Channel, text: string): string {
+  const max = REPLY_TEXT_MAX[channel];
+  if (text.length <= max) return text;
+  const room = text.slice(0, max - 1);
+  const cut = room.search(/\s\S*$/);
+  return `${(cut > 0 ? room.slice(0, cut) : room).trimEnd()}…`;
+}
+
 /** Up to this long, replies beyond the share still go at once: a second's worth. */
 const BURST_MS = 1000;
 
@@ -46,7 +65,7 @@ export class ReplyQueue {
     this.#burstMs = opts.burstMs ?? BURST_MS;
   }
 
-  /** Adds the reply; `jobId` makes a retried caller add it once. Resolves with the job and its delay. */
+  /** Adds the reply, fitted to its channel; `jobId` makes a retried caller add it once. Resolves with the job and its delay. */
   async add(channel: Channel, name: string, data: Omit<ReplyJob, 'kind'>, jobId: string): Promise<{ job: Job<SendJob>; delayMs: number }> {
     return (await this.#add(channel, name, data, jobId, -1))!;
   }
@@ -66,7 +85,8 @@ export class ReplyQueue {
     const slot = await takeSlot(this.#redis, this.#schedule(channel), this.#intervalMs[channel], { burstMs: this.#burstMs, horizonMs });
     if (slot < 0) return undefined;
     const delayMs = Math.floor(slot);
-    const job = await this.#queues.send[channel].add(name, { kind: 'reply', ...data }, { jobId, ...(delayMs > 0 ? { delay: delayMs } : {}) });
+    const reply = { kind: 'reply' as const, ...data, text: fitReplyText(channel, data.text) };
+    const job = await this.#queues.send[channel].add(name, reply, { jobId, ...(delayMs > 0 ? { delay: delayMs } : {}) });
     return { job, delayMs };
   }
 }

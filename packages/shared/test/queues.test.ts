@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   CHANNELS,
@@ -6,6 +7,7 @@ import {
   inboundJobId,
   inboundMessageSchema,
   JOB_DEFAULTS,
+  jobIdPart,
   QUEUE,
   sendQueueName,
   statusJobId,
@@ -120,6 +122,33 @@ describe('job ids', () => {
       expect(Number.isInteger(Number(jobId))).toBe(false);
       expect(await queues.inbound.getJob(jobId)).toBeDefined();
     }
+  });
+
+  it('ids that differ only by a colon and an underscore (or an escape) are different jobs', async () => {
+    // Issue 19 item 14: replacing ':' with '_' made abc:def and abc_def one job, so the second was lost as a "duplicate".
+    const ids = ['abc:def', 'abc_def', 'abc%3Adef', 'abc%253Adef'];
+    for (const id of ids) {
+      const m = message(id);
+      await queues.inbound.add('inbound', m, { jobId: inboundJobId(m) });
+    }
+    const jobs = await Promise.all(ids.map((id) => queues.inbound.getJob(inboundJobId({ messageId: id }))));
+    expect(jobs.map((j) => j?.data.messageId)).toEqual(ids);
+  });
+
+  it('job ids are one-to-one and never hold a colon, whatever the provider id', () => {
+    const unit = fc.constantFrom(':', '_', '%', '3', 'A', 'a', '2', '5', '-');
+    // Each id beside the ids a replacing or half-escaping scheme would confuse it with.
+    const lookalikes = (a: string) => [a, a.replaceAll(':', '_'), a.replaceAll('_', ':'), a.replaceAll(':', '%3A'), a.replaceAll('%3A', ':'), a.replaceAll('%', '%25')];
+    fc.assert(
+      fc.property(fc.string({ unit, minLength: 1 }), fc.string({ unit }), (a, b) => {
+        const ids = [...new Set([...lookalikes(a), b])];
+        for (const id of ids) expect(jobIdPart(id)).not.toContain(':');
+        expect(new Set(ids.map(jobIdPart)).size).toBe(ids.length);
+        expect(new Set(ids.map((messageId) => inboundJobId({ messageId }))).size).toBe(ids.length);
+        expect(new Set(ids.map((messageId) => statusJobId({ messageId, status: 'read' }))).size).toBe(ids.length);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('a status id names the message and the status, a fan-out id the symbol and version', () => {

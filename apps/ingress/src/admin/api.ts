@@ -7,6 +7,8 @@ import {
   channelSchema,
   DeliveryLog,
   FEED_PRIORITY,
+  fitReplyText,
+  jobIdPart,
   maskAddress,
   parseSubscriberId,
   PriceCache,
@@ -228,7 +230,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (app, opts) =
         const { channel } = parseSubscriberId(id);
         const list = jobs.get(channel) ?? [];
         // Same priority as feed updates: replies to people still go first on each channel.
-        list.push({ name: 'broadcast', data: { kind: 'reply', subscriberId: id, text: body.text }, opts: { jobId: `bc-${key}-${id.replace(/:/g, '_')}`, priority: FEED_PRIORITY } });
+        list.push({ name: 'broadcast', data: { kind: 'reply', subscriberId: id, text: fitReplyText(channel, body.text) }, opts: { jobId: `bc-${key}-${jobIdPart(id)}`, priority: FEED_PRIORITY } });
         jobs.set(channel, list);
       }
       for (const [channel, list] of jobs) {

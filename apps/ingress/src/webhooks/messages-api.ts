@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { inboundJobId, statusJobId, type Queues } from '@tickercast/shared';
 import { enqueueOnce, okBody } from './enqueue.ts';
-import { fromMessagesInbound, fromMessagesStatus, messagesInboundSchema, messagesStatusSchema } from './schemas.ts';
+import { messagesInboundWebhook, messagesStatusWebhook } from './schemas.ts';
 import { validate } from './validate.ts';
 
 export interface WebhookPluginOptions {
@@ -15,17 +15,15 @@ export interface WebhookPluginOptions {
  */
 export const messagesApiWebhooks: FastifyPluginAsync<WebhookPluginOptions> = async (app, { queues }) => {
   app.post('/webhooks/inbound', { bodyLimit: 64 * 1024, config: { webhook: 'messages' } }, async (req, reply) => {
-    const body = validate(messagesInboundSchema, req.body, reply);
-    if (!body) return reply;
-    const message = fromMessagesInbound(body);
+    const message = validate(messagesInboundWebhook, req.body, reply);
+    if (!message) return reply;
     const outcome = await enqueueOnce(req, queues.inbound, 'inbound', message, inboundJobId(message));
     return reply.code(200).send(okBody(outcome));
   });
 
   app.post('/webhooks/status', { bodyLimit: 64 * 1024, config: { webhook: 'messages' } }, async (req, reply) => {
-    const body = validate(messagesStatusSchema, req.body, reply);
-    if (!body) return reply;
-    const update = fromMessagesStatus(body);
+    const update = validate(messagesStatusWebhook, req.body, reply);
+    if (!update) return reply;
     const outcome = await enqueueOnce(req, queues.status, 'status', update, statusJobId(update));
     return reply.code(200).send(okBody(outcome));
   });

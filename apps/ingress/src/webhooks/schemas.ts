@@ -1,11 +1,16 @@
 import { z } from 'zod';
-import { channelSchema, type InboundMessage, type StatusUpdate } from '@tickercast/shared';
+import { channelSchema, INBOUND_TEXT_MAX, inboundMessageSchema, statusUpdateSchema, type InboundMessage, type StatusUpdate } from '@tickercast/shared';
 
 /*
  * What Vonage posts, per ../shared/reference: only the fields we use are required; extras pass
  * through untouched so a new field in Vonage's payloads never turns into a 400 (and a dropped
- * webhook).
+ * webhook). Each webhook schema ends in the job schema the dispatcher reads (`*Webhook` below, or
+ * `toJob` for a part of a long SMS), so what a worker would refuse is a 400 here, never a 200
+ * followed by a job that fails.
  */
+
+/** ISO 8601 with a zone (`Z` or an offset), a real date, a four-digit year: what Vonage sends and the job schema takes. */
+const isoTimestamp = z.iso.datetime({ offset: true });
 
 const servedChannel = z.string().pipe(channelSchema);
 
@@ -14,9 +19,9 @@ export const messagesInboundSchema = z.looseObject({
   message_uuid: z.string().min(1).max(100),
   to: z.string().min(1).max(64),
   from: z.string().min(1).max(64),
-  timestamp: z.string().min(1),
+  timestamp: isoTimestamp,
   message_type: z.string().min(1),
-  text: z.string().max(10_000).optional(),
+  text: z.string().max(INBOUND_TEXT_MAX).optional(),
   image: z.looseObject({ caption: z.string().optional() }).optional(),
   /** WhatsApp: a tapped interactive reply (`message_type: reply`) or template quick-reply button (`message_type: button`). */
   reply: z.looseObject({ title: z.string().max(1000).optional() }).optional(),
@@ -34,14 +39,19 @@ export const messagesStatusSchema = z.looseObject({
   error: z.looseObject({ type: z.string().optional(), title: z.union([z.string(), z.number()]).optional(), detail: z.string().optional() }).optional(),
 });
 
-const smsTimestamp = z.string().regex(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/, 'expected YYYY-MM-DD HH:MM:SS');
+/** The SMS API's `YYYY-MM-DD HH:MM:SS` (UTC), as ISO 8601: the 30th of February is refused, not rolled over. */
+const smsTimestamp = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/, 'expected YYYY-MM-DD HH:MM:SS')
+  .transform((t) => `${t.replace(' ', 'T')}Z`)
+  .pipe(z.iso.datetime({ error: 'not a real date and time' }));
 
 /** SMS API inbound (account-level webhook): every value arrives as a string, from a query, a form or JSON. */
 export const smsInboundSchema = z.looseObject({
   msisdn: z.string().regex(/^\d{5,15}$/, 'digits only'),
   to: z.string().min(1).max(64),
   messageId: z.string().min(1).max(100),
-  text: z.string().max(10_000).default(''),
+  text: z.string().max(INBOUND_TEXT_MAX).default(''),
   type: z.enum(['text', 'unicode', 'binary']).optional(),
   keyword: z.string().optional(),
   'message-timestamp': smsTimestamp.optional(),
@@ -72,7 +82,11 @@ export const smsReceiptSchema = z.looseObject({
   scts: z.string().optional(),
 });
 
-export function fromMessagesInbound(b: z.infer<typeof messagesInboundSchema>): InboundMessage {
+export const messagesInboundWebhook = messagesInboundSchema.transform((b) => fromMessagesInbound(b)).pipe(inboundMessageSchema);
+export const messagesStatusWebhook = messagesStatusSchema.transform((b) => fromMessagesStatus(b)).pipe(statusUpdateSchema);
+export const smsReceiptWebhook = smsReceiptSchema.transform((b) => fromSmsReceipt(b)).pipe(statusUpdateSchema);
+
+function fromMessagesInbound(b: z.infer<typeof messagesInboundSchema>): InboundMessage {
   return {
     channel: b.channel,
     from: b.from,
@@ -80,11 +94,11 @@ export function fromMessagesInbound(b: z.infer<typeof messagesInboundSchema>): I
     // A tapped button says what its label says: a "YES" button is a YES.
     text: b.text ?? b.image?.caption ?? b.reply?.title ?? b.button?.text ?? '',
     messageId: b.message_uuid,
-    receivedAt: isoOrNow(b.timestamp),
+    receivedAt: notAfterNow(isoOrNow(b.timestamp)),
   };
 }
 
-export function fromMessagesStatus(b: z.infer<typeof messagesStatusSchema>): StatusUpdate {
+function fromMessagesStatus(b: z.infer<typeof messagesStatusSchema>): StatusUpdate {
   const code = b.error?.type?.match(/(\d+)$/)?.[1];
   return {
     channel: b.channel,
@@ -99,18 +113,19 @@ export function fromMessagesStatus(b: z.infer<typeof messagesStatusSchema>): Sta
   };
 }
 
-export function fromSmsInbound(b: z.infer<typeof smsInboundSchema>, text = b.text): InboundMessage {
+/** An SMS API inbound (or a long one's joined parts, with their text and joined id) as the job. */
+export function fromSmsInbound(b: z.infer<typeof smsInboundSchema>, joined?: { text: string; messageId: string }): InboundMessage {
   return {
     channel: 'sms',
     from: b.msisdn,
     to: b.to,
-    text,
-    messageId: b.messageId,
-    receivedAt: smsTimeToIso(b['message-timestamp']),
+    text: joined?.text ?? b.text,
+    messageId: joined?.messageId ?? b.messageId,
+    receivedAt: notAfterNow(smsTimeToIso(b['message-timestamp'])),
   };
 }
 
-export function fromSmsReceipt(b: z.infer<typeof smsReceiptSchema>): StatusUpdate {
+function fromSmsReceipt(b: z.infer<typeof smsReceiptSchema>): StatusUpdate {
   const errCode = b['err-code'];
   return {
     channel: 'sms',
@@ -124,7 +139,16 @@ export function fromSmsReceipt(b: z.infer<typeof smsReceiptSchema>): StatusUpdat
 }
 
 function smsTimeToIso(t: string | undefined): string {
-  return t ? new Date(`${t.replace(' ', 'T')}Z`).toISOString() : new Date().toISOString();
+  return t ? new Date(t).toISOString() : new Date().toISOString();
+}
+
+/**
+ * A message cannot have been sent after we received it: a timestamp ahead of our clock (skew, or
+ * forged) is taken as the time of receipt, so it cannot hold a 24-hour window open past its end.
+ */
+function notAfterNow(iso: string): string {
+  const now = Date.now();
+  return Date.parse(iso) > now ? new Date(now).toISOString() : iso;
 }
 
 function isoOrNow(t: string): string {

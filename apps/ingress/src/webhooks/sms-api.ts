@@ -1,8 +1,9 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
-import { inboundJobId, statusJobId, type Queues, type RedisKeys } from '@tickercast/shared';
+import { inboundJobId, inboundMessageSchema, statusJobId, type Queues, type RedisKeys } from '@tickercast/shared';
 import { enqueueOnce, okBody } from './enqueue.ts';
-import { fromSmsInbound, fromSmsReceipt, smsInboundSchema, smsReceiptSchema } from './schemas.ts';
+import { fromSmsInbound, smsInboundSchema, smsReceiptWebhook } from './schemas.ts';
+import { addSmsPart, SMS_CONCAT_MAX_PARTS } from './sms-concat.ts';
 import { validate } from './validate.ts';
 
 export interface SmsApiPluginOptions {
@@ -10,9 +11,6 @@ export interface SmsApiPluginOptions {
   redis: Redis;
   keys: RedisKeys;
 }
-
-/** How long the parts of a long SMS wait for each other: Vonage keeps resending for 24 hours. */
-const CONCAT_TTL_S = 24 * 60 * 60;
 
 /** The SMS API sends its parameters in the query (GET) or the body (form or JSON POST). */
 function params(req: FastifyRequest): unknown {
@@ -33,31 +31,28 @@ export const smsApiWebhooks: FastifyPluginAsync<SmsApiPluginOptions> = async (ap
     handler: async (req, reply) => {
       const body = validate(smsInboundSchema, params(req), reply);
       if (!body) return reply;
+      // The part (or the whole message) as a job, checked by the job's schema before anything is kept.
+      const message = validate(inboundMessageSchema, fromSmsInbound(body), reply);
+      if (!message) return reply;
 
       const ref = body['concat-ref'];
       const total = body['concat-total'];
       const part = body['concat-part'];
       if (body.concat === 'true' && ref && total && part) {
         if (part > total) return reply.code(400).send({ error: 'concat-part is greater than concat-total' });
-        const key = keys.smsConcatParts(body.msisdn, ref);
-        const [, , [, count]] = (await redis
-          .multi()
-          .hset(key, String(part), body.text)
-          .expire(key, CONCAT_TTL_S)
-          .hlen(key)
-          .exec()) as [unknown, unknown, [null, number]];
-        if (count < total) {
-          req.webhookOutcome = 'accepted';
-          return reply.code(200).send({ ok: true, parts: count, of: total });
+        req.webhookOutcome = 'accepted';
+        // Past the parts a command can read: acknowledged so that Vonage stops resending, never stored.
+        if (part > SMS_CONCAT_MAX_PARTS) return reply.code(200).send({ ok: true });
+        const added = await addSmsPart(redis, keys, { from: body.msisdn, ref, total, part, text: body.text, messageId: body.messageId });
+        if (added.kind === 'duplicate') {
+          req.webhookOutcome = 'duplicate';
+          return reply.code(200).send(okBody('duplicate'));
         }
-        const parts = await redis.hgetall(key);
-        const text = Array.from({ length: total }, (_, i) => parts[String(i + 1)] ?? '').join('');
-        // The joined message is identified by its reference, so a late redelivered part adds nothing.
-        const message = fromSmsInbound({ ...body, messageId: `concat-${body.msisdn}-${ref}` }, text);
-        return reply.code(200).send(okBody(await enqueueOnce(req, queues.inbound, 'inbound', message, inboundJobId(message))));
+        if (added.kind === 'waiting') return reply.code(200).send({ ok: true, parts: added.parts, of: total });
+        const joined = inboundMessageSchema.parse(fromSmsInbound(body, added));
+        return reply.code(200).send(okBody(await enqueueOnce(req, queues.inbound, 'inbound', joined, inboundJobId(joined))));
       }
 
-      const message = fromSmsInbound(body);
       return reply.code(200).send(okBody(await enqueueOnce(req, queues.inbound, 'inbound', message, inboundJobId(message))));
     },
   });
@@ -68,9 +63,8 @@ export const smsApiWebhooks: FastifyPluginAsync<SmsApiPluginOptions> = async (ap
     bodyLimit: 64 * 1024,
     config: { webhook: 'sms' },
     handler: async (req, reply) => {
-      const body = validate(smsReceiptSchema, params(req), reply);
-      if (!body) return reply;
-      const update = fromSmsReceipt(body);
+      const update = validate(smsReceiptWebhook, params(req), reply);
+      if (!update) return reply;
       return reply.code(200).send(okBody(await enqueueOnce(req, queues.status, 'status', update, statusJobId(update))));
     },
   });
