@@ -183,6 +183,12 @@ test('forged, tampered, stale and replayed signatures are all 401', async () => 
   await check('tampered body', tampered, 401);
   await check('stale (1 h old)', await signed(raw, { iat: nowS() - 3600 }), 401);
   await check('from the future', await signed(raw, { iat: nowS() + 3600 }), 401);
+  const emptyBodyToken = await signMessagesWebhook({ rawBody: '', secret: SECRET, apiKey: 'abcd1234', applicationId: 'app-1' });
+  await check(
+    'form body, token signed for an empty body',
+    { method: 'POST', url: '/webhooks/inbound', payload: new URLSearchParams(inbound('aaaaaaaa-bbbb-4ccc-8ddd-000000000003')).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: emptyBodyToken } },
+    415,
+  );
   await check('garbage bearer', { ...(await signed(raw)), headers: { 'content-type': 'application/json', authorization: 'Bearer a.b.c' } }, 401);
 
   // Random forged tokens.

@@ -48,9 +48,11 @@ const plugin: FastifyPluginAsync<SignatureOptions> = async (app, opts) => {
 
   async function check(req: FastifyRequest): Promise<Checked> {
     if (req.routeOptions.config.webhook === 'messages') {
+      // payload_hash covers the JSON text as received; a body that reached us otherwise has none to check.
+      if (req.rawBody === undefined) return { ok: false, reason: 'the body is not JSON' };
       const result = await verifyMessagesWebhook({
         authorization: req.headers.authorization,
-        rawBody: req.rawBody ?? '',
+        rawBody: req.rawBody,
         secret: secret!,
         maxAgeSeconds: SIGNATURE_MAX_AGE_S,
         clockSkewSeconds: CLOCK_SKEW_S,

@@ -88,6 +88,18 @@ describe('Messages API webhooks with VONAGE_SIGNATURE_SECRET set', () => {
     expect(await ing.totalJobs()).toBe(0);
   });
 
+  it.each(MESSAGES_ROUTES)('%s: a token signed for an empty body does not pass with a form-encoded body (415, nothing enqueued)', async (url, body) => {
+    await start();
+    const authorization = await signMessagesWebhook({ rawBody: '', secret: SECRET, apiKey: 'abcd1234', applicationId: 'app-1' });
+    const form = new URLSearchParams(Object.entries(body).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)])).toString();
+    for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data; boundary=x']) {
+      const res = await ing.app.inject({ method: 'POST', url, payload: form, headers: { 'content-type': type, authorization } });
+      expect(res.statusCode, `${type}: ${res.body}`).toBe(415);
+      expect(res.json()).toEqual({ error: 'unsupported content type', reason: 'Messages API webhooks are JSON (application/json)' });
+    }
+    expect(await ing.totalJobs()).toBe(0);
+  });
+
   it('the hash covers the raw body: the same JSON with other whitespace is not what was signed', async () => {
     await start();
     const opts = await signedPost('/webhooks/inbound', INBOUND);

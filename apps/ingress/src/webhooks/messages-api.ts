@@ -14,6 +14,16 @@ export interface WebhookPluginOptions {
  * from the provider's id (a redelivery is the same job) and is answered 200 at once.
  */
 export const messagesApiWebhooks: FastifyPluginAsync<WebhookPluginOptions> = async (app, { queues }) => {
+  // Vonage posts these as JSON only, and `payload_hash` is checked against the JSON text as
+  // received: a form or any other body is refused before it is parsed, so no parser can turn an
+  // unsigned body into one that passes a token signed for another (say, an empty one).
+  app.addHook('onRequest', async (req, reply) => {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type === 'application/json') return;
+    req.webhookOutcome = 'invalid';
+    return reply.code(415).send({ error: 'unsupported content type', reason: 'Messages API webhooks are JSON (application/json)' });
+  });
+
   app.post('/webhooks/inbound', { bodyLimit: 64 * 1024, config: { webhook: 'messages' } }, async (req, reply) => {
     const message = validate(messagesInboundWebhook, req.body, reply);
     if (!message) return reply;
