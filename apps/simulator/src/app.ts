@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { checkAuthorization } from './auth.ts';
 import { createContext, type SimContext, type SimulatorOptions } from './context.ts';
+import { guardControl } from './control-access.ts';
 import { controlRoutes } from './control.ts';
 import { phonePage } from './phone-page.ts';
 import { phoneRoutes } from './phones.ts';
@@ -83,8 +84,12 @@ export function buildSimulator(options: SimulatorOptions): Simulator {
     return reply.code(202).send({ message_uuid: message.messageUuid });
   });
 
-  app.register(controlRoutes, { ctx });
-  app.register(phoneRoutes, { ctx });
+  // One scope for everything under /_sim, so the guard covers each route however its URL is spelled.
+  app.register(async (control) => {
+    control.addHook('onRequest', guardControl(options.controlToken));
+    await control.register(controlRoutes, { ctx });
+    await control.register(phoneRoutes, { ctx });
+  });
 
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(phonePage(options.businessNumbers)));
   app.get('/healthz', async () => ({ ok: true }));
