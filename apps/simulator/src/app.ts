@@ -10,6 +10,7 @@ import { sendProblem } from './problems.ts';
 import { validateRequest } from './request-schema.ts';
 import { planStatuses, runStatuses, type StatusDeps } from './status-webhooks.ts';
 import { displayText, type AcceptedMessage, type SimulatorStore } from './store.ts';
+import { webhookTargets } from './webhook-targets.ts';
 import { needsWhatsAppWindow } from './whatsapp-window.ts';
 
 export type { SimulatorOptions } from './context.ts';
@@ -54,6 +55,8 @@ export function buildSimulator(options: SimulatorOptions): Simulator {
     counts: ctx.statusCounts,
   };
 
+  const webhookTarget = webhookTargets(options.webhookBaseUrl, options.webhookAllow);
+
   // The hot path: no logging, a cached token check, one validation, O(1) rate accounting.
   app.post('/v1/messages', async (req, reply) => {
     if (await ctx.faults.intercept(req, reply)) return reply;
@@ -62,6 +65,8 @@ export function buildSimulator(options: SimulatorOptions): Simulator {
     const result = validateRequest(req.body);
     if (!result.ok) return sendProblem(reply, 'invalidParams', { invalid_parameters: result.invalid });
     const body = result.body;
+    const elsewhere = body.webhook_url === undefined ? undefined : webhookTarget(body.webhook_url);
+    if (elsewhere) return sendProblem(reply, 'invalidParams', { invalid_parameters: [{ name: 'webhook_url', reason: elsewhere }] });
     const at = ctx.now();
     const slot = ctx.limiter.tryAcquire(body.channel, at);
     if (!slot.ok) {
