@@ -374,3 +374,77 @@ test('issue 19 attacks on parsing and joining: bounded work, no lost opt-out, no
   report('hostile-input-issue19', figures);
   await app.close();
 });
+
+test("the simulator's control API and callbacks: strangers cannot drive its phones (signed webhooks) or aim its status callbacks elsewhere", async () => {
+  // Imported here so that this scenario stays one block at the end of the file.
+  const { createServer } = await import('node:http');
+  const { buildSimulator } = await import('../apps/simulator/src/app.ts');
+  const { credentialsFrom } = await import('../apps/simulator/src/auth.ts');
+  const { app, totalJobs } = await ingress('simulator', SECRET);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const attacker: string[] = [];
+  const trap = createServer((req, res) => {
+    attacker.push(`${req.method} ${req.url}`);
+    res.end();
+  });
+  await new Promise<void>((resolve) => trap.listen(0, '127.0.0.1', resolve));
+  const trapUrl = `http://127.0.0.1:${(trap.address() as { port: number }).port}`;
+  const basic = { apiKey: 'simulator', apiSecret: 'simulator-secret' };
+  const sim = buildSimulator({
+    credentials: credentialsFrom(basic),
+    webhookBaseUrl: `http://127.0.0.1:${(app.server.address() as { port: number }).port}`,
+    signatureSecret: SECRET,
+    controlToken: 'chaos-simulator-token-0123456789',
+    businessNumbers: { sms: '447700900000', whatsapp: '447700900001', messenger: '107083064136738', viber_service: '16273' },
+    statusWebhooks: { delayMs: 1 },
+  });
+  try {
+    const codes: Record<string, number> = {};
+    const tally = (code: number) => (codes[code] = (codes[code] ?? 0) + 1);
+    const stranger = (i: number) => `10.${(i >> 8) & 255}.${i & 255}.5`;
+    // Driving a phone from elsewhere, however it is dressed: a number of our choosing "texts" MSFT (or STOP).
+    const disguises: { url: string; headers: Record<string, string> }[] = [
+      { url: '/_sim/phones/sms/447700900999/send', headers: {} },
+      { url: '/_sim/phones/sms/447700900999/send', headers: { 'x-forwarded-for': '127.0.0.1' } },
+      { url: '/_sim/phones/whatsapp/447700900999/send', headers: { authorization: 'Bearer guess-guess-guess-guess' } },
+      { url: '/_sim/phones/sms/447700900999/send', headers: { authorization: 'Basic c2ltdWxhdG9yOnNpbXVsYXRvci1zZWNyZXQ=' } },
+      { url: '/%5Fsim/phones/sms/447700900999/send', headers: {} },
+      { url: '/_sim/phones/sms/447700900999/send/', headers: {} },
+    ];
+    for (let i = 0; i < RUNS; i++) {
+      const d = disguises[i % disguises.length]!;
+      const res = await sim.app.inject({ method: 'POST', url: d.url, remoteAddress: stranger(i), headers: d.headers, payload: { text: i % 2 ? 'MSFT' : 'STOP' } });
+      tally(res.statusCode);
+    }
+    // A page on another site in the operator's browser (DNS rebinding: loopback socket, foreign Host).
+    tally((await sim.app.inject({ method: 'POST', url: '/_sim/phones/sms/447700900999/send', remoteAddress: '127.0.0.1', headers: { host: 'rebind.example:9100' }, payload: { text: 'MSFT' } })).statusCode);
+    for (const [method, url] of [['PATCH', '/_sim/settings'], ['POST', '/_sim/faults'], ['DELETE', '/_sim/messages']] as const) {
+      tally((await sim.app.inject({ method, url, remoteAddress: stranger(7), payload: method === 'DELETE' ? undefined : {} })).statusCode);
+    }
+    // With compose's public Basic credentials: status callbacks (signed) aimed at another host.
+    const authorization = `Basic ${Buffer.from(`${basic.apiKey}:${basic.apiSecret}`).toString('base64')}`;
+    const sms = { channel: 'sms', message_type: 'text', to: '447700900123', from: 'Tickercast', text: 'hi' };
+    const aimed: number[] = [];
+    for (const target of [`${trapUrl}/collect`, 'http://169.254.169.254/latest/meta-data/', 'http://redis:6379/', `${trapUrl.replace('127.0.0.1', 'localhost')}/x`]) {
+      aimed.push((await sim.app.inject({ method: 'POST', url: '/v1/messages', headers: { authorization }, payload: { ...sms, webhook_url: target } })).statusCode);
+    }
+    // The genuine path still works: this machine drives a phone, the ingress takes the signed webhook.
+    const genuine = await sim.app.inject({ method: 'POST', url: '/_sim/phones/sms/447700900123/send', remoteAddress: '127.0.0.1', payload: { text: 'MSFT' } });
+    await new Promise((r) => setTimeout(r, 200));
+    report('simulator-control', { controlRequests: RUNS + 4, statuses: codes, webhookUrlElsewhere: aimed, attackerReceived: attacker.length, genuine: genuine.json() });
+    expect(Object.keys(codes).filter((c) => c !== '401' && c !== '404')).toEqual([]);
+    expect(codes[401]).toBeGreaterThan(RUNS / 2);
+    expect(aimed).toEqual([422, 422, 422, 422]);
+    expect(attacker).toEqual([]);
+    expect(sim.store.acceptedTotal).toBe(0);
+    expect(genuine.statusCode).toBe(202);
+    expect(genuine.json<{ webhook: number }>().webhook).toBe(200);
+    // Only the genuine inbound became a job: no stranger's text reached the application.
+    expect(await totalJobs()).toBe(1);
+    expect(sim.store.phones().map((p) => p.number)).toEqual(['447700900123']);
+  } finally {
+    await sim.app.close();
+    await app.close();
+    await new Promise((resolve) => trap.close(resolve));
+  }
+}, 120_000);

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { envSchema } from '@tickercast/shared';
+import { envSchema, loadConfig, requireSimulatorToken } from '@tickercast/shared';
 import { repoRoot } from './support/processes.ts';
 
 /*
@@ -54,6 +54,21 @@ describe('docker-compose.yml', () => {
       expect(s.environment?.VONAGE_SIGNATURE_SECRET_FILE).toBe('/run/tickercast/signature-secret');
     }
     expect(compose.services.dispatcher!.volumes).toBeUndefined();
+  });
+
+  it('guards the simulator: it listens on every interface for compose, and /_sim wants the token the secrets service generates', () => {
+    const script = compose.services.secrets!.command!.join(' ');
+    expect(script).toContain('test -s /secrets/simulator-token ||');
+    expect(script).toMatch(/\/dev\/urandom[^&]*> \/secrets\/simulator-token\.tmp && mv \/secrets\/simulator-token\.tmp \/secrets\/simulator-token/);
+    const sim = compose.services.simulator!;
+    expect(sim.environment?.SIMULATOR_HOST).toBe('0.0.0.0');
+    expect(sim.environment?.SIMULATOR_TOKEN_FILE).toBe('/run/tickercast/simulator-token');
+    // Without a token the simulator would refuse to start on 0.0.0.0: the file is always there.
+    expect(() => requireSimulatorToken(loadConfig({ SIMULATOR_HOST: sim.environment?.SIMULATOR_HOST }))).toThrow(/SIMULATOR_TOKEN: required when the simulator listens on 0\.0\.0\.0/);
+    for (const name of ['ingress', 'ticker', 'dispatcher']) {
+      expect(compose.services[name]!.environment?.SIMULATOR_TOKEN, name).toBeUndefined();
+      expect(compose.services[name]!.environment?.SIMULATOR_TOKEN_FILE, name).toBeUndefined();
+    }
   });
 
   it.each(apps)('%s builds a target the Dockerfile defines and runs its own main.ts', (name) => {

@@ -1,7 +1,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { buildSimulator } from '../../apps/simulator/src/app.ts';
+import { credentialsFrom } from '../../apps/simulator/src/auth.ts';
 import { freePort, repoRoot, spawnScript, type Spawned } from '../support/processes.ts';
 import { redisUrl, testNamespace } from '../support/redis.ts';
 
@@ -16,6 +19,10 @@ const available = existsSync(CHROMIUM);
 if (!available) console.warn(`browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
 
 const shots = join(repoRoot, 'test-output', 'screenshots');
+/** One of this machine's addresses that is not loopback: a browser reaching the simulator there is "another machine". */
+const outsideAddress = Object.values(networkInterfaces())
+  .flat()
+  .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
 
 describe.skipIf(!available)('pages in a real browser', () => {
   let system: Spawned;
@@ -119,5 +126,42 @@ describe.skipIf(!available)('pages in a real browser', () => {
     await page.waitForTimeout(1500);
     await page.screenshot({ path: join(shots, 'dashboard.png'), fullPage: true });
     await page.close();
+  }, 40_000);
+
+  // As under compose: the page reached from another address, where /_sim wants the token.
+  it.skipIf(!outsideAddress)('the phone page reached from another machine asks for the simulator token, then works with it', async () => {
+    const token = 'browser-simulator-token-0123456789';
+    const sim = buildSimulator({
+      credentials: credentialsFrom({}),
+      webhookBaseUrl: 'http://127.0.0.1:9',
+      controlToken: token,
+      businessNumbers: { sms: '447700900000', whatsapp: '447700900001', messenger: '107083064136738', viber_service: '16273' },
+      webhookDelivery: { retries: 0 },
+    });
+    await sim.app.listen({ port: 0, host: '0.0.0.0' });
+    const url = `http://${outsideAddress}:${(sim.app.server.address() as { port: number }).port}/?channel=sms&number=447700905009`;
+    const page = await browser.newPage();
+    try {
+      await page.goto(url);
+      await page.locator('#locked').waitFor({ state: 'visible', timeout: 10_000 });
+      await page.screenshot({ path: join(shots, 'phone-locked.png'), fullPage: true });
+      await page.fill('#token', token);
+      await page.click('#locked button[type=submit]');
+      await page.locator('#locked').waitFor({ state: 'hidden', timeout: 10_000 });
+      await page.fill('#text', 'HELLO');
+      await page.click('form.compose button[type=submit]');
+      await page.locator('.msg.in', { hasText: 'HELLO' }).waitFor({ timeout: 10_000 });
+
+      // Given in the fragment, the token is used and leaves the address bar.
+      const other = await browser.newPage();
+      await other.goto(`${url}#token=${token}`);
+      await other.locator('.msg.in', { hasText: 'HELLO' }).waitFor({ timeout: 10_000 });
+      expect(await other.locator('#locked').isHidden()).toBe(true);
+      expect(other.url()).not.toContain(token);
+      await other.close();
+    } finally {
+      await page.close();
+      await sim.app.close();
+    }
   }, 40_000);
 });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { checkAuthorization } from './auth.ts';
 import { createContext, type SimContext, type SimulatorOptions } from './context.ts';
+import { guardControl } from './control-access.ts';
 import { controlRoutes } from './control.ts';
 import { phonePage } from './phone-page.ts';
 import { phoneRoutes } from './phones.ts';
@@ -9,6 +10,7 @@ import { sendProblem } from './problems.ts';
 import { validateRequest } from './request-schema.ts';
 import { planStatuses, runStatuses, type StatusDeps } from './status-webhooks.ts';
 import { displayText, type AcceptedMessage, type SimulatorStore } from './store.ts';
+import { webhookTargets } from './webhook-targets.ts';
 import { needsWhatsAppWindow } from './whatsapp-window.ts';
 
 export type { SimulatorOptions } from './context.ts';
@@ -53,6 +55,8 @@ export function buildSimulator(options: SimulatorOptions): Simulator {
     counts: ctx.statusCounts,
   };
 
+  const webhookTarget = webhookTargets(options.webhookBaseUrl, options.webhookAllow);
+
   // The hot path: no logging, a cached token check, one validation, O(1) rate accounting.
   app.post('/v1/messages', async (req, reply) => {
     if (await ctx.faults.intercept(req, reply)) return reply;
@@ -61,6 +65,8 @@ export function buildSimulator(options: SimulatorOptions): Simulator {
     const result = validateRequest(req.body);
     if (!result.ok) return sendProblem(reply, 'invalidParams', { invalid_parameters: result.invalid });
     const body = result.body;
+    const elsewhere = body.webhook_url === undefined ? undefined : webhookTarget(body.webhook_url);
+    if (elsewhere) return sendProblem(reply, 'invalidParams', { invalid_parameters: [{ name: 'webhook_url', reason: elsewhere }] });
     const at = ctx.now();
     const slot = ctx.limiter.tryAcquire(body.channel, at);
     if (!slot.ok) {
@@ -83,8 +89,12 @@ export function buildSimulator(options: SimulatorOptions): Simulator {
     return reply.code(202).send({ message_uuid: message.messageUuid });
   });
 
-  app.register(controlRoutes, { ctx });
-  app.register(phoneRoutes, { ctx });
+  // One scope for everything under /_sim, so the guard covers each route however its URL is spelled.
+  app.register(async (control) => {
+    control.addHook('onRequest', guardControl(options.controlToken));
+    await control.register(controlRoutes, { ctx });
+    await control.register(phoneRoutes, { ctx });
+  });
 
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(phonePage(options.businessNumbers)));
   app.get('/healthz', async () => ({ ok: true }));

@@ -21,6 +21,10 @@ export interface SimulatorOptions {
   credentials: SimulatorCredentials;
   /** Where the application's webhooks live: `${webhookBaseUrl}/webhooks/inbound` etc. */
   webhookBaseUrl: string;
+  /** Origins beyond webhookBaseUrl's that a message's webhook_url may name; any other is refused (422). */
+  webhookAllow?: readonly string[] | undefined;
+  /** What /_sim answers to from other hosts (Bearer); without it, /_sim answers loopback only. */
+  controlToken?: string | undefined;
   /** Sign webhooks as Vonage does (HS256 JWT with payload_hash; SMS API `sig`) when the account has a signature secret. */
   signatureSecret?: string | undefined;
   /** The account's SMS API signature method (default md5hash). */

@@ -1,9 +1,9 @@
 import closeWithGrace from 'close-with-grace';
-import { createLogger, loadConfigOrExit, senderFor } from '@tickercast/shared';
+import { createLogger, isLoopback, loadConfigOrExit, requireSimulatorToken, senderFor } from '@tickercast/shared';
 import { credentialsFrom } from './auth.ts';
 import { buildSimulator } from './app.ts';
 
-const config = loadConfigOrExit();
+const config = loadConfigOrExit(process.env, requireSimulatorToken);
 const logger = createLogger('simulator', config.LOG_LEVEL);
 const credentials = credentialsFrom({
   applicationId: config.VONAGE_APPLICATION_ID,
@@ -17,6 +17,8 @@ if (!credentials.application && !credentials.basic) {
 const { app } = buildSimulator({
   credentials,
   webhookBaseUrl: config.SIMULATOR_WEBHOOK_URL,
+  webhookAllow: config.SIMULATOR_WEBHOOK_ALLOW,
+  controlToken: config.SIMULATOR_TOKEN,
   signatureSecret: config.VONAGE_SIGNATURE_SECRET,
   signatureMethod: config.VONAGE_SIGNATURE_METHOD,
   businessNumbers: senderFor(config),
@@ -43,13 +45,16 @@ closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
   await app.close();
 });
 
-await app.listen({ port: config.SIMULATOR_PORT, host: config.HOST });
+await app.listen({ port: config.SIMULATOR_PORT, host: config.SIMULATOR_HOST });
 logger.info(
   {
+    host: config.SIMULATOR_HOST,
+    control: config.SIMULATOR_TOKEN ? 'this machine, or anyone with SIMULATOR_TOKEN' : 'this machine only',
     webhooks: config.SIMULATOR_WEBHOOK_URL,
+    webhookAllow: config.SIMULATOR_WEBHOOK_ALLOW,
     rateLimits: config.SIMULATOR_RATE_LIMITS,
     statusWebhooks: config.SIMULATOR_STATUS_WEBHOOKS,
     faults: config.SIMULATOR_FAULTS ?? null,
   },
-  `simulator listening on http://localhost:${config.SIMULATOR_PORT}`,
+  `simulator listening on http://${isLoopback(config.SIMULATOR_HOST) ? 'localhost' : config.SIMULATOR_HOST}:${config.SIMULATOR_PORT}`,
 );

@@ -44,6 +44,8 @@ export function phonePage(businessNumbers: Record<SimChannel, string>): string {
   .tick.rejected, .tick.undeliverable { color:#f87171; letter-spacing:0; }
   .legend { color:var(--muted); font-size:12px; margin-top:4px; }
   .legend span { margin-right:10px; }
+  #locked { display:flex; flex-wrap:wrap; gap:8px; margin-bottom:12px; color:var(--muted); font-size:13px; }
+  #locked[hidden] { display:none; } #locked p { margin:0; flex-basis:100%; } #locked input { flex:1; }
 </style></head>
 <body><main>
   <h1>Phone simulator</h1>
@@ -55,6 +57,11 @@ export function phonePage(businessNumbers: Record<SimChannel, string>): string {
       <option value="">SMS as configured</option><option value="messages">Messages API</option><option value="sms-api:POST">SMS API (POST)</option><option value="sms-api:GET">SMS API (GET)</option>
     </select>
   </div>
+  <form id="locked" hidden>
+    <p>This simulator answers other machines only with its token (<code>SIMULATOR_TOKEN</code>; under Docker Compose:
+    <code>docker compose exec simulator cat /run/tickercast/simulator-token</code>). Or open this page as <code>/#token=…</code>.</p>
+    <input id="token" type="password" aria-label="simulator token" autocomplete="off" required><button type="submit">Unlock</button>
+  </form>
   <div id="window"></div>
   <div class="phone" id="conversation" aria-live="polite"><div class="empty">No messages yet.</div></div>
   <form class="compose" id="compose">
@@ -69,6 +76,28 @@ export function phonePage(businessNumbers: Record<SimChannel, string>): string {
   const params = new URLSearchParams(location.search);
   if (params.get('channel')) $('channel').value = params.get('channel');
   if (params.get('number')) $('number').value = params.get('number');
+  // The control token, for a simulator reached from another machine: given once as #token=… (a fragment
+  // never leaves the browser), kept for this tab only, sent as a Bearer header, never in a URL.
+  const TOKEN_KEY = 'tickercast-simulator-token';
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (fromHash) {
+    sessionStorage.setItem(TOKEN_KEY, fromHash);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  async function sim(url, init = {}) {
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    const headers = { ...init.headers, ...(token && { authorization: 'Bearer ' + token }) };
+    const res = await fetch(url, { ...init, headers });
+    $('locked').hidden = res.status !== 401;
+    return res;
+  }
+  $('locked').addEventListener('submit', (e) => {
+    e.preventDefault();
+    sessionStorage.setItem(TOKEN_KEY, $('token').value.trim());
+    $('token').value = '';
+    lastRendered = '';
+    refresh();
+  });
   let lastRendered = '';
   // A status tick, WhatsApp style: readable at a glance, the word in the tooltip (and spelled out on failures).
   const TICKS = { submitted: '✓', delivered: '✓✓', read: '✓✓', rejected: '✕ rejected', undeliverable: '✕ undeliverable' };
@@ -84,7 +113,7 @@ export function phonePage(businessNumbers: Record<SimChannel, string>): string {
   function path() { return '/_sim/phones/' + encodeURIComponent($('channel').value) + '/' + encodeURIComponent($('number').value.replace(/\\D/g, '')); }
   async function refresh() {
     try {
-      const res = await fetch(path());
+      const res = await sim(path());
       if (!res.ok) return;
       const { conversation, window: win } = await res.json();
       $('window').textContent = !win || !win.enforced ? '' : win.openUntil
@@ -121,7 +150,7 @@ export function phonePage(businessNumbers: Record<SimChannel, string>): string {
       payload.format = format;
       if (method) payload.method = method;
     }
-    const res = await fetch(path() + '/send', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+    const res = await sim(path() + '/send', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
     const out = await res.json().catch(() => ({}));
     $('status').textContent = res.ok ? (out.webhook === 200 ? 'Delivered to tickercast.' : 'tickercast answered: ' + out.webhook) : (out.error || 'Could not send');
     refresh();

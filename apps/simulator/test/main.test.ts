@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyMessagesWebhook } from '@tickercast/messages-client';
 import { loadConfig } from '@tickercast/shared';
@@ -77,7 +80,6 @@ describe('src/main.ts', () => {
     authorization = `Basic ${Buffer.from(`${apiKey}:${apiSecret}`).toString('base64')}`;
     sim = spawnScript('apps/simulator/src/main.ts', {
       SIMULATOR_PORT: String(port),
-      HOST: '127.0.0.1',
       SIMULATOR_WEBHOOK_URL: capture.url,
       VONAGE_API_KEY: apiKey,
       VONAGE_API_SECRET: apiSecret,
@@ -112,6 +114,68 @@ describe('src/main.ts', () => {
     expect(hooks.filter((h) => h.params.status === 'undeliverable')).toHaveLength(2);
     for (const h of hooks) {
       expect((await verifyMessagesWebhook({ authorization: h.headers.authorization, rawBody: h.raw, secret: SECRET })).ok).toBe(true);
+    }
+  });
+});
+
+/** One of this machine's own addresses that is not loopback: a request to it comes from a non-loopback address too. */
+const outsideAddress = Object.values(networkInterfaces())
+  .flat()
+  .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+
+async function reach(url: string, init: RequestInit = {}): Promise<number | string> {
+  try {
+    return (await fetch(url, { ...init, signal: AbortSignal.timeout(3000) })).status;
+  } catch (err) {
+    return (err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+  }
+}
+
+describe('where src/main.ts listens, and who may use /_sim', () => {
+  const TOKEN = 'main-control-token-0123456789';
+  const running: Spawned[] = [];
+  afterAll(async () => {
+    for (const s of running) s.child.kill('SIGTERM');
+    await Promise.all(running.map((s) => s.exited));
+  });
+
+  it.skipIf(!outsideAddress)('listens on 127.0.0.1 by default, even when HOST (the ingress\'s) is 0.0.0.0', async () => {
+    const port = await freePort();
+    const sim = spawnScript('apps/simulator/src/main.ts', { SIMULATOR_PORT: String(port), HOST: '0.0.0.0', LOG_LEVEL: 'info' });
+    running.push(sim);
+    await sim.waitForOutput(/simulator listening on http:\/\/localhost:/, 30_000);
+    expect(await reach(`http://127.0.0.1:${port}/_sim/stats`)).toBe(200);
+    expect(await reach(`http://${outsideAddress}:${port}/healthz`)).toBe('ECONNREFUSED');
+    expect(sim.output()).toContain('"host":"127.0.0.1"');
+  });
+
+  it('refuses to start on an address other machines reach without SIMULATOR_TOKEN (exit 78)', async () => {
+    const sim = spawnScript('apps/simulator/src/main.ts', { SIMULATOR_PORT: String(await freePort()), SIMULATOR_HOST: '0.0.0.0' });
+    running.push(sim);
+    const { code } = await Promise.race([sim.exited, new Promise<{ code: string }>((r) => setTimeout(() => r({ code: 'still running' }), 15_000))]);
+    expect(code).toBe(78);
+    expect(sim.output()).toContain('SIMULATOR_TOKEN: required when the simulator listens on 0.0.0.0 (not loopback)');
+  });
+
+  it.skipIf(!outsideAddress)('on 0.0.0.0 with the token from SIMULATOR_TOKEN_FILE, /_sim answers other addresses only with the token', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sim-token-'));
+    try {
+      writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
+      const port = await freePort();
+      const sim = spawnScript('apps/simulator/src/main.ts', { SIMULATOR_PORT: String(port), SIMULATOR_HOST: '0.0.0.0', SIMULATOR_TOKEN_FILE: join(dir, 'token'), LOG_LEVEL: 'info' });
+      running.push(sim);
+      await sim.waitForOutput(/simulator listening/, 30_000);
+      const outside = `http://${outsideAddress}:${port}`;
+      expect(await reach(`${outside}/healthz`)).toBe(200);
+      expect(await reach(`${outside}/`)).toBe(200);
+      expect(await reach(`${outside}/_sim/stats`)).toBe(401);
+      expect(await reach(`${outside}/_sim/phones/sms/447700900123/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"STOP"}' })).toBe(401);
+      expect(await reach(`${outside}/_sim/stats`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).toBe(401);
+      expect(await reach(`${outside}/_sim/stats`, { headers: { authorization: `Bearer ${TOKEN}` } })).toBe(200);
+      expect(await reach(`http://127.0.0.1:${port}/_sim/stats`)).toBe(200);
+      expect(sim.output()).not.toContain(TOKEN);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -19,6 +19,8 @@ beforeAll(async () => {
   sim = buildSimulator({
     credentials: credentialsFrom(basic),
     webhookBaseUrl: 'http://127.0.0.1:9',
+    // Vonage takes a webhook_url anywhere; the simulator only where it is told it may post.
+    webhookAllow: ['https://hooks.example.com'],
     businessNumbers: { sms: '447700900000', whatsapp: '447700900001', messenger: '107083064136738', viber_service: '16273' },
   });
   await sim.app.ready();
@@ -114,6 +116,7 @@ describe('an invalid body is a 422 naming the field', () => {
     ['an SMS with an unknown encoding', { ...sms, sms: { encoding_type: 'ascii' } }, 'sms.encoding_type'],
     ['an SMS with a client_ref of 101 characters', { ...sms, client_ref: 'r'.repeat(101) }, 'client_ref'],
     ['an SMS with a webhook_url that is not a URL', { ...sms, webhook_url: 'status please' }, 'webhook_url'],
+    ['an SMS with a webhook_url where the simulator may not post', { ...sms, webhook_url: 'https://elsewhere.example.com/status' }, 'webhook_url'],
     ['a WhatsApp message from an alphanumeric sender', { ...whatsappText, from: 'Tickercast' }, 'from'],
     ['a WhatsApp template without a locale', { ...whatsappTemplate, whatsapp: { policy: 'deterministic' } }, 'whatsapp.locale'],
     ['a WhatsApp template without its whatsapp object', without(whatsappTemplate, 'whatsapp'), 'whatsapp'],

@@ -38,7 +38,17 @@ describe('the phone page', () => {
     expect(body).toContain('<input id="number"');
     expect(body).toContain('<form class="compose" id="compose">');
     expect(body).toContain("'/_sim/phones/'");
-    expect(body).toContain("fetch(path() + '/send', { method: 'POST'");
+    expect(body).toContain("sim(path() + '/send', { method: 'POST'");
+  });
+
+  it('sends the control token it was given as #token=… as a Bearer header, and asks for it when /_sim answers 401', async () => {
+    const { body } = await sim.app.inject({ method: 'GET', url: '/' });
+    expect(body).toContain("new URLSearchParams(location.hash.slice(1)).get('token')");
+    expect(body).toContain("authorization: 'Bearer ' + token");
+    expect(body).toContain("$('locked').hidden = res.status !== 401;");
+    expect(body).toContain('<form id="locked" hidden>');
+    expect(body).toContain('docker compose exec simulator cat /run/tickercast/simulator-token');
+    expect(body.match(/fetch\(/g)).toHaveLength(1);
   });
 
   it('draws a status tick for each outbound message, redrawing when a status changes', async () => {

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { verifyMessagesWebhook } from '@tickercast/messages-client';
 import { specAvailable, validateStatusWebhook, warnIfSpecMissing } from '../../../test/support/openapi.ts';
 import type { Simulator } from '../src/app.ts';
-import { MESSENGER, SMS, sendOk, startCapture, testSimulator, until, VIBER, WHATSAPP_TEMPLATE, WHATSAPP_TEXT, type Capture } from './helpers.ts';
+import { MESSENGER, SMS, send, sendOk, sleep, startCapture, testSimulator, until, VIBER, WHATSAPP_TEMPLATE, WHATSAPP_TEXT, type Capture } from './helpers.ts';
 
 /*
  * After its 202 each message goes through statuses, each posted (signed, when the account has a
@@ -96,6 +96,43 @@ describe('the statuses of a delivered message', () => {
     await until('two statuses', () => capture.on('/per-message/status').length === 2);
     expect(capture.on('/per-message/status').map((h) => h.params.message_uuid)).toEqual([uuid, uuid]);
     expect(statuses(uuid)).toEqual([]);
+  });
+
+  it.each([
+    ['another host', 'http://169.254.169.254/latest/meta-data'],
+    ['another port of the same host', 'OTHER_PORT'],
+    ['another scheme', 'HTTPS'],
+  ])("refuses a webhook_url on %s with Vonage's 422 naming webhook_url, and posts nothing", async (_name, target) => {
+    start();
+    const other = await startCapture();
+    try {
+      const url = target === 'OTHER_PORT' ? `${other.url}/webhooks/status` : target === 'HTTPS' ? `${capture.url.replace('http:', 'https:')}/webhooks/status` : target;
+      const res = await send(sim, { ...SMS, webhook_url: url });
+      expect(res.statusCode).toBe(422);
+      const problem = res.json<{ type: string; invalid_parameters: { name: string; reason: string }[] }>();
+      expect(problem.type).toMatch(/#1150$/);
+      expect(problem.invalid_parameters).toEqual([
+        { name: 'webhook_url', reason: `the simulator posts webhooks only to ${capture.url} (SIMULATOR_WEBHOOK_URL, SIMULATOR_WEBHOOK_ALLOW)` },
+      ]);
+      expect(sim.store.acceptedTotal).toBe(0);
+      await sleep(50);
+      expect(other.hooks).toEqual([]);
+      expect(capture.hooks).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('goes to a webhook_url on an origin SIMULATOR_WEBHOOK_ALLOW names', async () => {
+    const other = await startCapture();
+    try {
+      start({ webhookAllow: [`${other.url}/ignored/path`] });
+      const uuid = await sendOk(sim, { ...SMS, webhook_url: `${other.url}/hooks/status` });
+      await until('two statuses', () => other.on('/hooks/status').length === 2);
+      expect(other.on('/hooks/status').map((h) => h.params.message_uuid)).toEqual([uuid, uuid]);
+    } finally {
+      await other.close();
+    }
   });
 
   it('the delay between statuses is configurable', async () => {

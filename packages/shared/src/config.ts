@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 
@@ -112,6 +113,23 @@ const simulatorFaults = optionalString.transform((v, ctx) => {
   return result.data;
 });
 
+/** Docker's *_FILE habit: a secret read from a file, at least 16 characters like the variable itself. */
+function secretFromFile(path: string | undefined, variable: string, ctx: z.RefinementCtx): string | undefined {
+  if (!path) return undefined;
+  let secret: string;
+  try {
+    secret = readFileSync(path, 'utf8').trim();
+  } catch (cause) {
+    ctx.addIssue({ code: 'custom', path: [variable], message: `not a readable file (${(cause as Error).message})` });
+    return undefined;
+  }
+  if (secret.length < 16) {
+    ctx.addIssue({ code: 'custom', path: [variable], message: 'the file holds fewer than 16 characters' });
+    return undefined;
+  }
+  return secret;
+}
+
 /**
  * Every environment variable the system reads, with its default. README.md documents each one;
  * later features extend this schema, never rename a variable.
@@ -193,7 +211,29 @@ export const envSchema = z
     DASHBOARD_MAX_STREAMS: z.coerce.number().int().min(1).max(100_000).default(200),
     DASHBOARD_MAX_STREAMS_PER_CLIENT: z.coerce.number().int().min(1).max(1000).default(5),
 
+    // Its own bind address: the simulator signs webhooks with the real secret for whoever drives its
+    // phones, so it stays on this machine unless a token guards /_sim (compose sets 0.0.0.0 and one).
+    SIMULATOR_HOST: z.string().trim().min(1).default('127.0.0.1'),
     SIMULATOR_PORT: port(9100),
+    // What /_sim answers to from anywhere but loopback (Authorization: Bearer); SIMULATOR_TOKEN wins over the file.
+    SIMULATOR_TOKEN: optionalString.pipe(z.string().min(16, 'at least 16 characters').optional()),
+    SIMULATOR_TOKEN_FILE: optionalString,
+    // Extra origins a message's webhook_url may name, beyond SIMULATOR_WEBHOOK_URL's own.
+    SIMULATOR_WEBHOOK_ALLOW: z
+      .string()
+      .default('')
+      .transform((v, ctx) => {
+        const origins: string[] = [];
+        for (const item of v.split(/[\s,]+/).filter(Boolean)) {
+          const parsed = URL.canParse(item) ? new URL(item) : undefined;
+          if (!parsed || !/^https?:$/.test(parsed.protocol)) {
+            ctx.addIssue({ code: 'custom', message: `"${item}" is not an http(s) origin such as https://hooks.example.com` });
+            return z.NEVER;
+          }
+          origins.push(parsed.origin);
+        }
+        return origins;
+      }),
     SIMULATOR_WEBHOOK_URL: url('http://127.0.0.1:9000'),
     SIMULATOR_RATE_LIMITS: simulatorRateLimits,
     SIMULATOR_STATUS_WEBHOOKS: onOff('on'),
@@ -228,19 +268,9 @@ export const envSchema = z
     // Runs even when another variable is bad, so one error names every bad variable at once.
   }, { when: (payload) => typeof payload.value === 'object' && payload.value !== null })
   .transform((env, ctx) => {
-    if (env.VONAGE_SIGNATURE_SECRET || !env.VONAGE_SIGNATURE_SECRET_FILE) return env;
-    let secret: string;
-    try {
-      secret = readFileSync(env.VONAGE_SIGNATURE_SECRET_FILE, 'utf8').trim();
-    } catch (cause) {
-      ctx.addIssue({ code: 'custom', path: ['VONAGE_SIGNATURE_SECRET_FILE'], message: `not a readable file (${(cause as Error).message})` });
-      return z.NEVER;
-    }
-    if (secret.length < 16) {
-      ctx.addIssue({ code: 'custom', path: ['VONAGE_SIGNATURE_SECRET_FILE'], message: 'the file holds fewer than 16 characters' });
-      return z.NEVER;
-    }
-    return { ...env, VONAGE_SIGNATURE_SECRET: secret };
+    const signatureSecret = env.VONAGE_SIGNATURE_SECRET ?? secretFromFile(env.VONAGE_SIGNATURE_SECRET_FILE, 'VONAGE_SIGNATURE_SECRET_FILE', ctx);
+    const simulatorToken = env.SIMULATOR_TOKEN ?? secretFromFile(env.SIMULATOR_TOKEN_FILE, 'SIMULATOR_TOKEN_FILE', ctx);
+    return { ...env, VONAGE_SIGNATURE_SECRET: signatureSecret, SIMULATOR_TOKEN: simulatorToken };
   });
 
 export type Config = z.infer<typeof envSchema>;
@@ -278,6 +308,27 @@ export function requireWebhookSecret(config: Config): void {
   throw new ConfigError([
     'VONAGE_SIGNATURE_SECRET: required in production (the signature secret from the Vonage dashboard, or VONAGE_SIGNATURE_SECRET_FILE); ' +
       'to run with unverified webhooks anyway, set ALLOW_UNSIGNED_WEBHOOKS=true',
+  ]);
+}
+
+/** Whether an address (or `localhost`) is this machine's loopback, where only local processes reach a server. */
+export function isLoopback(address: string): boolean {
+  const a = address.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (a === 'localhost' || a.endsWith('.localhost') || a === '::1') return true;
+  const v4 = a.startsWith('::ffff:') ? a.slice('::ffff:'.length) : a;
+  return isIPv4(v4) && v4.startsWith('127.');
+}
+
+/**
+ * A simulator reachable from other hosts must guard /_sim with a token: whoever drives its phones
+ * gets inbound webhooks signed with the real secret. Refusing to start beats printing a generated
+ * token into the logs. Throws a ConfigError naming what to set.
+ */
+export function requireSimulatorToken(config: Config): void {
+  if (config.SIMULATOR_TOKEN || isLoopback(config.SIMULATOR_HOST)) return;
+  throw new ConfigError([
+    `SIMULATOR_TOKEN: required when the simulator listens on ${config.SIMULATOR_HOST} (not loopback), so that /_sim answers other hosts ` +
+      'only with it (at least 16 characters, or SIMULATOR_TOKEN_FILE); or set SIMULATOR_HOST=127.0.0.1',
   ]);
 }
 

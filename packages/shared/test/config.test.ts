@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, requireWebhookSecret, senderFor, vonageAuth } from '@tickercast/shared';
+import { ConfigError, isLoopback, loadConfig, requireSimulatorToken, requireWebhookSecret, senderFor, vonageAuth } from '@tickercast/shared';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -275,5 +275,64 @@ describe('TRUST_PROXY', () => {
     expect(loadConfig({}).TRUST_PROXY).toBe(false);
     expect(loadConfig({ TRUST_PROXY: '1' }).TRUST_PROXY).toBe(1);
     expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).TRUST_PROXY).toEqual(['10.0.0.0/8', '127.0.0.1']);
+  });
+});
+
+describe('the simulator on the network', () => {
+  const TOKEN = 'sim-control-token-0123456789';
+
+  it('listens on loopback by default, whatever HOST the ingress has; /_sim needs no token there', () => {
+    const c = loadConfig({ HOST: '0.0.0.0' });
+    expect(c.SIMULATOR_HOST).toBe('127.0.0.1');
+    expect(c.SIMULATOR_TOKEN).toBeUndefined();
+    expect(c.SIMULATOR_WEBHOOK_ALLOW).toEqual([]);
+    expect(() => requireSimulatorToken(c)).not.toThrow();
+  });
+
+  it.each(['0.0.0.0', '::', '192.0.2.2', 'simulator'])('on %s, without a token, refuses to start naming SIMULATOR_TOKEN', (host) => {
+    expect(() => requireSimulatorToken(loadConfig({ SIMULATOR_HOST: host }))).toThrow(/^ *SIMULATOR_TOKEN: required when the simulator listens on/m);
+    expect(() => requireSimulatorToken(loadConfig({ SIMULATOR_HOST: host, SIMULATOR_TOKEN: TOKEN }))).not.toThrow();
+  });
+
+  it('takes the token from SIMULATOR_TOKEN_FILE (the variable wins), at least 16 characters either way', () => {
+    const file = join(tmp, 'simulator-token');
+    writeFileSync(file, `${TOKEN}\n`);
+    expect(loadConfig({ SIMULATOR_TOKEN_FILE: file }).SIMULATOR_TOKEN).toBe(TOKEN);
+    expect(loadConfig({ SIMULATOR_TOKEN_FILE: file, SIMULATOR_TOKEN: 'another-token-0123456789' }).SIMULATOR_TOKEN).toBe('another-token-0123456789');
+    expect(badVariables(configError({ SIMULATOR_TOKEN: 'short' }))).toEqual(['SIMULATOR_TOKEN']);
+    const short = join(tmp, 'short-token');
+    writeFileSync(short, 'abc\n');
+    expect(badVariables(configError({ SIMULATOR_TOKEN_FILE: short, VONAGE_SIGNATURE_SECRET_FILE: join(tmp, 'absent') }))).toEqual([
+      'SIMULATOR_TOKEN_FILE',
+      'VONAGE_SIGNATURE_SECRET_FILE',
+    ]);
+  });
+
+  it('SIMULATOR_WEBHOOK_ALLOW is a list of origins', () => {
+    expect(loadConfig({ SIMULATOR_WEBHOOK_ALLOW: 'https://hooks.example.com/status, http://127.0.0.1:9999' }).SIMULATOR_WEBHOOK_ALLOW).toEqual([
+      'https://hooks.example.com',
+      'http://127.0.0.1:9999',
+    ]);
+    expect(badVariables(configError({ SIMULATOR_WEBHOOK_ALLOW: 'hooks.example.com' }))).toEqual(['SIMULATOR_WEBHOOK_ALLOW']);
+    expect(badVariables(configError({ SIMULATOR_WEBHOOK_ALLOW: 'ftp://hooks.example.com' }))).toEqual(['SIMULATOR_WEBHOOK_ALLOW']);
+  });
+
+  it.each([
+    ['127.0.0.1', true],
+    ['127.255.0.9', true],
+    ['::1', true],
+    ['[::1]', true],
+    ['::ffff:127.0.0.1', true],
+    ['localhost', true],
+    ['app.localhost', true],
+    ['0.0.0.0', false],
+    ['::', false],
+    ['10.0.0.5', false],
+    ['::ffff:10.0.0.5', false],
+    ['128.0.0.1', false],
+    ['127.0.0.1.attacker.example', false],
+    ['localhost.attacker.example', false],
+  ])('isLoopback(%s) is %s', (address, loopback) => {
+    expect(isLoopback(address)).toBe(loopback);
   });
 });
