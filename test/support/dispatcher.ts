@@ -5,7 +5,7 @@ import {
   createQueues,
   DeliveryLog,
   PriceCache,
-  ReplyQueue,
+  ReplyPacer,
   SubscriptionStore,
   type Channel,
   type Queues,
@@ -25,7 +25,7 @@ const FAST: Record<Channel, number> = { sms: 1000, whatsapp: 1000, messenger: 10
 
 export interface TestDispatcher {
   queues: Queues;
-  replies: ReplyQueue;
+  replies: ReplyPacer;
   store: SubscriptionStore;
   prices: PriceCache;
   lastSent: LastSentPrices;
@@ -49,7 +49,7 @@ export function testDispatcher(
   const prices = new PriceCache(t.redis, t.keys);
   const lastSent = new LastSentPrices(t.redis, t.keys);
   const deliveries = new DeliveryLog(t.redis, t.keys);
-  const replies = new ReplyQueue(queues, t.redis, t.keys, { rates: opts.rates ?? FAST, share: opts.replyShare ?? 0.5 });
+  const replies = new ReplyPacer(queues, t.redis, t.keys, { rates: opts.rates ?? FAST, share: opts.replyShare ?? 0.5 });
   const logger = createLogger('test', 'silent');
   const client = new MessagesClient({ baseUrl: sim.url, auth: sim.auth, ...opts.clientOptions });
   const start = (concurrency = opts.concurrency ?? 10) =>

@@ -11,7 +11,7 @@ import {
   PendingSignups,
   PriceCache,
   ratesFor,
-  ReplyQueue,
+  ReplyPacer,
   redisKeys,
   senderFor,
   SubscriptionStore,
@@ -42,7 +42,7 @@ const redis = createRedis(config.REDIS_URL, { connectionName: 'dispatcher' });
 // packets for the same work. BullMQ keeps its connection as it expects it (no auto-pipelining).
 const data = createRedis(config.REDIS_URL, { connectionName: 'dispatcher-data', enableAutoPipelining: true });
 const queues = createQueues(redis, keys);
-const replies = new ReplyQueue(queues, data, keys, { rates: ratesFor(config), share: config.REPLY_RATE_SHARE });
+const replies = new ReplyPacer(queues, data, keys, { rates: ratesFor(config), share: config.REPLY_RATE_SHARE });
 const store = new SubscriptionStore(data, keys);
 const prices = new PriceCache(data, keys);
 const lastSent = new LastSentPrices(data, keys);

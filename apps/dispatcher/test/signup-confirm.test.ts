@@ -4,7 +4,7 @@ import {
   createQueues,
   PendingSignups,
   PriceCache,
-  ReplyQueue,
+  ReplyPacer,
   redisKeys,
   SubscriptionStore,
   type InboundMessage,
@@ -40,7 +40,7 @@ beforeEach(async () => {
   handle = createInboundProcessor({
     store,
     prices,
-    replies: new ReplyQueue(queues, t.redis, keys, { rates: { sms: 1000, whatsapp: 1000, messenger: 1000, viber_service: 1000 }, share: 0.5 }),
+    replies: new ReplyPacer(queues, t.redis, keys, { rates: { sms: 1000, whatsapp: 1000, messenger: 1000, viber_service: 1000 }, share: 0.5 }),
     lastSent: new LastSentPrices(t.redis, keys),
     offered: OFFERED,
     logger: createLogger('test', 'silent'),

@@ -2,7 +2,7 @@ import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { SmsSignatureMethod } from '@tickercast/messages-client';
-import { DeliveryLog, loadConfig, PriceCache, ratesFor, ReplyQueue, senderFor, SubscriptionStore, type Channel, type Config, type Queues, type RedisKeys } from '@tickercast/shared';
+import { DeliveryLog, loadConfig, PriceCache, ratesFor, ReplyPacer, senderFor, SubscriptionStore, type Channel, type Config, type Queues, type RedisKeys } from '@tickercast/shared';
 import { dashboard } from './dashboard/plugin.ts';
 import { adminApi } from './admin/api.ts';
 import { bullBoard } from './admin/bull-board.ts';
@@ -95,7 +95,7 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
   app.register(signupRoutes, {
     redis,
     keys,
-    replies: new ReplyQueue(queues, redis, keys, { rates: settings.rates, share: settings.replyRateShare }),
+    replies: new ReplyPacer(queues, redis, keys, { rates: settings.rates, share: settings.replyRateShare }),
     symbols: settings.symbols,
     channels: settings.signupChannels,
     perAddressPerHour: settings.signupRateLimit,

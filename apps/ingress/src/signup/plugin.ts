@@ -3,8 +3,8 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { normalizeNumber } from '@tickercast/messages-client';
-import { maskAddress, PendingSignups, subscriberId, SubscriptionStore, type RedisKeys, type ReplyQueue } from '@tickercast/shared';
-import { RateLimiter } from '../rate-limit.ts';
+import { maskAddress, PendingSignups, subscriberId, SubscriptionStore, type RedisKeys, type ReplyPacer } from '@tickercast/shared';
+import { FixedWindowCounter } from '../rate-limit.ts';
 import { CHANNEL_LABEL, sentPage, signupPage, type FormState, type Notice } from './page.ts';
 import { confirmationText, type SignupChannel } from './texts.ts';
 
@@ -12,7 +12,7 @@ export interface SignupOptions {
   redis: Redis;
   keys: RedisKeys;
   /** Where the confirmation goes: a reply, ahead of the feed on its channel. */
-  replies: ReplyQueue;
+  replies: ReplyPacer;
   /** The tickers on offer (TICKER_SYMBOLS). */
   symbols: readonly string[];
   /** The channels offered on the page: those with a sender number configured. */
@@ -65,8 +65,8 @@ function humanDuration(ms: number): string {
 export const signupRoutes: FastifyPluginAsync<SignupOptions> = async (app, opts) => {
   const store = new SubscriptionStore(opts.redis, opts.keys);
   const pending = new PendingSignups(opts.redis, opts.keys);
-  const byAddress = new RateLimiter({ redis: opts.redis, keys: opts.keys, scope: 'signup-client', max: opts.perAddressPerHour, windowMs: HOUR_MS });
-  const byNumber = new RateLimiter({ redis: opts.redis, keys: opts.keys, scope: 'signup-number', max: opts.perNumberPerDay, windowMs: 24 * HOUR_MS });
+  const byAddress = new FixedWindowCounter({ redis: opts.redis, keys: opts.keys, scope: 'signup-client', max: opts.perAddressPerHour, windowMs: HOUR_MS });
+  const byNumber = new FixedWindowCounter({ redis: opts.redis, keys: opts.keys, scope: 'signup-number', max: opts.perNumberPerDay, windowMs: 24 * HOUR_MS });
   const offered = new Set(opts.symbols);
   const page = (form?: FormState, notice?: Notice) => signupPage({ channels: opts.channels, symbols: opts.symbols, form, notice });
   const html = (reply: FastifyReply, status: number, body: string) => reply.code(status).headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(body);
