@@ -44,9 +44,6 @@ export class LastSentPrices {
     this.#redis = redis;
     this.#keys = keys;
   }
-  async get(subscriberId: string, symbol: string): Promise<LastSent | undefined> {
-    return decode(await this.#redis.hget(this.#keys.subscriberLastSent(subscriberId), symbol));
-  }
   async set(subscriberId: string, prices: Record<string, number>, at = Date.now()): Promise<void> {
     const fields: string[] = [];
     for (const [symbol, price] of Object.entries(prices)) fields.push(symbol, `${price}|${at}`);

@@ -2,9 +2,10 @@ import { z } from 'zod';
 import { channelSchema, type InboundMessage, type StatusUpdate } from '@tickercast/shared';
 
 /*
- * What Vonage posts, per ../shared/reference: only the fields we use are required; extras pass
- * through untouched so a new field in Vonage's payloads never turns into a 400 (and a dropped
- * webhook).
+ * What Vonage posts (the Messages API's inbound and status webhooks,
+ * https://developer.vonage.com/en/api/messages, and the SMS API's): only the fields we use are
+ * required; extras pass through untouched so a new field in Vonage's payloads never turns into a
+ * 400 (and a dropped webhook).
  */
 
 const servedChannel = z.string().pipe(channelSchema);
