@@ -25,6 +25,8 @@ export interface WorkerDeps {
   keys: RedisKeys;
   logger: Logger;
   concurrency: number;
+  /** false: the workers take no job until their `run()`. */
+  autorun: boolean;
   /** Sends per second per channel, shared by every dispatcher (each channel's schedule is in Redis). */
   rates: Record<Channel, number>;
   inbound: ReturnType<typeof createInboundProcessor>;
@@ -35,8 +37,8 @@ export interface WorkerDeps {
 
 /** One Worker per queue, sharing the caller's connection (BullMQ duplicates it for blocking reads). */
 export function startWorkers(deps: WorkerDeps): Worker[] {
-  const { connection, keys, logger, concurrency } = deps;
-  const base = { connection, prefix: keys.queuePrefix };
+  const { connection, keys, logger, concurrency, autorun } = deps;
+  const base = { connection, prefix: keys.queuePrefix, autorun };
   const workers: Worker[] = [];
   const pacer = new SendPacer(connection, keys, deps.rates);
 
