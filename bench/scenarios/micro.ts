@@ -14,7 +14,7 @@ import { Agent, request } from 'node:http';
 import { createAuthorizer, MessagesClient, type AuthConfig, type OutboundMessage } from '@tickercast/messages-client';
 import { createLogger, loadConfig, senderFor, type SendJob } from '@tickercast/shared';
 import { buildDispatcher, type Dispatcher } from '../../apps/dispatcher/src/dispatcher.ts';
-import type { SendControl } from '../../apps/dispatcher/src/send.ts';
+import type { Pace } from '../../apps/dispatcher/src/send.ts';
 import { seedSubscribers } from '../lib/load.ts';
 import { round } from '../lib/stats.ts';
 import { NAMESPACE, type BenchSystem } from '../lib/system.ts';
@@ -51,20 +51,15 @@ async function sendPath(sys: BenchSystem, subscribers: number, rounds: number) {
   const stub = { send: async (_m: OutboundMessage) => ({ messageUuid: randomUUID() }) } as unknown as MessagesClient;
   const d = await idleDispatcher(sys, stub);
   const send = d.processors.send;
-  const control: SendControl = {
-    pace: () => Promise.resolve(0),
-    providerAnswered: () => undefined,
-    providerFailed: () => Promise.resolve(),
-    rateLimited: () => Promise.reject(new Error('unexpected rate limit')),
-    deferUntil: () => Promise.reject(new Error('unexpected defer')),
-  };
+  // No schedule to wait for: the figure is the send path's own cost.
+  const unpaced: Pace = () => Promise.resolve({ waitedMs: 0 });
   let sent = 0;
   const run = async (round: number) => {
     await sys.prices.set(symbol, 100 + round);
     return measure(ids.length, 50, async (i) => {
       const job: SendJob = { kind: 'price', subscriberId: ids[i]!, symbol, tickedAt: Date.now() };
-      const out = await send(job, `micro-${round}-${i}`, control);
-      if (out.sent) sent++;
+      const out = await send(job, `micro-${round}-${i}`, unpaced);
+      if (out.kind === 'sent') sent++;
     });
   };
   const results = [];

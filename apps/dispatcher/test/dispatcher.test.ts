@@ -280,6 +280,32 @@ describe('channel rules and failures', () => {
   });
 });
 
+describe('jobs that can never be valid', () => {
+  const failedJob = (queue: Queues['inbound'] | Queues['send']['sms']) =>
+    until('failed job', async () => {
+      const f = await queue.getFailed();
+      return f.length > 0 ? f : undefined;
+    });
+
+  it('a reply longer than a send job may carry fails at once, with the reason, instead of being retried', async () => {
+    await queues.send.sms.add('reply', { kind: 'reply', subscriberId: subscriberId('sms', PHONE), text: 'x'.repeat(1001) });
+    const [failed] = await failedJob(queues.send.sms);
+    expect(failed!.attemptsMade).toBe(1);
+    expect(failed!.failedReason).toMatch(/^invalid job data: text:/);
+    expect(received()).toHaveLength(0);
+  });
+
+  it('an inbound message whose data does not parse (a year 99999) fails at once and answers nothing', async () => {
+    const m: InboundMessage = { channel: 'sms', from: PHONE, to: BUSINESS_NUMBERS.sms, text: 'HELP', messageId: 'y99999', receivedAt: '99999-01-01T00:00:00Z' };
+    await queues.inbound.add('inbound', m, { jobId: inboundJobId(m) });
+    const [failed] = await failedJob(queues.inbound);
+    expect(failed!.attemptsMade).toBe(1);
+    expect(failed!.failedReason).toMatch(/^invalid job data: receivedAt:/);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(received()).toHaveLength(0);
+  });
+});
+
 describe('replies and the feed', () => {
   it('a reply goes ahead of feed updates already waiting on the same channel', async () => {
     await Promise.all(workers.map((w) => w.close()));
