@@ -87,7 +87,7 @@ export function createSendProcessor(deps: SendDeps) {
     let remember: (() => Promise<unknown>) | undefined;
 
     if (job.kind === 'reply') {
-      context = await deps.store.sendContext(job.subscriberId);
+      context = await deps.lastSent.sendState(job.subscriberId);
       text = job.text;
     } else {
       // What the decision needs, in one round trip: the subscriber's side in one command, the latest price alongside.
