@@ -1,9 +1,10 @@
 /**
  * Micro-benchmarks of the dispatcher's own code paths, in the bench process against the bench's
  * Redis, so that a change to them shows above the noise of the whole system:
- *  - send path: createSendProcessor on price jobs with a provider stub that answers at once (no
- *    HTTP), real Redis reads and writes: CPU per job in this process;
- *  - fan-out: createFanoutProcessor over N subscribers, nothing consuming: enqueue time and CPU;
+ *  - send path: the dispatcher's send processor (buildDispatcher, its workers not running) on
+ *    price jobs with a provider stub that answers at once (no HTTP), real Redis reads and
+ *    writes: CPU per job in this process;
+ *  - fan-out: its fan-out processor over N subscribers, nothing consuming: enqueue time and CPU;
  *  - the Messages API client: CPU per request of MessagesClient.send (undici) against the
  *    simulator, next to a bare node:http request with the same body — what the HTTP layer costs.
  * Nothing else runs in the bench process meanwhile.
@@ -11,16 +12,23 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { createAuthorizer, MessagesClient, type AuthConfig, type OutboundMessage } from '@tickercast/messages-client';
-import { DeliveryLog, type Channel, type SendJob } from '@tickercast/shared';
-import { createFanoutProcessor } from '../../apps/dispatcher/src/fanout.ts';
-import { LastSentPrices } from '../../apps/dispatcher/src/last-sent.ts';
-import { createSendProcessor, type SendControl } from '../../apps/dispatcher/src/send.ts';
+import { createLogger, loadConfig, senderFor, type SendJob } from '@tickercast/shared';
+import { buildDispatcher, type Dispatcher } from '../../apps/dispatcher/src/dispatcher.ts';
+import type { Pace } from '../../apps/dispatcher/src/send.ts';
 import { seedSubscribers } from '../lib/load.ts';
 import { round } from '../lib/stats.ts';
-import type { BenchSystem } from '../lib/system.ts';
+import { NAMESPACE, type BenchSystem } from '../lib/system.ts';
 
-const SENDERS: Record<Channel, string> = { sms: '447700900000', whatsapp: '447700900001', messenger: '107083064136738', viber_service: '16273' };
-const RULES = { whatsappTemplate: { name: 'tickercast_price_update', locale: 'en_US' }, messengerTag: undefined, viberTtlS: 600 };
+/**
+ * The dispatcher as every process builds it (the configuration's defaults, on the bench's Redis)
+ * with its workers never running: the bench calls its processors itself, with nothing else in
+ * the process. The client is the caller's (a stub).
+ */
+function idleDispatcher(sys: BenchSystem, client: MessagesClient): Promise<Dispatcher> {
+  const config = loadConfig({ REDIS_URL: sys.redisUrl, REDIS_NAMESPACE: NAMESPACE, LOG_LEVEL: 'silent' });
+  return buildDispatcher(config, { client, autorun: false, logger: createLogger('bench', 'silent') });
+}
+const SENDERS = senderFor(loadConfig({}));
 
 /** Runs `total` calls of `op`, `concurrency` at a time; CPU µs of this process per call, and calls per second. */
 async function measure(total: number, concurrency: number, op: (i: number) => Promise<unknown>) {
@@ -41,34 +49,26 @@ async function sendPath(sys: BenchSystem, subscribers: number, rounds: number) {
   const symbol = 'MICRO';
   const { ids } = await seedSubscribers(sys, { symbol, n: subscribers, series: 80, mix: [{ channel: 'sms', share: 1 }] });
   const stub = { send: async (_m: OutboundMessage) => ({ messageUuid: randomUUID() }) } as unknown as MessagesClient;
-  const send = createSendProcessor({
-    client: stub,
-    store: sys.store,
-    prices: sys.prices,
-    lastSent: new LastSentPrices(sys.redis, sys.keys),
-    deliveries: new DeliveryLog(sys.redis, sys.keys),
-    senders: SENDERS,
-    rules: RULES,
-  });
-  const control: SendControl = {
-    pace: () => Promise.resolve(0),
-    providerAnswered: () => undefined,
-    providerFailed: () => Promise.resolve(),
-    rateLimited: () => Promise.reject(new Error('unexpected rate limit')),
-    deferUntil: () => Promise.reject(new Error('unexpected defer')),
-  };
+  const d = await idleDispatcher(sys, stub);
+  const send = d.processors.send;
+  // No schedule to wait for: the figure is the send path's own cost.
+  const unpaced: Pace = () => Promise.resolve({ waitedMs: 0 });
   let sent = 0;
   const run = async (round: number) => {
     await sys.prices.set(symbol, 100 + round);
     return measure(ids.length, 50, async (i) => {
       const job: SendJob = { kind: 'price', subscriberId: ids[i]!, symbol, tickedAt: Date.now() };
-      const out = await send(job, `micro-${round}-${i}`, control);
-      if (out.sent) sent++;
+      const out = await send(job, `micro-${round}-${i}`, unpaced);
+      if (out.kind === 'sent') sent++;
     });
   };
-  await run(0); // warm-up
   const results = [];
-  for (let r = 1; r <= rounds; r++) results.push(await run(r));
+  try {
+    await run(0); // warm-up
+    for (let r = 1; r <= rounds; r++) results.push(await run(r));
+  } finally {
+    await d.close();
+  }
   if (sent !== subscribers * (rounds + 1)) throw new Error(`send path: ${sent} sent of ${subscribers * (rounds + 1)}`);
   const best = results.sort((a, b) => a.cpu_us_per_op - b.cpu_us_per_op)[Math.floor(results.length / 2)]!;
   return { jobs_per_round: subscribers, rounds, median_cpu_us_per_job: best.cpu_us_per_op, median_jobs_per_s: best.ops_per_s, all: results };
@@ -77,7 +77,16 @@ async function sendPath(sys: BenchSystem, subscribers: number, rounds: number) {
 async function fanoutPath(sys: BenchSystem, n: number) {
   const symbol = 'MICROF';
   await seedSubscribers(sys, { symbol, n, series: 81 });
-  const fanout = createFanoutProcessor({ store: sys.store, queues: sys.queues });
+  const d = await idleDispatcher(sys, {} as MessagesClient);
+  const fanout = d.processors.fanout;
+  try {
+    return await fanoutRun(sys, fanout, symbol, n);
+  } finally {
+    await d.close();
+  }
+}
+
+async function fanoutRun(sys: BenchSystem, fanout: Dispatcher['processors']['fanout'], symbol: string, n: number) {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await fanout({ symbol, version: 1, tickedAt: Date.now() });

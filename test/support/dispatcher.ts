@@ -1,89 +1,90 @@
 import type { Worker } from 'bullmq';
 import { MessagesClient, type MessagesClientOptions } from '@tickercast/messages-client';
-import {
-  createLogger,
-  createQueues,
-  DeliveryLog,
-  PriceCache,
-  ReplyQueue,
-  SubscriptionStore,
-  type Channel,
-  type Queues,
-} from '@tickercast/shared';
-import { createFanoutProcessor } from '../../apps/dispatcher/src/fanout.ts';
-import { createInboundProcessor } from '../../apps/dispatcher/src/inbound.ts';
-import { LastSentPrices } from '../../apps/dispatcher/src/last-sent.ts';
-import type { ChannelRules } from '../../apps/dispatcher/src/outbound.ts';
-import { createSendProcessor } from '../../apps/dispatcher/src/send.ts';
-import { createStatusProcessor } from '../../apps/dispatcher/src/status.ts';
-import { startWorkers } from '../../apps/dispatcher/src/workers.ts';
-import type { TestRedis } from './redis.ts';
-import { BUSINESS_NUMBERS, type RunningSimulator } from './simulator.ts';
+import { createLogger, loadConfig, type Channel, type Config, type MetricsRecorder } from '@tickercast/shared';
+import { buildDispatcher, type Dispatcher, type DispatcherDeps } from '../../apps/dispatcher/src/dispatcher.ts';
+import { redisUrl, type TestRedis } from './redis.ts';
+import type { RunningSimulator } from './simulator.ts';
 
-export const TEST_RULES: ChannelRules = { whatsappTemplate: { name: 'price_update', locale: 'en_GB' }, messengerTag: undefined, viberTtlS: 600 };
-const FAST: Record<Channel, number> = { sms: 1000, whatsapp: 1000, messenger: 1000, viber_service: 1000 };
+export interface TestDispatcherOptions {
+  offered?: string[];
+  concurrency?: number;
+  rates?: Record<Channel, number>;
+  replyShare?: number;
+}
 
-export interface TestDispatcher {
-  queues: Queues;
-  replies: ReplyQueue;
-  store: SubscriptionStore;
-  prices: PriceCache;
-  lastSent: LastSentPrices;
-  deliveries: DeliveryLog;
-  client: MessagesClient;
-  workers: Worker[];
-  /** (Re)starts the workers, e.g. after jobs were queued with them stopped. */
-  start(concurrency?: number): Worker[];
+/**
+ * The configuration a test dispatcher runs with: the test's Redis namespace, fast channels, the
+ * simulator's business numbers (the config's defaults), and a WhatsApp template the tests name.
+ */
+export function testConfig(t: TestRedis, opts: TestDispatcherOptions & { apiUrl?: string } = {}): Config {
+  const rates = opts.rates ?? { sms: 1000, whatsapp: 1000, messenger: 1000, viber_service: 1000 };
+  return loadConfig({
+    REDIS_URL: redisUrl(),
+    REDIS_NAMESPACE: t.namespace,
+    LOG_LEVEL: 'silent',
+    ...(opts.apiUrl ? { VONAGE_API_URL: opts.apiUrl } : {}),
+    TICKER_SYMBOLS: (opts.offered ?? ['MSFT', 'GOOGL']).join(','),
+    DISPATCHER_CONCURRENCY: String(opts.concurrency ?? 10),
+    SMS_RATE_PER_SEC: String(rates.sms),
+    WHATSAPP_RATE_PER_SEC: String(rates.whatsapp),
+    MESSENGER_RATE_PER_SEC: String(rates.messenger),
+    VIBER_RATE_PER_SEC: String(rates.viber_service),
+    REPLY_RATE_SHARE: String(opts.replyShare ?? 0.5),
+    WHATSAPP_TEMPLATE_NAME: 'price_update',
+    WHATSAPP_TEMPLATE_LOCALE: 'en_GB',
+  });
+}
+
+export interface TestDispatcher extends Omit<Dispatcher, 'close'> {
+  /** Starts the workers again (a new dispatcher on the same Redis), e.g. after jobs were queued with them stopped. */
+  start(concurrency?: number): Promise<Worker[]>;
+  /** Stops the workers only: the queues and stores stay usable until start() or close(). */
   stopWorkers(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** The dispatcher's real workers, in this process, on a test Redis, sending to a simulator. */
-export function testDispatcher(
+/**
+ * The dispatcher as production builds it (buildDispatcher), in this process, on the test's Redis,
+ * sending to a simulator through a client the test owns: a client of the test's own does no
+ * warm-up request that a simulator hook would count.
+ */
+export async function testDispatcher(
   t: TestRedis,
   sim: RunningSimulator,
-  opts: { offered?: string[]; concurrency?: number; rates?: Record<Channel, number>; replyShare?: number; clientOptions?: Partial<MessagesClientOptions> } = {},
-): TestDispatcher {
-  const queues = createQueues(t.redis, t.keys);
-  const store = new SubscriptionStore(t.redis, t.keys);
-  const prices = new PriceCache(t.redis, t.keys);
-  const lastSent = new LastSentPrices(t.redis, t.keys);
-  const deliveries = new DeliveryLog(t.redis, t.keys);
-  const replies = new ReplyQueue(queues, t.redis, t.keys, { rates: opts.rates ?? FAST, share: opts.replyShare ?? 0.5 });
-  const logger = createLogger('test', 'silent');
+  opts: TestDispatcherOptions & { clientOptions?: Partial<MessagesClientOptions>; metrics?: MetricsRecorder; fanoutPageSize?: number } = {},
+): Promise<TestDispatcher> {
   const client = new MessagesClient({ baseUrl: sim.url, auth: sim.auth, ...opts.clientOptions });
-  const start = (concurrency = opts.concurrency ?? 10) =>
-    startWorkers({
-      connection: t.redis,
-      keys: t.keys,
-      logger,
-      concurrency,
-      rates: opts.rates ?? FAST,
-      inbound: createInboundProcessor({ store, prices, replies, lastSent, offered: opts.offered ?? ['MSFT', 'GOOGL'], logger }),
-      fanout: createFanoutProcessor({ store, queues, pageSize: 100 }),
-      send: createSendProcessor({ client, store, prices, lastSent, deliveries, senders: { ...BUSINESS_NUMBERS }, rules: TEST_RULES }),
-      status: createStatusProcessor({ deliveries, store, logger }),
-    });
-  const d: TestDispatcher = {
-    queues,
-    replies,
-    store,
-    prices,
-    lastSent,
-    deliveries,
+  const deps: DispatcherDeps = {
     client,
-    workers: start(),
-    start(concurrency) {
-      d.workers = start(concurrency);
-      return d.workers;
+    logger: createLogger('test', 'silent'),
+    fanoutPageSize: opts.fanoutPageSize ?? 100,
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+  };
+  const build = (concurrency = opts.concurrency) => buildDispatcher(testConfig(t, { ...opts, concurrency, apiUrl: sim.url }), deps);
+  let current = await build();
+  const d: TestDispatcher = {
+    get keys() { return current.keys; },
+    get queues() { return current.queues; },
+    get store() { return current.store; },
+    get prices() { return current.prices; },
+    get lastSent() { return current.lastSent; },
+    get deliveries() { return current.deliveries; },
+    get replies() { return current.replies; },
+    get client() { return current.client; },
+    get metrics() { return current.metrics; },
+    get processors() { return current.processors; },
+    get workers() { return current.workers; },
+    async start(concurrency) {
+      await current.close();
+      current = await build(concurrency);
+      return current.workers;
     },
     async stopWorkers() {
-      await Promise.all(d.workers.map((w) => w.close()));
+      await Promise.all(current.workers.map((w) => w.close()));
     },
     async close() {
-      await d.stopWorkers();
+      await current.close();
       client.close();
-      await queues.close();
     },
   };
   return d;

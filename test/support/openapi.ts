@@ -67,7 +67,7 @@ function convertNullable(node: unknown): void {
 }
 
 /**
- * KNOWN DEFECT in Vonage's published spec (see shared/reference/README.md, "Known defects"):
+ * KNOWN DEFECT in Vonage's published spec:
  * `messageStatusBase.status` omits `read`, while the WhatsApp, Messenger, Viber and RCS status
  * schemas narrow `status` to `["read"]`, so their allOf can match nothing and every non-SMS (and
  * every `read`) status fails. We patch the copy held in memory, and only the message-status

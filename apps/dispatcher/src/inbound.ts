@@ -4,7 +4,7 @@ import {
   type Logger,
   type PendingSignups,
   type PriceCache,
-  type ReplyQueue,
+  type ReplyPacer,
   type SubscriptionStore,
 } from '@tickercast/shared';
 import { parseCommand } from './commands.ts';
@@ -15,7 +15,7 @@ export interface InboundDeps {
   store: SubscriptionStore;
   prices: PriceCache;
   /** Where replies go: ahead of the feed, paced past a share of the channel's rate. */
-  replies: ReplyQueue;
+  replies: ReplyPacer;
   lastSent: LastSentPrices;
   offered: readonly string[];
   logger: Logger;

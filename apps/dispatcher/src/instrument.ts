@@ -1,11 +1,10 @@
-import type { Job, Worker } from 'bullmq';
+import { UnrecoverableError, type Job, type Worker } from 'bullmq';
 import type { MetricsRecorder } from '@tickercast/shared';
+import { JobFailure } from './job-failure.ts';
 
-/** A short, stable reason for a failed job: the error's class, or what our own messages name. */
-export function failureReason(message: string): string {
-  if (message.startsWith('recipient unreachable')) return 'recipient_unreachable';
-  const m = /^([A-Za-z]+Error)\b/.exec(message);
-  return m ? m[1]! : 'other';
+/** A short, stable reason for a job failed for good: the JobFailure's own, or the class of what was thrown. */
+export function failureReason(err: Error): string {
+  return err instanceof JobFailure ? err.reason : err.name;
 }
 
 /** Records queue wait, send latency, outcomes, retries and failures from the workers' events. */
@@ -24,8 +23,8 @@ export function instrumentWorkers(workers: Worker[], metrics: MetricsRecorder): 
     });
     w.on('failed', (job: Job | undefined, err: Error) => {
       if (!job) return;
-      const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError';
-      if (final) metrics.inc('tickercast_job_failures_total', { queue: w.name, reason: failureReason(err.message) });
+      const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError;
+      if (final) metrics.inc('tickercast_job_failures_total', { queue: w.name, reason: failureReason(err) });
       else metrics.inc('tickercast_job_retries_total', { queue: w.name });
     });
   }

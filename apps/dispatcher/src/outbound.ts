@@ -22,7 +22,10 @@ export interface OutboundInput {
   now: number;
 }
 
-export type OutboundDecision = { send: OutboundMessage } | { skip: string };
+/** The one reason a channel's rules send nothing. */
+export type OutboundSkip = 'outside the Messenger window and no MESSENGER_TAG configured';
+
+export type OutboundDecision = { send: OutboundMessage } | { skip: OutboundSkip };
 
 /** The message a text becomes on each channel, following that channel's rules. */
 export function outboundFor(input: OutboundInput, rules: ChannelRules): OutboundDecision {

@@ -1,4 +1,3 @@
-import { UnrecoverableError } from 'bullmq';
 import {
   InvalidRequestError,
   isRetryable,
@@ -17,7 +16,7 @@ import {
   type SubscriptionStore,
 } from '@tickercast/shared';
 import type { LastSentPrices } from './last-sent.ts';
-import { outboundFor, type ChannelRules } from './outbound.ts';
+import { outboundFor, type ChannelRules, type OutboundSkip } from './outbound.ts';
 import { priceLine } from './texts.ts';
 
 export interface SendDeps {
@@ -43,28 +42,44 @@ function recipientIsDead(err: unknown): boolean {
   );
 }
 
-export type SendOutcome = { sent: true; messageUuid: string; text: string } | { sent: false; reason: string };
+/** Why a send job sent nothing and is done. */
+export type SkipReason = 'not subscribed' | 'no price yet' | 'price unchanged' | OutboundSkip;
 
-/** What the worker does for the processor: each hands the job back, when it must, without spending an attempt. */
-export interface SendControl {
-  /** Waits for this send's slot in the channel's schedule (or hands the job back when none is near); resolves with the ms waited. */
-  pace(): Promise<number>;
-  /** The provider answered (a success, or a refusal of this message): it is up. */
-  providerAnswered(): void;
-  /** The provider failed this send (a 5xx, or no answer). Resolves when the failure should spend an attempt; hands the job back when the provider looks down. */
-  providerFailed(): Promise<void>;
-  /** The provider said "slow down": pause this channel's queue for `waitMs`. */
-  rateLimited(waitMs: number): Promise<never>;
-  /** Too early for this subscriber (EVERY): run the job again at `at`, reading the price then. */
-  deferUntil(at: number): Promise<never>;
-}
+/** Why the message will never go: the job fails for good. */
+export type RefusalReason =
+  /** The address can never receive (barred, opted out at the carrier, not a valid number): the subscriber is stopped. */
+  | 'recipient-unreachable'
+  /** The client found the message invalid and sent nothing. */
+  | 'invalid-message'
+  /** The provider (or the client's own credentials) refused it: a 4xx other than 429. */
+  | 'rejected';
+
+/**
+ * What became of one send. Only the worker turns these into BullMQ moves (complete, delay, rest
+ * the queue, retry, fail): the processor decides, and never throws for a decision.
+ */
+export type SendOutcome =
+  | { kind: 'sent'; messageUuid: string; text: string }
+  | { kind: 'skipped'; why: SkipReason }
+  /** Too early for this subscriber (EVERY): run again at `at`, reading the price then. */
+  | { kind: 'deferred'; at: number }
+  /** Every slot within reach of the channel's schedule is taken: hand the job back for `restMs`. */
+  | { kind: 'no-slot'; restMs: number }
+  /** The provider said "slow down" (429). */
+  | { kind: 'rate-limited'; retryAfterMs: number }
+  /** A 5xx or no answer: the same request may succeed later. */
+  | { kind: 'provider-down'; error: MessagesError }
+  | { kind: 'refused'; reason: RefusalReason; error: MessagesError };
+
+/** Waits for this send's slot on the channel's schedule (SendPacer.waitForSlot), or says how long to rest when none is near. */
+export type Pace = () => Promise<{ waitedMs: number } | { restMs: number }>;
 
 /**
  * Sends one job. A price send reads the latest price now (not when it was queued) and re-checks
  * the subscription, so a STOP that arrived meanwhile wins.
  */
 export function createSendProcessor(deps: SendDeps) {
-  return async (job: SendJob, jobId: string, control: SendControl): Promise<SendOutcome> => {
+  return async (job: SendJob, jobId: string, pace: Pace): Promise<SendOutcome> => {
     const { channel, address } = parseSubscriberId(job.subscriberId);
     const now = (deps.now ?? Date.now)();
     let context: { lastInboundAt: number | undefined; intervalMs: number | undefined };
@@ -72,17 +87,17 @@ export function createSendProcessor(deps: SendDeps) {
     let remember: (() => Promise<unknown>) | undefined;
 
     if (job.kind === 'reply') {
-      context = await deps.store.sendContext(job.subscriberId);
+      context = await deps.lastSent.sendState(job.subscriberId);
       text = job.text;
     } else {
       // What the decision needs, in one round trip: the subscriber's side in one command, the latest price alongside.
       const [state, quote] = await Promise.all([deps.lastSent.sendState(job.subscriberId, job.symbol), deps.prices.get(job.symbol)]);
       const { previous } = state;
       context = state;
-      if (!state.subscribed) return { sent: false, reason: 'not subscribed' };
-      if (!quote) return { sent: false, reason: 'no price yet' };
-      if (previous && context.intervalMs && now < previous.at + context.intervalMs) return control.deferUntil(previous.at + context.intervalMs);
-      if (previous?.price === quote.price) return { sent: false, reason: 'price unchanged' };
+      if (!state.subscribed) return { kind: 'skipped', why: 'not subscribed' };
+      if (!quote) return { kind: 'skipped', why: 'no price yet' };
+      if (previous && context.intervalMs && now < previous.at + context.intervalMs) return { kind: 'deferred', at: previous.at + context.intervalMs };
+      if (previous?.price === quote.price) return { kind: 'skipped', why: 'price unchanged' };
       text = priceLine(job.symbol, quote.price, previous?.price);
       remember = () => deps.lastSent.set(job.subscriberId, { [job.symbol]: quote.price });
     }
@@ -99,32 +114,30 @@ export function createSendProcessor(deps: SendDeps) {
       },
       deps.rules,
     );
-    if ('skip' in decision) return { sent: false, reason: decision.skip };
+    if ('skip' in decision) return { kind: 'skipped', why: decision.skip };
 
-    const waitedMs = await control.pace();
+    const slot = await pace();
+    if ('restMs' in slot) return { kind: 'no-slot', restMs: slot.restMs };
     // A STOP may have come while this send waited for its slot: the check above is that old.
-    if (job.kind === 'price' && waitedMs > 1 && !(await deps.store.isSubscribed(job.subscriberId, job.symbol))) {
-      return { sent: false, reason: 'not subscribed' };
+    if (job.kind === 'price' && slot.waitedMs > 1 && !(await deps.store.isSubscribed(job.subscriberId, job.symbol))) {
+      return { kind: 'skipped', why: 'not subscribed' };
     }
+    let messageUuid: string;
     try {
-      const { messageUuid } = await deps.client.send(decision.send);
-      control.providerAnswered();
-      await Promise.all([remember?.(), deps.deliveries.recordSent({ messageUuid, subscriberId: job.subscriberId, channel, text })]);
-      return { sent: true, messageUuid, text };
+      ({ messageUuid } = await deps.client.send(decision.send));
     } catch (err) {
-      if (err instanceof RateLimitedError) return control.rateLimited(err.retryAfterMs ?? 1000);
-      if (isRetryable(err)) {
-        await control.providerFailed();
-        throw err;
-      }
-      if (err instanceof MessagesError) control.providerAnswered();
+      // Anything but the client's own errors is not the provider's answer: thrown, it is retried.
+      if (!(err instanceof MessagesError)) throw err;
+      if (err instanceof RateLimitedError) return { kind: 'rate-limited', retryAfterMs: err.retryAfterMs ?? 1000 };
+      if (isRetryable(err)) return { kind: 'provider-down', error: err };
       if (recipientIsDead(err)) {
-        // Nothing will ever reach this address: stop feeding it, and keep the reason on the failed job.
+        // Nothing will ever reach this address: stop feeding it.
         await deps.store.stop(subscriberId(channel, address));
-        throw new UnrecoverableError(`recipient unreachable, unsubscribed: ${(err as Error).message}`);
+        return { kind: 'refused', reason: 'recipient-unreachable', error: err };
       }
-      if (err instanceof MessagesError && !isRetryable(err)) throw new UnrecoverableError(`${err.name}: ${err.message}`);
-      throw err;
+      return { kind: 'refused', reason: err instanceof MessageValidationError ? 'invalid-message' : 'rejected', error: err };
     }
+    await Promise.all([remember?.(), deps.deliveries.recordSent({ messageUuid, subscriberId: job.subscriberId, channel, text })]);
+    return { kind: 'sent', messageUuid, text };
   };
 }

@@ -1,6 +1,6 @@
 import type { PriceQuote } from '@tickercast/shared';
 
-/** Every text a subscriber can receive, in one place. */
+/** The texts the dispatcher sends: command replies and price lines. The web signup's confirmation is in apps/ingress/src/signup/texts.ts. */
 
 export function helpText(offered: readonly string[]): string {
   return [

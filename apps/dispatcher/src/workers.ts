@@ -1,4 +1,5 @@
 import { DelayedError, Worker, type Job } from 'bullmq';
+import type { MessagesError } from '@tickercast/messages-client';
 import {
   CHANNELS,
   fanoutJobSchema,
@@ -15,9 +16,10 @@ import {
   SendPacer,
 } from '@tickercast/shared';
 import type { createFanoutProcessor } from './fanout.ts';
-import { ProviderBreaker } from './provider-breaker.ts';
 import type { createInboundProcessor } from './inbound.ts';
-import type { createSendProcessor } from './send.ts';
+import { JobFailure } from './job-failure.ts';
+import { ProviderBreaker } from './provider-breaker.ts';
+import type { createSendProcessor, RefusalReason, SkipReason } from './send.ts';
 import type { createStatusProcessor } from './status.ts';
 
 export interface WorkerDeps {
@@ -25,6 +27,8 @@ export interface WorkerDeps {
   keys: RedisKeys;
   logger: Logger;
   concurrency: number;
+  /** false: the workers take no job until their `run()`. */
+  autorun: boolean;
   /** Sends per second per channel, shared by every dispatcher (each channel's schedule is in Redis). */
   rates: Record<Channel, number>;
   inbound: ReturnType<typeof createInboundProcessor>;
@@ -33,17 +37,39 @@ export interface WorkerDeps {
   status: ReturnType<typeof createStatusProcessor>;
 }
 
+/** What a finished send job keeps as its return value (Bull Board shows it; metrics count `sent`). */
+export type SendResult = { sent: true; messageUuid: string; text: string } | { sent: false; reason: SkipReason };
+
+/** Enough of a zod schema to check a job's data with. */
+interface JobSchema<T> {
+  safeParse(data: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
+}
+
+/** A job whose data is not what its queue carries will never be: it fails at once, not after every retry. */
+function jobData<T>(schema: JobSchema<T>, job: Job): T {
+  const parsed = schema.safeParse(job.data);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(data)'}: ${i.message}`);
+  throw new JobFailure('invalid_job', `invalid job data: ${issues.join('; ')}`);
+}
+
+/** A refused send fails for good: its message tells whoever reads the failed job what happened; metrics read `reason`. */
+function refusal(reason: RefusalReason, error: MessagesError): JobFailure {
+  if (reason === 'recipient-unreachable') return new JobFailure('recipient_unreachable', `recipient unreachable, unsubscribed: ${error.message}`);
+  return new JobFailure(error.name, `${error.name}: ${error.message}`);
+}
+
 /** One Worker per queue, sharing the caller's connection (BullMQ duplicates it for blocking reads). */
 export function startWorkers(deps: WorkerDeps): Worker[] {
-  const { connection, keys, logger, concurrency } = deps;
-  const base = { connection, prefix: keys.queuePrefix };
+  const { connection, keys, logger, concurrency, autorun } = deps;
+  const base = { connection, prefix: keys.queuePrefix, autorun };
   const workers: Worker[] = [];
   const pacer = new SendPacer(connection, keys, deps.rates);
 
   workers.push(
-    new Worker(QUEUE.inbound, async (job: Job) => deps.inbound(inboundMessageSchema.parse(job.data), job.id!), { ...base, concurrency }),
-    new Worker(QUEUE.fanout, async (job: Job) => deps.fanout(fanoutJobSchema.parse(job.data)), { ...base, concurrency: 4 }),
-    new Worker(QUEUE.status, async (job: Job) => deps.status(statusUpdateSchema.parse(job.data)), { ...base, concurrency }),
+    new Worker(QUEUE.inbound, async (job: Job) => deps.inbound(jobData(inboundMessageSchema, job), job.id!), { ...base, concurrency }),
+    new Worker(QUEUE.fanout, async (job: Job) => deps.fanout(jobData(fanoutJobSchema, job)), { ...base, concurrency: 4 }),
+    new Worker(QUEUE.status, async (job: Job) => deps.status(jobData(statusUpdateSchema, job)), { ...base, concurrency }),
   );
 
   for (const channel of CHANNELS) {
@@ -53,33 +79,40 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
       await worker.rateLimit(ms);
       throw Worker.RateLimitError();
     };
+    const providerAnswered = () => {
+      if (breaker.answered()) logger.info({ channel }, 'provider answers again: sending resumes');
+    };
     const worker: Worker = new Worker(
       sendQueueName(channel),
-      async (job: Job, token?: string) =>
-        deps.send(sendJobSchema.parse(job.data), job.id!, {
-          async pace() {
-            const slot = await pacer.waitForSlot(channel);
-            if ('waitedMs' in slot) return slot.waitedMs;
-            // Every slot within reach is taken: rest until one is.
-            return rest(slot.restMs);
-          },
-          providerAnswered() {
-            if (breaker.answered()) logger.info({ channel }, 'provider answers again: sending resumes');
-          },
-          async providerFailed() {
+      async (job: Job, token?: string): Promise<SendResult> => {
+        const outcome = await deps.send(jobData(sendJobSchema, job), job.id!, () => pacer.waitForSlot(channel));
+        switch (outcome.kind) {
+          case 'sent':
+            providerAnswered();
+            return { sent: true, messageUuid: outcome.messageUuid, text: outcome.text };
+          case 'skipped':
+            return { sent: false, reason: outcome.why };
+          case 'deferred':
+            // The job keeps its deduplication id while delayed, so later ticks fold into it.
+            await job.moveToDelayed(outcome.at, token);
+            throw new DelayedError();
+          case 'no-slot':
+            return rest(outcome.restMs);
+          case 'rate-limited':
+            return rest(outcome.retryAfterMs);
+          case 'provider-down': {
             const wasOpen = breaker.open;
             const restMs = breaker.failed();
-            if (restMs === undefined) return;
+            // Not down yet by the breaker's count: this failure spends an attempt and backs off.
+            if (restMs === undefined) throw outcome.error;
             if (!wasOpen) logger.warn({ channel }, 'provider looks down: resting the queue between probes, attempts are not spent');
             return rest(restMs);
-          },
-          rateLimited: rest,
-          async deferUntil(at) {
-            // The job keeps its deduplication id while delayed, so later ticks fold into it.
-            await job.moveToDelayed(at, token);
-            throw new DelayedError();
-          },
-        }),
+          }
+          case 'refused':
+            providerAnswered();
+            throw refusal(outcome.reason, outcome.error);
+        }
+      },
       { ...base, concurrency, limiter: sendFetchLimiter(deps.rates[channel]) },
     );
     workers.push(worker);

@@ -29,7 +29,7 @@ describe('conflation under a fast ticker and a stalled provider', () => {
   });
 
   it('holds at most one send per subscription and ends on the final price for everyone', async () => {
-    d = testDispatcher(t, sim, { concurrency: 5, offered: ['MSFT'] });
+    d = await testDispatcher(t, sim, { concurrency: 5, offered: ['MSFT'] });
     const { store, prices, queues } = d;
     const subscribers = Array.from({ length: 25 }, (_, i) => `447700900${String(700 + i)}`);
     for (const s of subscribers) await store.subscribe('sms', s, ['MSFT']);

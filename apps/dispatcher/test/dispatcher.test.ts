@@ -1,44 +1,33 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Worker } from 'bullmq';
-import { MessagesClient } from '@tickercast/messages-client';
 import {
-  createLogger,
-  createQueues,
-  DeliveryLog,
   inboundJobId,
   statusJobId,
-  PriceCache,
   REPLY_TEXT_MAX,
-  ReplyQueue,
   subscriberId,
-  SubscriptionStore,
+  type DeliveryLog,
   type InboundMessage,
+  type PriceCache,
   type Queues,
   type StatusUpdate,
+  type SubscriptionStore,
 } from '@tickercast/shared';
 import { createFanoutProcessor } from '../src/fanout.ts';
-import { createInboundProcessor } from '../src/inbound.ts';
-import { LastSentPrices } from '../src/last-sent.ts';
-import { createSendProcessor } from '../src/send.ts';
-import { createStatusProcessor } from '../src/status.ts';
-import { startWorkers } from '../src/workers.ts';
+import { testDispatcher, type TestDispatcher } from '../../../test/support/dispatcher.ts';
 import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
 import { BUSINESS_NUMBERS, startSimulator, type RunningSimulator } from '../../../test/support/simulator.ts';
 
 const OFFERED = ['MSFT', 'GOOGL'];
-const RULES = { whatsappTemplate: { name: 'price_update', locale: 'en_GB' }, messengerTag: undefined, viberTtlS: 600 };
 const PHONE = '447700900123';
-const RATES = { sms: 1000, whatsapp: 1000, messenger: 1000, viber_service: 1000 };
 
 let sim: RunningSimulator;
 let t: TestRedis;
+let d: TestDispatcher;
 let queues: Queues;
 let store: SubscriptionStore;
 let prices: PriceCache;
 let workers: Worker[];
-let client: MessagesClient;
 let deliveries: DeliveryLog;
-let startDispatcher: (concurrency?: number) => Worker[];
 let seq = 0;
 
 async function until<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 8000): Promise<NonNullable<T>> {
@@ -67,34 +56,15 @@ afterAll(async () => {
 
 beforeEach(async () => {
   t = testRedis();
-  queues = createQueues(t.redis, t.keys);
-  store = new SubscriptionStore(t.redis, t.keys);
-  prices = new PriceCache(t.redis, t.keys);
-  const lastSent = new LastSentPrices(t.redis, t.keys);
-  deliveries = new DeliveryLog(t.redis, t.keys);
-  const logger = createLogger('test', 'silent');
-  client = new MessagesClient({ baseUrl: sim.url, auth: sim.auth });
-  startDispatcher = (concurrency = 10) => startWorkers({
-    connection: t.redis,
-    keys: t.keys,
-    logger,
-    concurrency,
-    rates: RATES,
-    inbound: createInboundProcessor({ store, prices, replies: new ReplyQueue(queues, t.redis, t.keys, { rates: RATES, share: 0.5 }), lastSent, offered: OFFERED, logger }),
-    fanout: createFanoutProcessor({ store, queues, pageSize: 100 }),
-    send: createSendProcessor({ client, store, prices, lastSent, deliveries, senders: { ...BUSINESS_NUMBERS }, rules: RULES }),
-    status: createStatusProcessor({ deliveries, store, logger }),
-  });
-  workers = startDispatcher();
+  d = await testDispatcher(t, sim, { offered: OFFERED });
+  ({ queues, store, prices, workers, deliveries } = d);
   sim.store.reset();
   await prices.set('MSFT', 412.35);
   await prices.set('GOOGL', 171.2);
 });
 
 afterEach(async () => {
-  await Promise.all(workers.map((w) => w.close()));
-  await queues.close();
-  client.close();
+  await d.close();
   await t.cleanup();
 });
 
@@ -337,6 +307,32 @@ describe('channel rules and failures', () => {
   });
 });
 
+describe('jobs that can never be valid', () => {
+  const failedJob = (queue: Queues['inbound'] | Queues['send']['sms']) =>
+    until('failed job', async () => {
+      const f = await queue.getFailed();
+      return f.length > 0 ? f : undefined;
+    });
+
+  it('a reply longer than a send job may carry fails at once, with the reason, instead of being retried', async () => {
+    await queues.send.sms.add('reply', { kind: 'reply', subscriberId: subscriberId('sms', PHONE), text: 'x'.repeat(1001) });
+    const [failed] = await failedJob(queues.send.sms);
+    expect(failed!.attemptsMade).toBe(1);
+    expect(failed!.failedReason).toMatch(/^invalid job data: text:/);
+    expect(received()).toHaveLength(0);
+  });
+
+  it('an inbound message whose data does not parse (a year 99999) fails at once and answers nothing', async () => {
+    const m: InboundMessage = { channel: 'sms', from: PHONE, to: BUSINESS_NUMBERS.sms, text: 'HELP', messageId: 'y99999', receivedAt: '99999-01-01T00:00:00Z' };
+    await queues.inbound.add('inbound', m, { jobId: inboundJobId(m) });
+    const [failed] = await failedJob(queues.inbound);
+    expect(failed!.attemptsMade).toBe(1);
+    expect(failed!.failedReason).toMatch(/^invalid job data: receivedAt:/);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(received()).toHaveLength(0);
+  });
+});
+
 describe('replies and the feed', () => {
   it('a reply goes ahead of feed updates already waiting on the same channel', async () => {
     await Promise.all(workers.map((w) => w.close()));
@@ -344,7 +340,7 @@ describe('replies and the feed', () => {
     const q = await prices.set('MSFT', 421);
     await createFanoutProcessor({ store, queues })({ symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
     await queues.send.sms.add('reply', { kind: 'reply', subscriberId: subscriberId('sms', PHONE), text: 'your answer' });
-    workers = startDispatcher(1);
+    workers = await d.start(1);
     await until('all sent', () => sim.store.messages().length === 31);
     expect(sim.store.messages()[0]!.to).toBe(PHONE);
   });

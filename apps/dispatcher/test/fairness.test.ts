@@ -26,7 +26,7 @@ describe('feed fairness under a backlog', () => {
       }),
     );
     t = testRedis();
-    d = testDispatcher(t, sim, { concurrency: 1, offered: ['MSFT'] });
+    d = await testDispatcher(t, sim, { concurrency: 1, offered: ['MSFT'] });
   });
   afterAll(async () => {
     await d.close();
@@ -86,7 +86,7 @@ describe('a burst of replies and the feed', () => {
   beforeAll(async () => {
     sim = await startSimulator();
     t = testRedis();
-    d = testDispatcher(t, sim, { concurrency: 1, offered: ['MSFT'], rates: { sms: RATE, whatsapp: RATE, messenger: RATE, viber_service: RATE }, replyShare: SHARE });
+    d = await testDispatcher(t, sim, { concurrency: 1, offered: ['MSFT'], rates: { sms: RATE, whatsapp: RATE, messenger: RATE, viber_service: RATE }, replyShare: SHARE });
     await d.stopWorkers();
   });
   afterAll(async () => {
@@ -102,7 +102,7 @@ describe('a burst of replies and the feed', () => {
     await createFanoutProcessor({ store: d.store, queues: d.queues })({ symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
     expect(await d.queues.send.sms.getPrioritizedCount()).toBe(feed.length);
     // The dispatcher is busy with the feed when the burst arrives, as it would be in service.
-    d.start(1);
+    await d.start(1);
     await until('the feed is flowing', () => sim.store.messages().length > 0);
     const askers = Array.from({ length: 60 }, (_, i) => `447700908${String(i).padStart(3, '0')}`);
     const delays: number[] = [];

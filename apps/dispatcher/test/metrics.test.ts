@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricsRecorder, readMetrics, subscriberId } from '@tickercast/shared';
-import { instrumentWorkers } from '../src/instrument.ts';
 import { testDispatcher, type TestDispatcher } from '../../../test/support/dispatcher.ts';
 import { until } from '../../../test/support/processes.ts';
 import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
@@ -24,11 +23,11 @@ describe('dispatcher metrics', () => {
     );
     t = testRedis();
     metrics = new MetricsRecorder(t.redis, t.keys, 60_000);
-    d = testDispatcher(t, sim, {
+    d = await testDispatcher(t, sim, {
       concurrency: 1,
+      metrics,
       clientOptions: { onResponse: ({ channel, status }) => metrics.inc('tickercast_provider_responses_total', { channel, status: String(status) }) },
     });
-    instrumentWorkers(d.workers, metrics);
   });
   afterAll(async () => {
     await d.close();

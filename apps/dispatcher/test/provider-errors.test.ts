@@ -35,7 +35,7 @@ describe('provider errors', () => {
       });
     });
     t = testRedis();
-    d = testDispatcher(t, sim, { concurrency: 4 });
+    d = await testDispatcher(t, sim, { concurrency: 4 });
   });
   afterEach(async () => {
     await d.close();

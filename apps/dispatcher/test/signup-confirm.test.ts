@@ -1,54 +1,41 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  createLogger,
-  createQueues,
-  PendingSignups,
-  PriceCache,
-  ReplyQueue,
-  redisKeys,
-  SubscriptionStore,
-  type InboundMessage,
-  type Queues,
-  type RedisKeys,
-  type SendJob,
-} from '@tickercast/shared';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MessagesClient } from '@tickercast/messages-client';
+import { createLogger, PendingSignups, type InboundMessage, type Queues, type SendJob, type SubscriptionStore } from '@tickercast/shared';
 import { parseCommand } from '../src/commands.ts';
-import { createInboundProcessor } from '../src/inbound.ts';
-import { LastSentPrices } from '../src/last-sent.ts';
+import { buildDispatcher, type Dispatcher } from '../src/dispatcher.ts';
 import { helpText } from '../src/texts.ts';
-import { testRedis } from '../../../test/support/redis.ts';
+import { testConfig } from '../../../test/support/dispatcher.ts';
+import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
 
 const OFFERED = ['MSFT', 'GOOGL', 'AAPL'];
 const PHONE = '447700900123';
 
-const t = testRedis();
-let keys: RedisKeys;
+let t: TestRedis;
+let d: Dispatcher;
 let queues: Queues;
 let store: SubscriptionStore;
 let signups: PendingSignups;
-let handle: ReturnType<typeof createInboundProcessor>;
+let handle: Dispatcher['processors']['inbound'];
 let n = 0;
 
 beforeEach(async () => {
-  keys = redisKeys(`${t.namespace}:${n++}`);
-  queues = createQueues(t.redis, keys);
-  store = new SubscriptionStore(t.redis, keys);
-  signups = new PendingSignups(t.redis, keys);
-  const prices = new PriceCache(t.redis, keys);
-  await prices.set('MSFT', 412.35);
-  await prices.set('GOOGL', 171.2);
-  handle = createInboundProcessor({
-    store,
-    prices,
-    replies: new ReplyQueue(queues, t.redis, keys, { rates: { sms: 1000, whatsapp: 1000, messenger: 1000, viber_service: 1000 }, share: 0.5 }),
-    lastSent: new LastSentPrices(t.redis, keys),
-    offered: OFFERED,
-    logger: createLogger('test', 'silent'),
-    signups,
-  });
+  t = testRedis();
+  // The workers are made but never run: each message goes through the inbound processor by
+  // hand, and its reply stays queued to be read. Nothing is sent, so the client reaches nowhere.
+  const client = new MessagesClient({ baseUrl: 'http://127.0.0.1:9', auth: { kind: 'basic', apiKey: 'unused', apiSecret: 'unused' } });
+  d = await buildDispatcher(testConfig(t, { offered: OFFERED }), { client, logger: createLogger('test', 'silent'), autorun: false });
+  ({ queues, store } = d);
+  // Pending signups are the ingress's to create: the test makes them as the signup page would.
+  signups = new PendingSignups(t.redis, t.keys);
+  await d.prices.set('MSFT', 412.35);
+  await d.prices.set('GOOGL', 171.2);
+  handle = d.processors.inbound;
 });
-afterEach(() => queues.close());
-afterAll(() => t.cleanup());
+afterEach(async () => {
+  await d.close();
+  d.client.close();
+  await t.cleanup();
+});
 
 /** The person's message goes through the inbound processor as the worker would run it; returns the reply queued. */
 async function says(text: string, channel: InboundMessage['channel'] = 'sms', from = PHONE): Promise<{ kind: string; reply: string | undefined }> {
@@ -109,7 +96,7 @@ describe('confirming a web signup', () => {
 
   it('an expired pending signup is gone: the YES gets the help text', async () => {
     await signups.create({ channel: 'sms', address: PHONE, symbols: ['MSFT'], ttlS: 1 });
-    await t.redis.pexpire(keys.pendingSignup(`sms:${PHONE}`), 1);
+    await t.redis.pexpire(t.keys.pendingSignup(`sms:${PHONE}`), 1);
     await new Promise((r) => setTimeout(r, 20));
     expect((await says('YES')).reply).toBe(helpText(OFFERED));
     expect(await store.isSubscribed(`sms:${PHONE}`, 'MSFT')).toBe(false);

@@ -17,7 +17,7 @@ describe('STOP while a price send waits for its slot', () => {
   beforeAll(async () => {
     sim = await startSimulator();
     t = testRedis();
-    d = testDispatcher(t, sim, { concurrency: 5, offered: ['MSFT'], rates: { sms: 2, whatsapp: 2, messenger: 2, viber_service: 2 } });
+    d = await testDispatcher(t, sim, { concurrency: 5, offered: ['MSFT'], rates: { sms: 2, whatsapp: 2, messenger: 2, viber_service: 2 } });
   });
   afterAll(async () => {
     await d.close();

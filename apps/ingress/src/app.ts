@@ -3,7 +3,7 @@ import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { SmsSignatureMethod } from '@tickercast/messages-client';
-import { DeliveryLog, loadConfig, PriceCache, ratesFor, ReplyQueue, senderFor, SubscriptionStore, type Channel, type Config, type Queues, type RedisKeys } from '@tickercast/shared';
+import { DeliveryLog, loadConfig, PriceCache, ratesFor, ReplyPacer, senderFor, SubscriptionStore, type Channel, type Config, type Queues, type RedisKeys } from '@tickercast/shared';
 import { EventStreams } from './dashboard/event-streams.ts';
 import { dashboard } from './dashboard/plugin.ts';
 import { adminApi } from './admin/api.ts';
@@ -116,7 +116,7 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
     redis,
     keys,
     // No burst: confirmations keep to their share from the first one.
-    confirmations: new ReplyQueue(queues, redis, keys, { rates: settings.rates, share: settings.signupRateShare, schedule: 'signups', burstMs: 0 }),
+    confirmations: new ReplyPacer(queues, redis, keys, { rates: settings.rates, share: settings.signupRateShare, schedule: 'signups', burstMs: 0 }),
     symbols: settings.symbols,
     channels: settings.signupChannels,
     perAddressPerHour: settings.signupRateLimit,

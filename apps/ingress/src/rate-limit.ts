@@ -22,7 +22,12 @@ export interface RateDecision {
   resetMs: number;
 }
 
-export class RateLimiter {
+/**
+ * Hits per subject in fixed windows, each opened by its subject's first hit: a coarse limit (per
+ * hour, per day) where up to twice `max` may pass across the end of one window and the start of
+ * the next. Not a rate limiter in the sense of the send pacing or the simulator's rolling window.
+ */
+export class FixedWindowCounter {
   readonly #redis: Redis;
   readonly #keys: RedisKeys;
   readonly #scope: string;

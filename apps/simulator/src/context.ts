@@ -3,7 +3,7 @@ import { signMessagesWebhook, type SmsSignatureMethod } from '@tickercast/messag
 import { VerifiedTokenCache, type SimulatorCredentials } from './auth.ts';
 import { Faults, type FaultsInput } from './faults.ts';
 import { randomStream, type Random } from './random.ts';
-import { LIMIT_KEYS, RateLimiter, type LaneStats, type LimitKey, type RateLimits } from './rate-limit.ts';
+import { RollingWindowLimiter, type LaneStats, type LimitKey, type RateLimits } from './rate-limit.ts';
 import type { SimChannel } from './request-schema.ts';
 import type { SmsApiMethod } from './sms-api-inbound.ts';
 import { DEFAULT_STATUS_SETTINGS, MESSAGE_STATUSES, type MessageStatus, type StatusSettings } from './status-webhooks.ts';
@@ -67,7 +67,7 @@ export interface SimContext {
   options: SimulatorOptions;
   now: () => number;
   store: SimulatorStore;
-  limiter: RateLimiter;
+  limiter: RollingWindowLimiter;
   windows: WhatsAppWindows;
   faults: Faults;
   sender: WebhookSender;
@@ -102,7 +102,7 @@ export function createContext(options: SimulatorOptions): SimContext {
     options,
     now,
     store: new SimulatorStore(),
-    limiter: new RateLimiter(options.rateLimits ?? {}),
+    limiter: new RollingWindowLimiter(options.rateLimits ?? {}),
     windows: new WhatsAppWindows(),
     faults,
     sender: new WebhookSender(() => settings.webhookDelivery),
@@ -141,4 +141,3 @@ export function createContext(options: SimulatorOptions): SimContext {
   return ctx;
 }
 
-export { LIMIT_KEYS };

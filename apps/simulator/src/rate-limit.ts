@@ -69,7 +69,7 @@ export interface LaneStats {
  * were accepted in the 1000 ms before it (the window (t - 1000, t]), so no 1000 ms interval ever
  * holds more than `limit` accepted requests. A limit of 0 means unlimited.
  */
-export class RateLimiter {
+export class RollingWindowLimiter {
   readonly #lanes = new Map<LimitKey, Lane>();
 
   constructor(limits: RateLimits = {}) {

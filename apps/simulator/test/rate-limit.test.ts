@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Simulator } from '../src/app.ts';
-import { RateLimiter, TimestampRing } from '../src/rate-limit.ts';
+import { RollingWindowLimiter, TimestampRing } from '../src/rate-limit.ts';
 import { manualClock, send, SMS, testSimulator, WHATSAPP_TEMPLATE } from './helpers.ts';
 
 /*
@@ -65,7 +65,7 @@ describe('the rolling one-second window', () => {
     await send(sim, SMS);
     clock.advance(1);
     expect((await send(sim, SMS)).headers['retry-after']).toBe('1'); // frees in 999 ms
-    const limiter = new RateLimiter({ sms: 1 });
+    const limiter = new RollingWindowLimiter({ sms: 1 });
     expect(limiter.tryAcquire('sms', 0)).toEqual({ ok: true });
     expect(limiter.tryAcquire('sms', 1)).toEqual({ ok: false, retryAfterMs: 999, scope: 'sms' });
   });
@@ -78,7 +78,7 @@ describe('the rolling one-second window', () => {
     expect((await send(sim, SMS)).statusCode).toBe(429);
     expect((await send(sim, WHATSAPP_TEMPLATE)).statusCode).toBe(429);
 
-    const limiter = new RateLimiter({ all: 2 });
+    const limiter = new RollingWindowLimiter({ all: 2 });
     expect(limiter.tryAcquire('sms', 0).ok).toBe(true);
     expect(limiter.tryAcquire('whatsapp', 10).ok).toBe(true);
     expect(limiter.tryAcquire('viber_service', 20)).toEqual({ ok: false, retryAfterMs: 980, scope: 'all' });

@@ -2,9 +2,11 @@ import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 
 /*
- * Webhook signatures, as ../shared/reference describes them. Stricter than Vonage's own SDK:
- * HS256 only (no algorithm confusion), the payload hash is checked against the raw body, the
- * token's age is bounded, and every comparison is constant-time.
+ * Webhook signatures as Vonage documents them: the Messages API's JWT
+ * (https://developer.vonage.com/en/messages/concepts/signed-webhooks) and the SMS API's `sig`
+ * (https://developer.vonage.com/en/getting-started/concepts/signing-messages). Stricter than
+ * Vonage's own SDK: HS256 only (no algorithm confusion), the payload hash is checked against the
+ * raw body, the token's age is bounded, and every comparison is constant-time.
  */
 
 export type VerifyResult<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -13,8 +15,8 @@ function sha256Hex(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Constant-time equality of two strings (false when lengths differ, without early exit on content). */
-export function safeEqual(a: string, b: string): boolean {
+/** Equality of two strings whose time tells nothing, not even whether their lengths differ: what a secret's check needs. */
+export function equalInConstantTime(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   if (x.length !== y.length) {
@@ -68,7 +70,7 @@ export async function verifyMessagesWebhook(opts: VerifyMessagesWebhookOptions):
   if (ageS > (opts.maxAgeSeconds ?? 300)) return { ok: false, reason: `token is stale (${Math.round(ageS)} s old)` };
   if (ageS < -(opts.clockSkewSeconds ?? 30)) return { ok: false, reason: 'token issued in the future' };
   if (typeof claims.payload_hash !== 'string') return { ok: false, reason: 'token has no payload_hash' };
-  if (!safeEqual(claims.payload_hash.toLowerCase(), sha256Hex(opts.rawBody))) return { ok: false, reason: 'payload_hash does not match the body' };
+  if (!equalInConstantTime(claims.payload_hash.toLowerCase(), sha256Hex(opts.rawBody))) return { ok: false, reason: 'payload_hash does not match the body' };
   return { ok: true, value: claims };
 }
 
@@ -128,7 +130,7 @@ export function verifySmsSignature(
   const sig = params.sig;
   if (!sig) return { ok: false, reason: 'missing sig' };
   const expected = smsSignature(params, secret, method);
-  if (!safeEqual(sig.toLowerCase(), expected)) return { ok: false, reason: 'bad sig' };
+  if (!equalInConstantTime(sig.toLowerCase(), expected)) return { ok: false, reason: 'bad sig' };
   const timestamp = Number(params.timestamp);
   if (!Number.isFinite(timestamp)) return { ok: false, reason: 'missing timestamp' };
   const maxAge = opts.maxAgeSeconds ?? 300;

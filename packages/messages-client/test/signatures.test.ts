@@ -2,7 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import {
-  safeEqual,
+  equalInConstantTime,
   signMessagesWebhook,
   SMS_SIGNATURE_METHODS,
   smsSignature,
@@ -112,10 +112,10 @@ describe('how long a signed SMS webhook stays acceptable (issue 19 item 13)', ()
   });
 });
 
-describe('safeEqual', () => {
+describe('equalInConstantTime', () => {
   it('compares content, and different lengths are unequal', () => {
-    expect(safeEqual('abc', 'abc')).toBe(true);
-    expect(safeEqual('abc', 'abd')).toBe(false);
-    expect(safeEqual('abc', 'abcd')).toBe(false);
+    expect(equalInConstantTime('abc', 'abc')).toBe(true);
+    expect(equalInConstantTime('abc', 'abd')).toBe(false);
+    expect(equalInConstantTime('abc', 'abcd')).toBe(false);
   });
 });

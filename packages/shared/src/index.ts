@@ -6,7 +6,7 @@ export * from './logger.ts';
 export * from './lua.ts';
 export * from './prices.ts';
 export * from './queues.ts';
-export * from './replies.ts';
+export * from './reply-pacer.ts';
 export * from './send-pacer.ts';
 export * from './redis.ts';
 export * from './subscriptions.ts';

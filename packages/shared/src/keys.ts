@@ -52,7 +52,7 @@ export function redisKeys(namespace: string) {
 
     /** String (ms, Redis time): the next free send slot of a channel (GCRA), see send-pacer.ts. */
     sendPacing: (channel: string) => `${namespace}:{pacing}:send:${channel}`,
-    /** String (ms, Redis time): when the next reply on a channel may go without waiting (GCRA), see replies.ts. */
+    /** String (ms, Redis time): when the next reply on a channel may go without waiting (GCRA), see reply-pacer.ts. */
     replyPacing: (channel: string) => `${namespace}:{replies}:pacing:${channel}`,
     /** String (ms, Redis time): when the next web-signup confirmation on a channel may go (GCRA, its own smaller share). */
     signupPacing: (channel: string) => `${namespace}:{replies}:pacing-signups:${channel}`,

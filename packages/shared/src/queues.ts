@@ -1,6 +1,8 @@
 /**
- * The queues between the processes: their names, the schema of each job's data, job ids and
- * default job options. Producers and workers both take everything from here.
+ * The queues between the processes: their names, the schema of each job's data, the ids of
+ * webhook and tick jobs, and default job options. Not yet every send job: the fan-out, the
+ * inbound replies and the admin broadcast still build their send jobs' ids and options
+ * themselves (issue 17, "send jobs built in one place").
  */
 import { Queue, type DefaultJobOptions } from 'bullmq';
 import type { Redis } from 'ioredis';

@@ -150,18 +150,6 @@ export class SubscriptionStore {
     };
   }
 
-  /**
-   * What a send needs to know about the subscriber, in one round trip: when they last wrote to
-   * us (the WhatsApp and Messenger 24-hour windows) and their EVERY interval.
-   */
-  async sendContext(id: SubscriberId | string): Promise<{ lastInboundAt: number | undefined; intervalMs: number | undefined }> {
-    const [last, interval] = await this.#redis.hmget(this.#keys.subscriber(id), 'lastInboundAt', 'intervalMs');
-    return {
-      lastInboundAt: last ? Number(last) : undefined,
-      intervalMs: interval ? Number(interval) : undefined,
-    };
-  }
-
   /** At most one update per symbol per interval for this subscriber; null sends every tick. */
   async setInterval(id: SubscriberId | string, intervalMs: number | null, at = Date.now()): Promise<void> {
     const key = this.#keys.subscriber(id);

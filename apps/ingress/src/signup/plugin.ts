@@ -3,9 +3,9 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { callingCode, normalizeNumber } from '@tickercast/messages-client';
-import { maskAddress, PendingSignups, subscriberId, type RedisKeys, type ReplyQueue } from '@tickercast/shared';
+import { maskAddress, PendingSignups, subscriberId, type RedisKeys, type ReplyPacer } from '@tickercast/shared';
 import { clientSubject } from '../client-address.ts';
-import { RateLimiter } from '../rate-limit.ts';
+import { FixedWindowCounter } from '../rate-limit.ts';
 import { fromAnotherSite } from '../same-origin.ts';
 import { CHANNEL_LABEL, sentPage, signupPage, type FormState, type Notice } from './page.ts';
 import { confirmationText, type SignupChannel } from './texts.ts';
@@ -14,7 +14,7 @@ export interface SignupOptions {
   redis: Redis;
   keys: RedisKeys;
   /** Where the confirmation goes: a reply, ahead of the feed on its channel, on the signups' own schedule (SIGNUP_RATE_SHARE). */
-  confirmations: ReplyQueue;
+  confirmations: ReplyPacer;
   /** The tickers on offer (TICKER_SYMBOLS). */
   symbols: readonly string[];
   /** The channels offered on the page: those with a sender number configured. */
@@ -79,7 +79,7 @@ function humanDuration(ms: number): string {
  */
 export const signupRoutes: FastifyPluginAsync<SignupOptions> = async (app, opts) => {
   const pending = new PendingSignups(opts.redis, opts.keys);
-  const counter = (scope: string, max: number, windowMs: number) => new RateLimiter({ redis: opts.redis, keys: opts.keys, scope, max, windowMs });
+  const counter = (scope: string, max: number, windowMs: number) => new FixedWindowCounter({ redis: opts.redis, keys: opts.keys, scope, max, windowMs });
   const byAddress = counter('signup-client', opts.perAddressPerHour, HOUR_MS);
   const byNumber = counter('signup-number', opts.perNumberPerDay, 24 * HOUR_MS);
   const byCountry = counter('signup-country', opts.countryBudgetPerMinute, MINUTE_MS);
@@ -173,7 +173,7 @@ export const signupRoutes: FastifyPluginAsync<SignupOptions> = async (app, opts)
     }
 
     await pending.create({ channel, address: number, symbols, ttlS: opts.pendingTtlS });
-    let queued: Awaited<ReturnType<ReplyQueue['addWithin']>>;
+    let queued: Awaited<ReturnType<ReplyPacer['addWithin']>>;
     try {
       queued = await opts.confirmations.addWithin(channel, 'signup', { subscriberId: id, text: confirmationText(channel, symbols) }, `signup-${randomUUID()}`, MAX_CONFIRMATION_DELAY_MS);
     } catch (err) {

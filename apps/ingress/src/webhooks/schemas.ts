@@ -2,11 +2,12 @@ import { z } from 'zod';
 import { channelSchema, INBOUND_TEXT_MAX, inboundMessageSchema, statusUpdateSchema, type InboundMessage, type StatusUpdate } from '@tickercast/shared';
 
 /*
- * What Vonage posts, per ../shared/reference: only the fields we use are required; extras pass
- * through untouched so a new field in Vonage's payloads never turns into a 400 (and a dropped
- * webhook). Each webhook schema ends in the job schema the dispatcher reads (`*Webhook` below, or
- * `toJob` for a part of a long SMS), so what a worker would refuse is a 400 here, never a 200
- * followed by a job that fails.
+ * What Vonage posts (the Messages API's inbound and status webhooks,
+ * https://developer.vonage.com/en/api/messages, and the SMS API's): only the fields we use are
+ * required; extras pass through untouched so a new field in Vonage's payloads never turns into a
+ * 400 (and a dropped webhook). Each webhook schema ends in the job schema the dispatcher reads
+ * (`*Webhook` below, or `toJob` for a part of a long SMS), so what a worker would refuse is a 400
+ * here, never a 200 followed by a job that fails.
  */
 
 /** ISO 8601 with a zone (`Z` or an offset), a real date, a four-digit year: what Vonage sends and the job schema takes. */

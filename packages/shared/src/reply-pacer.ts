@@ -30,7 +30,7 @@ export function fitReplyText(channel: Channel, text: string): string {
 const BURST_MS = 1000;
 
 /**
- * Queues replies to people (answers, confirmations) on a channel's send queue ahead of the feed.
+ * Paces replies to people (answers, confirmations) onto a channel's send queue, ahead of the feed.
  *
  * A reply carries no priority, so BullMQ serves it before every waiting feed update, under the
  * channel's one limiter. That alone would let a burst of replies hold the feed back for as long
@@ -38,7 +38,7 @@ const BURST_MS = 1000;
  * are added with a delay that spreads them out (a slot on a schedule in Redis, gcra.ts). When due they still go first, and the feed keeps
  * at least the rest of the rate.
  */
-export class ReplyQueue {
+export class ReplyPacer {
   readonly #queues: Queues;
   readonly #redis: Redis;
   readonly #intervalMs: Record<Channel, number>;

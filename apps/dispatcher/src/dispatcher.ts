@@ -1,0 +1,178 @@
+import type { Worker } from 'bullmq';
+import { MessagesClient } from '@tickercast/messages-client';
+import {
+  closeRedis,
+  ConfigError,
+  createLogger,
+  createQueues,
+  createRedis,
+  DeliveryLog,
+  MetricsRecorder,
+  PendingSignups,
+  PriceCache,
+  ratesFor,
+  redisKeys,
+  ReplyPacer,
+  senderFor,
+  SubscriptionStore,
+  vonageAuth,
+  type Config,
+  type Logger,
+  type Queues,
+  type Redis,
+  type RedisKeys,
+} from '@tickercast/shared';
+import { createFanoutProcessor } from './fanout.ts';
+import { createInboundProcessor } from './inbound.ts';
+import { instrumentWorkers } from './instrument.ts';
+import { LastSentPrices } from './last-sent.ts';
+import { createSendProcessor } from './send.ts';
+import { createStatusProcessor } from './status.ts';
+import { startWorkers } from './workers.ts';
+
+/**
+ * What a caller may hand in instead of having it made from the config. Whoever creates a thing
+ * closes it (bullmq's habit): what is passed in here is the caller's, and `close()` leaves it open.
+ */
+export interface DispatcherDeps {
+  /** BullMQ's connection: queues, workers (each duplicates it for its blocking reads) and the send schedule. */
+  redis?: Redis;
+  /** The jobs' own reads and writes. Made here, it pipelines every command of one event-loop turn. */
+  data?: Redis;
+  client?: MessagesClient;
+  metrics?: MetricsRecorder;
+  logger?: Logger;
+  /** Subscribers per fan-out page (default 1000). */
+  fanoutPageSize?: number;
+  /** false: the workers are made but take no job until their `run()` (default true). */
+  autorun?: boolean;
+}
+
+export interface Dispatcher {
+  keys: RedisKeys;
+  queues: Queues;
+  store: SubscriptionStore;
+  prices: PriceCache;
+  lastSent: LastSentPrices;
+  deliveries: DeliveryLog;
+  replies: ReplyPacer;
+  client: MessagesClient;
+  metrics: MetricsRecorder;
+  /** What each worker runs, for callers that drive one job by hand (tests, the micro-benchmarks). */
+  processors: {
+    inbound: ReturnType<typeof createInboundProcessor>;
+    fanout: ReturnType<typeof createFanoutProcessor>;
+    send: ReturnType<typeof createSendProcessor>;
+    status: ReturnType<typeof createStatusProcessor>;
+  };
+  /** One per queue: inbound, fanout, status, and one send worker per channel. */
+  workers: Worker[];
+  /** Stops taking jobs, waits for the active ones, then closes what was made here (not what was passed in). */
+  close(): Promise<void>;
+}
+
+/** The dispatcher's parts from the config, wired as every process runs them; its workers start at once. */
+export async function buildDispatcher(config: Config, deps: DispatcherDeps = {}): Promise<Dispatcher> {
+  const logger = deps.logger ?? createLogger('dispatcher', config.LOG_LEVEL);
+  // Closers of what is made here, in the order made; close() runs them last first, so the
+  // metrics flush before the connection they flush on goes.
+  const made: (() => Promise<void> | void)[] = [];
+  const own = <T>(thing: T, close: (t: T) => Promise<void> | void): T => {
+    made.push(() => close(thing));
+    return thing;
+  };
+
+  const auth = vonageAuth(config);
+  if (!deps.client && !auth) {
+    throw new ConfigError(['VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY, or VONAGE_API_KEY and VONAGE_API_SECRET: the client needs one pair']);
+  }
+
+  const keys = redisKeys(config.REDIS_NAMESPACE);
+  const redis = deps.redis ?? own(createRedis(config.REDIS_URL, { connectionName: 'dispatcher' }), closeRedis);
+  // With dozens of sends in flight, one write per event-loop turn instead of one per command:
+  // fewer syscalls and packets for the same work. BullMQ's connection stays as BullMQ expects it.
+  const data = deps.data ?? own(createRedis(config.REDIS_URL, { connectionName: 'dispatcher-data', enableAutoPipelining: true }), closeRedis);
+  const metrics = deps.metrics ?? own(new MetricsRecorder(data, keys), (m) => m.close());
+  const client =
+    deps.client ??
+    own(
+      new MessagesClient({
+        baseUrl: config.VONAGE_API_URL,
+        auth: auth!,
+        timeoutMs: config.VONAGE_TIMEOUT_MS,
+        onResponse: ({ channel, status, durationMs }) => {
+          metrics.inc('tickercast_provider_responses_total', { channel, status: String(status) });
+          metrics.observe('tickercast_provider_request_ms', { channel }, durationMs);
+        },
+      }),
+      (c) => c.close(),
+    );
+  // Before the first job, so that the first message is not late (MessagesClient.prepare); a client
+  // passed in is its owner's to prepare.
+  if (!deps.client) await client.prepare().catch((err: unknown) => logger.error({ err }, 'the Vonage credentials cannot be used'));
+
+  const rates = ratesFor(config);
+  const queues = createQueues(redis, keys);
+  const store = new SubscriptionStore(data, keys);
+  const prices = new PriceCache(data, keys);
+  const lastSent = new LastSentPrices(data, keys);
+  const deliveries = new DeliveryLog(data, keys);
+  const replies = new ReplyPacer(queues, data, keys, { rates, share: config.REPLY_RATE_SHARE });
+  const processors = {
+    inbound: createInboundProcessor({
+      store,
+      prices,
+      replies,
+      lastSent,
+      signups: new PendingSignups(data, keys),
+      offered: config.TICKER_SYMBOLS,
+      logger,
+    }),
+    fanout: createFanoutProcessor({ store, queues, ...(deps.fanoutPageSize ? { pageSize: deps.fanoutPageSize } : {}) }),
+    send: createSendProcessor({
+      client,
+      store,
+      prices,
+      lastSent,
+      deliveries,
+      senders: senderFor(config),
+      rules: {
+        whatsappTemplate: { name: config.WHATSAPP_TEMPLATE_NAME, locale: config.WHATSAPP_TEMPLATE_LOCALE },
+        messengerTag: config.MESSENGER_TAG,
+        viberTtlS: config.VIBER_TTL_S,
+      },
+    }),
+    status: createStatusProcessor({ deliveries, store, logger }),
+  };
+
+  const workers = startWorkers({
+    connection: redis,
+    keys,
+    logger,
+    concurrency: config.DISPATCHER_CONCURRENCY,
+    rates,
+    autorun: deps.autorun ?? true,
+    ...processors,
+  });
+  instrumentWorkers(workers, metrics);
+
+  return {
+    keys,
+    queues,
+    store,
+    prices,
+    lastSent,
+    deliveries,
+    replies,
+    client,
+    metrics,
+    processors,
+    workers,
+    async close() {
+      // Worker.close() stops fetching and waits for the active jobs to finish.
+      await Promise.all(workers.map((w) => w.close()));
+      await queues.close();
+      for (const close of made.reverse()) await close();
+    },
+  };
+}
