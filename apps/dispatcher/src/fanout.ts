@@ -1,5 +1,16 @@
-import { CHANNELS, FEED_PRIORITY, JOB_DEFAULTS, parseSubscriberId, type FanoutJob, type Queues, type SendJob, type SubscriptionStore } from '@tickercast/shared';
-import type { Channel } from '@tickercast/shared';
+import {
+  broadcastSend,
+  CHANNELS,
+  fitReplyText,
+  JOB_DEFAULTS,
+  parseSubscriberId,
+  priceSend,
+  type Channel,
+  type FanoutJob,
+  type Queues,
+  type SendJobSpec,
+  type SubscriptionStore,
+} from '@tickercast/shared';
 
 export interface FanoutDeps {
   store: SubscriptionStore;
@@ -15,11 +26,20 @@ function channelOf(id: string): Channel {
   return KNOWN_CHANNELS.has(channel) ? (channel as Channel) : parseSubscriberId(id).channel;
 }
 
+/** What a fan-out reached: every follower, and how many on each channel. */
+export interface FanoutResult {
+  count: number;
+  byChannel: Partial<Record<Channel, number>>;
+}
+
+/** The send for one follower: a price update (send-jobs.ts deduplicates it per subscription), or a broadcast's text fitted to the channel. */
+function sendFor(job: FanoutJob, id: string, channel: Channel): SendJobSpec {
+  if (job.broadcast) return broadcastSend(id, fitReplyText(channel, job.broadcast.text), job.broadcast.key);
+  return priceSend(id, job.symbol, job.tickedAt);
+}
+
 /**
- * Adds one price send per subscriber of a tick, in bulk, to each channel's queue. Deduplicated
- * per (subscriber, symbol): while one is pending no other is added, and one added while another
- * is being sent is kept as the last (keepLastIfActive), so the queue holds at most one waiting
- * send per subscription and the final price always goes out.
+ * Adds one send per subscriber of a tick (or of a broadcast), in bulk, to each channel's queue.
  *
  * The tick's job pages through the symbol's subscribers. The first page it adds itself; every
  * further page becomes a fan-out job of its own, so that the adds of a large fan-out run on every
@@ -30,32 +50,36 @@ export function createFanoutProcessor(deps: FanoutDeps) {
   const pageSize = deps.pageSize ?? 1000;
 
   const addPage = async (job: FanoutJob, ids: readonly string[]): Promise<void> => {
-    const byChannel = new Map<Channel, { name: string; data: SendJob; opts: object }[]>();
+    const byChannel = new Map<Channel, SendJobSpec[]>();
     for (const id of ids) {
       const channel = channelOf(id);
       let list = byChannel.get(channel);
       if (!list) byChannel.set(channel, (list = []));
-      list.push({
-        name: 'price',
-        data: { kind: 'price', subscriberId: id, symbol: job.symbol, tickedAt: job.tickedAt },
-        opts: { priority: FEED_PRIORITY, deduplication: { id: `${id}|${job.symbol}`, keepLastIfActive: true } },
-      });
+      list.push(sendFor(job, id, channel));
     }
     await Promise.all([...byChannel].map(([channel, jobs]) => deps.queues.send[channel].addBulk(jobs)));
   };
 
   /** Hands pages on; a retried tick hands them on again, which the sends' deduplication absorbs. */
   const handOn = async (job: FanoutJob, pages: string[][]): Promise<void> => {
-    const { symbol, version, tickedAt } = job;
+    const { symbol, version, tickedAt, broadcast } = job;
     await deps.queues.fanout.addBulk(
-      pages.map((subscriberIds) => ({ name: 'page', data: { symbol, version, tickedAt, subscriberIds }, opts: JOB_DEFAULTS.fanoutPage })),
+      pages.map((subscriberIds) => ({ name: 'page', data: { symbol, version, tickedAt, subscriberIds, ...(broadcast && { broadcast }) }, opts: JOB_DEFAULTS.fanoutPage })),
     );
   };
 
-  return async (job: FanoutJob): Promise<number> => {
+  return async (job: FanoutJob): Promise<FanoutResult> => {
+    const byChannel: Partial<Record<Channel, number>> = {};
+    const count = (ids: readonly string[]) => {
+      for (const id of ids) {
+        const channel = channelOf(id);
+        byChannel[channel] = (byChannel[channel] ?? 0) + 1;
+      }
+    };
     if (job.subscriberIds) {
       await addPage(job, job.subscriberIds);
-      return job.subscriberIds.length;
+      count(job.subscriberIds);
+      return { count: job.subscriberIds.length, byChannel };
     }
     let first: string[] | undefined;
     let pending: string[][] = [];
@@ -68,6 +92,7 @@ export function createFanoutProcessor(deps: FanoutDeps) {
     let total = 0;
     for await (const ids of deps.store.subscribersOf(job.symbol, pageSize)) {
       total += ids.length;
+      count(ids);
       if (!first) {
         first = ids;
         continue;
@@ -81,6 +106,6 @@ export function createFanoutProcessor(deps: FanoutDeps) {
     }
     if (pending.length > 0) handOnNow(pending);
     await Promise.all([...handedOn, first ? addPage(job, first) : undefined]);
-    return total;
+    return { count: total, byChannel };
   };
 }

@@ -1,4 +1,5 @@
 import {
+  replyJobId,
   subscriberId,
   type InboundMessage,
   type Logger,
@@ -97,7 +98,7 @@ export function createInboundProcessor(deps: InboundDeps) {
         break;
       }
     }
-    await replies.add(message.channel, 'reply', { subscriberId: id, text: reply }, `re-${jobId}`);
+    await replies.add(message.channel, 'reply', { subscriberId: id, text: reply }, replyJobId(jobId));
     deps.logger.debug({ command: command.kind, channel: message.channel }, 'inbound handled');
     return command.kind;
   };

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Worker } from 'bullmq';
 import {
+  broadcastFanoutJobId,
   inboundJobId,
   statusJobId,
   REPLY_TEXT_MAX,
@@ -234,6 +235,27 @@ describe('fan-out conflation', () => {
       }
     }
     expect(await queues.send.sms.count()).toBe(50);
+  });
+});
+
+describe('broadcasts', () => {
+  it('a broadcast fan-out job reaches every active follower of the symbol on their own channel, once, however often it is added', async () => {
+    const followers = ['447700900501', '447700900502', '447700900503'];
+    for (const n of followers) await store.subscribe('sms', n, ['MSFT']);
+    await store.subscribe('viber_service', '447700900504', ['MSFT']);
+    await store.subscribe('sms', '447700900505', ['GOOGL']);
+    await store.subscribe('sms', '447700900506', ['MSFT']);
+    await store.stop('sms:447700900506');
+    const job = { symbol: 'MSFT', version: 0, tickedAt: Date.now(), broadcast: { text: 'Markets close early today.', key: 'early' } };
+    await queues.fanout.add('broadcast', job, { jobId: broadcastFanoutJobId('early') });
+    await queues.fanout.add('broadcast', job, { jobId: broadcastFanoutJobId('early') });
+    await until('every follower', () => [...followers, '447700900504'].every((n) => received(n).length > 0));
+    await new Promise((r) => setTimeout(r, 300));
+    for (const n of [...followers, '447700900504']) expect(received(n)).toEqual(['Markets close early today.']);
+    expect(received('447700900505')).toEqual([]);
+    expect(received('447700900506')).toEqual([]);
+    const done = await queues.fanout.getJob(broadcastFanoutJobId('early'));
+    expect(done?.returnvalue).toEqual({ count: 4, byChannel: { sms: 3, viber_service: 1 } });
   });
 });
 

@@ -1,6 +1,8 @@
+import { Worker } from 'bullmq';
 import type { InjectOptions } from 'fastify';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeliveryLog, FEED_PRIORITY, PriceCache, SubscriptionStore } from '@tickercast/shared';
+import { DeliveryLog, FEED_PRIORITY, fanoutJobSchema, PriceCache, QUEUE, SubscriptionStore } from '@tickercast/shared';
+import { createFanoutProcessor } from '../../dispatcher/src/fanout.ts';
 import { testRedis } from '../../../test/support/redis.ts';
 import { testIngress, type TestIngress } from './helpers.ts';
 
@@ -186,6 +188,21 @@ describe('cross-site requests (CSRF) with the browser\'s cached credentials', ()
   });
 });
 
+/** The dispatchers' fan-out, for the broadcasts this file queues: a real worker until the fan-out queue is empty. */
+async function fanOut(): Promise<void> {
+  const process = createFanoutProcessor({ store: new SubscriptionStore(t.redis, ing.keys), queues: ing.queues, pageSize: 500 });
+  const worker = new Worker(QUEUE.fanout, async (job) => process(fanoutJobSchema.parse(job.data)), { connection: t.redis, prefix: ing.keys.queuePrefix });
+  try {
+    for (;;) {
+      const c = await ing.queues.fanout.getJobCounts('waiting', 'active', 'prioritized', 'delayed');
+      if (Object.values(c).every((n) => n === 0)) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    await worker.close();
+  }
+}
+
 describe('admin API', () => {
   beforeEach(async () => {
     ing = await testIngress(t, { adminToken: TOKEN, symbols: ['MSFT', 'GOOGL', 'AAPL'] });
@@ -347,7 +364,19 @@ describe('admin API', () => {
 
     const res = await api('POST', '/broadcast', { symbol: 'msft', text: 'Markets close early today.', key: 'early-close' });
     expect(res.statusCode, res.body).toBe(202);
-    expect(res.json()).toEqual({ symbol: 'MSFT', count: 1201, byChannel: { sms: 800, whatsapp: 400, viber_service: 1 }, key: 'early-close' });
+    expect(res.json()).toEqual({ symbol: 'MSFT', followers: 1201, key: 'early-close', status: '/admin/api/broadcasts/early-close' });
+    // The request queued one fan-out job, not the sends: the dispatchers' fan-out adds those.
+    expect(await ing.queues.fanout.count()).toBe(1);
+    expect(await ing.queues.send.sms.count()).toBe(0);
+    expect((await api('GET', '/broadcasts/early-close')).json()).toMatchObject({ key: 'early-close', symbol: 'MSFT', state: 'waiting' });
+    await fanOut();
+    expect((await api('GET', '/broadcasts/early-close')).json()).toEqual({
+      key: 'early-close',
+      symbol: 'MSFT',
+      state: 'completed',
+      count: 1201,
+      byChannel: { sms: 800, whatsapp: 400, viber_service: 1 },
+    });
 
     const sms = await ing.queues.send.sms.getJobs(['prioritized', 'waiting']);
     expect(sms).toHaveLength(800);
@@ -360,12 +389,15 @@ describe('admin API', () => {
 
     // Retried with the same key: nothing is queued twice.
     expect((await api('POST', '/broadcast', { symbol: 'MSFT', text: 'Markets close early today.', key: 'early-close' })).statusCode).toBe(202);
+    await fanOut();
     expect(await ing.queues.send.sms.count()).toBe(800);
+    expect((await api('GET', '/broadcasts/no-such-key')).statusCode).toBe(404);
   });
 
   it('POST /broadcast reaches addresses that differ only by a colon and an underscore, one job each', async () => {
     for (const address of ['page:1', 'page_1']) await store.subscribe('messenger', address, ['MSFT']);
-    expect((await api('POST', '/broadcast', { symbol: 'MSFT', text: 'hi', key: 'k' })).json()).toMatchObject({ count: 2 });
+    expect((await api('POST', '/broadcast', { symbol: 'MSFT', text: 'hi', key: 'k' })).json()).toMatchObject({ followers: 2 });
+    await fanOut();
     const jobs = await ing.queues.send.messenger.getJobs(['prioritized', 'waiting']);
     expect(jobs.map((j) => j.data.subscriberId).sort()).toEqual(['messenger:page:1', 'messenger:page_1']);
   });
@@ -375,6 +407,7 @@ describe('admin API', () => {
     await store.subscribe('sms', '447700900555', ['MSFT']);
     const text = 'word '.repeat(199) + 'end.';
     expect((await api('POST', '/broadcast', { symbol: 'MSFT', text })).statusCode).toBe(202);
+    await fanOut();
     const [messenger] = await ing.queues.send.messenger.getJobs(['prioritized', 'waiting']);
     const [sms] = await ing.queues.send.sms.getJobs(['prioritized', 'waiting']);
     expect(messenger?.data.kind === 'reply' && messenger.data.text.length).toBeLessThanOrEqual(640);
@@ -387,11 +420,13 @@ describe('admin API', () => {
       expect(res.statusCode, JSON.stringify(body)).toBe(400);
       expect(res.json().error).toBe('invalid broadcast');
     }
-    const none = await api('POST', '/broadcast', { symbol: 'AAPL', text: 'hi' });
+    const none = await api('POST', '/broadcast', { symbol: 'AAPL', text: 'hi', key: 'nobody' });
     expect(none.statusCode).toBe(202);
-    expect(none.json()).toMatchObject({ symbol: 'AAPL', count: 0, byChannel: {} });
-    let total = 0;
-    for (const q of ing.queues.all()) total += await q.count();
-    expect(total).toBe(0);
+    expect(none.json()).toMatchObject({ symbol: 'AAPL', followers: 0 });
+    await fanOut();
+    expect((await api('GET', '/broadcasts/nobody')).json()).toMatchObject({ state: 'completed', count: 0, byChannel: {} });
+    let sends = 0;
+    for (const q of Object.values(ing.queues.send)) sends += await q.count();
+    expect(sends).toBe(0);
   });
 });

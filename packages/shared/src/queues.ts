@@ -1,8 +1,7 @@
 /**
  * The queues between the processes: their names, the schema of each job's data, the ids of
- * webhook and tick jobs, and default job options. Not yet every send job: the fan-out, the
- * inbound replies and the admin broadcast still build their send jobs' ids and options
- * themselves (issue 17, "send jobs built in one place").
+ * webhook and fan-out jobs, and default job options. Each send job itself is built in
+ * send-jobs.ts.
  */
 import { Queue, type DefaultJobOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -45,16 +44,21 @@ export const statusUpdateSchema = z.object({
 });
 export type StatusUpdate = z.infer<typeof statusUpdateSchema>;
 
+/** The longest broadcast text an operator may send (each follower's copy is then fitted to the channel). */
+export const BROADCAST_TEXT_MAX = 1000;
+
 /**
- * One tick of one symbol: fan out its price to the symbol's subscribers. The tick's own job
- * (no `subscriberIds`) reads the subscriber set; past its first page, it hands each page on as
- * a job of its own (`subscriberIds`), so that every dispatcher's fan-out worker shares the adds.
+ * One tick of one symbol: fan out its price to the symbol's subscribers. Or, with `broadcast`,
+ * an operator's message to every follower of the symbol (version 0). The root job (no
+ * `subscriberIds`) reads the subscriber set; past its first page, it hands each page on as a job
+ * of its own (`subscriberIds`), so that every dispatcher's fan-out worker shares the adds.
  */
 export const fanoutJobSchema = z.object({
   symbol: z.string(),
   version: z.number().int(),
   tickedAt: z.number().int(),
   subscriberIds: z.array(z.string()).min(1).max(10_000).optional(),
+  broadcast: z.object({ text: z.string().min(1).max(BROADCAST_TEXT_MAX), key: z.string().min(1).max(64) }).optional(),
 });
 export type FanoutJob = z.infer<typeof fanoutJobSchema>;
 

@@ -4,6 +4,7 @@ import type { Channel } from './channels.ts';
 import type { RedisKeys } from './keys.ts';
 import { takeSlot } from './gcra.ts';
 import type { Queues, SendJob } from './queues.ts';
+import { replySend } from './send-jobs.ts';
 
 type ReplyJob = Extract<SendJob, { kind: 'reply' }>;
 
@@ -85,8 +86,8 @@ export class ReplyPacer {
     const slot = await takeSlot(this.#redis, this.#schedule(channel), this.#intervalMs[channel], { burstMs: this.#burstMs, horizonMs });
     if (slot < 0) return undefined;
     const delayMs = Math.floor(slot);
-    const reply = { kind: 'reply' as const, ...data, text: fitReplyText(channel, data.text) };
-    const job = await this.#queues.send[channel].add(name, reply, { jobId, ...(delayMs > 0 ? { delay: delayMs } : {}) });
+    const send = replySend(name, data.subscriberId, fitReplyText(channel, data.text), jobId, delayMs);
+    const job = await this.#queues.send[channel].add(send.name, send.data, send.opts);
     return { job, delayMs };
   }
 }

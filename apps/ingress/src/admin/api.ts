@@ -4,13 +4,11 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { isPageScopedId, normalizeNumber } from '@tickercast/messages-client';
 import {
+  BROADCAST_TEXT_MAX,
+  broadcastFanoutJobId,
   channelSchema,
   DeliveryLog,
-  FEED_PRIORITY,
-  fitReplyText,
-  jobIdPart,
   maskAddress,
-  parseSubscriberId,
   PriceCache,
   subscriberId,
   SubscriptionStore,
@@ -18,7 +16,6 @@ import {
   type MessageRecord,
   type Queues,
   type RedisKeys,
-  type SendJob,
   type Subscriber,
   type SubscriberId,
 } from '@tickercast/shared';
@@ -82,7 +79,7 @@ const subscribeBody = z.strictObject({
 
 const broadcastBody = z.strictObject({
   symbol: symbolSchema,
-  text: z.string().trim().min(1).max(1000),
+  text: z.string().trim().min(1).max(BROADCAST_TEXT_MAX),
   /** Makes a retried broadcast add nothing twice: the same key gives each subscriber the same job id. */
   key: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ or -, at most 64').optional(),
 });
@@ -218,29 +215,36 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (app, opts) =
     return { id: maskAddress(id), messages: history.map(messageView) };
   });
 
+  /*
+   * A broadcast is a fan-out job like a tick's: the dispatchers page through the followers and
+   * add the sends, so the request only queues one job, whatever the number of followers. The
+   * same `key` is the same job (and the same send job ids), so a retried request adds nothing.
+   */
   app.post('/broadcast', async (req, reply) => {
     const body = validate(broadcastBody, req.body, reply, 'invalid broadcast');
     if (!body) return reply;
     const key = body.key ?? randomUUID();
-    const byChannel: Partial<Record<Channel, number>> = {};
-    let count = 0;
-    for await (const page of store.subscribersOf(body.symbol)) {
-      const jobs = new Map<Channel, { name: string; data: SendJob; opts: { jobId: string; priority: number } }[]>();
-      for (const id of page) {
-        const { channel } = parseSubscriberId(id);
-        const list = jobs.get(channel) ?? [];
-        // Same priority as feed updates: replies to people still go first on each channel.
-        list.push({ name: 'broadcast', data: { kind: 'reply', subscriberId: id, text: fitReplyText(channel, body.text) }, opts: { jobId: `bc-${key}-${jobIdPart(id)}`, priority: FEED_PRIORITY } });
-        jobs.set(channel, list);
-      }
-      for (const [channel, list] of jobs) {
-        await queues.send[channel].addBulk(list);
-        byChannel[channel] = (byChannel[channel] ?? 0) + list.length;
-        count += list.length;
-      }
-    }
-    req.log.info({ symbol: body.symbol, count }, 'broadcast queued');
-    return reply.code(202).send({ symbol: body.symbol, count, byChannel, key });
+    const followers = await redis.scard(keys.symbolSubscribers(body.symbol));
+    const data = { symbol: body.symbol, version: 0, tickedAt: Date.now(), broadcast: { text: body.text, key } };
+    await queues.fanout.add('broadcast', data, { jobId: broadcastFanoutJobId(key) });
+    req.log.info({ symbol: body.symbol, followers }, 'broadcast queued');
+    return reply.code(202).send({ symbol: body.symbol, followers, key, status: `/admin/api/broadcasts/${key}` });
+  });
+
+  app.get('/broadcasts/:key', async (req, reply) => {
+    const params = validate(z.object({ key: broadcastBody.shape.key.unwrap() }), req.params, reply, 'invalid broadcast key');
+    if (!params) return reply;
+    const job = await queues.fanout.getJob(broadcastFanoutJobId(params.key));
+    if (!job?.data.broadcast) return reply.code(404).send({ error: 'no such broadcast' });
+    const state = await job.getState();
+    const result = state === 'completed' ? (job.returnvalue as { count: number; byChannel: Partial<Record<Channel, number>> }) : undefined;
+    return {
+      key: params.key,
+      symbol: job.data.symbol,
+      state,
+      ...(result && { count: result.count, byChannel: result.byChannel }),
+      ...(job.failedReason && { error: job.failedReason }),
+    };
   });
 
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }));

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { callingCode, normalizeNumber } from '@tickercast/messages-client';
-import { maskAddress, PendingSignups, subscriberId, type RedisKeys, type ReplyPacer } from '@tickercast/shared';
+import { maskAddress, PendingSignups, signupJobId, subscriberId, type RedisKeys, type ReplyPacer } from '@tickercast/shared';
 import { clientSubject } from '../client-address.ts';
 import { FixedWindowCounter } from '../rate-limit.ts';
 import { fromAnotherSite } from '../same-origin.ts';
@@ -175,7 +175,7 @@ export const signupRoutes: FastifyPluginAsync<SignupOptions> = async (app, opts)
     await pending.create({ channel, address: number, symbols, ttlS: opts.pendingTtlS });
     let queued: Awaited<ReturnType<ReplyPacer['addWithin']>>;
     try {
-      queued = await opts.confirmations.addWithin(channel, 'signup', { subscriberId: id, text: confirmationText(channel, symbols) }, `signup-${randomUUID()}`, MAX_CONFIRMATION_DELAY_MS);
+      queued = await opts.confirmations.addWithin(channel, 'signup', { subscriberId: id, text: confirmationText(channel, symbols) }, signupJobId(randomUUID()), MAX_CONFIRMATION_DELAY_MS);
     } catch (err) {
       // No message, no pending signup: the person tries again.
       await pending.cancel(id).catch(() => {});

@@ -1,0 +1,60 @@
+/**
+ * Every send job's name, data, id and options, built here and nowhere else: the fan-out (price
+ * updates and broadcasts), the replies to people (commands, signup confirmations) and the admin
+ * API all call these, so that what makes a send unique (its id or its deduplication key) and
+ * where it stands in line (its priority) is decided in one place.
+ */
+import type { JobsOptions } from 'bullmq';
+import { FEED_PRIORITY, jobIdPart, type SendJob } from './queues.ts';
+
+export interface SendJobSpec {
+  name: string;
+  data: SendJob;
+  opts: JobsOptions;
+}
+
+/**
+ * A price update for one subscription. Deduplicated per (subscriber, symbol): while one is
+ * pending no other is added, and one added while another is being sent is kept as the last
+ * (keepLastIfActive), so a queue holds at most one waiting update per subscription and the final
+ * price always goes out. Feed priority: replies to people go first.
+ */
+export function priceSend(subscriberId: string, symbol: string, tickedAt: number): SendJobSpec {
+  return {
+    name: 'price',
+    data: { kind: 'price', subscriberId, symbol, tickedAt },
+    opts: { priority: FEED_PRIORITY, deduplication: { id: `${subscriberId}|${symbol}`, keepLastIfActive: true } },
+  };
+}
+
+/**
+ * An operator's broadcast to one follower: the same `key` gives the same job id, so a retried
+ * broadcast queues nothing twice. Feed priority: replies to people still go first.
+ */
+export function broadcastSend(subscriberId: string, text: string, key: string): SendJobSpec {
+  return {
+    name: 'broadcast',
+    data: { kind: 'reply', subscriberId, text },
+    opts: { jobId: `bc-${jobIdPart(key)}-${jobIdPart(subscriberId)}`, priority: FEED_PRIORITY },
+  };
+}
+
+/** The reply to an inbound message: one per inbound job, however often that job runs. */
+export function replyJobId(inboundJobId: string): string {
+  return `re-${inboundJobId}`;
+}
+
+/** A web signup's confirmation: every signup request is its own. */
+export function signupJobId(uuid: string): string {
+  return `signup-${uuid}`;
+}
+
+/** A reply to a person: no priority, so it goes ahead of every waiting feed update on its channel. */
+export function replySend(name: string, subscriberId: string, text: string, jobId: string, delayMs: number): SendJobSpec {
+  return { name, data: { kind: 'reply', subscriberId, text }, opts: { jobId, ...(delayMs > 0 ? { delay: delayMs } : {}) } };
+}
+
+/** The fan-out job of one broadcast: the same `key` is one job. */
+export function broadcastFanoutJobId(key: string): string {
+  return `bc-${jobIdPart(key)}`;
+}
