@@ -103,44 +103,31 @@ describe('failures that are ours', () => {
   });
 });
 
+/** Runs main.ts with only `env` (and PATH) until it exits on its own: its exit code and what it wrote to stderr. */
+function runMain(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['apps/ingress/src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
 describe('main.ts', () => {
   it('exits 78 naming each bad variable when the environment is bad', async () => {
-    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['apps/ingress/src/main.ts'], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH ?? '', PORT: 'abc', REDIS_URL: 'nope' },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      child.on('error', reject);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stderr });
-      });
-    });
+    const { code, stderr } = await runMain({ PORT: 'abc', REDIS_URL: 'nope' });
     expect(code).toBe(78);
     expect(stderr).toMatch(/PORT: /);
     expect(stderr).toMatch(/REDIS_URL: /);
   });
 
   it('in production, refuses to start without a signature secret (exit 78, saying what to set)', async () => {
-    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['apps/ingress/src/main.ts'], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', PORT: '0', REDIS_URL: redisUrl() },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      child.on('error', reject);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stderr });
-      });
-    });
+    const { code, stderr } = await runMain({ NODE_ENV: 'production', PORT: '0', REDIS_URL: redisUrl() });
     expect(code).toBe(78);
     expect(stderr).toMatch(/VONAGE_SIGNATURE_SECRET: required in production/);
     expect(stderr).toMatch(/ALLOW_UNSIGNED_WEBHOOKS=true/);
