@@ -1,16 +1,24 @@
+// What every app shares, by purpose: the domain's names (channels, Redis keys); the runtime
+// (config, Redis connections, logger, metrics, Lua scripts, errors); the queues (names, job
+// schemas and ids, send jobs); the pacing of sends (GCRA schedules); and the stores in Redis
+// (subscriptions, prices, pending signups, the delivery log).
 export * from './channels.ts';
-export * from './config.ts';
-export * from './errors.ts';
 export * from './keys.ts';
-export * from './logger.ts';
-export * from './lua.ts';
-export * from './prices.ts';
-export * from './queues.ts';
-export * from './reply-pacer.ts';
-export * from './send-pacer.ts';
-export * from './redis.ts';
-export * from './subscriptions.ts';
-export * from './deliveries.ts';
-export * from './signups.ts';
-export * from './metrics.ts';
-export * from './send-jobs.ts';
+
+export * from './runtime/config.ts';
+export * from './runtime/errors.ts';
+export * from './runtime/logger.ts';
+export * from './runtime/lua.ts';
+export * from './runtime/metrics.ts';
+export * from './runtime/redis.ts';
+
+export * from './queues/queues.ts';
+export * from './queues/send-jobs.ts';
+
+export * from './pacing/reply-pacer.ts';
+export * from './pacing/send-pacer.ts';
+
+export * from './stores/deliveries.ts';
+export * from './stores/prices.ts';
+export * from './stores/signups.ts';
+export * from './stores/subscriptions.ts';

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
-import type { Channel, SubscriberId } from './channels.ts';
-import { CHANNELS, parseSubscriberId, subscriberId } from './channels.ts';
-import type { RedisKeys } from './keys.ts';
-import { LuaScript } from './lua.ts';
+import type { Channel, SubscriberId } from '../channels.ts';
+import { CHANNELS, parseSubscriberId, subscriberId } from '../channels.ts';
+import type { RedisKeys } from '../keys.ts';
+import { LuaScript } from '../runtime/lua.ts';
 
 export type SubscriberStatus = 'active' | 'stopped';
 

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
-import type { Channel, SubscriberId } from './channels.ts';
-import type { RedisKeys } from './keys.ts';
-import { LuaScript } from './lua.ts';
-import type { DeliveryState, StatusUpdate } from './queues.ts';
+import type { Channel, SubscriberId } from '../channels.ts';
+import type { RedisKeys } from '../keys.ts';
+import { LuaScript } from '../runtime/lua.ts';
+import type { DeliveryState, StatusUpdate } from '../queues/queues.ts';
 
 export interface MessageRecord {
   messageUuid: string;

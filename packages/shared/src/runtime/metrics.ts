@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { RedisKeys } from './keys.ts';
+import type { RedisKeys } from '../keys.ts';
 
 /*
  * Metrics of the worker processes, kept in Redis so that one scrape of the ingress's /metrics

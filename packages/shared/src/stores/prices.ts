@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { RedisKeys } from './keys.ts';
-import { LuaScript } from './lua.ts';
+import type { RedisKeys } from '../keys.ts';
+import { LuaScript } from '../runtime/lua.ts';
 
 export interface PriceQuote {
   symbol: string;

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
-import type { Channel, SubscriberId } from './channels.ts';
-import { subscriberId } from './channels.ts';
-import type { RedisKeys } from './keys.ts';
+import type { Channel, SubscriberId } from '../channels.ts';
+import { subscriberId } from '../channels.ts';
+import type { RedisKeys } from '../keys.ts';
 
 /** A person asked on the web page for these symbols; nothing is sent to them until they reply YES. */
 export interface PendingSignup {

@@ -1,10 +1,10 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Channel } from './channels.ts';
-import type { RedisKeys } from './keys.ts';
+import type { Channel } from '../channels.ts';
+import type { RedisKeys } from '../keys.ts';
 import { takeSlot } from './gcra.ts';
-import type { Queues, SendJob } from './queues.ts';
-import { replySend } from './send-jobs.ts';
+import type { Queues, SendJob } from '../queues/queues.ts';
+import { replySend } from '../queues/send-jobs.ts';
 
 type ReplyJob = Extract<SendJob, { kind: 'reply' }>;
 

@@ -6,9 +6,9 @@
 import { Queue, type DefaultJobOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { Channel } from './channels.ts';
-import { CHANNELS, channelSchema } from './channels.ts';
-import type { RedisKeys } from './keys.ts';
+import type { Channel } from '../channels.ts';
+import { CHANNELS, channelSchema } from '../channels.ts';
+import type { RedisKeys } from '../keys.ts';
 
 /**
  * The longest text an inbound job carries: the ingress refuses longer webhooks (400) and cuts a

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { Channel } from './channels.ts';
-import type { RedisKeys } from './keys.ts';
+import type { Channel } from '../channels.ts';
+import type { RedisKeys } from '../keys.ts';
 import { takeSlot } from './gcra.ts';
 
 /**

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { LuaScript } from './lua.ts';
+import { LuaScript } from '../runtime/lua.ts';
 
 /*
  * GCRA on Redis's clock, in fractional ms, so that every process (ingress and dispatcher
