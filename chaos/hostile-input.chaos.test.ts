@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import type { InjectOptions } from 'fastify';
 import { afterAll, expect, test } from 'vitest';
 import { signMessagesWebhook, smsSignature } from '@tickercast/messages-client';
-import { createQueues, INBOUND_TEXT_MAX, redisKeys, type Queues } from '@tickercast/shared';
+import { createQueues, INBOUND_TEXT_MAX, loadConfig, redisKeys, senderFor, type Queues } from '@tickercast/shared';
 import { parseCommand } from '../apps/dispatcher/src/commands.ts';
 import { buildIngress } from '../apps/ingress/src/app.ts';
 import { SMS_CONCAT_MAX_PARTS } from '../apps/ingress/src/webhooks/sms-concat.ts';
@@ -395,7 +395,7 @@ test("the simulator's control API and callbacks: strangers cannot drive its phon
     webhookBaseUrl: `http://127.0.0.1:${(app.server.address() as { port: number }).port}`,
     signatureSecret: SECRET,
     controlToken: 'chaos-simulator-token-0123456789',
-    businessNumbers: { sms: '447700900000', whatsapp: '447700900001', messenger: '107083064136738', viber_service: '16273' },
+    businessNumbers: senderFor(loadConfig({})),
     statusWebhooks: { delayMs: 1 },
   });
   try {

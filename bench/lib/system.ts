@@ -191,7 +191,7 @@ export class BenchSystem {
     await this.redis.flushall();
     await this.simDelete('/_sim/messages');
     await this.simDelete('/_sim/faults');
-    await this.simLimits({ sms: 0, whatsapp: 0, messenger: 0, viber_service: 0, all: 0 });
+    await this.simLimits(Object.fromEntries([...CHANNELS, 'all'].map((c) => [c, 0])));
   }
 
   // --- the simulator's control API ---

@@ -136,7 +136,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
       lastSent,
       deliveries,
       senders: senderFor(config),
-      rules: {
+      outbound: {
         whatsappTemplate: { name: config.WHATSAPP_TEMPLATE_NAME, locale: config.WHATSAPP_TEMPLATE_LOCALE },
         messengerTag: config.MESSENGER_TAG,
         viberTtlS: config.VIBER_TTL_S,

@@ -1,10 +1,8 @@
-import type { OutboundMessage } from '@tickercast/messages-client';
+import { MESSAGES_API_CHANNELS, type OutboundMessage } from '@tickercast/messages-client';
 import type { Channel } from '@tickercast/shared';
 
-/** WhatsApp and Messenger let a business write freely for 24 hours after the person's last message. */
-export const CUSTOMER_CARE_WINDOW_MS = 24 * 60 * 60 * 1000;
-
-export interface ChannelRules {
+/** What the configuration decides about outbound messages (the rules themselves are the channel tables'). */
+export interface OutboundSettings {
   whatsappTemplate: { name: string; locale: string };
   /** The Messenger tag allowed outside the window; without one nothing is sent there. */
   messengerTag: string | undefined;
@@ -27,10 +25,15 @@ export type OutboundSkip = 'outside the Messenger window and no MESSENGER_TAG co
 
 export type OutboundDecision = { send: OutboundMessage } | { skip: OutboundSkip };
 
-/** The message a text becomes on each channel, following that channel's rules. */
-export function outboundFor(input: OutboundInput, rules: ChannelRules): OutboundDecision {
+/**
+ * The message a text becomes on each channel, following that channel's rules: inside the window
+ * (MESSAGES_API_CHANNELS) free text, outside it what CHANNEL_RULES' outsideWindow says; the message
+ * shapes differ per channel, so this stays one switch rather than data.
+ */
+export function outboundFor(input: OutboundInput, settings: OutboundSettings): OutboundDecision {
   const { channel, to, from, text, clientRef } = input;
-  const windowOpen = input.lastInboundAt !== undefined && input.now - input.lastInboundAt < CUSTOMER_CARE_WINDOW_MS;
+  const windowMs = MESSAGES_API_CHANNELS[channel].customerCareWindowMs;
+  const windowOpen = windowMs !== undefined && input.lastInboundAt !== undefined && input.now - input.lastInboundAt < windowMs;
   switch (channel) {
     case 'sms':
       return { send: { channel, to, from, text, clientRef } };
@@ -38,13 +41,13 @@ export function outboundFor(input: OutboundInput, rules: ChannelRules): Outbound
       if (windowOpen) return { send: { channel, to, from, text, clientRef } };
       // Outside the window only an approved template may be sent; the text is its one parameter.
       return {
-        send: { channel, to, from, clientRef, template: { name: rules.whatsappTemplate.name, locale: rules.whatsappTemplate.locale, parameters: [text] } },
+        send: { channel, to, from, clientRef, template: { name: settings.whatsappTemplate.name, locale: settings.whatsappTemplate.locale, parameters: [text] } },
       };
     case 'messenger':
       if (windowOpen) return { send: { channel, to, from, text, clientRef, category: 'response' } };
-      if (!rules.messengerTag) return { skip: 'outside the Messenger window and no MESSENGER_TAG configured' };
-      return { send: { channel, to, from, text, clientRef, category: 'message_tag', tag: rules.messengerTag } };
+      if (!settings.messengerTag) return { skip: 'outside the Messenger window and no MESSENGER_TAG configured' };
+      return { send: { channel, to, from, text, clientRef, category: 'message_tag', tag: settings.messengerTag } };
     case 'viber_service':
-      return { send: { channel, to, from, text, clientRef, category: 'transaction', ttl: rules.viberTtlS } };
+      return { send: { channel, to, from, text, clientRef, category: 'transaction', ttl: settings.viberTtlS } };
   }
 }

@@ -16,7 +16,7 @@ import {
   type SubscriptionStore,
 } from '@tickercast/shared';
 import type { LastSentPrices } from './last-sent.ts';
-import { outboundFor, type ChannelRules, type OutboundSkip } from './outbound.ts';
+import { outboundFor, type OutboundSettings, type OutboundSkip } from './outbound.ts';
 import { priceLine } from './texts.ts';
 
 export interface SendDeps {
@@ -26,7 +26,7 @@ export interface SendDeps {
   lastSent: LastSentPrices;
   deliveries: DeliveryLog;
   senders: Record<Channel, string>;
-  rules: ChannelRules;
+  outbound: OutboundSettings;
   now?: () => number;
 }
 
@@ -112,7 +112,7 @@ export function createSendProcessor(deps: SendDeps) {
         lastInboundAt: context.lastInboundAt,
         now,
       },
-      deps.rules,
+      deps.outbound,
     );
     if ('skip' in decision) return { kind: 'skipped', why: decision.skip };
 

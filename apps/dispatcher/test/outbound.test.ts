@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { outboundMessageSchema } from '@tickercast/messages-client';
-import { CHANNELS, fitReplyText, REPLY_TEXT_MAX, sendJobSchema } from '@tickercast/shared';
-import { CUSTOMER_CARE_WINDOW_MS, outboundFor, type ChannelRules } from '../src/outbound.ts';
+import { MESSAGES_API_CHANNELS, outboundMessageSchema } from '@tickercast/messages-client';
+import { CHANNEL_RULES, CHANNELS, fitReplyText, REPLY_TEXT_MAX, sendJobSchema } from '@tickercast/shared';
+import { outboundFor, type OutboundSettings } from '../src/outbound.ts';
 
-const rules: ChannelRules = { whatsappTemplate: { name: 'price_update', locale: 'en_US' }, messengerTag: 'ACCOUNT_UPDATE', viberTtlS: 600 };
+const CUSTOMER_CARE_WINDOW_MS = MESSAGES_API_CHANNELS.whatsapp.customerCareWindowMs;
+const rules: OutboundSettings = { whatsappTemplate: { name: 'price_update', locale: 'en_US' }, messengerTag: 'ACCOUNT_UPDATE', viberTtlS: 600 };
 const now = Date.UTC(2026, 10, 24, 12);
 const base = { to: '447700900123', from: '447700900000', text: 'MSFT 412.35', clientRef: 'job-1', now };
 
@@ -40,6 +41,33 @@ describe('outboundFor', () => {
     expect(outboundFor({ ...base, channel: 'viber_service', lastInboundAt: undefined }, rules)).toEqual({
       send: expect.objectContaining({ category: 'transaction', ttl: 600 }),
     });
+  });
+});
+
+describe('outboundFor follows the channel table', () => {
+  const outside = now - 2 * CUSTOMER_CARE_WINDOW_MS;
+  const kindOf = (channel: (typeof CHANNELS)[number], lastInboundAt: number | undefined, tag: string | undefined) => {
+    const d = outboundFor({ ...base, channel, lastInboundAt }, { ...rules, messengerTag: tag });
+    if ('skip' in d) return 'nothing';
+    return 'template' in d.send ? 'template' : 'category' in d.send && d.send.category === 'message_tag' ? 'message tag' : 'text';
+  };
+
+  it.each(CHANNELS)("%s: outside the window, what CHANNEL_RULES' outsideWindow says", (channel) => {
+    const expected = {
+      'no window': ['text', 'text'],
+      template: ['template', 'template'],
+      'message tag or nothing': ['message tag', 'nothing'],
+    }[CHANNEL_RULES[channel].outsideWindow];
+    expect([kindOf(channel, outside, 'ACCOUNT_UPDATE'), kindOf(channel, outside, undefined)]).toEqual(expected);
+  });
+
+  it.each(CHANNELS)('%s: inside the window (or where there is none) free text', (channel) => {
+    expect(kindOf(channel, now - 1000, undefined)).toBe('text');
+  });
+
+  it.each(CHANNELS)('%s: a window exactly where the Messages API has one', (channel) => {
+    const hasWindow = MESSAGES_API_CHANNELS[channel].customerCareWindowMs !== undefined;
+    expect(CHANNEL_RULES[channel].outsideWindow === 'no window').toBe(!hasWindow);
   });
 });
 

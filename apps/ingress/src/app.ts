@@ -3,7 +3,21 @@ import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { SmsSignatureMethod } from '@tickercast/messages-client';
-import { DeliveryLog, loadConfig, PriceCache, ratesFor, ReplyPacer, senderFor, SubscriptionStore, type Channel, type Config, type Queues, type RedisKeys } from '@tickercast/shared';
+import {
+  DeliveryLog,
+  loadConfig,
+  PriceCache,
+  ratesFor,
+  ReplyPacer,
+  senderFor,
+  SIGNUP_CHANNELS,
+  SubscriptionStore,
+  type Channel,
+  type Config,
+  type Queues,
+  type RedisKeys,
+  type SignupChannel,
+} from '@tickercast/shared';
 import { EventStreams } from './dashboard/event-streams.ts';
 import { dashboard } from './dashboard/plugin.ts';
 import { adminApi } from './admin/api.ts';
@@ -13,7 +27,6 @@ import { healthRoutes } from './health.ts';
 import { metrics } from './metrics.ts';
 import { webhookSignatures } from './signatures.ts';
 import { signupRoutes } from './signup/plugin.ts';
-import { SIGNUP_CHANNELS, type SignupChannel } from './signup/texts.ts';
 import { messagesApiWebhooks } from './webhooks/messages-api.ts';
 import { smsApiWebhooks } from './webhooks/sms-api.ts';
 

@@ -34,10 +34,11 @@ if (args.serve) {
   // The child: a simulator alone in its process, status webhooks off.
   const { buildSimulator } = await import('../src/app.ts');
   const { credentialsFrom } = await import('../src/auth.ts');
+  const { loadConfig, senderFor } = await import('@tickercast/shared');
   const sim = buildSimulator({
     credentials: credentialsFrom({ applicationId: process.env.BENCH_APPLICATION_ID, privateKey: process.env.BENCH_PRIVATE_KEY }),
     webhookBaseUrl: 'http://127.0.0.1:9',
-    businessNumbers: { sms: '447700900000', whatsapp: '447700900001', messenger: '107083064136738', viber_service: '16273' },
+    businessNumbers: senderFor(loadConfig({})),
     statusWebhooks: { enabled: false },
   });
   const address = await sim.app.listen({ port: 0, host: '127.0.0.1' });

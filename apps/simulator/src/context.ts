@@ -1,10 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { signMessagesWebhook, type SmsSignatureMethod } from '@tickercast/messages-client';
+import type { Channel } from '@tickercast/shared';
 import { VerifiedTokenCache, type SimulatorCredentials } from './auth.ts';
 import { Faults, type FaultsInput } from './faults.ts';
 import { randomStream, type Random } from './random.ts';
 import { RollingWindowLimiter, type LaneStats, type LimitKey, type RateLimits } from './rate-limit.ts';
-import type { SimChannel } from './request-schema.ts';
 import type { SmsApiMethod } from './sms-api-inbound.ts';
 import { DEFAULT_STATUS_SETTINGS, MESSAGE_STATUSES, type MessageStatus, type StatusSettings } from './status-webhooks.ts';
 import { SimulatorStore } from './store.ts';
@@ -29,8 +29,8 @@ export interface SimulatorOptions {
   signatureSecret?: string | undefined;
   /** The account's SMS API signature method (default md5hash). */
   signatureMethod?: SmsSignatureMethod | undefined;
-  /** The business's sender id per channel: where a phone's messages go. */
-  businessNumbers: Record<SimChannel, string>;
+  /** The business's sender id per channel: where a phone's messages go (phones exist on tickercast's channels). */
+  businessNumbers: Record<Channel, string>;
   logger?: FastifyBaseLogger;
   /** Requests per rolling second, per channel and for `all` together; 0 or absent: unlimited. */
   rateLimits?: RateLimits | undefined;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { SimChannel } from './request-schema.ts';
+import type { Channel } from '@tickercast/shared';
 
 export interface InboundOptions {
-  channel: SimChannel;
+  channel: Channel;
   /** The phone's number (or Messenger PSID). */
   from: string;
   /** The business's number / page id / service id. */

@@ -1,20 +1,12 @@
-import type { SimChannel } from './request-schema.ts';
-
-const LABELS: Record<SimChannel, string> = {
-  sms: 'SMS',
-  whatsapp: 'WhatsApp',
-  messenger: 'Messenger',
-  viber_service: 'Viber',
-};
+import { CHANNEL_RULES, CHANNELS, type Channel } from '@tickercast/shared';
 
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** The page where a person plays a phone: pick a channel and number, type, watch the replies. */
-export function phonePage(businessNumbers: Record<SimChannel, string>): string {
-  const options = (Object.keys(LABELS) as SimChannel[])
-    .map((c) => `<option value="${c}">${LABELS[c]} → ${escapeHtml(businessNumbers[c])}</option>`)
+export function phonePage(businessNumbers: Record<Channel, string>): string {
+  const options = CHANNELS.map((c) => `<option value="${c}">${CHANNEL_RULES[c].label} → ${escapeHtml(businessNumbers[c])}</option>`)
     .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

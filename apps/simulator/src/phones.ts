@@ -1,9 +1,9 @@
 import { randomInt } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import { channelSchema } from '@tickercast/shared';
 import type { SimContext } from './context.ts';
 import { inboundWebhookBody } from './inbound.ts';
-import { SIM_CHANNELS } from './request-schema.ts';
 import { smsApiInboundParams, smsApiRequest } from './sms-api-inbound.ts';
 import type { OutgoingRequest } from './webhook-delivery.ts';
 
@@ -13,7 +13,7 @@ import type { OutgoingRequest } from './webhook-delivery.ts';
  * conversation with its latest status.
  */
 
-const phoneParams = z.object({ channel: z.enum(SIM_CHANNELS), number: z.string().regex(/^\d{5,32}$/, 'digits only') });
+const phoneParams = z.object({ channel: channelSchema, number: z.string().regex(/^\d{5,32}$/, 'digits only') });
 const sendBody = z.object({
   text: z.string().min(1).max(1600),
   /** SMS only: a Messages API inbound webhook, or the SMS API's account-level inbound-sms (in parts when long). */

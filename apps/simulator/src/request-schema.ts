@@ -91,10 +91,6 @@ export const SCHEMAS_BY_CHANNEL = {
 export type ApiChannel = keyof typeof SCHEMAS_BY_CHANNEL;
 export const API_CHANNELS = Object.keys(SCHEMAS_BY_CHANNEL) as ApiChannel[];
 
-/** The channels a simulated phone can write to the business on. */
-export const SIM_CHANNELS = ['sms', 'whatsapp', 'messenger', 'viber_service'] as const;
-export type SimChannel = (typeof SIM_CHANNELS)[number];
-
 export type AcceptedRequest =
   | z.infer<typeof sms>
   | z.infer<typeof mms>

@@ -1,3 +1,4 @@
+import { MESSAGES_API_CHANNELS } from '@tickercast/messages-client';
 import { messageStatusError, type MessageStatusError } from './problems.ts';
 import type { Random } from './random.ts';
 import type { ApiChannel } from './request-schema.ts';
@@ -41,9 +42,6 @@ export interface StatusStep {
   error?: MessageStatusError;
 }
 
-/** The channels on which the recipient's app reports that the message was read. */
-const READ_RECEIPTS = new Set<ApiChannel>(['whatsapp', 'messenger', 'viber_service']);
-
 /** A message that failed is rejected outright, or submitted and then found undeliverable. */
 function failure(status: FailStatus, code: number): StatusStep[] {
   const error = messageStatusError(code);
@@ -57,7 +55,7 @@ export function planStatuses(message: AcceptedMessage, settings: StatusSettings,
   if (byNumber) return failure(byNumber.status, byNumber.code);
   if (settings.failRate > 0 && random() < settings.failRate) return failure(settings.failStatus, settings.failCode);
   const steps: StatusStep[] = [{ status: 'submitted' }, { status: 'delivered' }];
-  if (READ_RECEIPTS.has(message.channel)) steps.push({ status: 'read' });
+  if (MESSAGES_API_CHANNELS[message.channel].readReceipts) steps.push({ status: 'read' });
   return steps;
 }
 

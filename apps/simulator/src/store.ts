@@ -1,5 +1,6 @@
 import type { MessageStatusError } from './problems.ts';
-import type { AcceptedRequest, ApiChannel, SimChannel } from './request-schema.ts';
+import type { Channel } from '@tickercast/shared';
+import type { AcceptedRequest, ApiChannel } from './request-schema.ts';
 import type { MessageStatus } from './status-webhooks.ts';
 
 export interface AcceptedMessage {
@@ -49,7 +50,7 @@ export class SimulatorStore {
     return entry;
   }
 
-  recordInbound(channel: SimChannel, from: string, entry: Omit<ConversationEntry, 'direction'>): void {
+  recordInbound(channel: Channel, from: string, entry: Omit<ConversationEntry, 'direction'>): void {
     this.#append(channel, from, { ...entry, direction: 'in' });
   }
 

@@ -1,6 +1,10 @@
 import type { AcceptedRequest } from './request-schema.ts';
 
-/** WhatsApp's customer-care window: free text only within 24 hours of the user's last message. */
+/**
+ * WhatsApp's customer-care window: free text only within 24 hours of the user's last message.
+ * Stated here rather than read from the client's MESSAGES_API_CHANNELS: the simulator must refuse
+ * what Vonage refuses even when the client's table is wrong.
+ */
 export const WHATSAPP_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 /** When each WhatsApp phone last wrote to the business (through this simulator), by number. */

@@ -1,4 +1,16 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { MESSAGES_API_CHANNELS, type ApiChannel } from './channels.ts';
+
+/**
+ * A recipient on `channel` as the Messages API wants it, or undefined when it is not one: the one
+ * answer to "is this address valid on this channel" (the client before a send, the admin API). A
+ * phone number is forgiven surrounding space and a leading `+` or `00`, as people type it; a
+ * page-scoped id is made by Meta, not typed, and must be exact.
+ */
+export function normalizeAddress(channel: ApiChannel, input: string): string | undefined {
+  if (MESSAGES_API_CHANNELS[channel].address === 'page-scoped id') return isPageScopedId(input) ? input : undefined;
+  return normalizeNumber(input);
+}
 
 /**
  * The Messages API wants numbers in E.164 without `+` or `00`: 7 to 15 digits. Accepts a

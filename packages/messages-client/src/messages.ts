@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { MESSAGES_API_CHANNELS as API } from './channels.ts';
+
+const ttl = (range: { min: number; max: number }) => z.number().int().min(range.min).max(range.max);
 
 const common = {
   to: z.string().min(1),
@@ -14,16 +17,16 @@ const text = z.string().min(1);
 export const smsMessageSchema = z.object({
   channel: z.literal('sms'),
   ...common,
-  text: text.max(1000),
+  text: text.max(API.sms.textMax),
   /** Seconds the carrier keeps trying. */
-  ttl: z.number().int().min(20).max(604_800).optional(),
+  ttl: ttl(API.sms.ttlS).optional(),
   encoding: z.enum(['text', 'unicode', 'auto']).optional(),
 });
 
 export const whatsappTextSchema = z.object({
   channel: z.literal('whatsapp'),
   ...common,
-  text: text.max(4096),
+  text: text.max(API.whatsapp.textMax),
 });
 
 export const whatsappTemplateSchema = z.object({
@@ -39,7 +42,7 @@ export const whatsappTemplateSchema = z.object({
 export const messengerMessageSchema = z.object({
   channel: z.literal('messenger'),
   ...common,
-  text: text.max(640),
+  text: text.max(API.messenger.textMax),
   category: z.enum(['response', 'update', 'message_tag']).optional(),
   tag: z.string().optional(),
 });
@@ -47,10 +50,10 @@ export const messengerMessageSchema = z.object({
 export const viberMessageSchema = z.object({
   channel: z.literal('viber_service'),
   ...common,
-  text: text.max(1000),
+  text: text.max(API.viber_service.textMax),
   category: z.enum(['transaction', 'promotion']).optional(),
-  /** Seconds Viber keeps trying, 30 to 259200. */
-  ttl: z.number().int().min(30).max(259_200).optional(),
+  /** Seconds Viber keeps trying. */
+  ttl: ttl(API.viber_service.ttlS).optional(),
 });
 
 export const mmsImageSchema = z.object({
@@ -60,8 +63,7 @@ export const mmsImageSchema = z.object({
     url: z.url({ protocol: /^https?$/ }),
     caption: z.string().min(1).max(3000).optional(),
   }),
-  /** Seconds, 300 to 259200. */
-  ttl: z.number().int().min(300).max(259_200).optional(),
+  ttl: ttl(API.mms.ttlS).optional(),
 });
 
 export const outboundMessageSchema = z.union([

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { isPageScopedId, normalizeNumber } from '@tickercast/messages-client';
+import { MESSAGES_API_CHANNELS, normalizeAddress } from '@tickercast/messages-client';
 import {
   BROADCAST_TEXT_MAX,
   broadcastFanoutJobId,
@@ -33,10 +33,13 @@ export interface AdminApiOptions {
   publicUrl: string;
 }
 
-/** A number as the Messages API wants it, or a Messenger page-scoped id; undefined when it is neither. */
-export function normalizeAddress(channel: Channel, input: string): string | undefined {
-  if (channel === 'messenger') return isPageScopedId(input.trim()) ? input.trim() : undefined;
-  return normalizeNumber(input);
+/** An address an operator typed or pasted: surrounding space forgiven on every channel. */
+function typedAddress(channel: Channel, input: string): string | undefined {
+  return normalizeAddress(channel, input.trim());
+}
+
+function notAnAddress(channel: Channel): string {
+  return `not a valid ${MESSAGES_API_CHANNELS[channel].address}`;
 }
 
 const symbolSchema = z
@@ -56,9 +59,9 @@ const idSchema = z
       ctx.addIssue({ code: 'custom', message: 'expected channel:address, e.g. sms:447700900123 (URL-encoded)' });
       return z.NEVER;
     }
-    const address = normalizeAddress(channel.data, raw.slice(at + 1));
+    const address = typedAddress(channel.data, raw.slice(at + 1));
     if (!address) {
-      ctx.addIssue({ code: 'custom', message: `not a valid ${channel.data === 'messenger' ? 'page-scoped id' : 'phone number'}` });
+      ctx.addIssue({ code: 'custom', message: notAnAddress(channel.data) });
       return z.NEVER;
     }
     return subscriberId(channel.data, address);
@@ -174,10 +177,10 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (app, opts) =
   app.post('/subscribers', async (req, reply) => {
     const body = validate(subscribeBody, req.body, reply, 'invalid subscription');
     if (!body) return reply;
-    const address = normalizeAddress(body.channel, body.address);
+    const address = typedAddress(body.channel, body.address);
     const unknown = body.symbols.filter((s) => !offered.has(s));
     const issues = [
-      ...(address ? [] : [{ path: 'address', message: `not a valid ${body.channel === 'messenger' ? 'page-scoped id' : 'phone number'}` }]),
+      ...(address ? [] : [{ path: 'address', message: notAnAddress(body.channel) }]),
       ...(unknown.length ? [{ path: 'symbols', message: `not on offer: ${unknown.join(', ')} (offered: ${opts.symbols.join(', ')})` }] : []),
     ];
     if (!address || issues.length > 0) return reply.code(400).send({ error: 'invalid subscription', issues });

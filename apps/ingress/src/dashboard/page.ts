@@ -1,3 +1,5 @@
+import { CHANNEL_RULES, CHANNELS } from '@tickercast/shared';
+
 /** Points on each price chart. */
 export const CHART_POINTS = 60;
 
@@ -60,8 +62,8 @@ export function dashboardPage(symbols: readonly string[]): string {
   </div>
 </main>
 <script>
-  const CHANNELS = ['sms', 'whatsapp', 'messenger', 'viber_service'];
-  const LABEL = { sms: 'SMS', whatsapp: 'WhatsApp', messenger: 'Messenger', viber_service: 'Viber' };
+  const CHANNELS = ${JSON.stringify(CHANNELS)};
+  const LABEL = ${JSON.stringify(Object.fromEntries(CHANNELS.map((c) => [c, CHANNEL_RULES[c].label])))};
   const CHART_POINTS = ${CHART_POINTS};
   const history = {};
   let previous;

@@ -1,7 +1,4 @@
-import type { SignupChannel } from './texts.ts';
-
-/** How each channel is named to people. */
-export const CHANNEL_LABEL: Record<SignupChannel, string> = { sms: 'SMS', whatsapp: 'WhatsApp', viber_service: 'Viber' };
+import { CHANNEL_RULES, type SignupChannel } from '@tickercast/shared';
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -96,7 +93,7 @@ export function signupPage(p: PageInput): string {
   const form = p.form ?? {};
   const chosen = new Set(form.tickers ?? []);
   const options = p.channels
-    .map((c) => `<option value="${c}"${form.channel === c ? ' selected' : ''}>${CHANNEL_LABEL[c]}</option>`)
+    .map((c) => `<option value="${c}"${form.channel === c ? ' selected' : ''}>${CHANNEL_RULES[c].label}</option>`)
     .join('');
   const chips = p.symbols
     .map((s) => `<label class="chip"><input type="checkbox" name="tickers" value="${escapeHtml(s)}"${chosen.has(s) ? ' checked' : ''}><span>${escapeHtml(s)}</span></label>`)
@@ -133,7 +130,7 @@ export function sentPage(p: { channel: SignupChannel; maskedNumber: string; symb
     `<div class="result" role="status">
 <div class="tick">✓</div>
 <h2>Check your phone and reply <span class="reply">YES</span></h2>
-<p>We sent a message on ${CHANNEL_LABEL[p.channel]} to ${escapeHtml(p.maskedNumber)}. Reply YES to start getting ${escapeHtml(p.symbols.join(', '))} prices, or NO if you changed your mind.</p>
+<p>We sent a message on ${CHANNEL_RULES[p.channel].label} to ${escapeHtml(p.maskedNumber)}. Reply YES to start getting ${escapeHtml(p.symbols.join(', '))} prices, or NO if you changed your mind.</p>
 <p>Nothing else is sent until you reply. The request expires in ${escapeHtml(p.ttl)}.</p>
 <a href="/signup">Sign up another number</a>
 </div>`,

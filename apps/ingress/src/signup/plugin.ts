@@ -3,12 +3,12 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { callingCode, normalizeNumber } from '@tickercast/messages-client';
-import { maskAddress, PendingSignups, signupJobId, subscriberId, type RedisKeys, type ReplyPacer } from '@tickercast/shared';
+import { CHANNEL_RULES, maskAddress, PendingSignups, signupJobId, subscriberId, type RedisKeys, type ReplyPacer, type SignupChannel } from '@tickercast/shared';
 import { clientSubject } from '../client-address.ts';
 import { FixedWindowCounter } from '../rate-limit.ts';
 import { fromAnotherSite } from '../same-origin.ts';
-import { CHANNEL_LABEL, sentPage, signupPage, type FormState, type Notice } from './page.ts';
-import { confirmationText, type SignupChannel } from './texts.ts';
+import { sentPage, signupPage, type FormState, type Notice } from './page.ts';
+import { confirmationText } from './texts.ts';
 
 export interface SignupOptions {
   redis: Redis;
@@ -135,11 +135,13 @@ export const signupRoutes: FastifyPluginAsync<SignupOptions> = async (app, opts)
     }
     const form = parsed.data;
     const channel = opts.channels.find((c) => c === form.channel);
+    // Every signup channel is addressed by a phone number (the channel table's type holds it to
+    // that), so the form's number is read as one, even before a valid channel is chosen.
     const number = normalizeNumber(form.number);
     const unknown = form.tickers.filter((t) => !offered.has(t));
     const symbols = opts.symbols.filter((s) => form.tickers.includes(s));
     const problems = [
-      ...(channel ? [] : [`Choose how to get updates: ${opts.channels.map((c) => CHANNEL_LABEL[c]).join(', ')}.`]),
+      ...(channel ? [] : [`Choose how to get updates: ${opts.channels.map((c) => CHANNEL_RULES[c].label).join(', ')}.`]),
       ...(form.number === ''
         ? ['Enter your phone number.']
         : number

@@ -1,8 +1,4 @@
-import type { Channel } from '@tickercast/shared';
-
-/** The channels a person can sign up on from the web: those reached by a phone number (Messenger has none). */
-export const SIGNUP_CHANNELS = ['sms', 'whatsapp', 'viber_service'] as const satisfies readonly Channel[];
-export type SignupChannel = (typeof SIGNUP_CHANNELS)[number];
+import type { SignupChannel } from '@tickercast/shared';
 
 /**
  * The one message a web signup sends: it asks for a YES and subscribes nobody by itself.

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Channel } from '../channels.ts';
+import { CHANNEL_RULES, CHANNELS, type Channel } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
 import { takeSlot } from './gcra.ts';
 import type { Queues, SendJob } from '../queues/queues.ts';
@@ -8,12 +8,8 @@ import { replySend } from '../queues/send-jobs.ts';
 
 type ReplyJob = Extract<SendJob, { kind: 'reply' }>;
 
-/**
- * The longest reply each channel takes, as the messages client and Vonage check it: Messenger
- * text is at most 640 characters; SMS and Viber text 1,000; WhatsApp text 4,096, but outside the
- * window the text is the template's one parameter, so WhatsApp keeps to the reply job's 1,000.
- */
-export const REPLY_TEXT_MAX: Record<Channel, number> = { sms: 1000, whatsapp: 1000, messenger: 640, viber_service: 1000 };
+/** The longest reply each channel takes (the channel table's replyTextMax). */
+export const REPLY_TEXT_MAX = Object.fromEntries(CHANNELS.map((c) => [c, CHANNEL_RULES[c].replyTextMax])) as Record<Channel, number>;
 
 /**
  * A reply that fits its channel: a longer one is cut between words and ends with "…", so it is

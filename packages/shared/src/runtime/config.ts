@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
+import { API_CHANNELS, MESSAGES_API_CHANNELS } from '@tickercast/messages-client/channels';
+import { CHANNEL_RULES, CHANNELS, type Channel } from '../channels.ts';
 import { ConfigError } from './errors.ts';
 
 const optionalString = z
@@ -42,7 +44,8 @@ const onOff = (fallback: 'on' | 'off') =>
     .default(fallback)
     .transform((v) => v === 'on' || v === 'true' || v === '1');
 
-const SIMULATOR_LIMIT_KEYS = ['sms', 'mms', 'whatsapp', 'messenger', 'viber_service', 'all'] as const;
+// The simulator stands in for Vonage, so it limits every channel the Messages API has, not only ours.
+const SIMULATOR_LIMIT_KEYS = [...API_CHANNELS, 'all'] as const;
 
 /** `sms=30,whatsapp=20,all=30`: requests per rolling second per channel (`all`: the whole account); 0 or absent, unlimited. */
 const simulatorRateLimits = z
@@ -182,7 +185,7 @@ export const envSchema = z
     WHATSAPP_TEMPLATE_NAME: z.string().min(1).default('tickercast_price_update'),
     WHATSAPP_TEMPLATE_LOCALE: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'a WhatsApp locale such as en_US').default('en_US'),
     MESSENGER_TAG: optionalString,
-    VIBER_TTL_S: z.coerce.number().int().min(30).max(259_200).default(600),
+    VIBER_TTL_S: z.coerce.number().int().min(MESSAGES_API_CHANNELS.viber_service.ttlS.min).max(MESSAGES_API_CHANNELS.viber_service.ttlS.max).default(600),
 
     // The admin API, Bull Board (and /metrics) answer only to this token; unset, the admin surfaces are off (404).
     ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'at least 16 characters').optional()),
@@ -348,21 +351,11 @@ export function vonageAuth(config: Config): VonageAuth | undefined {
 }
 
 /** The configured send rate of each channel, per second. */
-export function ratesFor(config: Config): Record<'sms' | 'whatsapp' | 'messenger' | 'viber_service', number> {
-  return {
-    sms: config.SMS_RATE_PER_SEC,
-    whatsapp: config.WHATSAPP_RATE_PER_SEC,
-    messenger: config.MESSENGER_RATE_PER_SEC,
-    viber_service: config.VIBER_RATE_PER_SEC,
-  };
+export function ratesFor(config: Config): Record<Channel, number> {
+  return Object.fromEntries(CHANNELS.map((c) => [c, config[CHANNEL_RULES[c].rateVar]])) as Record<Channel, number>;
 }
 
 /** The sender id for each channel, from config. */
-export function senderFor(config: Config): Record<'sms' | 'whatsapp' | 'messenger' | 'viber_service', string> {
-  return {
-    sms: config.SMS_FROM,
-    whatsapp: config.WHATSAPP_FROM,
-    messenger: config.MESSENGER_FROM,
-    viber_service: config.VIBER_FROM,
-  };
+export function senderFor(config: Config): Record<Channel, string> {
+  return Object.fromEntries(CHANNELS.map((c) => [c, config[CHANNEL_RULES[c].senderVar]])) as Record<Channel, string>;
 }
