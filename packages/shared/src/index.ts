@@ -13,3 +13,4 @@ export * from './subscriptions.ts';
 export * from './deliveries.ts';
 export * from './signups.ts';
 export * from './metrics.ts';
+export * from './provider-status.ts';
