@@ -89,7 +89,7 @@ describe('live dashboard', () => {
     await new ProviderStatus(t.redis, t.keys).closed('messenger');
   });
 
-  it('says Redis is unavailable on the stream when a snapshot fails, until snapshots resume', async () => {
+  it('says Redis is unavailable on the stream when a snapshot fails (its connection closed)', async () => {
     // A connection of its own, closed under the dashboard: every command fails at once.
     const lost = createRedis(redisUrl());
     const other = Fastify();

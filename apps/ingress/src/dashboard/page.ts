@@ -52,7 +52,7 @@ export function dashboardPage(symbols: readonly string[]): string {
   .now article h3 { margin:0 0 6px; font-size:14px; }
   .now .bar { height:10px; } .now .bar > i.full { background:var(--down); }
   .now dl { display:grid; grid-template-columns:auto 1fr; gap:2px 10px; margin:8px 0 0; font-variant-numeric:tabular-nums; }
-  .now dt { color:var(--muted); font-size:12px; } .now dd { margin:0; text-align:right; }
+  .now dt { color:var(--muted); font-size:12px; } .now dd { margin:0; text-align:right; white-space:nowrap; }
   .now article.open { border-color:var(--down); }
 </style></head>
 <body>
