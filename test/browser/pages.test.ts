@@ -123,10 +123,40 @@ describe.skipIf(!available)('pages in a real browser', () => {
     await expect.poll(async () => price.innerText(), { timeout: 10_000 }).toMatch(/^\d+\.\d{2}$/);
     // Two confirmed subscribers from the tests above: one on SMS, one on Viber.
     await expect.poll(async () => page.locator('#channels tbody tr').first().innerText(), { timeout: 10_000 }).toMatch(/SMS\s+1\s/);
+    // What each channel is doing: SMS sends MSFT to its subscriber, so its bar moves and its last price is recent.
+    const sms = page.locator('[data-channel=sms]');
+    await expect.poll(async () => sms.locator('[data-field=age]').innerText(), { timeout: 10_000 }).toMatch(/^(just now|\d+ s ago)$/);
+    await expect.poll(async () => Number(await sms.locator('[data-field=rate]').innerText()), { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(await sms.locator('[data-field=limit]').innerText()).toMatch(/^\d+$/);
+    await expect.poll(async () => sms.locator('[data-field=bar] > i').evaluate((i) => i.getBoundingClientRect().width), { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(await sms.locator('[data-field=backlog]').innerText()).toMatch(/^\d+$/);
+    expect(await sms.locator('[data-field=throttled]').innerText()).toBe('0');
+    // WhatsApp has no subscriber: nothing sent yet.
+    expect(await page.locator('[data-channel=whatsapp] [data-field=age]').innerText()).toBe('never');
+    expect(await page.locator('#alerts .banner').count()).toBe(0);
     await page.waitForTimeout(1500);
     await page.screenshot({ path: join(shots, 'dashboard.png'), fullPage: true });
     await page.close();
   }, 40_000);
+
+  it('the dashboard shows a red banner while a channel’s provider does not answer, and clears it when it does', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(dashboard);
+    await page.locator('#status', { hasText: 'live' }).waitFor({ timeout: 15_000 });
+    const outage = await fetch(`${simulator}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ outage: { seconds: 8 } }) });
+    expect(outage.ok).toBe(true);
+    try {
+      const banner = page.locator('#alerts .banner', { hasText: /SMS: the provider is not answering/ });
+      await banner.waitFor({ timeout: 15_000 });
+      await expect.poll(async () => Number(await page.locator('[data-channel=sms] [data-field=errors]').innerText()), { timeout: 10_000 }).toBeGreaterThan(0);
+      await page.screenshot({ path: join(shots, 'dashboard-provider-down.png'), fullPage: true });
+      // The outage ends, a probe is answered, the breaker closes and its mark goes.
+      await banner.waitFor({ state: 'detached', timeout: 30_000 });
+    } finally {
+      await fetch(`${simulator}/_sim/faults`, { method: 'DELETE' });
+      await page.close();
+    }
+  }, 60_000);
 
   // As under compose: the page reached from another address, where /_sim wants the token.
   it.skipIf(!outsideAddress)('the phone page reached from another machine asks for the simulator token, then works with it', async () => {

@@ -13,6 +13,7 @@ import {
   type Logger,
   type Redis,
   type RedisKeys,
+  ProviderStatus,
   SendPacer,
 } from '@tickercast/shared';
 import type { createFanoutProcessor } from './fanout.ts';
@@ -59,12 +60,21 @@ function refusal(reason: RefusalReason, error: MessagesError): JobFailure {
   return new JobFailure(error.name, `${error.name}: ${error.message}`);
 }
 
+/**
+ * How long an open breaker's mark outlives the rest that follows it: the next probe renews it long
+ * before, while the mark of a dispatcher that died goes soon after.
+ */
+export const BREAKER_MARK_GRACE_MS = 10_000;
+
 /** One Worker per queue, sharing the caller's connection (BullMQ duplicates it for blocking reads). */
 export function startWorkers(deps: WorkerDeps): Worker[] {
   const { connection, keys, logger, concurrency, autorun } = deps;
   const base = { connection, prefix: keys.queuePrefix, autorun };
   const workers: Worker[] = [];
   const pacer = new SendPacer(connection, keys, deps.rates);
+  const providerStatus = new ProviderStatus(connection, keys);
+  // The marks only inform the dashboard: a Redis hiccup writing one must not change a job's fate.
+  const markFailed = (err: unknown) => logger.warn({ err }, 'provider breaker mark not written');
 
   workers.push(
     new Worker(QUEUE.inbound, async (job: Job) => deps.inbound(jobData(inboundMessageSchema, job), job.id!), { ...base, concurrency }),
@@ -74,13 +84,16 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
 
   for (const channel of CHANNELS) {
     const breaker = new ProviderBreaker();
+    let openSince = 0;
     // Pause this channel's queue for `ms`; the job goes back without spending an attempt.
     const rest = async (ms: number): Promise<never> => {
       await worker.rateLimit(ms);
       throw Worker.RateLimitError();
     };
-    const providerAnswered = () => {
-      if (breaker.answered()) logger.info({ channel }, 'provider answers again: sending resumes');
+    const providerAnswered = async () => {
+      if (!breaker.answered()) return;
+      logger.info({ channel }, 'provider answers again: sending resumes');
+      await providerStatus.closed(channel).catch(markFailed);
     };
     const worker: Worker = new Worker(
       sendQueueName(channel),
@@ -88,7 +101,7 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
         const outcome = await deps.send(jobData(sendJobSchema, job), job.id!, () => pacer.waitForSlot(channel));
         switch (outcome.kind) {
           case 'sent':
-            providerAnswered();
+            await providerAnswered();
             return { sent: true, messageUuid: outcome.messageUuid, text: outcome.text };
           case 'skipped':
             return { sent: false, reason: outcome.why };
@@ -105,11 +118,15 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
             const restMs = breaker.failed();
             // Not down yet by the breaker's count: this failure spends an attempt and backs off.
             if (restMs === undefined) throw outcome.error;
-            if (!wasOpen) logger.warn({ channel }, 'provider looks down: resting the queue between probes, attempts are not spent');
+            if (!wasOpen) {
+              openSince = Date.now();
+              logger.warn({ channel }, 'provider looks down: resting the queue between probes, attempts are not spent');
+            }
+            await providerStatus.opened(channel, openSince, restMs + BREAKER_MARK_GRACE_MS).catch(markFailed);
             return rest(restMs);
           }
           case 'refused':
-            providerAnswered();
+            await providerAnswered();
             throw refusal(outcome.reason, outcome.error);
         }
       },

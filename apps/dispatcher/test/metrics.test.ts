@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MetricsRecorder, readMetrics, subscriberId } from '@tickercast/shared';
+import { MetricsRecorder, readLatest, readMetrics, readRecentCounters, subscriberId } from '@tickercast/shared';
 import { testDispatcher, type TestDispatcher } from '../../../test/support/dispatcher.ts';
 import { until } from '../../../test/support/processes.ts';
 import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
@@ -46,8 +46,10 @@ describe('dispatcher metrics', () => {
       return c.completed! + c.failed! === 2;
     });
     await new Promise((r) => setTimeout(r, 100));
+    const flushedBefore = Date.now();
     await metrics.flush();
 
+    const [sent] = await d.queues.send.sms.getCompleted();
     const { counters, histograms } = await readMetrics(t.redis, t.keys);
     const counter = (name: string, labels: Record<string, string>) =>
       counters.find((c) => c.name === name && Object.entries(labels).every(([k, v]) => c.labels[k] === v))?.value;
@@ -60,5 +62,14 @@ describe('dispatcher metrics', () => {
     expect(latency!.sum).toBeGreaterThanOrEqual(30);
     expect(histograms.find((h) => h.name === 'tickercast_queue_wait_ms' && h.labels.queue === 'fanout')?.count).toBe(1);
     expect(await d.store.isSubscribed(subscriberId('sms', '12345'), 'MSFT')).toBe(false);
+
+    // The price accepted by the provider is the channel's last, with its time, in the same flush; no other channel has one.
+    const latest = await readLatest(t.redis, t.keys);
+    expect(latest.map((g) => [g.name, g.labels])).toEqual([['tickercast_last_price_sent_timestamp_seconds', { channel: 'sms' }]]);
+    expect(latest[0]!.value * 1000).toBeGreaterThanOrEqual(sent!.finishedOn! - 1);
+    expect(latest[0]!.value * 1000).toBeLessThanOrEqual(flushedBefore);
+    // And the 429s are among the counters of the last minute, not only the totals.
+    const recent = await readRecentCounters(t.redis, t.keys);
+    expect(recent.find((c) => c.name === 'tickercast_provider_responses_total' && c.labels.status === '429')?.value).toBe(2);
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { subscriberId } from '@tickercast/shared';
+import { ProviderStatus, subscriberId } from '@tickercast/shared';
 import { testDispatcher, type TestDispatcher } from '../../../test/support/dispatcher.ts';
 import { until } from '../../../test/support/processes.ts';
 import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
@@ -84,10 +84,21 @@ describe('provider errors', () => {
   it('an outage rests the channel after a few failures in a row: attempts are not spent meanwhile, and sending resumes', async () => {
     const outageMs = 4000;
     Object.assign(fault, { status: 503, retryAfter: undefined, remaining: 0, until: Date.now() + outageMs });
+    const status = new ProviderStatus(t.redis, t.keys);
+    const started = Date.now();
     await sendReplies(10);
+    // While the channel rests, Redis says so (the dashboard's banner), with since when; the other channels are fine.
+    await until('the open breaker is marked in Redis', async () => (await status.openSince()).sms !== null, 10_000);
+    const marked = await status.openSince();
+    expect(marked.sms).toBeGreaterThanOrEqual(started);
+    expect(marked.sms).toBeLessThanOrEqual(Date.now());
+    expect({ ...marked, sms: null }).toEqual({ sms: null, whatsapp: null, messenger: null, viber_service: null });
+    expect(await t.redis.pttl(t.keys.providerBreakerOpen('sms'))).toBeGreaterThan(0);
     await until('all completed', async () => (await d.queues.send.sms.getCompletedCount()) === 10, 30_000);
     expect(sim.store.acceptedTotal).toBe(10);
     expect(await d.queues.send.sms.getFailedCount()).toBe(0);
+    // The provider answered again: the mark is gone at once, not at its TTL.
+    expect((await status.openSince()).sms).toBeNull();
     const failures = log.filter((l) => l.status === 503);
     expect(failures.length).toBeGreaterThanOrEqual(3);
     // Only the failures before the provider looked down (two in a row) spent attempts: with

@@ -4,14 +4,11 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Redis } from 'ioredis';
 import type { SmsSignatureMethod } from '@tickercast/messages-client';
 import {
-  DeliveryLog,
   loadConfig,
-  PriceCache,
   ratesFor,
   ReplyPacer,
   senderFor,
   SIGNUP_CHANNELS,
-  SubscriptionStore,
   type Channel,
   type Config,
   type Queues,
@@ -20,6 +17,7 @@ import {
 } from '@tickercast/shared';
 import { EventStreams } from './dashboard/event-streams.ts';
 import { dashboard } from './dashboard/plugin.ts';
+import { snapshotSources } from './dashboard/snapshot.ts';
 import { adminApi } from './admin/api.ts';
 import { adminLogin } from './admin/auth.ts';
 import { bullBoard } from './admin/bull-board.ts';
@@ -140,11 +138,7 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
     publicUrl: settings.publicUrl,
   });
   app.register(dashboard, {
-    symbols: settings.symbols,
-    prices: new PriceCache(redis, keys),
-    store: new SubscriptionStore(redis, keys),
-    deliveries: new DeliveryLog(redis, keys),
-    queues,
+    ...snapshotSources(redis, keys, queues, settings.symbols, settings.rates),
     streams,
     token: settings.adminToken,
     publicUrl: settings.publicUrl,

@@ -1,10 +1,10 @@
 import { connect, type Socket } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createQueues, DeliveryLog, PriceCache, SubscriptionStore, type Queues } from '@tickercast/shared';
+import { createQueues, PriceCache, type Queues } from '@tickercast/shared';
 import { EventStreams } from '../src/dashboard/event-streams.ts';
 import { dashboard } from '../src/dashboard/plugin.ts';
-import type { DashboardSnapshot } from '../src/dashboard/snapshot.ts';
+import { snapshotSources, type DashboardSnapshot } from '../src/dashboard/snapshot.ts';
 import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
 
 /*
@@ -37,11 +37,7 @@ async function serve(streams: EventStreams, symbols = SYMBOLS, intervalMs = 5): 
   const app = Fastify();
   apps.push(app);
   await app.register(dashboard, {
-    symbols,
-    prices: new PriceCache(t.redis, t.keys),
-    store: new SubscriptionStore(t.redis, t.keys),
-    deliveries: new DeliveryLog(t.redis, t.keys),
-    queues,
+    ...snapshotSources(t.redis, t.keys, queues, symbols, { sms: 30, whatsapp: 30, messenger: 30, viber_service: 30 }),
     intervalMs,
     streams,
   });

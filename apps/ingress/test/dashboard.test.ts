@@ -1,9 +1,11 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createQueues, DeliveryLog, PriceCache, SubscriptionStore, type Queues } from '@tickercast/shared';
+import { createQueues, createRedis, DeliveryLog, MetricsRecorder, PriceCache, ProviderStatus, SubscriptionStore, type Queues } from '@tickercast/shared';
 import { dashboard } from '../src/dashboard/plugin.ts';
-import type { DashboardSnapshot } from '../src/dashboard/snapshot.ts';
-import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
+import { snapshotSources, type DashboardSnapshot } from '../src/dashboard/snapshot.ts';
+import { redisUrl, testRedis, type TestRedis } from '../../../test/support/redis.ts';
+
+const RATES = { sms: 30, whatsapp: 20, messenger: 40, viber_service: 50 };
 
 describe('live dashboard', () => {
   let t: TestRedis;
@@ -23,7 +25,7 @@ describe('live dashboard', () => {
     await deliveries.recordSent({ messageUuid: 'u1', subscriberId: 'sms:447700900001', channel: 'sms', text: 'x' });
     await queues.send.sms.add('reply', { kind: 'reply', subscriberId: 'sms:447700900001', text: 'hi' });
     app = Fastify();
-    await app.register(dashboard, { symbols: ['MSFT', 'GOOGL'], prices, store, deliveries, queues, intervalMs: 100 });
+    await app.register(dashboard, { ...snapshotSources(t.redis, t.keys, queues, ['MSFT', 'GOOGL'], RATES), intervalMs: 100 });
     base = await app.listen({ port: 0, host: '127.0.0.1' });
   });
   afterAll(async () => {
@@ -58,6 +60,64 @@ describe('live dashboard', () => {
     expect(snapshot.queues['send-sms']).toMatchObject({ waiting: 1 });
   });
 
+  it('shows per channel: the limit, the backlog, the last price accepted, 429s and provider errors of the last minute, an open breaker', async () => {
+    const metrics = new MetricsRecorder(t.redis, t.keys, 60_000);
+    const sentAt = Date.now() - 4000;
+    metrics.latest('tickercast_last_price_sent_timestamp_seconds', { channel: 'whatsapp' }, sentAt / 1000);
+    metrics.inc('tickercast_provider_responses_total', { channel: 'whatsapp', status: '429' }, 3);
+    metrics.inc('tickercast_provider_responses_total', { channel: 'whatsapp', status: '503' }, 2);
+    metrics.inc('tickercast_provider_responses_total', { channel: 'whatsapp', status: 'network' });
+    metrics.inc('tickercast_provider_responses_total', { channel: 'whatsapp', status: '202' }, 50);
+    metrics.inc('tickercast_provider_responses_total', { channel: 'whatsapp', status: '400' });
+    await metrics.close();
+    await new ProviderStatus(t.redis, t.keys).opened('messenger', sentAt, 60_000);
+    await queues.send.whatsapp.add('later', { kind: 'reply', subscriberId: 'whatsapp:447700900002', text: 'a' }, { delay: 60_000 });
+    await queues.send.whatsapp.add('now', { kind: 'reply', subscriberId: 'whatsapp:447700900002', text: 'b' });
+    await queues.send.whatsapp.add('first', { kind: 'reply', subscriberId: 'whatsapp:447700900002', text: 'c' }, { priority: 1 });
+
+    const s = (await (await fetch(`${base}/dashboard/snapshot`)).json()) as DashboardSnapshot;
+    expect(s.channels.whatsapp).toEqual({
+      limit: 20,
+      backlog: 3,
+      lastPriceSentAt: sentAt,
+      breakerOpenSince: null,
+      throttledLastMinute: 3,
+      providerErrorsLastMinute: 3,
+    });
+    expect(s.channels.messenger).toMatchObject({ limit: 40, lastPriceSentAt: null, breakerOpenSince: sentAt, throttledLastMinute: 0, providerErrorsLastMinute: 0 });
+    expect(s.channels.sms).toMatchObject({ limit: 30, backlog: 1 });
+    await new ProviderStatus(t.redis, t.keys).closed('messenger');
+  });
+
+  it('says Redis is unavailable on the stream when a snapshot fails (its connection closed)', async () => {
+    // A connection of its own, closed under the dashboard: every command fails at once.
+    const lost = createRedis(redisUrl());
+    const other = Fastify();
+    await other.register(dashboard, { ...snapshotSources(lost, t.keys, queues, ['MSFT'], RATES), intervalMs: 50 });
+    const url = await other.listen({ port: 0, host: '127.0.0.1' });
+    const controller = new AbortController();
+    try {
+      const res = await fetch(`${url}/dashboard/events`, { signal: controller.signal });
+      const reader = res.body!.getReader();
+      let text = '';
+      const next = async (event: string) => {
+        while (!new RegExp(`event: ${event}\ndata: .*\n\n`).test(text)) text += new TextDecoder().decode((await reader.read()).value);
+        const data = new RegExp(`event: ${event}\ndata: (.*)\n\n`).exec(text)![1]!;
+        text = text.slice(text.indexOf(data) + data.length);
+        return JSON.parse(data) as Record<string, unknown>;
+      };
+      await next('snapshot');
+      const before = Date.now();
+      await lost.quit();
+      const unavailable = await next('unavailable');
+      expect(unavailable.reason).toMatch(/closed/i);
+      expect(unavailable.since as number).toBeLessThanOrEqual(before);
+    } finally {
+      controller.abort();
+      await other.close();
+    }
+  });
+
   it('serves the recent ticks of every symbol, oldest first, for the charts to draw on load', async () => {
     const prices = new PriceCache(t.redis, t.keys);
     for (const p of [413, 414, 415]) await prices.set('GOOGL', p);
@@ -71,7 +131,7 @@ describe('live dashboard', () => {
 
   it('closes cleanly with a stream still open', async () => {
     const other = Fastify();
-    await other.register(dashboard, { symbols: ['MSFT'], prices: new PriceCache(t.redis, t.keys), store: new SubscriptionStore(t.redis, t.keys), deliveries: new DeliveryLog(t.redis, t.keys), queues, intervalMs: 100 });
+    await other.register(dashboard, { ...snapshotSources(t.redis, t.keys, queues, ['MSFT'], RATES), intervalMs: 100 });
     const url = await other.listen({ port: 0, host: '127.0.0.1' });
     const res = await fetch(`${url}/dashboard/events`);
     await res.body!.getReader().read();
@@ -85,7 +145,7 @@ describe('the dashboard and ADMIN_TOKEN: one rule with /metrics', () => {
   it('with a token, the page, the snapshot and the stream want it (a browser login); without one they are open', async () => {
     const t = testRedis();
     const queues = createQueues(t.redis, t.keys);
-    const sources = { symbols: ['MSFT'], prices: new PriceCache(t.redis, t.keys), store: new SubscriptionStore(t.redis, t.keys), deliveries: new DeliveryLog(t.redis, t.keys), queues };
+    const sources = snapshotSources(t.redis, t.keys, queues, ['MSFT'], RATES);
     const TOKEN = 'dashboard-token-0123456789';
     const locked = Fastify();
     await locked.register(dashboard, { ...sources, token: TOKEN, publicUrl: 'http://localhost:9000' });

@@ -20,5 +20,6 @@ export * from './pacing/send-pacer.ts';
 
 export * from './stores/deliveries.ts';
 export * from './stores/prices.ts';
+export * from './stores/provider-status.ts';
 export * from './stores/signups.ts';
 export * from './stores/subscriptions.ts';

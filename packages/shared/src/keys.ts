@@ -61,6 +61,13 @@ export function redisKeys(namespace: string) {
     metricsCounters: `${namespace}:{metrics}:counters`,
     /** Hash `name|labels|le` -> histogram bucket counts, plus `name|labels|sum` and `|count`. */
     metricsHistograms: `${namespace}:{metrics}:histograms`,
+    /** Hash metric name (with labels) -> what the counter grew by in one slice of time (RECENT_SLICE_MS), with a TTL: "in the last minute". */
+    metricsRecent: (slice: number) => `${namespace}:{metrics}:recent:${slice}`,
+    /** Sorted set metric name (with labels) -> the greatest value any process recorded (a time, so the newest wins: ZADD GT). */
+    metricsLatest: `${namespace}:{metrics}:latest`,
+
+    /** String with a short TTL, per channel: a dispatcher's provider breaker is open (value: since when, ms); gone when it closes or its dispatcher dies. */
+    providerBreakerOpen: (channel: string) => `${namespace}:{status}:breaker-open:${channel}`,
 
     /** Hash symbol -> "price|version|tickedAt": the last-value cache. */
     prices,

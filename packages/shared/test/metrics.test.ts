@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MetricsRecorder, metricsToPrometheus, readMetrics } from '@tickercast/shared';
+import { MetricsRecorder, metricsToPrometheus, ProviderStatus, readLatest, readMetrics, readRecentCounters, RECENT_SLICE_MS } from '@tickercast/shared';
 import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
 
 describe('metrics held in Redis', () => {
@@ -41,5 +41,52 @@ describe('metrics held in Redis', () => {
     const les = [...text.matchAll(/le="([^"]+)"/g)].map((x) => x[1]);
     expect(les.at(-1)).toBe('+Inf');
     expect(les.slice(0, -1).map(Number)).toEqual([...les.slice(0, -1).map(Number)].sort((x, y) => x - y));
+  });
+
+  it('a "latest" gauge keeps the newest value of every process, even when an older one is flushed after it', async () => {
+    const a = new MetricsRecorder(t.redis, t.keys, 60_000);
+    const b = new MetricsRecorder(t.redis, t.keys, 60_000);
+    a.latest('tickercast_last_price_sent_timestamp_seconds', { channel: 'sms' }, 2000);
+    a.latest('tickercast_last_price_sent_timestamp_seconds', { channel: 'sms' }, 1500);
+    b.latest('tickercast_last_price_sent_timestamp_seconds', { channel: 'sms' }, 1000);
+    await a.flush();
+    await b.flush();
+    expect(await readLatest(t.redis, t.keys)).toEqual([{ name: 'tickercast_last_price_sent_timestamp_seconds', labels: { channel: 'sms' }, value: 2000 }]);
+    const text = metricsToPrometheus(await readMetrics(t.redis, t.keys));
+    expect(text).toContain('# TYPE tickercast_last_price_sent_timestamp_seconds gauge');
+    expect(text).toContain('tickercast_last_price_sent_timestamp_seconds{channel="sms"} 2000');
+  });
+
+  it('counters of the last minute sum the recent slices of every process, and leave out older ones', async () => {
+    const now = 1_000_000 * RECENT_SLICE_MS + 1234;
+    const m = new MetricsRecorder(t.redis, t.keys, 60_000);
+    const labels = { channel: 'sms', status: '429' };
+    for (const [ago, n] of [[90_000, 100], [59_000, 1], [20_000, 2], [0, 4]] as const) {
+      m.inc('tickercast_provider_responses_total', labels, n);
+      await m.flush(now - ago);
+    }
+    expect(await readRecentCounters(t.redis, t.keys, 60_000, now)).toEqual([{ name: 'tickercast_provider_responses_total', labels, value: 7 }]);
+    // Every slice goes by itself.
+    expect(await t.redis.pttl(t.keys.metricsRecent(Math.floor(now / RECENT_SLICE_MS)))).toBeGreaterThan(60_000);
+  });
+});
+
+describe('provider breakers marked in Redis', () => {
+  let t: TestRedis;
+  beforeEach(() => {
+    t = testRedis();
+  });
+  afterEach(() => t.cleanup());
+
+  it('an open breaker is marked with since when, until it closes or its TTL runs out', async () => {
+    const status = new ProviderStatus(t.redis, t.keys);
+    expect(await status.openSince()).toEqual({ sms: null, whatsapp: null, messenger: null, viber_service: null });
+    await status.opened('whatsapp', 1234, 60_000);
+    await status.opened('sms', 5678, 150);
+    expect(await status.openSince()).toEqual({ sms: 5678, whatsapp: 1234, messenger: null, viber_service: null });
+    await status.closed('whatsapp');
+    await new Promise((r) => setTimeout(r, 250));
+    // A dispatcher that died with its breaker open does not leave the banner up for good.
+    expect(await status.openSince()).toEqual({ sms: null, whatsapp: null, messenger: null, viber_service: null });
   });
 });

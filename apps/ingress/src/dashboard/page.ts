@@ -1,7 +1,9 @@
-import { CHANNEL_RULES, CHANNELS } from '@tickercast/shared';
+import { CHANNEL_RULES, CHANNELS, type Channel } from '@tickercast/shared';
 
 /** Points on each price chart. */
 export const CHART_POINTS = 60;
+
+const LABELS = Object.fromEntries(CHANNELS.map((c) => [c, CHANNEL_RULES[c].label])) as Record<Channel, string>;
 
 /** The dashboard: plain HTML, CSS and a little script; no build step. */
 export function dashboardPage(symbols: readonly string[]): string {
@@ -44,10 +46,27 @@ export function dashboardPage(symbols: readonly string[]): string {
   .bar > i { display:block; height:100%; background:var(--accent); width:0; transition:width .4s; }
   .num { font-size:22px; font-weight:650; font-variant-numeric:tabular-nums; }
   .muted { color:var(--muted); font-size:12px; }
+  #alerts { display:grid; gap:8px; padding:0 28px; } #alerts:empty { display:none; }
+  .banner { background:#7f1d1d; border:1px solid var(--down); color:#fee2e2; border-radius:10px; padding:10px 14px; font-weight:600; }
+  .now { display:grid; gap:12px; grid-template-columns:repeat(auto-fill,minmax(230px,1fr)); }
+  .now article h3 { margin:0 0 6px; font-size:14px; }
+  .now .bar { height:10px; } .now .bar > i.full { background:var(--down); }
+  .now dl { display:grid; grid-template-columns:auto 1fr; gap:2px 10px; margin:8px 0 0; font-variant-numeric:tabular-nums; }
+  .now dt { color:var(--muted); font-size:12px; } .now dd { margin:0; text-align:right; white-space:nowrap; }
+  .now article.open { border-color:var(--down); }
 </style></head>
 <body>
 <header class="top"><h1><span class="logo" aria-hidden="true"></span>tickercast</h1><span class="status"><span class="dot" id="dot"></span><span id="status">connecting…</span></span></header>
+<div id="alerts" role="alert"></div>
 <main>
+  <section><h2>Channels now</h2><div class="now" id="now">${CHANNELS.map(
+    (c) => `<article data-channel="${c}"><h3>${LABELS[c]}</h3>
+      <div class="muted"><span data-field="rate">0.0</span> / <span data-field="limit">–</span> sends/s</div>
+      <div class="bar" data-field="bar" role="meter" aria-label="${LABELS[c]} sends per second against the limit"><i></i></div>
+      <dl><dt>last price</dt><dd data-field="age">–</dd><dt>backlog</dt><dd data-field="backlog">–</dd>
+      <dt>429s, last min</dt><dd data-field="throttled">–</dd><dt>provider errors, last min</dt><dd data-field="errors">–</dd></dl>
+    </article>`,
+  ).join('')}</div></section>
   <section><h2>Prices</h2><div class="grid" id="tickers">${cards}</div></section>
   <div class="cols">
     <section class="panel"><h2>Subscribers and sends</h2>
@@ -63,13 +82,53 @@ export function dashboardPage(symbols: readonly string[]): string {
 </main>
 <script>
   const CHANNELS = ${JSON.stringify(CHANNELS)};
-  const LABEL = ${JSON.stringify(Object.fromEntries(CHANNELS.map((c) => [c, CHANNEL_RULES[c].label])))};
+  const LABEL = ${JSON.stringify(LABELS)};
+  // Sends per second over the last few snapshots: one second alone jitters with the poll.
+  const RATE_SPAN = 3;
+  const recent = [];
+  let unavailable;
+  const age = (ms) => ms < 1000 ? 'just now' : ms < 60_000 ? Math.round(ms / 1000) + ' s ago' : ms < 3_600_000 ? Math.round(ms / 60_000) + ' min ago' : Math.round(ms / 3_600_000) + ' h ago';
+  const clock = (t) => new Date(t).toLocaleTimeString();
+  function banner(text) { const div = document.createElement('div'); div.className = 'banner'; div.textContent = text; return div; }
+  function alerts(s) {
+    const list = [];
+    if (unavailable) list.push(banner('Redis unreachable since ' + clock(unavailable.since) + ': the figures below are from then (' + unavailable.reason + ')'));
+    if (s) for (const c of CHANNELS) {
+      const since = s.channels[c].breakerOpenSince;
+      if (since) list.push(banner(LABEL[c] + ': the provider is not answering (breaker open since ' + clock(since) + '); sends rest between probes'));
+    }
+    document.getElementById('alerts').replaceChildren(...list);
+  }
+  function renderNow(s) {
+    recent.push(s);
+    while (recent.length > RATE_SPAN + 1) recent.shift();
+    const base = recent[0], dt = (s.at - base.at) / 1000;
+    for (const c of CHANNELS) {
+      const n = s.channels[c], card = document.querySelector('[data-channel="' + c + '"]');
+      const accepted = (x) => x.deliveries[c + ':accepted'] || 0;
+      const rate = dt > 0 ? Math.max(0, (accepted(s) - accepted(base)) / dt) : 0;
+      const fill = n.limit > 0 ? Math.min(1, rate / n.limit) : 0;
+      card.querySelector('[data-field=rate]').textContent = rate.toFixed(1);
+      card.querySelector('[data-field=limit]').textContent = fmt(n.limit);
+      const bar = card.querySelector('[data-field=bar]');
+      bar.setAttribute('aria-valuenow', rate.toFixed(1)); bar.setAttribute('aria-valuemax', String(n.limit));
+      const i = bar.querySelector('i'); i.style.width = (fill * 100).toFixed(1) + '%'; i.className = fill >= 0.98 ? 'full' : '';
+      card.querySelector('[data-field=age]').textContent = n.lastPriceSentAt ? age(Math.max(0, s.at - n.lastPriceSentAt)) : 'never';
+      card.querySelector('[data-field=backlog]').textContent = fmt(n.backlog);
+      card.querySelector('[data-field=throttled]').textContent = fmt(n.throttledLastMinute);
+      card.querySelector('[data-field=errors]').textContent = fmt(n.providerErrorsLastMinute);
+      card.className = n.breakerOpenSince ? 'open' : '';
+    }
+  }
   const CHART_POINTS = ${CHART_POINTS};
   const history = {};
   let previous;
   const fmt = (n) => Number(n).toLocaleString();
   function row(cells) { const tr = document.createElement('tr'); for (const c of cells) { const td = document.createElement('td'); td.textContent = c; tr.appendChild(td); } return tr; }
   function render(s) {
+    unavailable = undefined;
+    renderNow(s);
+    alerts(s);
     for (const q of s.prices) {
       const card = document.querySelector('[data-symbol="' + q.symbol + '"]');
       if (!card) continue;
@@ -104,6 +163,12 @@ export function dashboardPage(symbols: readonly string[]): string {
     for (const [symbol, points] of Object.entries(recent)) history[symbol] = points.map((q) => ({ v: q.version, p: q.price }));
     events = new EventSource('/dashboard/events');
     events.addEventListener('snapshot', (e) => render(JSON.parse(e.data)));
+    events.addEventListener('unavailable', (e) => {
+      unavailable = JSON.parse(e.data);
+      alerts(previous);
+      document.getElementById('status').textContent = 'Redis unreachable';
+      document.getElementById('dot').className = 'dot';
+    });
     events.onerror = () => { document.getElementById('status').textContent = 'reconnecting…'; document.getElementById('dot').className = 'dot'; };
   });
 </script>

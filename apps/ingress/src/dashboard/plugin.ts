@@ -1,14 +1,16 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { requireAdmin } from '../admin/auth.ts';
 import { clientSubject } from '../client-address.ts';
-import { SnapshotBroadcaster } from './broadcaster.ts';
+import { SnapshotBroadcaster, type DashboardUpdate } from './broadcaster.ts';
 import { EventStreams } from './event-streams.ts';
 import { CHART_POINTS, dashboardPage } from './page.ts';
-import { takeSnapshot, type DashboardSnapshot, type SnapshotSources } from './snapshot.ts';
+import { takeSnapshot, type SnapshotSources } from './snapshot.ts';
 
 export interface DashboardOptions extends SnapshotSources {
   /** How often the dashboard refreshes, ms (default 1000). */
   intervalMs?: number;
+  /** A snapshot not taken after this long says Redis is unavailable (default: 3 intervals, at least 3 s). */
+  unavailableAfterMs?: number;
   /** The open event streams with their caps (the metrics read them too); a fresh set with the default caps when not given. */
   streams?: EventStreams;
   /**
@@ -22,8 +24,11 @@ export interface DashboardOptions extends SnapshotSources {
 
 /** The live dashboard at `/`, fed by server-sent events at `/dashboard/events`. */
 export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, opts) => {
-  const broadcaster = new SnapshotBroadcaster(() => takeSnapshot(opts), opts.intervalMs ?? 1000, (err) =>
-    app.log.warn({ err }, 'dashboard snapshot failed'),
+  const broadcaster = new SnapshotBroadcaster(
+    () => takeSnapshot(opts),
+    opts.intervalMs ?? 1000,
+    (err) => app.log.warn({ err }, 'dashboard snapshot failed'),
+    opts.unavailableAfterMs,
   );
   const streams = opts.streams ?? new EventStreams();
   if (opts.token) app.addHook('onRequest', requireAdmin(opts.token, 'Basic', opts.publicUrl ?? 'http://localhost'));
@@ -33,13 +38,13 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, opts)
     streams.endAll();
   });
 
-  // Every stream gets the same snapshot: serialized once, not once per viewer.
-  let lastSnapshot: DashboardSnapshot | undefined;
+  // Every stream gets the same update: serialized once, not once per viewer.
+  let lastUpdate: DashboardUpdate | undefined;
   let lastFrame = '';
-  const frameOf = (s: DashboardSnapshot) => {
-    if (s !== lastSnapshot) {
-      lastSnapshot = s;
-      lastFrame = `event: snapshot\ndata: ${JSON.stringify(s)}\n\n`;
+  const frameOf = (u: DashboardUpdate) => {
+    if (u !== lastUpdate) {
+      lastUpdate = u;
+      lastFrame = 'snapshot' in u ? `event: snapshot\ndata: ${JSON.stringify(u.snapshot)}\n\n` : `event: unavailable\ndata: ${JSON.stringify(u.unavailable)}\n\n`;
     }
     return lastFrame;
   };
@@ -68,7 +73,7 @@ export const dashboard: FastifyPluginAsync<DashboardOptions> = async (app, opts)
     });
     res.write('retry: 2000\n\n');
     const stream = streams.add(res, client);
-    const unsubscribe = broadcaster.subscribe((s) => stream.send(frameOf(s)));
+    const unsubscribe = broadcaster.subscribe((u) => stream.send(frameOf(u)));
     res.on('close', () => {
       stream.remove();
       unsubscribe();

@@ -19,7 +19,17 @@ export const WORKER_METRIC_HELP: Record<string, string> = {
   tickercast_job_failures_total: 'Jobs failed for good, by queue and reason',
   tickercast_provider_responses_total: 'Answers from the Messages API by channel and HTTP status (429 = throttled)',
   tickercast_provider_request_ms: 'Duration of requests to the Messages API (ms)',
+  tickercast_last_price_sent_timestamp_seconds: 'When the provider last accepted a price message, by channel (Unix time, s)',
 };
+
+/**
+ * What counters grew by recently is kept in slices of this length (a hash per slice, with a TTL):
+ * "in the last minute" on the dashboard is the sum of the slices that cover it, right from the
+ * moment the page opens, whichever ingress serves it.
+ */
+export const RECENT_SLICE_MS = 5000;
+/** A slice outlives the minute it is read for, then goes by itself. */
+const RECENT_TTL_MS = 90_000;
 
 /** Milliseconds: from a few ms to a minute, enough to alert on. */
 export const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000] as const;
@@ -37,6 +47,7 @@ export class MetricsRecorder {
   #counters = new Map<string, number>();
   /** Per `name|labels`: the count of each bucket of LATENCY_BUCKETS_MS, then +Inf, then the sum. */
   #histograms = new Map<string, number[]>();
+  #latest = new Map<string, number>();
   readonly #timer: NodeJS.Timeout;
 
   constructor(redis: Redis, keys: RedisKeys, flushEveryMs = 1000) {
@@ -61,15 +72,30 @@ export class MetricsRecorder {
     h[n + 1]! += valueMs;
   }
 
+  /** A gauge that keeps the greatest value any process recorded (a time: when something last happened). */
+  latest(name: string, labels: Labels, value: number): void {
+    const key = `${name}|${labelKey(labels)}`;
+    if (!(value <= (this.#latest.get(key) ?? -Infinity))) this.#latest.set(key, value);
+  }
+
   /** Writes the local tallies to Redis and starts new ones. */
-  async flush(): Promise<void> {
-    if (this.#counters.size === 0 && this.#histograms.size === 0) return;
+  async flush(now = Date.now()): Promise<void> {
+    if (this.#counters.size === 0 && this.#histograms.size === 0 && this.#latest.size === 0) return;
     const counters = this.#counters;
     const histograms = this.#histograms;
+    const latest = this.#latest;
     this.#counters = new Map();
     this.#histograms = new Map();
+    this.#latest = new Map();
     const p = this.#redis.pipeline();
     for (const [k, v] of counters) p.hincrbyfloat(this.#keys.metricsCounters, k, v);
+    if (counters.size > 0) {
+      const recent = this.#keys.metricsRecent(Math.floor(now / RECENT_SLICE_MS));
+      for (const [k, v] of counters) p.hincrbyfloat(recent, k, v);
+      p.pexpire(recent, RECENT_TTL_MS);
+    }
+    // GT: another dispatcher's newer time is never overwritten by an older one flushed after it.
+    for (const [k, v] of latest) p.zadd(this.#keys.metricsLatest, 'GT', v, k);
     for (const [base, h] of histograms) {
       h.forEach((v, i) => {
         const field = i < LATENCY_BUCKETS_MS.length ? LATENCY_BUCKETS_MS[i] : i === LATENCY_BUCKETS_MS.length ? '+Inf' : 'sum';
@@ -88,6 +114,7 @@ export class MetricsRecorder {
 
 export interface MetricsSnapshot {
   counters: { name: string; labels: Labels; value: number }[];
+  gauges: { name: string; labels: Labels; value: number }[];
   histograms: { name: string; labels: Labels; buckets: { le: string; count: number }[]; sum: number; count: number }[];
 }
 
@@ -97,7 +124,11 @@ function parseLabels(s: string): Labels {
 
 /** Everything every process has recorded, for the /metrics endpoint. */
 export async function readMetrics(redis: Redis, keys: RedisKeys): Promise<MetricsSnapshot> {
-  const [counters, histograms] = await Promise.all([redis.hgetall(keys.metricsCounters), redis.hgetall(keys.metricsHistograms)]);
+  const [counters, histograms, latest] = await Promise.all([
+    redis.hgetall(keys.metricsCounters),
+    redis.hgetall(keys.metricsHistograms),
+    redis.zrange(keys.metricsLatest, '0', '-1', 'WITHSCORES'),
+  ]);
   const hs = new Map<string, MetricsSnapshot['histograms'][number]>();
   for (const [k, v] of Object.entries(histograms)) {
     const [name, labels, le] = k.split('|') as [string, string, string];
@@ -117,7 +148,41 @@ export async function readMetrics(redis: Redis, keys: RedisKeys): Promise<Metric
       return { name, labels: parseLabels(labels), value: Number(v) };
     }),
     histograms: [...hs.values()],
+    gauges: parseLatest(latest),
   };
+}
+
+function parseLatest(withScores: string[]): MetricsSnapshot['gauges'] {
+  const gauges: MetricsSnapshot['gauges'] = [];
+  for (let i = 0; i + 1 < withScores.length; i += 2) {
+    const [name, labels] = withScores[i]!.split('|') as [string, string];
+    gauges.push({ name, labels: parseLabels(labels), value: Number(withScores[i + 1]) });
+  }
+  return gauges;
+}
+
+/** The greatest values recorded through `MetricsRecorder.latest`, by every process. */
+export async function readLatest(redis: Redis, keys: RedisKeys): Promise<MetricsSnapshot['gauges']> {
+  return parseLatest(await redis.zrange(keys.metricsLatest, '0', '-1', 'WITHSCORES'));
+}
+
+/**
+ * What every counter grew by over at least the last `windowMs` (and at most one slice more), summed
+ * over every process: one pipeline of a hash per slice.
+ */
+export async function readRecentCounters(redis: Redis, keys: RedisKeys, windowMs = 60_000, now = Date.now()): Promise<MetricsSnapshot['counters']> {
+  const current = Math.floor(now / RECENT_SLICE_MS);
+  const p = redis.pipeline();
+  for (let slice = current - Math.ceil(windowMs / RECENT_SLICE_MS); slice <= current; slice++) p.hgetall(keys.metricsRecent(slice));
+  const sums = new Map<string, number>();
+  for (const [err, hash] of (await p.exec()) ?? []) {
+    if (err) throw err;
+    for (const [k, v] of Object.entries(hash as Record<string, string>)) sums.set(k, (sums.get(k) ?? 0) + Number(v));
+  }
+  return [...sums].map(([k, value]) => {
+    const [name, labels] = k.split('|') as [string, string];
+    return { name, labels: parseLabels(labels), value };
+  });
 }
 
 /** Prometheus text exposition of a snapshot (bucket counts are cumulative already). */
@@ -138,6 +203,10 @@ export function metricsToPrometheus(snapshot: MetricsSnapshot, help: Record<stri
   for (const c of [...snapshot.counters].sort((a, b) => a.name.localeCompare(b.name))) {
     header(c.name, 'counter');
     lines.push(`${c.name}${fmt(c.labels)} ${c.value}`);
+  }
+  for (const g of [...snapshot.gauges].sort((a, b) => a.name.localeCompare(b.name))) {
+    header(g.name, 'gauge');
+    lines.push(`${g.name}${fmt(g.labels)} ${g.value}`);
   }
   for (const h of [...snapshot.histograms].sort((a, b) => a.name.localeCompare(b.name))) {
     header(h.name, 'histogram');
