@@ -26,7 +26,7 @@ function channelOf(id: string): Channel {
   return KNOWN_CHANNELS.has(channel) ? (channel as Channel) : parseSubscriberId(id).channel;
 }
 
-/** What a fan-out reached: every follower, and how many on each channel. */
+/** What a fan-out reached: every follower, and (for a broadcast) how many on each channel. */
 export interface FanoutResult {
   count: number;
   byChannel: Partial<Record<Channel, number>>;
@@ -70,7 +70,9 @@ export function createFanoutProcessor(deps: FanoutDeps) {
 
   return async (job: FanoutJob): Promise<FanoutResult> => {
     const byChannel: Partial<Record<Channel, number>> = {};
+    // Only a broadcast's outcome is read (GET /admin/api/broadcasts/:key): a tick's fan-out skips the tally.
     const count = (ids: readonly string[]) => {
+      if (!job.broadcast) return;
       for (const id of ids) {
         const channel = channelOf(id);
         byChannel[channel] = (byChannel[channel] ?? 0) + 1;
