@@ -303,6 +303,9 @@ describe('POST /signup', () => {
     expect(refused.body).toContain('We are getting many signups right now');
     expect(await ing.totalJobs()).toBe(2);
     expect(await t.redis.exists(ing.keys.pendingSignup('sms:447700900153'))).toBe(0);
+    // A refused request for a number already waiting for its YES leaves that pending signup as it was.
+    expect((await post({ channel: 'sms', number: '447700900151', tickers: 'GOOGL' }, '198.51.100.43')).statusCode).toBe(429);
+    expect(await new PendingSignups(t.redis, ing.keys).get('sms:447700900151')).toMatchObject({ symbols: ['MSFT'] });
   });
 
   it('a form posted from another site (CSRF) is refused with 403 and sends nothing; our own page, PUBLIC_URL or no Origin pass', async () => {

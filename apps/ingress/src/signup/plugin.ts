@@ -88,14 +88,13 @@ export const signupRoutes: FastifyPluginAsync<SignupOptions> = async (app, opts)
   const offered = new Set(opts.symbols);
   const page = (form?: FormState, notice?: Notice) => signupPage({ channels: opts.channels, symbols: opts.symbols, form, notice });
   const html = (reply: FastifyReply, status: number, body: string) => reply.code(status).headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(body);
-  const busy = (reply: FastifyReply, form: FormState, retryAfterMs: number) => {
+  /** A limit was reached: 429, `Retry-After`, and a page saying why and when to try again. */
+  const tooMany = (reply: FastifyReply, form: FormState | undefined, retryAfterMs: number, title: string, line: (when: string) => string) => {
     reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
-    return html(reply, 429, page(form, {
-      kind: 'error',
-      title: 'We are getting many signups right now',
-      lines: [`Nothing was sent. Please try again in ${humanDuration(retryAfterMs)}.`],
-    }));
+    return html(reply, 429, page(form, { kind: 'error', title, lines: [line(humanDuration(retryAfterMs))] }));
   };
+  const busy = (reply: FastifyReply, form: FormState, retryAfterMs: number) =>
+    tooMany(reply, form, retryAfterMs, 'We are getting many signups right now', (when) => `Nothing was sent. Please try again in ${when}.`);
 
   // This page answers people, not machines: even our own failures are a page.
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
@@ -121,12 +120,7 @@ export const signupRoutes: FastifyPluginAsync<SignupOptions> = async (app, opts)
     }
     const limit = await byAddress.hit(clientSubject(req.ip));
     if (!limit.allowed) {
-      reply.header('retry-after', String(Math.ceil(limit.resetMs / 1000)));
-      return html(reply, 429, page(undefined, {
-        kind: 'error',
-        title: 'Too many signups from your network',
-        lines: [`Nothing was sent. Please try again in ${humanDuration(limit.resetMs)}.`],
-      }));
+      return tooMany(reply, undefined, limit.resetMs, 'Too many signups from your network', (when) => `Nothing was sent. Please try again in ${when}.`);
     }
 
     const parsed = formSchema.safeParse(typeof req.body === 'object' && req.body !== null ? req.body : {});
@@ -158,12 +152,8 @@ export const signupRoutes: FastifyPluginAsync<SignupOptions> = async (app, opts)
     const id = subscriberId(channel, number);
     const perNumber = await byNumber.hit(id);
     if (!perNumber.allowed) {
-      reply.header('retry-after', String(Math.ceil(perNumber.resetMs / 1000)));
-      return html(reply, 429, page(kept, {
-        kind: 'error',
-        title: 'Too many confirmations for this number',
-        lines: [`We already sent several confirmation messages to this number. Check your phone, or try again in ${humanDuration(perNumber.resetMs)}.`],
-      }));
+      return tooMany(reply, kept, perNumber.resetMs, 'Too many confirmations for this number', (when) =>
+        `We already sent several confirmation messages to this number. Check your phone, or try again in ${when}.`);
     }
     const country = callingCode(number) ?? 'unknown';
     for (const [budget, subject] of [[byCountry, country], [overall, 'all']] as const) {
@@ -174,21 +164,21 @@ export const signupRoutes: FastifyPluginAsync<SignupOptions> = async (app, opts)
       }
     }
 
+    // The slot first: a signup refused for want of one writes nothing (and leaves an earlier pending signup of this number as it was).
+    const delayMs = await opts.confirmations.reserve(channel, MAX_CONFIRMATION_DELAY_MS);
+    if (delayMs === undefined) {
+      req.log.warn({ channel }, 'signup refused: confirmations on this channel are booked past their horizon');
+      return busy(reply, kept, MAX_CONFIRMATION_DELAY_MS);
+    }
     await pending.create({ channel, address: number, symbols, ttlS: opts.pendingTtlS });
-    let queued: Awaited<ReturnType<ReplyPacer['addWithin']>>;
     try {
-      queued = await opts.confirmations.addWithin(channel, 'signup', { subscriberId: id, text: confirmationText(channel, symbols) }, signupJobId(randomUUID()), MAX_CONFIRMATION_DELAY_MS);
+      await opts.confirmations.addReserved(channel, 'signup', { subscriberId: id, text: confirmationText(channel, symbols) }, signupJobId(randomUUID()), delayMs);
     } catch (err) {
       // No message, no pending signup: the person tries again.
       await pending.cancel(id).catch(() => {});
       throw err;
     }
-    if (!queued) {
-      await pending.cancel(id);
-      req.log.warn({ channel }, 'signup refused: confirmations on this channel are booked past their horizon');
-      return busy(reply, kept, MAX_CONFIRMATION_DELAY_MS);
-    }
-    req.log.info({ channel, subscriberId: id, symbols, delayMs: queued.delayMs }, 'signup pending, confirmation queued');
+    req.log.info({ channel, subscriberId: id, symbols, delayMs }, 'signup pending, confirmation queued');
     return html(reply, 200, sentPage({ channel, maskedNumber: maskAddress(number), symbols, ttl: humanDuration(opts.pendingTtlS * 1000) }));
   });
 };

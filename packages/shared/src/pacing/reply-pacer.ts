@@ -64,26 +64,23 @@ export class ReplyPacer {
 
   /** Adds the reply, fitted to its channel; `jobId` makes a retried caller add it once. Resolves with the job and its delay. */
   async add(channel: Channel, name: string, data: Omit<ReplyJob, 'kind'>, jobId: string): Promise<{ job: Job<SendJob>; delayMs: number }> {
-    return (await this.#add(channel, name, data, jobId, -1))!;
+    const delayMs = (await this.reserve(channel))!;
+    return { job: await this.addReserved(channel, name, data, jobId, delayMs), delayMs };
   }
 
-  /** As add(), unless the reply would wait longer than `maxDelayMs`: then nothing is added (undefined). */
-  async addWithin(
-    channel: Channel,
-    name: string,
-    data: Omit<ReplyJob, 'kind'>,
-    jobId: string,
-    maxDelayMs: number,
-  ): Promise<{ job: Job<SendJob>; delayMs: number } | undefined> {
-    return this.#add(channel, name, data, jobId, maxDelayMs);
+  /**
+   * Takes the channel's next slot on this schedule and answers how many ms until it comes, or
+   * undefined (and takes nothing) when it is further off than `maxDelayMs`. For a caller that
+   * must know a reply can go before it writes anything else (a web signup's pending record).
+   */
+  async reserve(channel: Channel, maxDelayMs?: number): Promise<number | undefined> {
+    const slot = await takeSlot(this.#redis, this.#schedule(channel), this.#intervalMs[channel], { burstMs: this.#burstMs, horizonMs: maxDelayMs });
+    return slot < 0 ? undefined : Math.floor(slot);
   }
 
-  async #add(channel: Channel, name: string, data: Omit<ReplyJob, 'kind'>, jobId: string, horizonMs: number) {
-    const slot = await takeSlot(this.#redis, this.#schedule(channel), this.#intervalMs[channel], { burstMs: this.#burstMs, horizonMs });
-    if (slot < 0) return undefined;
-    const delayMs = Math.floor(slot);
+  /** Adds the reply, fitted to its channel, to go in `delayMs`: a slot reserve() took. */
+  async addReserved(channel: Channel, name: string, data: Omit<ReplyJob, 'kind'>, jobId: string, delayMs: number): Promise<Job<SendJob>> {
     const send = replySend(name, data.subscriberId, fitReplyText(channel, data.text), jobId, delayMs);
-    const job = await this.#queues.send[channel].add(send.name, send.data, send.opts);
-    return { job, delayMs };
+    return this.#queues.send[channel].add(send.name, send.data, send.opts);
   }
 }
