@@ -14,8 +14,7 @@ export function createStatusProcessor(deps: { deliveries: DeliveryLog; store: Su
       deps.logger.info({ channel: update.channel, status: update.status, error: update.error }, 'delivery failed');
       if (update.to && update.error.code && DEAD_RECIPIENT_CODES.has(update.error.code)) {
         const recipient = subscriberId(update.channel, update.to);
-        const sent = await deps.deliveries.get(update.messageId);
-        if (sent?.subscriberId === recipient) await deps.store.stop(recipient);
+        if ((await deps.deliveries.recipientOf(update.messageId)) === recipient) await deps.store.stop(recipient);
         else deps.logger.warn({ channel: update.channel, code: update.error.code }, 'a dead-recipient report for a message we did not send to that address: ignored');
       }
     }

@@ -90,6 +90,11 @@ export class DeliveryLog {
     return applied === 1;
   }
 
+  /** Whom we sent this message to (a subscriber id), or undefined when we have no record of it. */
+  async recipientOf(messageUuid: string): Promise<string | undefined> {
+    return (await this.#redis.hget(this.#keys.message(messageUuid), 'subscriberId')) ?? undefined;
+  }
+
   async get(messageUuid: string): Promise<MessageRecord | undefined> {
     const h = await this.#redis.hgetall(this.#keys.message(messageUuid));
     if (!h.channel) return undefined;
