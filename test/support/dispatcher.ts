@@ -38,7 +38,7 @@ export function testConfig(t: TestRedis, opts: TestDispatcherOptions & { apiUrl?
 export interface TestDispatcher extends Omit<Dispatcher, 'close'> {
   /** Starts the workers again (a new dispatcher on the same Redis), e.g. after jobs were queued with them stopped. */
   start(concurrency?: number): Promise<Worker[]>;
-  /** Stops the workers only: the queues and stores stay usable until start() or close(). */
+  /** Stops the workers (and the refill) only: the queues and stores stay usable until start() or close(). */
   stopWorkers(): Promise<void>;
   close(): Promise<void>;
 }
@@ -68,6 +68,8 @@ export async function testDispatcher(
     get store() { return current.store; },
     get prices() { return current.prices; },
     get lastSent() { return current.lastSent; },
+    get due() { return current.due; },
+    get refiller() { return current.refiller; },
     get deliveries() { return current.deliveries; },
     get replies() { return current.replies; },
     get client() { return current.client; },
@@ -80,6 +82,7 @@ export async function testDispatcher(
       return current.workers;
     },
     async stopWorkers() {
+      await current.refiller.close();
       await Promise.all(current.workers.map((w) => w.close()));
     },
     async close() {

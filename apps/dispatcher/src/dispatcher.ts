@@ -7,6 +7,7 @@ import {
   createQueues,
   createRedis,
   DeliveryLog,
+  DueIndex,
   MetricsRecorder,
   PendingSignups,
   PriceCache,
@@ -22,10 +23,12 @@ import {
   type Redis,
   type RedisKeys,
 } from '@tickercast/shared';
+import { ensureDueIndex } from './due-index-build.ts';
 import { createFanoutProcessor } from './fanout.ts';
 import { createInboundProcessor } from './inbound.ts';
 import { instrumentWorkers } from './instrument.ts';
 import { LastSentPrices } from './last-sent.ts';
+import { Refiller } from './refill.ts';
 import { createSendProcessor } from './send.ts';
 import { createStatusProcessor } from './status.ts';
 import { startWorkers } from './workers.ts';
@@ -54,6 +57,8 @@ export interface Dispatcher {
   store: SubscriptionStore;
   prices: PriceCache;
   lastSent: LastSentPrices;
+  due: DueIndex;
+  refiller: Refiller;
   deliveries: DeliveryLog;
   replies: ReplyPacer;
   client: MessagesClient;
@@ -118,6 +123,10 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
   const lastSent = new LastSentPrices(data, keys);
   const deliveries = new DeliveryLog(data, keys);
   const replies = new ReplyPacer(queues, data, keys, { rates, share: config.REPLY_RATE_SHARE });
+  const due = new DueIndex(data, keys);
+  // Before the first refill: after an upgrade, the subscriptions already in Redis get their index.
+  await ensureDueIndex(data, keys, logger);
+  const refiller = new Refiller({ redis: data, keys, due, prices, queues, rates, logger });
   const processors = {
     inbound: createInboundProcessor({
       store,
@@ -128,12 +137,13 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
       offered: config.TICKER_SYMBOLS,
       logger,
     }),
-    fanout: createFanoutProcessor({ store, queues, ...(deps.fanoutPageSize ? { pageSize: deps.fanoutPageSize } : {}) }),
+    fanout: createFanoutProcessor({ store, queues, wake: () => refiller.wake(), ...(deps.fanoutPageSize ? { pageSize: deps.fanoutPageSize } : {}) }),
     send: createSendProcessor({
       client,
       store,
       prices,
       lastSent,
+      due,
       deliveries,
       senders: senderFor(config),
       outbound: {
@@ -155,6 +165,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
     ...processors,
   });
   instrumentWorkers(workers, metrics);
+  if (deps.autorun ?? true) refiller.start();
 
   return {
     keys,
@@ -162,6 +173,8 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
     store,
     prices,
     lastSent,
+    due,
+    refiller,
     deliveries,
     replies,
     client,
@@ -169,6 +182,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
     processors,
     workers,
     async close() {
+      await refiller.close();
       // Worker.close() stops fetching and waits for the active jobs to finish.
       await Promise.all(workers.map((w) => w.close()));
       await queues.close();

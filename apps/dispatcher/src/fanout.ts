@@ -4,7 +4,6 @@ import {
   fitReplyText,
   JOB_DEFAULTS,
   parseSubscriberId,
-  priceSend,
   type Channel,
   type FanoutJob,
   type Queues,
@@ -15,6 +14,8 @@ import {
 export interface FanoutDeps {
   store: SubscriptionStore;
   queues: Queues;
+  /** A tick's whole work: the refill takes the subscribers now due, at the rate each channel can take. */
+  wake: () => Promise<void>;
   pageSize?: number;
 }
 
@@ -32,35 +33,35 @@ export interface FanoutResult {
   byChannel: Partial<Record<Channel, number>>;
 }
 
-/** The send for one follower: a price update (send-jobs.ts deduplicates it per subscription), or a broadcast's text fitted to the channel. */
-function sendFor(job: FanoutJob, id: string, channel: Channel): SendJobSpec {
-  if (job.broadcast) return broadcastSend(id, fitReplyText(channel, job.broadcast.text), job.broadcast.key);
-  return priceSend(id, job.symbol, job.tickedAt);
+/** The send for one follower: the broadcast's text fitted to the channel. */
+function sendFor(broadcast: NonNullable<FanoutJob['broadcast']>, id: string, channel: Channel): SendJobSpec {
+  return broadcastSend(id, fitReplyText(channel, broadcast.text), broadcast.key);
 }
 
 /**
- * Adds one send per subscriber of a tick (or of a broadcast), in bulk, to each channel's queue.
+ * A tick's job wakes the refill (refill.ts): it costs the same whatever the number of
+ * subscribers, and the feed sends are made at the rate each channel can take.
  *
- * The tick's job pages through the symbol's subscribers. The first page it adds itself; every
+ * A broadcast adds one send per follower, in bulk, to each channel's queue. Its job pages through the symbol's subscribers. The first page it adds itself; every
  * further page becomes a fan-out job of its own, so that the adds of a large fan-out run on every
- * dispatcher's fan-out worker at once instead of one after another in one process. A tick with
- * one page of subscribers (a thousand) costs no extra job.
+ * dispatcher's fan-out worker at once instead of one after another in one process. A broadcast
+ * to one page of followers (a thousand) costs no extra job.
  */
 export function createFanoutProcessor(deps: FanoutDeps) {
   const pageSize = deps.pageSize ?? 1000;
 
-  const addPage = async (job: FanoutJob, ids: readonly string[]): Promise<void> => {
+  const addPage = async (broadcast: NonNullable<FanoutJob['broadcast']>, ids: readonly string[]): Promise<void> => {
     const byChannel = new Map<Channel, SendJobSpec[]>();
     for (const id of ids) {
       const channel = channelOf(id);
       let list = byChannel.get(channel);
       if (!list) byChannel.set(channel, (list = []));
-      list.push(sendFor(job, id, channel));
+      list.push(sendFor(broadcast, id, channel));
     }
     await Promise.all([...byChannel].map(([channel, jobs]) => deps.queues.send[channel].addBulk(jobs)));
   };
 
-  /** Hands pages on; a retried tick hands them on again, which the sends' deduplication absorbs. */
+  /** Hands pages on; a retried broadcast hands them on again, which the sends' job ids absorb. */
   const handOn = async (job: FanoutJob, pages: string[][]): Promise<void> => {
     const { symbol, version, tickedAt, broadcast } = job;
     await deps.queues.fanout.addBulk(
@@ -69,17 +70,20 @@ export function createFanoutProcessor(deps: FanoutDeps) {
   };
 
   return async (job: FanoutJob): Promise<FanoutResult> => {
+    const { broadcast } = job;
     const byChannel: Partial<Record<Channel, number>> = {};
-    // Only a broadcast's outcome is read (GET /admin/api/broadcasts/:key): a tick's fan-out skips the tally.
+    if (!broadcast) {
+      await deps.wake();
+      return { count: 0, byChannel };
+    }
     const count = (ids: readonly string[]) => {
-      if (!job.broadcast) return;
       for (const id of ids) {
         const channel = channelOf(id);
         byChannel[channel] = (byChannel[channel] ?? 0) + 1;
       }
     };
     if (job.subscriberIds) {
-      await addPage(job, job.subscriberIds);
+      await addPage(broadcast, job.subscriberIds);
       count(job.subscriberIds);
       return { count: job.subscriberIds.length, byChannel };
     }
@@ -107,7 +111,7 @@ export function createFanoutProcessor(deps: FanoutDeps) {
       }
     }
     if (pending.length > 0) handOnNow(pending);
-    await Promise.all([...handedOn, first ? addPage(job, first) : undefined]);
+    await Promise.all([...handedOn, first ? addPage(broadcast, first) : undefined]);
     return { count: total, byChannel };
   };
 }

@@ -15,13 +15,14 @@ export function instrumentWorkers(workers: Worker[], metrics: MetricsRecorder): 
       if (!w.name.startsWith('send-')) return;
       const channel = w.name.slice('send-'.length);
       const sent = (result as { sent?: boolean } | undefined)?.sent === true;
-      const data = job.data as { kind?: string; tickedAt?: number };
+      const data = job.data as { kind?: string };
       metrics.inc('tickercast_send_jobs_total', { channel, kind: data.kind ?? 'unknown', outcome: sent ? 'sent' : 'skipped' });
-      if (!sent || data.kind !== 'price') return;
+      const tickedAt = (result as { tickedAt?: number } | undefined)?.tickedAt;
+      if (!sent || tickedAt === undefined) return;
       const acceptedAt = job.finishedOn ?? Date.now();
       // Flushed with the rest once a second: what the dashboard's "last price" age reads, at no cost per send.
       metrics.latest('tickercast_last_price_sent_timestamp_seconds', { channel }, acceptedAt / 1000);
-      if (data.tickedAt) metrics.observe('tickercast_send_latency_ms', { channel }, acceptedAt - data.tickedAt);
+      metrics.observe('tickercast_send_latency_ms', { channel }, acceptedAt - tickedAt);
     });
     w.on('failed', (job: Job | undefined, err: Error) => {
       if (!job) return;

@@ -13,23 +13,27 @@ export interface SubscriberContext {
   intervalMs: number | undefined;
 }
 
-/** What a price send needs besides: whether it still goes, and what went last. */
-export interface PriceSendState extends SubscriberContext {
-  /** Whether the symbol's fan-out set still holds them (a STOP wins over anything queued). */
+/** What a feed send needs besides: whether it still goes, what they follow, and what went last of each. */
+export interface FeedSendState extends SubscriberContext {
+  /** Opted in, with something to follow (a STOP wins over anything queued). */
   subscribed: boolean;
-  previous: LastSent | undefined;
+  /** Their symbols, sorted. */
+  symbols: string[];
+  previous: Map<string, LastSent>;
 }
 
 /*
- * The reads of a send that live under the {subs} hash tag, as one command. A reply needs the
- * subscriber's hash; a price send also the symbol's subscriber set and the last-sent hash: one
- * write and one reply instead of three. Single-slot, so it runs on Redis Cluster as the rest of
- * the layout does.
+ * The reads of a send that live under the subscriber's keys, as one command: for a reply their
+ * hash; for a feed send also their symbols and the last price of each they were sent. Single-slot
+ * ({subs}), so it runs on Redis Cluster as the rest of the layout does.
  */
 const SEND_STATE_SCRIPT = new LuaScript(`
-local ctx = redis.call('HMGET', KEYS[1], 'lastInboundAt', 'intervalMs')
+local ctx = redis.call('HMGET', KEYS[1], 'lastInboundAt', 'intervalMs', 'status')
 if #KEYS == 1 then return { ctx[1] or false, ctx[2] or false } end
-return { ctx[1] or false, ctx[2] or false, redis.call('SISMEMBER', KEYS[2], ARGV[1]), redis.call('HGET', KEYS[3], ARGV[2]) or false }
+local syms = redis.call('SMEMBERS', KEYS[2])
+local last = {}
+if #syms > 0 then last = redis.call('HMGET', KEYS[3], unpack(syms)) end
+return { ctx[1] or false, ctx[2] or false, ctx[3] or false, syms, last }
 `);
 
 function decode(v: string | null | undefined): LastSent | undefined {
@@ -41,7 +45,8 @@ function decode(v: string | null | undefined): LastSent | undefined {
 /**
  * The price each subscriber last received per symbol, and when: the base of the change shown in
  * the next update, and of the EVERY interval. Nothing else reads or writes the last-sent hash:
- * a confirmation (inbound) and a price send record through `set`, a send reads through `sendState`.
+ * a confirmation (inbound) and a feed send record through `set`, a send reads through `replyState`
+ * or `feedState`.
  */
 export class LastSentPrices {
   readonly #redis: Redis;
@@ -57,18 +62,34 @@ export class LastSentPrices {
     await this.#redis.hset(this.#keys.subscriberLastSent(subscriberId), ...fields);
   }
 
-  /**
-   * The one read of a subscriber's state for a send: for a reply their context; for a price send
-   * (`symbol`) also whether they still follow it and the last price of it they got.
-   */
-  sendState(subscriberId: string): Promise<SubscriberContext>;
-  sendState(subscriberId: string, symbol: string): Promise<PriceSendState>;
-  async sendState(subscriberId: string, symbol?: string): Promise<SubscriberContext | PriceSendState> {
+  /** The one read of a subscriber's state for a reply: their context. */
+  async replyState(subscriberId: string): Promise<SubscriberContext> {
+    const [last, interval] = (await SEND_STATE_SCRIPT.run(this.#redis, [this.#keys.subscriber(subscriberId)], [])) as [string | null, string | null];
+    return { lastInboundAt: last ? Number(last) : undefined, intervalMs: interval ? Number(interval) : undefined };
+  }
+
+  /** The one read of a subscriber's state for a feed send: their context, symbols, and the last price of each they got. */
+  async feedState(subscriberId: string): Promise<FeedSendState> {
     const k = this.#keys;
-    const keys = symbol === undefined ? [k.subscriber(subscriberId)] : [k.subscriber(subscriberId), k.symbolSubscribers(symbol), k.subscriberLastSent(subscriberId)];
-    const raw = (await SEND_STATE_SCRIPT.run(this.#redis, keys, symbol === undefined ? [] : [subscriberId, symbol])) as [string | null, string | null, number?, (string | null)?];
-    const [last, interval, member, previous] = raw;
-    const context = { lastInboundAt: last ? Number(last) : undefined, intervalMs: interval ? Number(interval) : undefined };
-    return symbol === undefined ? context : { ...context, subscribed: member === 1, previous: decode(previous) };
+    const raw = (await SEND_STATE_SCRIPT.run(this.#redis, [k.subscriber(subscriberId), k.subscriberSymbols(subscriberId), k.subscriberLastSent(subscriberId)], [])) as [
+      string | null,
+      string | null,
+      string | null,
+      string[],
+      (string | null)[],
+    ];
+    const [last, interval, status, symbols, lastSent] = raw;
+    const previous = new Map<string, LastSent>();
+    symbols.forEach((s, i) => {
+      const v = decode(lastSent[i]);
+      if (v) previous.set(s, v);
+    });
+    return {
+      lastInboundAt: last ? Number(last) : undefined,
+      intervalMs: interval ? Number(interval) : undefined,
+      subscribed: status !== 'stopped' && symbols.length > 0,
+      symbols: symbols.sort(),
+      previous,
+    };
   }
 }

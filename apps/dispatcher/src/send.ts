@@ -7,10 +7,13 @@ import {
   type MessagesClient,
 } from '@tickercast/messages-client';
 import {
+  CHANNEL_RULES,
   parseSubscriberId,
   subscriberId,
   type Channel,
+  type ChannelRule,
   type DeliveryLog,
+  type DueIndex,
   type PriceCache,
   type SendJob,
   type SubscriptionStore,
@@ -24,6 +27,7 @@ export interface SendDeps {
   store: SubscriptionStore;
   prices: PriceCache;
   lastSent: LastSentPrices;
+  due: DueIndex;
   deliveries: DeliveryLog;
   senders: Record<Channel, string>;
   outbound: OutboundSettings;
@@ -43,7 +47,7 @@ function recipientIsDead(err: unknown): boolean {
 }
 
 /** Why a send job sent nothing and is done. */
-export type SkipReason = 'not subscribed' | 'no price yet' | 'price unchanged' | OutboundSkip;
+export type SkipReason = 'not subscribed' | 'no price yet' | 'price unchanged' | 'held (EVERY)' | OutboundSkip;
 
 /** Why the message will never go: the job fails for good. */
 export type RefusalReason =
@@ -59,10 +63,9 @@ export type RefusalReason =
  * the queue, retry, fail): the processor decides, and never throws for a decision.
  */
 export type SendOutcome =
-  | { kind: 'sent'; messageUuid: string; text: string }
+  /** `tickedAt`: for a feed message, the newest tick it carries. */
+  | { kind: 'sent'; messageUuid: string; text: string; tickedAt?: number }
   | { kind: 'skipped'; why: SkipReason }
-  /** Too early for this subscriber (EVERY): run again at `at`, reading the price then. */
-  | { kind: 'deferred'; at: number }
   /** Every slot within reach of the channel's schedule is taken: hand the job back for `restMs`. */
   | { kind: 'no-slot'; restMs: number }
   /** The provider said "slow down" (429). */
@@ -74,57 +77,61 @@ export type SendOutcome =
 /** Waits for this send's slot on the channel's schedule (SendPacer.waitForSlot), or says how long to rest when none is near. */
 export type Pace = () => Promise<{ waitedMs: number } | { restMs: number }>;
 
+/** The separator between the tickers of one feed message. */
+export const TICKER_SEPARATOR = ' · ';
+
 /**
- * Sends one job. A price send reads the latest price now (not when it was queued) and re-checks
- * the subscription, so a STOP that arrived meanwhile wins.
+ * Groups lines, in order, into messages of at most `max` characters once joined with
+ * TICKER_SEPARATOR; a line longer than that is a message of its own (the channel then cuts it).
+ */
+export function packLines(lines: readonly string[], max: number): number[][] {
+  const groups: number[][] = [];
+  let length = 0;
+  lines.forEach((line, i) => {
+    const last = groups[groups.length - 1];
+    if (last && length + TICKER_SEPARATOR.length + line.length <= max) {
+      last.push(i);
+      length += TICKER_SEPARATOR.length + line.length;
+    } else {
+      groups.push([i]);
+      length = line.length;
+    }
+  });
+  return groups;
+}
+
+/** One message of a feed turn: its text and the tickers (with their prices) it carries. */
+interface FeedPart {
+  text: string;
+  prices: Record<string, number>;
+}
+
+/**
+ * Sends one job. A feed send reads the subscriber's symbols and the latest prices now (not when
+ * it was queued) and re-checks the subscription, so a STOP that arrived meanwhile wins. It sends
+ * every ticker of theirs that changed, in one message where the channel's length allows.
  */
 export function createSendProcessor(deps: SendDeps) {
-  return async (job: SendJob, jobId: string, pace: Pace): Promise<SendOutcome> => {
-    const { channel, address } = parseSubscriberId(job.subscriberId);
-    const now = (deps.now ?? Date.now)();
-    let context: { lastInboundAt: number | undefined; intervalMs: number | undefined };
-    let text: string;
-    let remember: (() => Promise<unknown>) | undefined;
+  const clock = deps.now ?? Date.now;
 
-    if (job.kind === 'reply') {
-      context = await deps.lastSent.sendState(job.subscriberId);
-      text = job.text;
-    } else {
-      // What the decision needs, in one round trip: the subscriber's side in one command, the latest price alongside.
-      const [state, quote] = await Promise.all([deps.lastSent.sendState(job.subscriberId, job.symbol), deps.prices.get(job.symbol)]);
-      const { previous } = state;
-      context = state;
-      if (!state.subscribed) return { kind: 'skipped', why: 'not subscribed' };
-      if (!quote) return { kind: 'skipped', why: 'no price yet' };
-      if (previous && context.intervalMs && now < previous.at + context.intervalMs) return { kind: 'deferred', at: previous.at + context.intervalMs };
-      if (previous?.price === quote.price) return { kind: 'skipped', why: 'price unchanged' };
-      text = priceLine(job.symbol, quote.price, previous?.price);
-      remember = () => deps.lastSent.set(job.subscriberId, { [job.symbol]: quote.price });
-    }
-
-    const decision = outboundFor(
-      {
-        channel,
-        to: address,
-        from: deps.senders[channel],
-        text,
-        clientRef: jobId,
-        lastInboundAt: context.lastInboundAt,
-        now,
-      },
-      deps.outbound,
-    );
+  /** Sends one text; the provider's answer, or an outcome that ends the job. */
+  const deliver = async (
+    channel: Channel,
+    address: string,
+    text: string,
+    clientRef: string,
+    lastInboundAt: number | undefined,
+    pace: Pace,
+    recheck: (() => Promise<boolean>) | undefined,
+  ): Promise<{ messageUuid: string } | SendOutcome> => {
+    const decision = outboundFor({ channel, to: address, from: deps.senders[channel], text, clientRef, lastInboundAt, now: clock() }, deps.outbound);
     if ('skip' in decision) return { kind: 'skipped', why: decision.skip };
-
     const slot = await pace();
     if ('restMs' in slot) return { kind: 'no-slot', restMs: slot.restMs };
-    // A STOP may have come while this send waited for its slot: the check above is that old.
-    if (job.kind === 'price' && slot.waitedMs > 1 && !(await deps.store.isSubscribed(job.subscriberId, job.symbol))) {
-      return { kind: 'skipped', why: 'not subscribed' };
-    }
-    let messageUuid: string;
+    // A STOP may have come while this send waited for its slot: the check before is that old.
+    if (recheck && slot.waitedMs > 1 && !(await recheck())) return { kind: 'skipped', why: 'not subscribed' };
     try {
-      ({ messageUuid } = await deps.client.send(decision.send));
+      return await deps.client.send(decision.send);
     } catch (err) {
       // Anything but the client's own errors is not the provider's answer: thrown, it is retried.
       if (!(err instanceof MessagesError)) throw err;
@@ -137,7 +144,60 @@ export function createSendProcessor(deps: SendDeps) {
       }
       return { kind: 'refused', reason: err instanceof MessageValidationError ? 'invalid-message' : 'rejected', error: err };
     }
-    await Promise.all([remember?.(), deps.deliveries.recordSent({ messageUuid, subscriberId: job.subscriberId, channel, text })]);
-    return { kind: 'sent', messageUuid, text };
   };
+
+  const reply = async (job: Extract<SendJob, { kind: 'reply' }>, jobId: string, pace: Pace): Promise<SendOutcome> => {
+    const { channel, address } = parseSubscriberId(job.subscriberId);
+    const context = await deps.lastSent.replyState(job.subscriberId);
+    const answer = await deliver(channel, address, job.text, jobId, context.lastInboundAt, pace, undefined);
+    if ('kind' in answer) return answer;
+    await deps.deliveries.recordSent({ messageUuid: answer.messageUuid, subscriberId: job.subscriberId, channel, text: job.text });
+    return { kind: 'sent', messageUuid: answer.messageUuid, text: job.text };
+  };
+
+  const feed = async (id: string, jobId: string, pace: Pace): Promise<SendOutcome> => {
+    const { channel, address } = parseSubscriberId(id);
+    const state = await deps.lastSent.feedState(id);
+    if (!state.subscribed) return { kind: 'skipped', why: 'not subscribed' };
+    const quotes = await deps.prices.getMany(state.symbols);
+    if (quotes.size === 0) return { kind: 'skipped', why: 'no price yet' };
+    const tickTimes = new Map([...quotes].map(([s, q]) => [s, q.tickedAt]));
+    const now = clock();
+    const lastAt = Math.max(0, ...[...state.previous.values()].map((p) => p.at));
+    if (state.intervalMs && lastAt > 0 && now < lastAt + state.intervalMs) {
+      // EVERY: not yet. The index holds them until then and makes them due again after.
+      await deps.due.served([id], new Map(), lastAt + state.intervalMs);
+      return { kind: 'skipped', why: 'held (EVERY)' };
+    }
+    const changed = state.symbols.filter((s) => {
+      const q = quotes.get(s);
+      return q !== undefined && q.price !== state.previous.get(s)?.price;
+    });
+    if (changed.length === 0) {
+      await deps.due.served([id], tickTimes);
+      return { kind: 'skipped', why: 'price unchanged' };
+    }
+    const lines = changed.map((s) => priceLine(s, quotes.get(s)!.price, state.previous.get(s)?.price));
+    const rule: ChannelRule = CHANNEL_RULES[channel];
+    const groups = rule.feedMessage === 'per ticker' ? lines.map((_, i) => [i]) : packLines(lines, rule.replyTextMax);
+    const parts: FeedPart[] = groups.map((g) => ({
+      text: g.map((i) => lines[i]!).join(TICKER_SEPARATOR),
+      prices: Object.fromEntries(g.map((i) => [changed[i]!, quotes.get(changed[i]!)!.price])),
+    }));
+    const sent: { messageUuid: string; text: string }[] = [];
+    for (const [n, part] of parts.entries()) {
+      const answer = await deliver(channel, address, part.text, n === 0 ? jobId : `${jobId}-${n + 1}`, state.lastInboundAt, pace, () => deps.store.isActive(id));
+      if ('kind' in answer) return answer;
+      // Recorded per message: a retry after a failure further on sends only the rest.
+      await Promise.all([
+        deps.lastSent.set(id, part.prices, clock()),
+        deps.deliveries.recordSent({ messageUuid: answer.messageUuid, subscriberId: id, channel, text: part.text }),
+      ]);
+      sent.push({ messageUuid: answer.messageUuid, text: part.text });
+    }
+    await deps.due.served([id], tickTimes, state.intervalMs ? now + state.intervalMs : 0);
+    return { kind: 'sent', messageUuid: sent[sent.length - 1]!.messageUuid, text: sent.map((m) => m.text).join('\n'), tickedAt: Math.max(...changed.map((s) => quotes.get(s)!.tickedAt)) };
+  };
+
+  return async (job: SendJob, jobId: string, pace: Pace): Promise<SendOutcome> => (job.kind === 'reply' ? reply(job, jobId, pace) : feed(job.subscriberId, jobId, pace));
 }

@@ -1,4 +1,4 @@
-import { DelayedError, Worker, type Job } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { MessagesError } from '@tickercast/messages-client';
 import {
   CHANNELS,
@@ -39,7 +39,7 @@ export interface WorkerDeps {
 }
 
 /** What a finished send job keeps as its return value (Bull Board shows it; metrics count `sent`). */
-export type SendResult = { sent: true; messageUuid: string; text: string } | { sent: false; reason: SkipReason };
+export type SendResult = { sent: true; messageUuid: string; text: string; tickedAt?: number } | { sent: false; reason: SkipReason };
 
 /** Enough of a zod schema to check a job's data with. */
 interface JobSchema<T> {
@@ -97,18 +97,14 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
     };
     const worker: Worker = new Worker(
       sendQueueName(channel),
-      async (job: Job, token?: string): Promise<SendResult> => {
+      async (job: Job): Promise<SendResult> => {
         const outcome = await deps.send(jobData(sendJobSchema, job), job.id!, () => pacer.waitForSlot(channel));
         switch (outcome.kind) {
           case 'sent':
             await providerAnswered();
-            return { sent: true, messageUuid: outcome.messageUuid, text: outcome.text };
+            return { sent: true, messageUuid: outcome.messageUuid, text: outcome.text, ...(outcome.tickedAt !== undefined && { tickedAt: outcome.tickedAt }) };
           case 'skipped':
             return { sent: false, reason: outcome.why };
-          case 'deferred':
-            // The job keeps its deduplication id while delayed, so later ticks fold into it.
-            await job.moveToDelayed(outcome.at, token);
-            throw new DelayedError();
           case 'no-slot':
             return rest(outcome.restMs);
           case 'rate-limited':

@@ -37,6 +37,12 @@ export interface ChannelRule {
    * (WHATSAPP_TEMPLATE_NAME), or a message tag when MESSENGER_TAG is set and nothing otherwise.
    */
   outsideWindow: 'no window' | 'template' | 'message tag or nothing';
+  /**
+   * How a subscriber's turn in the feed is written: `combined`, one message with every ticker of
+   * theirs that changed (`MSFT 412.35 ▲ … · GOOGL 170.02 ▼ …`), split only where replyTextMax
+   * requires; or `per ticker`, one message each, for a channel that needs it.
+   */
+  feedMessage: 'combined' | 'per ticker';
   /** The config variable of the channel's send rate (per second, across every dispatcher). */
   rateVar: ConfigKey<number>;
   /** The config variable of our sender id on the channel: a number, a page id, a service id. */
@@ -44,17 +50,18 @@ export interface ChannelRule {
 }
 
 export const CHANNEL_RULES = {
-  sms: { label: 'SMS', webSignup: true, replyTextMax: 1000, outsideWindow: 'no window', rateVar: 'SMS_RATE_PER_SEC', senderVar: 'SMS_FROM' },
-  whatsapp: { label: 'WhatsApp', webSignup: true, replyTextMax: 1000, outsideWindow: 'template', rateVar: 'WHATSAPP_RATE_PER_SEC', senderVar: 'WHATSAPP_FROM' },
+  sms: { label: 'SMS', webSignup: true, replyTextMax: 1000, feedMessage: 'combined', outsideWindow: 'no window', rateVar: 'SMS_RATE_PER_SEC', senderVar: 'SMS_FROM' },
+  whatsapp: { label: 'WhatsApp', webSignup: true, replyTextMax: 1000, feedMessage: 'combined', outsideWindow: 'template', rateVar: 'WHATSAPP_RATE_PER_SEC', senderVar: 'WHATSAPP_FROM' },
   messenger: {
     label: 'Messenger',
     webSignup: false,
     replyTextMax: 640,
+    feedMessage: 'combined',
     outsideWindow: 'message tag or nothing',
     rateVar: 'MESSENGER_RATE_PER_SEC',
     senderVar: 'MESSENGER_FROM',
   },
-  viber_service: { label: 'Viber', webSignup: true, replyTextMax: 1000, outsideWindow: 'no window', rateVar: 'VIBER_RATE_PER_SEC', senderVar: 'VIBER_FROM' },
+  viber_service: { label: 'Viber', webSignup: true, replyTextMax: 1000, feedMessage: 'combined', outsideWindow: 'no window', rateVar: 'VIBER_RATE_PER_SEC', senderVar: 'VIBER_FROM' },
 } as const satisfies { [C in ApiChannel]?: ChannelRule & (C extends PhoneChannel ? unknown : { webSignup: false }) };
 
 /** The Messages API v1 channels the feed speaks on, named as the API names them. */

@@ -19,6 +19,7 @@ export * from './pacing/reply-pacer.ts';
 export * from './pacing/send-pacer.ts';
 
 export * from './stores/deliveries.ts';
+export * from './stores/due-index.ts';
 export * from './stores/prices.ts';
 export * from './stores/provider-status.ts';
 export * from './stores/signups.ts';

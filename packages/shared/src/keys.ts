@@ -29,6 +29,26 @@ export function redisKeys(namespace: string) {
     /** Set of every subscriber id ever seen. */
     subscribers: `${subs}:all`,
 
+    /**
+     * Sorted set, per channel, partition and symbol: the subscribers of that channel in that
+     * partition who follow the symbol, scored by the tick time of the newest price of it they
+     * were served (held ones by that plus HELD_OFFSET): who is due (stores/due-index.ts). Each
+     * (channel, partition) has its own hash tag, so the index shards on Redis Cluster.
+     */
+    dueFollowers: (channel: string, partition: number, symbol: string) => `${namespace}:{due:${channel}:${partition}}:sym:${symbol}`,
+    /** The same key before the symbol, for scripts that build it per symbol. */
+    dueFollowersPrefix: (channel: string, partition: number) => `${namespace}:{due:${channel}:${partition}}:sym:`,
+    /** Sorted set subscriber id -> when their EVERY interval ends, for the held ones of a (channel, partition). */
+    dueHeld: (channel: string, partition: number) => `${namespace}:{due:${channel}:${partition}}:held`,
+    /** SCAN pattern of every (channel, partition) key of the due index, whatever the partition count. */
+    dueIndexPattern: `${namespace}:{due:*`,
+    /** String: the layout the due index was built for; a dispatcher that finds another one rebuilds it at start. */
+    dueLayout: `${namespace}:{due}:layout`,
+    /** String with a TTL: the one dispatcher (re)building the due index. */
+    dueBuildLock: `${namespace}:{due}:build-lock`,
+    /** String with a short TTL, per channel: the one dispatcher refilling that channel's send queue right now. */
+    refillLock: (channel: string) => `${namespace}:{due}:refill-lock:${channel}`,
+
     /** Hash part number -> text: an SMS API message arriving in parts, until every part is in. */
     smsConcatParts: (from: string, ref: string) => `${namespace}:{concat}:${from}:${ref}`,
     /** Hash part number -> that part's own messageId, beside the parts: what the joined message's id is made of. */

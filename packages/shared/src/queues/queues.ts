@@ -63,10 +63,12 @@ export const fanoutJobSchema = z.object({
 export type FanoutJob = z.infer<typeof fanoutJobSchema>;
 
 /**
- * One message to one subscriber. A price send carries no price: it reads the latest one when it
- * runs, which is what lets a queue of them conflate.
+ * One message to one subscriber. A feed send carries no price: it reads the latest ones when it
+ * runs, which is what lets a queue of them conflate. `price` is the per-symbol send of earlier
+ * versions, still in queues after an upgrade: it runs as the subscriber's feed send.
  */
 export const sendJobSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('feed'), subscriberId: z.string() }),
   z.object({ kind: z.literal('price'), subscriberId: z.string(), symbol: z.string(), tickedAt: z.number().int().optional() }),
   z.object({ kind: z.literal('reply'), subscriberId: z.string(), text: z.string().min(1).max(1000) }),
 ]);

@@ -1,6 +1,6 @@
 /**
- * Every send job's name, data, id and options, built here and nowhere else: the fan-out (price
- * updates and broadcasts), the replies to people (commands, signup confirmations) and the admin
+ * Every send job's name, data, id and options, built here and nowhere else: the refill (the
+ * feed), the fan-out (broadcasts), the replies to people (commands, signup confirmations) and the admin
  * API all call these, so that what makes a send unique (its id or its deduplication key) and
  * where it stands in line (its priority) is decided in one place.
  */
@@ -14,16 +14,17 @@ export interface SendJobSpec {
 }
 
 /**
- * A price update for one subscription. Deduplicated per (subscriber, symbol): while one is
- * pending no other is added, and one added while another is being sent is kept as the last
- * (keepLastIfActive), so a queue holds at most one waiting update per subscription and the final
- * price always goes out. Feed priority: replies to people go first.
+ * A subscriber's turn in the feed: one message with every ticker of theirs that changed, read
+ * when it runs. Made by the refill (apps/dispatcher/src/refill.ts) for subscribers who are due.
+ * Deduplicated per subscriber: while one is pending no other is added, and one added while
+ * another is being sent is kept as the last (keepLastIfActive), so the final prices always go
+ * out. Feed priority: replies to people go first.
  */
-export function priceSend(subscriberId: string, symbol: string, tickedAt: number): SendJobSpec {
+export function feedSend(subscriberId: string): SendJobSpec {
   return {
-    name: 'price',
-    data: { kind: 'price', subscriberId, symbol, tickedAt },
-    opts: { priority: FEED_PRIORITY, deduplication: { id: `${subscriberId}|${symbol}`, keepLastIfActive: true } },
+    name: 'feed',
+    data: { kind: 'feed', subscriberId },
+    opts: { priority: FEED_PRIORITY, deduplication: { id: `feed|${subscriberId}`, keepLastIfActive: true } },
   };
 }
 

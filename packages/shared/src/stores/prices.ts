@@ -71,6 +71,17 @@ export class PriceCache {
     return decode(symbol, await this.#redis.hget(this.#keys.prices, symbol));
   }
 
+  /** Every symbol's last tick time: what makes a follower due (DueIndex). One read, whatever the subscribers. */
+  async tickTimes(): Promise<Map<string, number>> {
+    const all = await this.#redis.hgetall(this.#keys.prices);
+    const out = new Map<string, number>();
+    for (const [symbol, raw] of Object.entries(all)) {
+      const q = decode(symbol, raw);
+      if (q) out.set(symbol, q.tickedAt);
+    }
+    return out;
+  }
+
   async getMany(symbols: readonly string[]): Promise<Map<string, PriceQuote>> {
     const out = new Map<string, PriceQuote>();
     if (symbols.length === 0) return out;

@@ -3,6 +3,7 @@ import type { Channel, SubscriberId } from '../channels.ts';
 import { CHANNELS, parseSubscriberId, subscriberId } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
 import { LuaScript } from '../runtime/lua.ts';
+import { duePartition } from './due-index.ts';
 
 export type SubscriberStatus = 'active' | 'stopped';
 
@@ -26,7 +27,11 @@ export interface Subscriber {
  */
 const STOP_SCRIPT = new LuaScript(`
 local syms = redis.call('SMEMBERS', KEYS[2])
-for _, s in ipairs(syms) do redis.call('SREM', ARGV[1] .. s .. ARGV[2], ARGV[3]) end
+for _, s in ipairs(syms) do
+  redis.call('SREM', ARGV[1] .. s .. ARGV[2], ARGV[3])
+  redis.call('ZREM', ARGV[5] .. s, ARGV[3])
+end
+redis.call('ZREM', KEYS[4], ARGV[3])
 local was = redis.call('HGET', KEYS[1], 'status')
 redis.call('HSET', KEYS[1], 'status', 'stopped', 'updatedAt', ARGV[4])
 redis.call('SREM', KEYS[3], ARGV[3])
@@ -35,13 +40,19 @@ return was or false
 
 const START_SCRIPT = new LuaScript(`
 local syms = redis.call('SMEMBERS', KEYS[2])
-for _, s in ipairs(syms) do redis.call('SADD', ARGV[1] .. s .. ARGV[2], ARGV[3]) end
+for _, s in ipairs(syms) do
+  redis.call('SADD', ARGV[1] .. s .. ARGV[2], ARGV[3])
+  redis.call('ZADD', ARGV[5] .. s, 'NX', ARGV[4], ARGV[3])
+end
 redis.call('HSET', KEYS[1], 'status', 'active', 'updatedAt', ARGV[4])
 redis.call('SADD', KEYS[3], ARGV[3])
 return syms
 `);
 
 /*
+ * The due index (due-index.ts) follows the symbol sets: a new follower enters it scored by the time
+ * they subscribed, so the next tick, not the current price they were just told, makes them due.
+ *
  * SUBSCRIBE is an opt-in to the symbols asked for. After STOP the held set is not resumed by it
  * (START does that): it starts afresh, so an active subscriber is always fanned out exactly the
  * symbols in their own set.
@@ -52,9 +63,10 @@ redis.call('HSETNX', KEYS[1], 'createdAt', ARGV[4])
 redis.call('HSET', KEYS[1], 'channel', ARGV[5], 'address', ARGV[6], 'status', 'active', 'updatedAt', ARGV[4])
 redis.call('SADD', KEYS[3], ARGV[3])
 redis.call('SADD', KEYS[4], ARGV[3])
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   redis.call('SADD', KEYS[2], ARGV[i])
   redis.call('SADD', ARGV[1] .. ARGV[i] .. ARGV[2], ARGV[3])
+  redis.call('ZADD', ARGV[7] .. ARGV[i], 'NX', ARGV[4], ARGV[3])
 end
 return 1
 `);
@@ -93,7 +105,7 @@ export class SubscriptionStore {
     await SUBSCRIBE_SCRIPT.run(
       this.#redis,
       [k.subscriber(id), k.subscriberSymbols(id), k.subscribers, k.activeSubscribers(channel)],
-      [...k.symbolSubscribersParts, id, at, channel, address, ...symbols],
+      [...k.symbolSubscribersParts, id, at, channel, address, k.dueFollowersPrefix(channel, duePartition(id)), ...symbols],
     );
     return id;
   }
@@ -103,17 +115,20 @@ export class SubscriptionStore {
     if (symbols.length === 0) return;
     const k = this.#keys;
     const tx = this.#redis.multi().srem(k.subscriberSymbols(id), ...symbols).hset(k.subscriber(id), 'updatedAt', at);
-    for (const s of symbols) tx.srem(k.symbolSubscribers(s), id);
+    const { channel } = parseSubscriberId(id);
+    for (const s of symbols) tx.srem(k.symbolSubscribers(s), id).zrem(k.dueFollowers(channel, duePartition(id), s), id);
     await tx.exec();
   }
 
   /** Opt-out: nothing more is fanned out to this subscriber until they opt back in. Returns the previous status. */
   async stop(id: SubscriberId, at = Date.now()): Promise<SubscriberStatus | undefined> {
     const k = this.#keys;
+    const { channel } = parseSubscriberId(id);
+    const p = duePartition(id);
     const was = (await STOP_SCRIPT.run(
       this.#redis,
-      [k.subscriber(id), k.subscriberSymbols(id), k.activeSubscribers(parseSubscriberId(id).channel)],
-      [...k.symbolSubscribersParts, id, at],
+      [k.subscriber(id), k.subscriberSymbols(id), k.activeSubscribers(channel), k.dueHeld(channel, p)],
+      [...k.symbolSubscribersParts, id, at, k.dueFollowersPrefix(channel, p)],
     )) as SubscriberStatus | null;
     return was ?? undefined;
   }
@@ -121,10 +136,11 @@ export class SubscriptionStore {
   /** Opt back in to the symbols held before STOP. Returns them. */
   async start(id: SubscriberId, at = Date.now()): Promise<string[]> {
     const k = this.#keys;
+    const { channel } = parseSubscriberId(id);
     const syms = (await START_SCRIPT.run(
       this.#redis,
-      [k.subscriber(id), k.subscriberSymbols(id), k.activeSubscribers(parseSubscriberId(id).channel)],
-      [...k.symbolSubscribersParts, id, at],
+      [k.subscriber(id), k.subscriberSymbols(id), k.activeSubscribers(channel)],
+      [...k.symbolSubscribersParts, id, at, k.dueFollowersPrefix(channel, duePartition(id))],
     )) as string[];
     return syms.sort();
   }
@@ -165,6 +181,12 @@ export class SubscriptionStore {
     for (const c of CHANNELS) tx.scard(this.#keys.activeSubscribers(c));
     const results = (await tx.exec()) as [Error | null, number][];
     return Object.fromEntries(CHANNELS.map((c, i) => [c, results[i]![1]])) as Record<Channel, number>;
+  }
+
+  /** True unless the subscriber stopped (or never was): the re-check of a feed send after waiting for its slot. */
+  async isActive(id: SubscriberId | string): Promise<boolean> {
+    const status = await this.#redis.hget(this.#keys.subscriber(id), 'status');
+    return status !== null && status !== 'stopped';
   }
 
   /** True when a feed update for `symbol` may still go to this subscriber (the send-time re-check). */

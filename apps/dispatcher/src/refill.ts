@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import {
+  CHANNELS,
+  feedSend,
+  LuaScript,
+  type Channel,
+  type DueIndex,
+  type Logger,
+  type PriceCache,
+  type Queues,
+  type Redis,
+  type RedisKeys,
+} from '@tickercast/shared';
+
+export interface RefillOptions {
+  redis: Redis;
+  keys: RedisKeys;
+  due: DueIndex;
+  prices: PriceCache;
+  queues: Queues;
+  /** Sends per second per channel: what the queue is kept topped up for. */
+  rates: Record<Channel, number>;
+  logger: Logger;
+  /** Seconds of the channel's rate kept waiting in its queue (the watermark). */
+  aheadS?: number;
+  /** How often each channel is refilled even when nothing wakes it: held subscribers whose EVERY ended, a missed wake. */
+  safetyMs?: number;
+}
+
+/** The fewest feed sends a watermark allows, so a slow channel still has something in hand. */
+const MIN_WATERMARK = 10;
+/** The most feed sends one refill adds: past it, the next refill follows at once. Bounds one script's work. */
+const MAX_BATCH = 2000;
+/** How long one dispatcher may hold a channel's refill; a crashed holder frees it after this. */
+const LOCK_MS = 5000;
+/** How soon to try again when another dispatcher is refilling the channel. */
+const BUSY_RETRY_MS = 100;
+
+const RELEASE_SCRIPT = new LuaScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`);
+
+interface ChannelState {
+  running: Promise<void> | undefined;
+  again: boolean;
+  timer: NodeJS.Timeout | undefined;
+  timerAt: number;
+}
+
+/**
+ * Keeps each channel's send queue topped up with feed sends, from the subscribers who are due, at
+ * the rate the channel can take: work follows what can be delivered, not ticks × subscribers.
+ *
+ * A refill reads the channel's backlog of feed sends, takes (watermark − backlog) due subscribers
+ * from the due index, longest-waiting first, adds one feed send each (deduplicated per
+ * subscriber), and marks them served up to the current ticks. It runs when a tick wakes it, when
+ * the backlog it left should be down to half the watermark, and every `safetyMs`. One dispatcher at
+ * a time refills a channel (a lock with a short TTL); any of them may.
+ */
+export class Refiller {
+  readonly #o: RefillOptions;
+  readonly #state: Record<Channel, ChannelState>;
+  #safety: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(options: RefillOptions) {
+    this.#o = options;
+    this.#state = Object.fromEntries(CHANNELS.map((c) => [c, { running: undefined, again: false, timer: undefined, timerAt: 0 }])) as Record<Channel, ChannelState>;
+  }
+
+  /** Feed sends kept waiting in a channel's queue. */
+  watermark(channel: Channel): number {
+    return Math.max(MIN_WATERMARK, Math.ceil(this.#o.rates[channel] * (this.#o.aheadS ?? 2)));
+  }
+
+  /** Starts the periodic refill of every channel. */
+  start(): void {
+    if (this.#safety || this.#closed) return;
+    this.#safety = setInterval(() => void this.wake(), this.#o.safetyMs ?? 1000);
+    this.#safety.unref();
+    void this.wake();
+  }
+
+  /** Refills every channel now (a tick): resolves when the refills asked for have run. */
+  async wake(): Promise<void> {
+    await Promise.all(CHANNELS.map((c) => this.request(c)));
+  }
+
+  /** Refills one channel; a request while one runs makes it run once more after. */
+  request(channel: Channel): Promise<void> {
+    const st = this.#state[channel];
+    if (this.#closed) return Promise.resolve();
+    if (st.running) {
+      st.again = true;
+      return st.running;
+    }
+    st.running = (async () => {
+      do {
+        st.again = false;
+        await this.#refill(channel);
+      } while (st.again && !this.#closed);
+    })().finally(() => {
+      st.running = undefined;
+    });
+    return st.running;
+  }
+
+  /** Stops refilling and waits for a refill in progress. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#safety);
+    for (const st of Object.values(this.#state)) clearTimeout(st.timer);
+    await Promise.all(Object.values(this.#state).map((st) => st.running));
+  }
+
+  #later(channel: Channel, ms: number): void {
+    const st = this.#state[channel];
+    const at = Date.now() + ms;
+    if (this.#closed || (st.timer && st.timerAt <= at)) return;
+    clearTimeout(st.timer);
+    st.timerAt = at;
+    st.timer = setTimeout(() => {
+      st.timer = undefined;
+      void this.request(channel);
+    }, ms);
+    st.timer.unref();
+  }
+
+  async #refill(channel: Channel): Promise<void> {
+    const { redis, keys, due, prices, queues, rates, logger } = this.#o;
+    const token = randomUUID();
+    try {
+      if ((await redis.set(keys.refillLock(channel), token, 'PX', LOCK_MS, 'NX')) !== 'OK') {
+        this.#later(channel, BUSY_RETRY_MS);
+        return;
+      }
+    } catch (err) {
+      logger.warn({ err, channel }, 'refill skipped: Redis did not answer; the next one will try again');
+      return;
+    }
+    try {
+      const queue = queues.send[channel];
+      const watermark = this.watermark(channel);
+      const [backlog, ticks] = await Promise.all([queue.getPrioritizedCount(), prices.tickTimes()]);
+      const need = Math.min(MAX_BATCH, watermark - backlog);
+      if (need <= 0) return;
+      const ids = await due.due(channel, ticks, need);
+      if (ids.length === 0) return;
+      // Added before they are marked served: a crash in between finds them due again, and the
+      // sends' deduplication keeps a subscriber from being queued twice.
+      await queue.addBulk(ids.map(feedSend));
+      await due.served(ids, ticks);
+      if (ids.length < need) return;
+      // More may be due: come back when the queue is down to half the watermark.
+      const ahead = backlog + ids.length - watermark / 2;
+      this.#later(channel, Math.max(0, Math.round((ahead / rates[channel]) * 1000)));
+    } catch (err) {
+      logger.warn({ err, channel }, 'refill failed; the next one will try again');
+    } finally {
+      await RELEASE_SCRIPT.run(redis, [keys.refillLock(channel)], [token]).catch(() => undefined);
+    }
+  }
+}

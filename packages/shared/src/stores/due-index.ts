@@ -1,0 +1,155 @@
+import type { Redis } from 'ioredis';
+import type { Channel } from '../channels.ts';
+import { parseSubscriberId } from '../channels.ts';
+import type { RedisKeys } from '../keys.ts';
+import { LuaScript } from '../runtime/lua.ts';
+
+/*
+ * Who is due a feed message, per channel, kept so that finding the next ones costs what is taken,
+ * not what is held (the refill, apps/dispatcher/src/refill.ts, reads it at the channel's rate).
+ *
+ * Per (channel, partition) and symbol, a sorted set of the followers scored by the tick time of
+ * the newest price of that symbol they were served (or when they subscribed). A follower is due
+ * on a symbol when its score is below the symbol's last tick time; taking the lowest scores first
+ * serves whoever waited longest (ties in id order), so nobody is served twice while another due
+ * one waits. A follower whose EVERY interval runs has HELD_OFFSET added to every score (out of any
+ * due range) and an entry in the held set until the interval ends.
+ *
+ * A subscriber's partition is a hash of their id: each (channel, partition) is one hash tag,
+ * ready for Redis Cluster; a refill reads all partitions of its channel and merges them.
+ */
+
+/** Partitions per channel. The index is rebuilt when this changes (see DUE_LAYOUT). */
+export const DUE_PARTITIONS = 4;
+
+/** Added to a held follower's scores: far above any tick time (ms), far below 2^53. */
+export const HELD_OFFSET = 2 ** 50;
+
+/** What the index of a Redis was built as; another value there makes a dispatcher rebuild it at start. */
+export const DUE_LAYOUT = `v1 partitions=${DUE_PARTITIONS}`;
+
+/** FNV-1a over the id's UTF-16 code units: stable across processes, cheap, well spread. */
+export function duePartition(id: string, partitions = DUE_PARTITIONS): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % partitions;
+}
+
+/*
+ * One partition: ends the holds that are over, then the lowest `need` due followers of each
+ * symbol with their scores. ARGV: now, offset, need, key prefix, then symbol and its last tick
+ * time in pairs. Numbers go back to Redis as the strings they came in (a Lua number would be
+ * formatted with 14 digits, and the held scores have 16).
+ */
+const DUE_SCRIPT = new LuaScript(`
+local now, off, need, prefix = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local freed = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
+for _, id in ipairs(freed) do
+  for i = 5, #ARGV, 2 do
+    local k = prefix .. ARGV[i]
+    local s = redis.call('ZSCORE', k, id)
+    if s and tonumber(s) >= off then redis.call('ZINCRBY', k, '-' .. ARGV[2], id) end
+  end
+  redis.call('ZREM', KEYS[1], id)
+end
+local out = {}
+for i = 5, #ARGV, 2 do
+  local got = redis.call('ZRANGEBYSCORE', prefix .. ARGV[i], '-inf', '(' .. ARGV[i + 1], 'WITHSCORES', 'LIMIT', 0, need)
+  for j = 1, #got do out[#out + 1] = got[j] end
+end
+return out
+`);
+
+/*
+ * Marks followers served up to the given tick times (never lowering a score: GT), and holds them
+ * when `holdUntil` > 0. ARGV: key prefix, hold-until, offset, symbol count n, n pairs of symbol and
+ * tick time, then the ids. Only existing entries change (XX): a follower who left stays out.
+ */
+const SERVED_SCRIPT = new LuaScript(`
+local prefix, hold, off, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local first = 5 + 2 * n
+for i = first, #ARGV do
+  local id = ARGV[i]
+  for j = 5, first - 1, 2 do
+    local k = prefix .. ARGV[j]
+    redis.call('ZADD', k, 'XX', 'GT', ARGV[j + 1], id)
+    if hold > 0 then
+      local s = redis.call('ZSCORE', k, id)
+      if s and tonumber(s) < off then redis.call('ZINCRBY', k, ARGV[3], id) end
+    end
+  end
+  if hold > 0 then redis.call('ZADD', KEYS[1], ARGV[2], id) end
+end
+return 1
+`);
+
+/** A due follower as the scan found them: the lowest score over their due symbols. */
+interface Candidate {
+  id: string;
+  score: number;
+}
+
+export class DueIndex {
+  readonly #redis: Redis;
+  readonly #keys: RedisKeys;
+
+  constructor(redis: Redis, keys: RedisKeys) {
+    this.#redis = redis;
+    this.#keys = keys;
+  }
+
+  /**
+   * The `need` due followers on `channel` who waited longest, across all partitions, given each
+   * symbol's last tick time. Ends the EVERY holds that are over on the way. Reads only: the caller
+   * enqueues them and then marks them served (`served`), so a crash in between re-finds them.
+   */
+  async due(channel: Channel, lastTicks: ReadonlyMap<string, number>, need: number, now = Date.now()): Promise<string[]> {
+    if (need <= 0 || lastTicks.size === 0) return [];
+    const pairs = [...lastTicks].flatMap(([s, t]) => [s, String(t)]);
+    const k = this.#keys;
+    const parts = await Promise.all(
+      Array.from({ length: DUE_PARTITIONS }, (_, p) =>
+        DUE_SCRIPT.run(this.#redis, [k.dueHeld(channel, p)], [now, HELD_OFFSET, need, k.dueFollowersPrefix(channel, p), ...pairs]) as Promise<string[]>,
+      ),
+    );
+    const best = new Map<string, number>();
+    for (const flat of parts) {
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const id = flat[i]!;
+        const score = Number(flat[i + 1]);
+        const seen = best.get(id);
+        if (seen === undefined || score < seen) best.set(id, score);
+      }
+    }
+    const candidates: Candidate[] = [...best].map(([id, score]) => ({ id, score }));
+    candidates.sort((a, b) => a.score - b.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return candidates.slice(0, need).map((c) => c.id);
+  }
+
+  /**
+   * Marks followers served up to these tick times, so they are due again only on a newer tick;
+   * with `holdUntil`, they are also held until then (EVERY).
+   */
+  async served(ids: readonly string[], tickTimes: ReadonlyMap<string, number>, holdUntil = 0): Promise<void> {
+    if (ids.length === 0 || tickTimes.size === 0) return;
+    const byPartition = new Map<string, { channel: Channel; p: number; ids: string[] }>();
+    for (const id of ids) {
+      const channel = parseSubscriberId(id).channel;
+      const p = duePartition(id);
+      const key = `${channel}:${p}`;
+      let group = byPartition.get(key);
+      if (!group) byPartition.set(key, (group = { channel, p, ids: [] }));
+      group.ids.push(id);
+    }
+    const pairs = [...tickTimes].flatMap(([s, t]) => [s, String(t)]);
+    const k = this.#keys;
+    await Promise.all(
+      [...byPartition.values()].map(({ channel, p, ids: group }) =>
+        SERVED_SCRIPT.run(this.#redis, [k.dueHeld(channel, p)], [k.dueFollowersPrefix(channel, p), holdUntil, HELD_OFFSET, tickTimes.size, ...pairs, ...group]),
+      ),
+    );
+  }
+}
