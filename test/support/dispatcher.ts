@@ -51,13 +51,14 @@ export interface TestDispatcher extends Omit<Dispatcher, 'close'> {
 export async function testDispatcher(
   t: TestRedis,
   sim: RunningSimulator,
-  opts: TestDispatcherOptions & { clientOptions?: Partial<MessagesClientOptions>; metrics?: MetricsRecorder; fanoutPageSize?: number } = {},
+  opts: TestDispatcherOptions & { clientOptions?: Partial<MessagesClientOptions>; metrics?: MetricsRecorder; fanoutPageSize?: number; refillAheadS?: number } = {},
 ): Promise<TestDispatcher> {
   const client = new MessagesClient({ baseUrl: sim.url, auth: sim.auth, ...opts.clientOptions });
   const deps: DispatcherDeps = {
     client,
     logger: createLogger('test', 'silent'),
     fanoutPageSize: opts.fanoutPageSize ?? 100,
+    ...(opts.refillAheadS ? { refillAheadS: opts.refillAheadS } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
   };
   const build = (concurrency = opts.concurrency) => buildDispatcher(testConfig(t, { ...opts, concurrency, apiUrl: sim.url }), deps);
@@ -82,7 +83,7 @@ export async function testDispatcher(
       return current.workers;
     },
     async stopWorkers() {
-      await current.refiller.close();
+      await current.refiller.stop();
       await Promise.all(current.workers.map((w) => w.close()));
     },
     async close() {

@@ -47,6 +47,8 @@ export interface DispatcherDeps {
   logger?: Logger;
   /** Subscribers per fan-out page (default 1000). */
   fanoutPageSize?: number;
+  /** Seconds of each channel's rate the refill keeps queued (default 2). */
+  refillAheadS?: number;
   /** false: the workers are made but take no job until their `run()` (default true). */
   autorun?: boolean;
 }
@@ -126,7 +128,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
   const due = new DueIndex(data, keys);
   // Before the first refill: after an upgrade, the subscriptions already in Redis get their index.
   await ensureDueIndex(data, keys, logger);
-  const refiller = new Refiller({ redis: data, keys, due, prices, queues, rates, logger });
+  const refiller = new Refiller({ redis: data, keys, due, prices, queues, rates, logger, ...(deps.refillAheadS ? { aheadS: deps.refillAheadS } : {}) });
   const processors = {
     inbound: createInboundProcessor({
       store,

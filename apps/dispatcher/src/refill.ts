@@ -62,6 +62,8 @@ export class Refiller {
   readonly #o: RefillOptions;
   readonly #state: Record<Channel, ChannelState>;
   #safety: NodeJS.Timeout | undefined;
+  /** Whether refills run by themselves (after `start`, until `stop`). */
+  #started = false;
   #closed = false;
 
   constructor(options: RefillOptions) {
@@ -76,7 +78,8 @@ export class Refiller {
 
   /** Starts the periodic refill of every channel. */
   start(): void {
-    if (this.#safety || this.#closed) return;
+    if (this.#started || this.#closed) return;
+    this.#started = true;
     this.#safety = setInterval(() => void this.wake(), this.#o.safetyMs ?? 1000);
     this.#safety.unref();
     void this.wake();
@@ -106,18 +109,28 @@ export class Refiller {
     return st.running;
   }
 
-  /** Stops refilling and waits for a refill in progress. */
+  /** Stops the refills that run by themselves (timers), and waits for one in progress; `request` still runs one. */
+  async stop(): Promise<void> {
+    this.#started = false;
+    clearInterval(this.#safety);
+    this.#safety = undefined;
+    for (const st of Object.values(this.#state)) {
+      clearTimeout(st.timer);
+      st.timer = undefined;
+    }
+    await Promise.all(Object.values(this.#state).map((st) => st.running));
+  }
+
+  /** Stops refilling for good and waits for a refill in progress. */
   async close(): Promise<void> {
     this.#closed = true;
-    clearInterval(this.#safety);
-    for (const st of Object.values(this.#state)) clearTimeout(st.timer);
-    await Promise.all(Object.values(this.#state).map((st) => st.running));
+    await this.stop();
   }
 
   #later(channel: Channel, ms: number): void {
     const st = this.#state[channel];
     const at = Date.now() + ms;
-    if (this.#closed || (st.timer && st.timerAt <= at)) return;
+    if (!this.#started || (st.timer && st.timerAt <= at)) return;
     clearTimeout(st.timer);
     st.timerAt = at;
     st.timer = setTimeout(() => {

@@ -165,8 +165,9 @@ export function createSendProcessor(deps: SendDeps) {
     const now = clock();
     const lastAt = Math.max(0, ...[...state.previous.values()].map((p) => p.at));
     if (state.intervalMs && lastAt > 0 && now < lastAt + state.intervalMs) {
-      // EVERY: not yet. The index holds them until then and makes them due again after.
-      await deps.due.served([id], new Map(), lastAt + state.intervalMs);
+      // EVERY: not yet. The index holds them until then (served up to nothing new: time 0), and
+      // they are due again after, on the prices of then.
+      await deps.due.served([id], new Map(state.symbols.map((s) => [s, 0])), lastAt + state.intervalMs);
       return { kind: 'skipped', why: 'held (EVERY)' };
     }
     const changed = state.symbols.filter((s) => {

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Worker } from 'bullmq';
 import {
   broadcastFanoutJobId,
+  duePartition,
   inboundJobId,
   statusJobId,
   REPLY_TEXT_MAX,
@@ -197,170 +198,66 @@ describe('dispatcher, against the simulator', () => {
 });
 
 describe('fan-out in pages', () => {
-  it('a tick past one page hands its other pages on as jobs; everyone gets the price once', async () => {
+  it('a broadcast past one page hands its other pages on as jobs; everyone gets it once', async () => {
     const fanoutWorker = workers.find((w) => w.name === 'fanout')!;
     const ran: string[] = [];
-    fanoutWorker.on('completed', (job) => ran.push(`${job.name}:${(job.data as { subscriberIds?: string[] }).subscriberIds?.length ?? 'tick'}`));
+    fanoutWorker.on('completed', (job) => ran.push(`${job.name}:${(job.data as { subscriberIds?: string[] }).subscriberIds?.length ?? 'root'}`));
     const numbers = Array.from({ length: 250 }, (_, i) => `447700902${String(i).padStart(3, '0')}`);
     for (const n of numbers) await store.subscribe('sms', n, ['MSFT']);
-    const q = await prices.set('MSFT', 433);
-    await queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
+    await queues.fanout.add('broadcast', { symbol: 'MSFT', version: 0, tickedAt: Date.now(), broadcast: { text: 'market closes early', key: 'k1' } }, { jobId: broadcastFanoutJobId('k1') });
     await until('all delivered', () => sim.store.messages().length === numbers.length, 20_000);
     await new Promise((r) => setTimeout(r, 200));
     expect(new Set(sim.store.messages().map((m) => m.to)).size).toBe(numbers.length);
     expect(sim.store.messages()).toHaveLength(numbers.length);
-    // The tick's job added one page itself (pageSize 100 here) and handed the rest on.
+    expect(sim.store.messages().every((m) => m.display === 'market closes early')).toBe(true);
+    // The root job added one page itself (pageSize 100 here) and handed the rest on.
     const pages = ran.filter((r) => r.startsWith('page:'));
-    expect(ran.filter((r) => r.startsWith('fanout:'))).toHaveLength(1);
+    expect(ran.filter((r) => r.startsWith('broadcast:'))).toHaveLength(1);
     expect(pages.length).toBeGreaterThanOrEqual(1);
     expect(pages.reduce((sum, r) => sum + Number(r.split(':')[1]), 0)).toBeGreaterThanOrEqual(numbers.length - 150);
+  });
+
+  it('a tick adds no job per subscriber: its job wakes the refill, which queues one feed send each', async () => {
+    await d.stopWorkers();
+    const numbers = Array.from({ length: 250 }, (_, i) => `447700904${String(i).padStart(3, '0')}`);
+    for (const n of numbers) await store.subscribe('sms', n, ['MSFT', 'GOOGL']);
+    const q = await prices.set('MSFT', 433);
+    await prices.set('GOOGL', 170.02);
+    const result = await createFanoutProcessor({ store, queues, wake: async () => undefined })({ symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
+    expect(result.count).toBe(0);
+    expect(await queues.send.sms.count()).toBe(0);
+    expect(await queues.fanout.count()).toBe(0);
+    await d.refiller.request('sms');
+    const jobs = await queues.send.sms.getPrioritized();
+    expect(jobs.map((j) => j.data.subscriberId).sort()).toEqual(numbers.map((n) => `sms:${n}`));
+    expect(jobs.every((j) => j.name === 'feed')).toBe(true);
+    // Both tickers are new to them: one message each carrying both.
+    workers = await d.start();
+    await until('all delivered', () => sim.store.messages().length === numbers.length, 20_000);
+    expect(new Set(sim.store.messages().map((m) => m.display))).toEqual(new Set(['GOOGL 170.02 · MSFT 433.00']));
   });
 });
 
 describe('fan-out conflation', () => {
-  it('ticks faster than sending leave at most one waiting send per subscription', async () => {
-    await Promise.all(workers.map((w) => w.close()));
-    for (let i = 0; i < 50; i++) await store.subscribe('sms', `4477009003${String(i).padStart(2, '0')}`, ['MSFT']);
-    const fanout = createFanoutProcessor({ store, queues, pageSize: 7 });
+  it('ticks faster than sending leave at most one waiting send per subscriber', async () => {
+    await d.stopWorkers();
+    for (let i = 0; i < 50; i++) await store.subscribe('sms', `4477009003${String(i).padStart(2, '0')}`, ['MSFT', 'GOOGL']);
     for (let tick = 0; tick < 5; tick++) {
-      const q = await prices.set('MSFT', 400 + tick);
-      await fanout({ symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
-      // Past its first page, a tick hands its pages on as jobs: run them as a worker would.
-      const pages = await queues.fanout.getWaiting();
-      expect(pages.length).toBeGreaterThan(0);
-      for (const page of pages) {
-        expect(page.name).toBe('page');
-        await fanout(page.data);
-        await page.remove();
-      }
+      await prices.set('MSFT', 400 + tick);
+      await prices.set('GOOGL', 170 + tick);
+      await d.refiller.request('sms');
     }
     expect(await queues.send.sms.count()).toBe(50);
   });
 });
 
-describe('broadcasts', () => {
-  it('a broadcast fan-out job reaches every active follower of the symbol on their own channel, once, however often it is added', async () => {
-    const followers = ['447700900501', '447700900502', '447700900503'];
-    for (const n of followers) await store.subscribe('sms', n, ['MSFT']);
-    await store.subscribe('viber_service', '447700900504', ['MSFT']);
-    await store.subscribe('sms', '447700900505', ['GOOGL']);
-    await store.subscribe('sms', '447700900506', ['MSFT']);
-    await store.stop('sms:447700900506');
-    const job = { symbol: 'MSFT', version: 0, tickedAt: Date.now(), broadcast: { text: 'Markets close early today.', key: 'early' } };
-    await queues.fanout.add('broadcast', job, { jobId: broadcastFanoutJobId('early') });
-    await queues.fanout.add('broadcast', job, { jobId: broadcastFanoutJobId('early') });
-    await until('every follower', () => [...followers, '447700900504'].every((n) => received(n).length > 0));
-    await new Promise((r) => setTimeout(r, 300));
-    for (const n of [...followers, '447700900504']) expect(received(n)).toEqual(['Markets close early today.']);
-    expect(received('447700900505')).toEqual([]);
-    expect(received('447700900506')).toEqual([]);
-    const done = await queues.fanout.getJob(broadcastFanoutJobId('early'));
-    expect(done?.returnvalue).toEqual({ count: 4, byChannel: { sms: 3, viber_service: 1 } });
-  });
-});
-
-describe('channel rules and failures', () => {
-  it('WhatsApp outside the 24-hour window gets the template, with the price as its parameter', async () => {
-    const wa = '447700900401';
-    await store.touch('whatsapp', wa, Date.now() - 25 * 60 * 60 * 1000);
-    await store.subscribe('whatsapp', wa, ['MSFT']);
-    const q = await prices.set('MSFT', 416);
-    await queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
-    const [m] = await until('template', () => (sim.store.messages({ to: wa }).length > 0 ? sim.store.messages({ to: wa }) : undefined));
-    expect(m!.request).toMatchObject({
-      channel: 'whatsapp',
-      message_type: 'template',
-      template: { name: 'price_update', parameters: ['MSFT 416.00'] },
-      whatsapp: { policy: 'deterministic', locale: 'en_GB' },
-    });
-  });
-
-  it('WhatsApp inside the window gets free text', async () => {
-    const wa = '447700900402';
-    await inbound('MSFT', wa, 'whatsapp');
-    const [m] = await until('confirmation', () => (sim.store.messages({ to: wa }).length > 0 ? sim.store.messages({ to: wa }) : undefined));
-    expect(m!.request).toMatchObject({ channel: 'whatsapp', message_type: 'text' });
-  });
-
-  it('an inbound stamped a week ahead opens the WhatsApp window from now, not until next week', async () => {
-    // Issue 19 item 14: a future timestamp must not keep the 24-hour window open.
-    const wa = '447700900404';
-    const m: InboundMessage = { channel: 'whatsapp', from: wa, to: BUSINESS_NUMBERS.whatsapp, text: 'MSFT', messageId: `future-${++seq}`, receivedAt: new Date(Date.now() + 7 * 24 * 60 * 60 * 1000).toISOString() };
-    const before = Date.now();
-    await queues.inbound.add('inbound', m, { jobId: inboundJobId(m) });
-    await until('confirmation', () => sim.store.messages({ to: wa }).length > 0);
-    const lastInboundAt = Number(await t.redis.hget(t.keys.subscriber(subscriberId('whatsapp', wa)), 'lastInboundAt'));
-    expect(lastInboundAt).toBeGreaterThanOrEqual(before);
-    expect(lastInboundAt).toBeLessThanOrEqual(Date.now());
-  });
-
-  it('Messenger outside its window with no tag configured sends nothing', async () => {
-    const psid = '2222333344445555';
-    await store.touch('messenger', psid, Date.now() - 25 * 60 * 60 * 1000);
-    await store.subscribe('messenger', psid, ['MSFT']);
-    const q = await prices.set('MSFT', 417);
-    await queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
-    await until('send processed', async () => (await queues.send.messenger.getJobCounts('completed')).completed === 1);
-    expect(sim.store.messages({ to: psid })).toHaveLength(0);
-  });
-
-  it('Viber messages go as transactional service messages with a TTL', async () => {
-    const viber = '447700900403';
-    await store.subscribe('viber_service', viber, ['MSFT']);
-    const q = await prices.set('MSFT', 418);
-    await queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
-    const [m] = await until('viber', () => (sim.store.messages({ to: viber }).length > 0 ? sim.store.messages({ to: viber }) : undefined));
-    expect(m!.request).toMatchObject({ channel: 'viber_service', viber_service: { category: 'transaction', ttl: 600 } });
-  });
-
-  it('an address that can never receive is unsubscribed at the first failed send, which is not retried', async () => {
-    const bad = '12345';
-    await store.subscribe('sms', bad, ['MSFT']);
-    const q = await prices.set('MSFT', 419);
-    await queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
-    const [failed] = await until('failed job', async () => {
-      const f = await queues.send.sms.getFailed();
-      return f.length > 0 ? f : undefined;
-    });
-    expect(failed!.attemptsMade).toBe(1);
-    expect(failed!.failedReason).toMatch(/unsubscribed/);
-    expect(await store.isSubscribed(subscriberId('sms', bad), 'MSFT')).toBe(false);
-    expect(sim.store.messages({ to: bad })).toHaveLength(0);
-  });
-});
-
-describe('jobs that can never be valid', () => {
-  const failedJob = (queue: Queues['inbound'] | Queues['send']['sms']) =>
-    until('failed job', async () => {
-      const f = await queue.getFailed();
-      return f.length > 0 ? f : undefined;
-    });
-
-  it('a reply longer than a send job may carry fails at once, with the reason, instead of being retried', async () => {
-    await queues.send.sms.add('reply', { kind: 'reply', subscriberId: subscriberId('sms', PHONE), text: 'x'.repeat(1001) });
-    const [failed] = await failedJob(queues.send.sms);
-    expect(failed!.attemptsMade).toBe(1);
-    expect(failed!.failedReason).toMatch(/^invalid job data: text:/);
-    expect(received()).toHaveLength(0);
-  });
-
-  it('an inbound message whose data does not parse (a year 99999) fails at once and answers nothing', async () => {
-    const m: InboundMessage = { channel: 'sms', from: PHONE, to: BUSINESS_NUMBERS.sms, text: 'HELP', messageId: 'y99999', receivedAt: '99999-01-01T00:00:00Z' };
-    await queues.inbound.add('inbound', m, { jobId: inboundJobId(m) });
-    const [failed] = await failedJob(queues.inbound);
-    expect(failed!.attemptsMade).toBe(1);
-    expect(failed!.failedReason).toMatch(/^invalid job data: receivedAt:/);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(received()).toHaveLength(0);
-  });
-});
-
 describe('replies and the feed', () => {
   it('a reply goes ahead of feed updates already waiting on the same channel', async () => {
-    await Promise.all(workers.map((w) => w.close()));
+    await d.stopWorkers();
     for (let i = 0; i < 30; i++) await store.subscribe('sms', `4477009005${String(i).padStart(2, '0')}`, ['MSFT']);
-    const q = await prices.set('MSFT', 421);
-    await createFanoutProcessor({ store, queues })({ symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
+    await prices.set('MSFT', 421);
+    await d.refiller.request('sms');
+    expect(await queues.send.sms.getPrioritizedCount()).toBe(30);
     await queues.send.sms.add('reply', { kind: 'reply', subscriberId: subscriberId('sms', PHONE), text: 'your answer' });
     workers = await d.start(1);
     await until('all sent', () => sim.store.messages().length === 31);
@@ -369,26 +266,34 @@ describe('replies and the feed', () => {
 });
 
 describe('EVERY', () => {
-  it('holds later ticks back until the interval has passed, folded into one waiting job', async () => {
+  it('holds later ticks back until the interval has passed: the subscriber is held, nothing is queued for them', async () => {
     await inbound('MSFT');
     await until('confirmation', () => received().length === 1);
     await inbound('EVERY 1m');
     await until('every reply', () => received().length === 2);
     expect(received()[1]).toContain('every 1 minute');
 
-    const before = Date.now();
-    for (const p of [431, 432, 433]) {
-      const q = await prices.set('MSFT', p);
-      await queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
+    // The confirmation carried the price: the interval counts from it.
+    const confirmedAt = Date.now();
+    const id = subscriberId('sms', PHONE);
+    const p = duePartition(id);
+    for (const price of [431, 432, 433]) {
+      await prices.set('MSFT', price);
+      await d.refiller.wake();
     }
-    const [delayed] = await until('deferred job', async () => {
-      const d = await queues.send.sms.getDelayed();
-      return d.length > 0 && (await queues.fanout.getJobCounts('completed')).completed === 3 ? d : undefined;
-    });
-    await new Promise((r) => setTimeout(r, 200));
-    expect(await queues.send.sms.getDelayedCount()).toBe(1);
-    expect(delayed!.timestamp + delayed!.delay).toBeGreaterThanOrEqual(before + 55_000);
+    const heldUntil = await until('held', () => t.redis.zscore(d.keys.dueHeld('sms', p), id));
+    expect(Number(heldUntil)).toBeGreaterThan(confirmedAt + 50_000);
+    expect(Number(heldUntil)).toBeLessThanOrEqual(confirmedAt + 60_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await queues.send.sms.count()).toBe(0);
     expect(received()).toHaveLength(2);
+    // When the hold ends, the next refill finds them due, with the latest price only.
+    // (A minute passed: the confirmation went 61 s ago, and the hold ends now.)
+    await d.lastSent.set(id, { MSFT: 412.35 }, Date.now() - 61_000);
+    await t.redis.zadd(d.keys.dueHeld('sms', p), Date.now() - 1, id);
+    await d.refiller.wake();
+    await until('the latest price after the hold', () => received().length === 3);
+    expect(received()[2]).toMatch(/^MSFT 433\.00 ▲ \+20\.65/);
   });
 });
 

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFanoutProcessor } from '../src/fanout.ts';
 import { testDispatcher, type TestDispatcher } from '../../../test/support/dispatcher.ts';
 import { until } from '../../../test/support/processes.ts';
 import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
@@ -86,7 +85,7 @@ describe('a burst of replies and the feed', () => {
   beforeAll(async () => {
     sim = await startSimulator();
     t = testRedis();
-    d = await testDispatcher(t, sim, { concurrency: 1, offered: ['MSFT'], rates: { sms: RATE, whatsapp: RATE, messenger: RATE, viber_service: RATE }, replyShare: SHARE });
+    d = await testDispatcher(t, sim, { concurrency: 1, offered: ['MSFT'], rates: { sms: RATE, whatsapp: RATE, messenger: RATE, viber_service: RATE }, replyShare: SHARE, refillAheadS: 5 });
     await d.stopWorkers();
   });
   afterAll(async () => {
@@ -98,8 +97,8 @@ describe('a burst of replies and the feed', () => {
   it('replies past a second’s worth of the share are spread out, so feed updates go between them', async () => {
     const feed = Array.from({ length: 60 }, (_, i) => `447700907${String(i).padStart(3, '0')}`);
     for (const s of feed) await d.store.subscribe('sms', s, ['MSFT']);
-    const q = await d.prices.set('MSFT', 512);
-    await createFanoutProcessor({ store: d.store, queues: d.queues })({ symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
+    await d.prices.set('MSFT', 512);
+    await d.refiller.request('sms');
     expect(await d.queues.send.sms.getPrioritizedCount()).toBe(feed.length);
     // The dispatcher is busy with the feed when the burst arrives, as it would be in service.
     await d.start(1);

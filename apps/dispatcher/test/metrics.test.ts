@@ -37,10 +37,11 @@ describe('dispatcher metrics', () => {
   });
 
   it('counts 429s, sends, failures by reason, and the tick-to-acceptance latency', async () => {
-    await d.store.subscribe('sms', '447700904001', ['MSFT']);
-    await d.store.subscribe('sms', '12345', ['MSFT']);
-    const q = await d.prices.set('MSFT', 401);
-    await d.queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() - 30 });
+    await d.store.subscribe('sms', '447700904001', ['MSFT'], Date.now() - 1000);
+    await d.store.subscribe('sms', '12345', ['MSFT'], Date.now() - 1000);
+    // A tick 30 ms ago: the latency runs from the tick the message carries.
+    const q = await d.prices.set('MSFT', 401, Date.now() - 30);
+    await d.queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: q.tickedAt });
     await until('both sends finished', async () => {
       const c = await d.queues.send.sms.getJobCounts('completed', 'failed');
       return c.completed! + c.failed! === 2;
@@ -55,7 +56,7 @@ describe('dispatcher metrics', () => {
       counters.find((c) => c.name === name && Object.entries(labels).every(([k, v]) => c.labels[k] === v))?.value;
     expect(counter('tickercast_provider_responses_total', { channel: 'sms', status: '429' })).toBe(2);
     expect(counter('tickercast_provider_responses_total', { channel: 'sms', status: '202' })).toBe(1);
-    expect(counter('tickercast_send_jobs_total', { channel: 'sms', kind: 'price', outcome: 'sent' })).toBe(1);
+    expect(counter('tickercast_send_jobs_total', { channel: 'sms', kind: 'feed', outcome: 'sent' })).toBe(1);
     expect(counter('tickercast_job_failures_total', { queue: 'send-sms', reason: 'recipient_unreachable' })).toBe(1);
     const latency = histograms.find((h) => h.name === 'tickercast_send_latency_ms');
     expect(latency?.count).toBe(1);

@@ -122,6 +122,8 @@ describe('namespaces on a real Redis', () => {
     expect(await one.redis.keys(`${two.namespace}:*`)).toEqual([]);
     const written = await one.redis.keys(`${one.namespace}:*`);
     expect(written.length).toBeGreaterThan(0);
-    for (const key of written) expect(hashTag(key)).toBe('subs');
+    // The subscriber's own keys under {subs}; their place in the due index under their (channel, partition) tag.
+    for (const key of written) expect(hashTag(key)).toMatch(/^(subs|due:sms:\d+)$/);
+    expect(written.some((key) => hashTag(key)!.startsWith('due:'))).toBe(true);
   });
 });

@@ -42,7 +42,7 @@ const START_SCRIPT = new LuaScript(`
 local syms = redis.call('SMEMBERS', KEYS[2])
 for _, s in ipairs(syms) do
   redis.call('SADD', ARGV[1] .. s .. ARGV[2], ARGV[3])
-  redis.call('ZADD', ARGV[5] .. s, 'NX', ARGV[4], ARGV[3])
+  redis.call('ZADD', ARGV[5] .. s, 'NX', string.format('%.0f', tonumber(ARGV[4]) - 1), ARGV[3])
 end
 redis.call('HSET', KEYS[1], 'status', 'active', 'updatedAt', ARGV[4])
 redis.call('SADD', KEYS[3], ARGV[3])
@@ -50,8 +50,8 @@ return syms
 `);
 
 /*
- * The due index (due-index.ts) follows the symbol sets: a new follower enters it scored by the time
- * they subscribed, so the next tick, not the current price they were just told, makes them due.
+ * The due index (due-index.ts) follows the symbol sets: a new follower enters it scored just before
+ * the time they subscribed, so a tick from then on, not the price they were just told, makes them due.
  *
  * SUBSCRIBE is an opt-in to the symbols asked for. After STOP the held set is not resumed by it
  * (START does that): it starts afresh, so an active subscriber is always fanned out exactly the
@@ -66,7 +66,7 @@ redis.call('SADD', KEYS[4], ARGV[3])
 for i = 8, #ARGV do
   redis.call('SADD', KEYS[2], ARGV[i])
   redis.call('SADD', ARGV[1] .. ARGV[i] .. ARGV[2], ARGV[3])
-  redis.call('ZADD', ARGV[7] .. ARGV[i], 'NX', ARGV[4], ARGV[3])
+  redis.call('ZADD', ARGV[7] .. ARGV[i], 'NX', string.format('%.0f', tonumber(ARGV[4]) - 1), ARGV[3])
 end
 return 1
 `);
