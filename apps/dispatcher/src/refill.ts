@@ -33,6 +33,12 @@ const MIN_WATERMARK = 10;
 const MAX_BATCH = 2000;
 /** How long one dispatcher may hold a channel's refill; a crashed holder frees it after this. */
 const LOCK_MS = 5000;
+/**
+ * How long a claimed subscriber stays out of the rotation if their feed send never settles them
+ * (a crash between claim and add, a job lost for good); a send that waits longer (the provider
+ * down) is found again, and its deduplication adds nothing.
+ */
+const CLAIM_MS = 60_000;
 /** How soon to try again when another dispatcher is refilling the channel. */
 const BUSY_RETRY_MS = 100;
 
@@ -54,7 +60,7 @@ interface ChannelState {
  *
  * A refill reads the channel's backlog of feed sends, takes (watermark − backlog) due subscribers
  * from the due index, longest-waiting first, adds one feed send each (deduplicated per
- * subscriber), and marks them served up to the current ticks. It runs when a tick wakes it, when
+ * subscriber), having claimed them until their send settles them. It runs when a tick wakes it, when
  * the backlog it left should be down to half the watermark, and every `safetyMs`. One dispatcher at
  * a time refills a channel (a lock with a short TTL); any of them may.
  */
@@ -155,15 +161,15 @@ export class Refiller {
     try {
       const queue = queues.send[channel];
       const watermark = this.watermark(channel);
-      const [backlog, ticks] = await Promise.all([queue.getPrioritizedCount(), prices.tickTimes()]);
+      const [backlog, written] = await Promise.all([queue.getPrioritizedCount(), prices.writeTimes()]);
       const need = Math.min(MAX_BATCH, watermark - backlog);
       if (need <= 0) return;
-      const ids = await due.due(channel, ticks, need);
+      const ids = await due.due(channel, written, need);
       if (ids.length === 0) return;
-      // Added before they are marked served: a crash in between finds them due again, and the
-      // sends' deduplication keeps a subscriber from being queued twice.
+      // Claimed before they are added: a send that runs at once settles its subscriber after the
+      // claim, never before it. A crash in between leaves them held until CLAIM_MS runs out.
+      await due.claim(ids, written.keys(), Date.now() + CLAIM_MS);
       await queue.addBulk(ids.map(feedSend));
-      await due.served(ids, ticks);
       if (ids.length < need) return;
       // More may be due: come back when the queue is down to half the watermark.
       const ahead = backlog + ids.length - watermark / 2;

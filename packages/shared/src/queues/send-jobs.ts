@@ -16,15 +16,16 @@ export interface SendJobSpec {
 /**
  * A subscriber's turn in the feed: one message with every ticker of theirs that changed, read
  * when it runs. Made by the refill (apps/dispatcher/src/refill.ts) for subscribers who are due.
- * Deduplicated per subscriber: while one is pending no other is added, and one added while
- * another is being sent is kept as the last (keepLastIfActive), so the final prices always go
- * out. Feed priority: replies to people go first.
+ * Deduplicated per subscriber: while one is waiting no other is added, and one added while
+ * another is being sent is kept and queued after it (keepLastIfActive, which BullMQ honours in its
+ * `replace` mode only; what `replace` replaces is a job waiting out a retry's backoff, by one that
+ * runs now). So the final prices always go out. Feed priority: replies to people go first.
  */
 export function feedSend(subscriberId: string): SendJobSpec {
   return {
     name: 'feed',
     data: { kind: 'feed', subscriberId },
-    opts: { priority: FEED_PRIORITY, deduplication: { id: `feed|${subscriberId}`, keepLastIfActive: true } },
+    opts: { priority: FEED_PRIORITY, deduplication: { id: `feed|${subscriberId}`, replace: true, keepLastIfActive: true } },
   };
 }
 

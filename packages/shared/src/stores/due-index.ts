@@ -8,12 +8,15 @@ import { LuaScript } from '../runtime/lua.ts';
  * Who is due a feed message, per channel, kept so that finding the next ones costs what is taken,
  * not what is held (the refill, apps/dispatcher/src/refill.ts, reads it at the channel's rate).
  *
- * Per (channel, partition) and symbol, a sorted set of the followers scored by the tick time of
- * the newest price of that symbol they were served (or when they subscribed). A follower is due
- * on a symbol when its score is below the symbol's last tick time; taking the lowest scores first
- * serves whoever waited longest (ties in id order), so nobody is served twice while another due
- * one waits. A follower whose EVERY interval runs has HELD_OFFSET added to every score (out of any
- * due range) and an entry in the held set until the interval ends.
+ * Per (channel, partition) and symbol, a sorted set of the followers scored by when their last
+ * feed send read the prices (or when they subscribed), by Redis' clock, to the µs. A follower is
+ * due on a symbol when the symbol's price was written since (at or after: a read and a write in
+ * the same µs cost one "unchanged" skip, never a missed price), so one write makes every follower
+ * due at once, and taking the lowest scores first serves whoever waited longest: every read time
+ * is its own, so there are no ties to break. A follower who is held has HELD_OFFSET added to
+ * every score (out of any due range) and an entry in the held set, with when the hold ends: while
+ * their feed send is queued (so nobody is queued twice while another due one waits), and while
+ * their EVERY interval runs.
  *
  * A subscriber's partition is a hash of their id: each (channel, partition) is one hash tag,
  * ready for Redis Cluster; a refill reads all partitions of its channel and merges them.
@@ -22,8 +25,11 @@ import { LuaScript } from '../runtime/lua.ts';
 /** Partitions per channel. The index is rebuilt when this changes (see DUE_LAYOUT). */
 export const DUE_PARTITIONS = 4;
 
-/** Added to a held follower's scores: far above any tick time (ms), far below 2^53. */
-export const HELD_OFFSET = 2 ** 50;
+/**
+ * Added to a held follower's scores: above any time (ms) until the year 2109, and small enough
+ * that a held score keeps its µs (a double has 53 bits).
+ */
+export const HELD_OFFSET = 2 ** 42;
 
 /** What the index of a Redis was built as; another value there makes a dispatcher rebuild it at start. */
 export const DUE_LAYOUT = `v1 partitions=${DUE_PARTITIONS}`;
@@ -40,8 +46,8 @@ export function duePartition(id: string, partitions = DUE_PARTITIONS): number {
 
 /*
  * One partition: ends the holds that are over, then the lowest `need` due followers of each
- * symbol with their scores. ARGV: now, offset, need, key prefix, then symbol and its last tick
- * time in pairs. Numbers go back to Redis as the strings they came in (a Lua number would be
+ * symbol with their scores. ARGV: now, offset, need, key prefix, then symbol and when its price
+ * was last written in pairs. Numbers go back to Redis as the strings they came in (a Lua number would be
  * formatted with 14 digits, and the held scores have 16).
  */
 const DUE_SCRIPT = new LuaScript(`
@@ -57,31 +63,33 @@ for _, id in ipairs(freed) do
 end
 local out = {}
 for i = 5, #ARGV, 2 do
-  local got = redis.call('ZRANGEBYSCORE', prefix .. ARGV[i], '-inf', '(' .. ARGV[i + 1], 'WITHSCORES', 'LIMIT', 0, need)
+  local got = redis.call('ZRANGEBYSCORE', prefix .. ARGV[i], '-inf', ARGV[i + 1], 'WITHSCORES', 'LIMIT', 0, need)
   for j = 1, #got do out[#out + 1] = got[j] end
 end
 return out
 `);
 
 /*
- * Marks followers served up to the given tick times (never lowering a score: GT), and holds them
- * when `holdUntil` > 0. ARGV: key prefix, hold-until, offset, symbol count n, n pairs of symbol and
- * tick time, then the ids. Only existing entries change (XX): a follower who left stays out.
+ * Settles followers: takes their scores off hold, raises them to the given read times (never
+ * lowering one: GT), then holds them again until `hold` if it is > 0, else ends their hold.
+ * ARGV: key prefix, hold-until, offset, symbol count n, n pairs of symbol and tick time, then the
+ * ids. Only existing entries change: a follower who left stays out.
  */
-const SERVED_SCRIPT = new LuaScript(`
+const SETTLE_SCRIPT = new LuaScript(`
 local prefix, hold, off, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local first = 5 + 2 * n
 for i = first, #ARGV do
   local id = ARGV[i]
   for j = 5, first - 1, 2 do
     local k = prefix .. ARGV[j]
-    redis.call('ZADD', k, 'XX', 'GT', ARGV[j + 1], id)
-    if hold > 0 then
-      local s = redis.call('ZSCORE', k, id)
-      if s and tonumber(s) < off then redis.call('ZINCRBY', k, ARGV[3], id) end
+    local s = redis.call('ZSCORE', k, id)
+    if s then
+      if tonumber(s) >= off then redis.call('ZINCRBY', k, '-' .. ARGV[3], id) end
+      redis.call('ZADD', k, 'XX', 'GT', ARGV[j + 1], id)
+      if hold > 0 then redis.call('ZINCRBY', k, ARGV[3], id) end
     end
   end
-  if hold > 0 then redis.call('ZADD', KEYS[1], ARGV[2], id) end
+  if hold > 0 then redis.call('ZADD', KEYS[1], ARGV[2], id) else redis.call('ZREM', KEYS[1], id) end
 end
 return 1
 `);
@@ -102,13 +110,13 @@ export class DueIndex {
   }
 
   /**
-   * The `need` due followers on `channel` who waited longest, across all partitions, given each
-   * symbol's last tick time. Ends the EVERY holds that are over on the way. Reads only: the caller
-   * enqueues them and then marks them served (`served`), so a crash in between re-finds them.
+   * The `need` due followers on `channel` who waited longest, across all partitions, given when
+   * each symbol's price was last written (PriceCache.writeTimes). Ends the holds that are over on
+   * the way. Takes nobody: the caller claims them (`claim`), then enqueues them.
    */
-  async due(channel: Channel, lastTicks: ReadonlyMap<string, number>, need: number, now = Date.now()): Promise<string[]> {
-    if (need <= 0 || lastTicks.size === 0) return [];
-    const pairs = [...lastTicks].flatMap(([s, t]) => [s, String(t)]);
+  async due(channel: Channel, written: ReadonlyMap<string, string | number>, need: number, now = Date.now()): Promise<string[]> {
+    if (need <= 0 || written.size === 0) return [];
+    const pairs = [...written].flatMap(([s, t]) => [s, String(t)]);
     const k = this.#keys;
     const parts = await Promise.all(
       Array.from({ length: DUE_PARTITIONS }, (_, p) =>
@@ -130,11 +138,21 @@ export class DueIndex {
   }
 
   /**
-   * Marks followers served up to these tick times, so they are due again only on a newer tick;
-   * with `holdUntil`, they are also held until then (EVERY).
+   * Holds followers whose feed send was just queued, until it settles them, or until `until` if it
+   * never does (a job lost for good): meanwhile they are not due, whatever ticks come, so nobody
+   * is queued twice before everyone due was once.
    */
-  async served(ids: readonly string[], tickTimes: ReadonlyMap<string, number>, holdUntil = 0): Promise<void> {
-    if (ids.length === 0 || tickTimes.size === 0) return;
+  async claim(ids: readonly string[], symbols: Iterable<string>, until: number): Promise<void> {
+    await this.settle(ids, new Map([...symbols].map((s) => [s, 0])), until);
+  }
+
+  /**
+   * After a feed send (sent or not): served up to when it read the prices (per symbol; 0 leaves a
+   * score as it is), so due again only on a price written since; held until `holdUntil` if given
+   * (EVERY), else free.
+   */
+  async settle(ids: readonly string[], tickTimes: ReadonlyMap<string, number | string>, holdUntil = 0): Promise<void> {
+    if (ids.length === 0) return;
     const byPartition = new Map<string, { channel: Channel; p: number; ids: string[] }>();
     for (const id of ids) {
       const channel = parseSubscriberId(id).channel;
@@ -148,7 +166,7 @@ export class DueIndex {
     const k = this.#keys;
     await Promise.all(
       [...byPartition.values()].map(({ channel, p, ids: group }) =>
-        SERVED_SCRIPT.run(this.#redis, [k.dueHeld(channel, p)], [k.dueFollowersPrefix(channel, p), holdUntil, HELD_OFFSET, tickTimes.size, ...pairs, ...group]),
+        SETTLE_SCRIPT.run(this.#redis, [k.dueHeld(channel, p)], [k.dueFollowersPrefix(channel, p), holdUntil, HELD_OFFSET, tickTimes.size, ...pairs, ...group]),
       ),
     );
   }

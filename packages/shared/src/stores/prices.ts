@@ -9,14 +9,31 @@ export interface PriceQuote {
   tickedAt: number;
 }
 
+/** Prices as one feed send read them, with when Redis read them (ms, to the µs, Redis' clock). */
+export interface PricesRead {
+  quotes: Map<string, PriceQuote>;
+  readAt: string;
+}
+
+const READ_SCRIPT = new LuaScript(`
+local t = redis.call('TIME')
+local at = t[1] .. string.format('%06d', t[2]):sub(1, 3) .. '.' .. string.format('%06d', t[2]):sub(4)
+if #ARGV == 0 then return { at, {} } end
+return { at, redis.call('HMGET', KEYS[1], unpack(ARGV)) }
+`);
+
 /*
- * The new price, its version and its place in the symbol's history, in one round trip. The
+ * The new price, its version, when it was written by Redis' own clock (ms, to the µs: what the due
+ * index compares with the times it read prices at, on the same clock; see due-index.ts) and its
+ * place in the symbol's history, in one round trip. The
  * history is trimmed approximately (`~`), which lets Redis drop whole nodes: cheap, and never
  * fewer than the points asked for.
  */
 const SET_SCRIPT = new LuaScript(`
 local v = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. v .. '|' .. ARGV[3])
+local t = redis.call('TIME')
+local written = t[1] .. string.format('%06d', t[2]):sub(1, 3) .. '.' .. string.format('%06d', t[2]):sub(4)
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. v .. '|' .. ARGV[3] .. '|' .. written)
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'p', ARGV[2], 'v', v, 't', ARGV[3])
 return v
 `);
@@ -71,15 +88,29 @@ export class PriceCache {
     return decode(symbol, await this.#redis.hget(this.#keys.prices, symbol));
   }
 
-  /** Every symbol's last tick time: what makes a follower due (DueIndex). One read, whatever the subscribers. */
-  async tickTimes(): Promise<Map<string, number>> {
+  /**
+   * When each symbol's price was last written, by Redis' clock (ms, to the µs): what makes a
+   * follower due (DueIndex). One read, whatever the number of subscribers.
+   */
+  async writeTimes(): Promise<Map<string, string>> {
     const all = await this.#redis.hgetall(this.#keys.prices);
-    const out = new Map<string, number>();
+    const out = new Map<string, string>();
     for (const [symbol, raw] of Object.entries(all)) {
-      const q = decode(symbol, raw);
-      if (q) out.set(symbol, q.tickedAt);
+      const written = raw.split('|')[3];
+      if (written) out.set(symbol, written);
     }
     return out;
+  }
+
+  /** The latest prices of these symbols, and when Redis read them. */
+  async read(symbols: readonly string[]): Promise<PricesRead> {
+    const [readAt, raws] = (await READ_SCRIPT.run(this.#redis, [this.#keys.prices], symbols)) as [string, (string | null)[]];
+    const quotes = new Map<string, PriceQuote>();
+    symbols.forEach((s, i) => {
+      const q = decode(s, raws[i]);
+      if (q) quotes.set(s, q);
+    });
+    return { quotes, readAt };
   }
 
   async getMany(symbols: readonly string[]): Promise<Map<string, PriceQuote>> {

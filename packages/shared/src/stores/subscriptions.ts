@@ -39,10 +39,12 @@ return was or false
 `);
 
 const START_SCRIPT = new LuaScript(`
+local t = redis.call('TIME')
+local now = t[1] .. string.format('%06d', t[2]):sub(1, 3) .. '.' .. string.format('%06d', t[2]):sub(4)
 local syms = redis.call('SMEMBERS', KEYS[2])
 for _, s in ipairs(syms) do
   redis.call('SADD', ARGV[1] .. s .. ARGV[2], ARGV[3])
-  redis.call('ZADD', ARGV[5] .. s, 'NX', string.format('%.0f', tonumber(ARGV[4]) - 1), ARGV[3])
+  redis.call('ZADD', ARGV[5] .. s, 'NX', now, ARGV[3])
 end
 redis.call('HSET', KEYS[1], 'status', 'active', 'updatedAt', ARGV[4])
 redis.call('SADD', KEYS[3], ARGV[3])
@@ -50,14 +52,17 @@ return syms
 `);
 
 /*
- * The due index (due-index.ts) follows the symbol sets: a new follower enters it scored just before
- * the time they subscribed, so a tick from then on, not the price they were just told, makes them due.
+ * The due index (due-index.ts) follows the symbol sets: a new follower enters it scored by when they
+ * subscribed (Redis' clock), so a price written from then on, not the one they were just told,
+ * makes them due.
  *
  * SUBSCRIBE is an opt-in to the symbols asked for. After STOP the held set is not resumed by it
  * (START does that): it starts afresh, so an active subscriber is always fanned out exactly the
  * symbols in their own set.
  */
 const SUBSCRIBE_SCRIPT = new LuaScript(`
+local t = redis.call('TIME')
+local now = t[1] .. string.format('%06d', t[2]):sub(1, 3) .. '.' .. string.format('%06d', t[2]):sub(4)
 if redis.call('HGET', KEYS[1], 'status') == 'stopped' then redis.call('DEL', KEYS[2]) end
 redis.call('HSETNX', KEYS[1], 'createdAt', ARGV[4])
 redis.call('HSET', KEYS[1], 'channel', ARGV[5], 'address', ARGV[6], 'status', 'active', 'updatedAt', ARGV[4])
@@ -66,7 +71,7 @@ redis.call('SADD', KEYS[4], ARGV[3])
 for i = 8, #ARGV do
   redis.call('SADD', KEYS[2], ARGV[i])
   redis.call('SADD', ARGV[1] .. ARGV[i] .. ARGV[2], ARGV[3])
-  redis.call('ZADD', ARGV[7] .. ARGV[i], 'NX', string.format('%.0f', tonumber(ARGV[4]) - 1), ARGV[3])
+  redis.call('ZADD', ARGV[7] .. ARGV[i], 'NX', now, ARGV[3])
 end
 return 1
 `);

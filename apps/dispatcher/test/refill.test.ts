@@ -1,0 +1,220 @@
+import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { createLogger, duePartition, DUE_LAYOUT, DueIndex, HELD_OFFSET, type Channel, type SubscriberId } from '@tickercast/shared';
+import { ensureDueIndex } from '../src/due-index-build.ts';
+import { testDispatcher, type TestDispatcher } from '../../../test/support/dispatcher.ts';
+import { until } from '../../../test/support/processes.ts';
+import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
+import { startSimulator, type RunningSimulator } from '../../../test/support/simulator.ts';
+
+const FAST: Record<Channel, number> = { sms: 1000, whatsapp: 1000, messenger: 1000, viber_service: 1000 };
+const number = (series: number, i: number) => `4477009${String(series).padStart(2, '0')}${String(i).padStart(3, '0')}`;
+
+let sim: RunningSimulator;
+let t: TestRedis;
+const running: TestDispatcher[] = [];
+
+beforeAll(async () => {
+  sim = await startSimulator();
+});
+afterAll(async () => {
+  await sim.close();
+});
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((d) => d.close()));
+  await t.cleanup();
+  sim.store.reset();
+});
+
+async function dispatcher(opts: Parameters<typeof testDispatcher>[2] = {}): Promise<TestDispatcher> {
+  const d = await testDispatcher(t, sim, { offered: ['MSFT', 'GOOGL', 'AAPL', 'IBM'], ...opts });
+  running.push(d);
+  return d;
+}
+
+/** What each number received, in order. */
+function inboxes(): Map<string, { text: string; at: number }[]> {
+  const out = new Map<string, { text: string; at: number }[]>();
+  for (const m of sim.store.messages({ channel: 'sms' })) {
+    let list = out.get(m.to);
+    if (!list) out.set(m.to, (list = []));
+    list.push({ text: m.display, at: Date.parse(m.acceptedAt) });
+  }
+  return out;
+}
+
+describe('the due index', () => {
+  it('gives the longest-waiting first (ties in id order), holds exactly, and takes only existing followers', async () => {
+    t = testRedis();
+    const due = new DueIndex(t.redis, t.keys);
+    const ids = ['sms:4477001', 'sms:4477002', 'sms:4477003', 'sms:4477004'];
+    // Served up to: 1 and 2 at 100, 3 at 50, 4 at 250 (not due on a price written at 200).
+    for (const [id, score] of [[ids[0]!, 100], [ids[1]!, 100], [ids[2]!, 50], [ids[3]!, 250]] as const) {
+      await t.redis.zadd(t.keys.dueFollowers('sms', duePartition(id), 'MSFT'), score, id);
+    }
+    const ticks = new Map([['MSFT', 200]]);
+    expect(await due.due('sms', ticks, 10, 1000)).toEqual([ids[2], ids[0], ids[1]]);
+    expect(await due.due('sms', ticks, 2, 1000)).toEqual([ids[2], ids[0]]);
+
+    // Held: out of every due range until the hold ends, then back on the exact score.
+    const now = 1_796_000_000_000;
+    await due.claim([ids[2]!], ['MSFT'], now + 60_000);
+    const key = t.keys.dueFollowers('sms', duePartition(ids[2]!), 'MSFT');
+    expect(Number(await t.redis.zscore(key, ids[2]!))).toBe(50 + HELD_OFFSET);
+    expect(await due.due('sms', ticks, 10, now)).toEqual([ids[0], ids[1]]);
+    expect(await due.due('sms', ticks, 10, now + 60_000)).toEqual([ids[2], ids[0], ids[1]]);
+    expect(await t.redis.zscore(key, ids[2]!)).toBe('50');
+
+    // Settling never lowers a score, and never adds someone who is not there.
+    await due.settle([ids[0]!, 'sms:4477999'], new Map([['MSFT', '200.125']]));
+    await due.settle([ids[0]!], new Map([['MSFT', 150]]));
+    expect(await t.redis.zscore(t.keys.dueFollowers('sms', duePartition(ids[0]!), 'MSFT'), ids[0]!)).toBe('200.125');
+    expect(await t.redis.zscore(t.keys.dueFollowers('sms', duePartition('sms:4477999'), 'MSFT'), 'sms:4477999')).toBeNull();
+  });
+
+  it('is built at start from subscriptions an earlier version left, once, and they are fed', async () => {
+    t = testRedis();
+    const d0 = await dispatcher();
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) ids.push(await d0.store.subscribe('sms', number(41, i), i % 2 ? ['MSFT', 'GOOGL'] : ['MSFT'], Date.now() - 60_000));
+    await d0.store.stop(ids[29] as `sms:${string}`);
+    await d0.close();
+    running.length = 0;
+    // What an earlier version left: no due index, no layout mark.
+    const indexKeys = await t.redis.keys(`${t.namespace}:{due*`);
+    await t.redis.del(...indexKeys);
+
+    const logger = createLogger('test', 'silent');
+    expect(await ensureDueIndex(t.redis, t.keys, logger)).toEqual({ built: true, subscribers: 29 });
+    expect(await t.redis.get(t.keys.dueLayout)).toBe(DUE_LAYOUT);
+    expect(await ensureDueIndex(t.redis, t.keys, logger)).toEqual({ built: false, subscribers: 0 });
+    let followers = 0;
+    for (let p = 0; p < 4; p++) followers += await t.redis.zcard(t.keys.dueFollowers('sms', p, 'MSFT'));
+    expect(followers).toBe(29);
+
+    const d = await dispatcher();
+    await d.prices.set('MSFT', 401);
+    await d.refiller.wake();
+    await until('everyone active fed', () => sim.store.messages().length === 29, 10_000);
+    expect(sim.store.messages({ to: number(41, 29) })).toHaveLength(0);
+  });
+});
+
+describe('the refill', () => {
+  it('serves a backlog in a fair rotation: nobody twice before everyone due once, each within ⌈due/rate⌉ + 1 s', async () => {
+    t = testRedis();
+    const RATE = 10;
+    const N = 30;
+    // One send at a time, so that acceptance order is queue order.
+    const d = await dispatcher({ concurrency: 1, rates: { ...FAST, sms: RATE } });
+    for (let i = 0; i < N; i++) await d.store.subscribe('sms', number(42, i), ['MSFT'], Date.now() - 60_000);
+    const started = Date.now();
+    // A tick every 300 ms for 7.5 s: everyone is due all the time, and the channel takes 10/s.
+    for (let k = 0; k < 25; k++) {
+      await d.prices.set('MSFT', 400 + k);
+      await d.refiller.wake();
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const order = sim.store.messages({ channel: 'sms' }).map((m) => m.to);
+    expect(order.length).toBeGreaterThanOrEqual(N * 2);
+    // Rounds: the first N messages go to N different people, and so does every window of N after.
+    for (let start = 0; start + N <= order.length; start += N) {
+      expect(new Set(order.slice(start, start + N)).size, `round from message ${start}: ${order.map((o) => o.slice(-2)).join(" ")}`).toBe(N);
+    }
+    const bound = (Math.ceil(N / RATE) + 1) * 1000;
+    for (const [to, inbox] of inboxes()) {
+      expect(inbox[0]!.at - started, to).toBeLessThanOrEqual(bound);
+      for (let i = 1; i < inbox.length; i++) expect(inbox[i]!.at - inbox[i - 1]!.at, to).toBeLessThanOrEqual(bound);
+    }
+    expect(inboxes().size).toBe(N);
+  }, 30_000);
+
+  it('conflates: each message carries every changed ticker; the last ones carry the final prices; unchanged tickers get nothing', async () => {
+    t = testRedis();
+    const d = await dispatcher({ concurrency: 4, rates: { ...FAST, sms: 20 } });
+    await d.prices.set('IBM', 250, Date.now() - 120_000);
+    const sets = [['MSFT'], ['MSFT', 'GOOGL'], ['GOOGL', 'AAPL', 'MSFT'], ['AAPL'], ['IBM']];
+    for (let i = 0; i < 40; i++) await d.store.subscribe('sms', number(43, i), sets[i % sets.length]!, Date.now() - 60_000);
+    const final: Record<string, number> = {};
+    for (let k = 0; k < 12; k++) {
+      for (const [j, s] of ['MSFT', 'GOOGL', 'AAPL'].entries()) {
+        final[s] = 100 * (j + 1) + k;
+        await d.prices.set(s, final[s]);
+      }
+      await d.refiller.wake();
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    await until('the queue drained', async () => (await d.queues.send.sms.getJobCounts('prioritized', 'active', 'wait')).prioritized === 0, 20_000);
+    await d.refiller.wake();
+    await new Promise((r) => setTimeout(r, 1500));
+    const boxes = inboxes();
+    for (let i = 0; i < 40; i++) {
+      const symbols = sets[i % sets.length]!;
+      const inbox = boxes.get(number(43, i)) ?? [];
+      if (symbols.includes('IBM')) {
+        expect(inbox, 'IBM did not change after they subscribed').toEqual([]);
+        continue;
+      }
+      // At 20/s for 32 subscribers, most ticks are conflated: far fewer messages than ticks.
+      expect(inbox.length).toBeGreaterThan(0);
+      expect(inbox.length).toBeLessThan(12);
+      for (const s of symbols) {
+        const last = inbox.filter((m) => m.text.includes(`${s} `)).at(-1);
+        expect(last?.text, `${number(43, i)} ${s}`).toContain(`${s} ${final[s]!.toFixed(2)}`);
+      }
+      // Each message names each of their tickers at most once, joined by " · ".
+      for (const m of inbox) {
+        const named = m.text.split(' · ').map((part) => part.split(' ')[0]);
+        expect(new Set(named).size).toBe(named.length);
+        expect(named.every((s) => symbols.includes(s!))).toBe(true);
+      }
+    }
+  }, 40_000);
+
+  it('a STOP wins over a feed send already queued', async () => {
+    t = testRedis();
+    const d = await dispatcher();
+    await d.stopWorkers();
+    const ids: SubscriberId[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await d.store.subscribe('sms', number(44, i), ['MSFT'], Date.now() - 60_000));
+    await d.prices.set('MSFT', 321);
+    await d.refiller.request('sms');
+    expect(await d.queues.send.sms.getPrioritizedCount()).toBe(5);
+    await d.store.stop(ids[0]!);
+    await d.start();
+    await until('the others fed', () => sim.store.messages().length === 4);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sim.store.messages({ to: number(44, 0) })).toHaveLength(0);
+  });
+
+  it('several dispatchers refill the same channels without sending anyone the same price twice', async () => {
+    t = testRedis();
+    const ds = [await dispatcher({ concurrency: 5 }), await dispatcher({ concurrency: 5 }), await dispatcher({ concurrency: 5 })];
+    const N = 300;
+    for (let i = 0; i < N; i++) await ds[0]!.store.subscribe(i % 3 === 0 ? 'whatsapp' : 'sms', number(45, i), ['MSFT', 'GOOGL'], Date.now() - 60_000);
+    for (let k = 0; k < 8; k++) {
+      await ds[0]!.prices.set('MSFT', 500 + k);
+      await ds[0]!.prices.set('GOOGL', 600 + k);
+      // Every dispatcher is woken by every tick, as the fan-out jobs of a tick reach all of them.
+      await Promise.all(ds.map((d) => d.refiller.wake()));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const byNumber = new Map<string, string[]>();
+    const last = (texts: string[], s: string) => texts.filter((x) => x.includes(`${s} `)).at(-1);
+    await until(
+      'everyone on the final prices',
+      () => {
+        byNumber.clear();
+        for (const m of sim.store.messages()) {
+          let list = byNumber.get(m.to);
+          if (!list) byNumber.set(m.to, (list = []));
+          list.push(m.display);
+        }
+        return byNumber.size === N && [...byNumber.values()].every((texts) => last(texts, 'GOOGL')?.includes('GOOGL 607.00') && last(texts, 'MSFT')?.includes('MSFT 507.00'));
+      },
+      30_000,
+    );
+    for (const [to, texts] of byNumber) {
+      expect(new Set(texts).size, `${to}: ${texts.join(' | ')}`).toBe(texts.length);
+    }
+  }, 60_000);
+});
