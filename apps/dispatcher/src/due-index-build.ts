@@ -70,6 +70,13 @@ export async function ensureDueIndex(redis: Redis, keys: RedisKeys, logger: Logg
       await write.exec();
     } while (cursor !== '0');
     await redis.set(keys.dueLayout, DUE_LAYOUT);
+    // The per-symbol sets of earlier versions: the index replaced them.
+    let legacy = '0';
+    do {
+      const [next, found] = await redis.scan(legacy, 'MATCH', keys.legacySymbolSubscribersPattern, 'COUNT', 1000);
+      legacy = next;
+      if (found.length > 0) await redis.unlink(...found);
+    } while (legacy !== '0');
     logger.info({ subscribers: count, ms: Date.now() - started }, 'due index built');
     return { built: true, subscribers: count };
   } finally {

@@ -3,9 +3,9 @@ import type { SubscriberId } from './channels.ts';
 /**
  * Every Redis key name the system uses, and nothing else builds one.
  *
- * Subscription keys share one hash tag so that a change touching a subscriber and a symbol's
- * set is a single-slot MULTI or script, and the layout runs unchanged on Redis Cluster.
- * BullMQ queues take their own hash-tagged prefix.
+ * A subscriber's own keys share one hash tag ({subs}); the index of who follows which symbol, and
+ * who is due, has one per (channel, partition) ({due:<channel>:<p>}). BullMQ queues take their
+ * own hash-tagged prefix.
  */
 export function redisKeys(namespace: string) {
   const subs = `${namespace}:{subs}`;
@@ -20,20 +20,19 @@ export function redisKeys(namespace: string) {
     subscriberSymbols: (id: SubscriberId | string) => `${subs}:subscriber:${id}:symbols`,
     /** Hash symbol -> last price sent to this subscriber, for the change shown in the next update. */
     subscriberLastSent: (id: SubscriberId | string) => `${subs}:subscriber:${id}:last-sent`,
-    /** Set of subscriber ids following one symbol: what fan-out pages through. */
-    symbolSubscribers: (symbol: string) => `${subs}:symbol:${symbol}:subscribers`,
-    /** The same key as prefix and suffix around the symbol, for scripts that build it per symbol. */
-    symbolSubscribersParts: [`${subs}:symbol:`, ':subscribers'] as const,
+    /** SCAN pattern of the per-symbol subscriber sets of versions before the due index, which the index replaced (deleted when it is built). */
+    legacySymbolSubscribersPattern: `${subs}:symbol:*:subscribers`,
     /** Set of the opted-in subscribers of one channel (subscribed, not stopped): what the dashboard counts. */
     activeSubscribers: (channel: string) => `${subs}:active:${channel}`,
     /** Set of every subscriber id ever seen. */
     subscribers: `${subs}:all`,
 
     /**
-     * Sorted set, per channel, partition and symbol: the subscribers of that channel in that
-     * partition who follow the symbol, scored by the tick time of the newest price of it they
-     * were served (held ones by that plus HELD_OFFSET): who is due (stores/due-index.ts). Each
-     * (channel, partition) has its own hash tag, so the index shards on Redis Cluster.
+     * Sorted set, per channel, partition and symbol: the active subscribers of that channel in that
+     * partition who follow the symbol — the one index of who follows what — scored by when their
+     * last feed send read the prices (held ones by that plus HELD_OFFSET): who is due
+     * (stores/due-index.ts). Each (channel, partition) has its own hash tag, so the index shards
+     * on Redis Cluster.
      */
     dueFollowers: (channel: string, partition: number, symbol: string) => `${namespace}:{due:${channel}:${partition}}:sym:${symbol}`,
     /** The same key before the symbol, for scripts that build it per symbol. */

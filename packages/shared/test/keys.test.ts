@@ -37,30 +37,19 @@ describe('Redis key names', () => {
     expect(hashTag('foo{{bar}}zap')).toBe('{bar');
   });
 
-  it('every subscription key shares the {subs} hash tag, so a script may touch them together', () => {
+  it("a subscriber's own keys share the {subs} hash tag; the due index has one tag per (channel, partition)", () => {
     const k = redisKeys('tc');
     const id = subscriberId('whatsapp', '447700900123');
-    const [prefix, suffix] = k.symbolSubscribersParts;
-    const subscriptionKeys = [
-      k.subscriber(id),
-      k.subscriberSymbols(id),
-      k.subscriberLastSent(id),
-      k.symbolSubscribers('MSFT'),
-      k.symbolSubscribers('GOOGL'),
-      `${prefix}AAPL${suffix}`,
-      k.subscribers,
-    ];
-    for (const key of subscriptionKeys) {
-      expect(hashTag(key)).toBe('subs');
-      expect(slot(key)).toBe(slot('{subs}'));
-    }
-    expect(new Set(subscriptionKeys.map(slot)).size).toBe(1);
-  });
-
-  it('symbolSubscribersParts builds exactly the key symbolSubscribers names', () => {
-    const k = redisKeys('tc');
-    const [prefix, suffix] = k.symbolSubscribersParts;
-    for (const s of ['MSFT', 'BRK.B', 'X']) expect(`${prefix}${s}${suffix}`).toBe(k.symbolSubscribers(s));
+    const own = [k.subscriber(id), k.subscriberSymbols(id), k.subscriberLastSent(id), k.subscribers, k.activeSubscribers('sms')];
+    for (const key of own) expect(hashTag(key)).toBe('subs');
+    expect(new Set(own.map(slot)).size).toBe(1);
+    // One partition's keys (every symbol, the held set) share a slot, and the prefix builds the same keys.
+    const part = [k.dueFollowers('sms', 2, 'MSFT'), k.dueFollowers('sms', 2, 'GOOGL'), `${k.dueFollowersPrefix('sms', 2)}AAPL`, k.dueHeld('sms', 2)];
+    for (const key of part) expect(hashTag(key)).toBe('due:sms:2');
+    expect(`${k.dueFollowersPrefix('sms', 2)}MSFT`).toBe(k.dueFollowers('sms', 2, 'MSFT'));
+    // Partitions and channels get their own tags, so a cluster spreads them.
+    const tags = new Set(['sms', 'whatsapp'].flatMap((c) => [0, 1, 2, 3].map((p) => hashTag(k.dueHeld(c, p)))));
+    expect(tags.size).toBe(8);
   });
 
   it('price keys share one hash tag, queue keys another', () => {
@@ -81,7 +70,7 @@ describe('Redis key names', () => {
       k.subscriber(id),
       k.subscriberSymbols(id),
       k.subscriberLastSent(id),
-      k.symbolSubscribers('MSFT'),
+      k.dueFollowers('sms', 0, 'MSFT'),
       k.subscribers,
       k.smsConcatParts('447700900123', '7'),
       k.deliveryCounts,
@@ -99,7 +88,7 @@ describe('Redis key names', () => {
     const k = redisKeys('tc');
     expect(k.subscriber('sms:447700900123')).not.toBe(k.subscriber('whatsapp:447700900123'));
     expect(k.subscriberSymbols('sms:1')).not.toBe(k.subscriber('sms:1'));
-    expect(k.symbolSubscribers('MSFT')).not.toBe(k.symbolSubscribers('MSF'));
+    expect(k.dueFollowers('sms', 0, 'MSFT')).not.toBe(k.dueFollowers('sms', 0, 'MSF'));
     expect(k.smsConcatParts('447700900123', '1')).not.toBe(k.smsConcatParts('447700900124', '1'));
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { CHANNELS, createRedis, redisKeys, subscriberId, SubscriptionStore, type Channel, type Redis, type SubscriberId } from '@tickercast/shared';
+import { CHANNELS, createRedis, DUE_PARTITIONS, redisKeys, subscriberId, SubscriptionStore, type Channel, type Redis, type SubscriberId } from '@tickercast/shared';
 import { redisUrl, testRedis } from '../../../test/support/redis.ts';
 
 const t = testRedis();
@@ -17,10 +17,17 @@ afterAll(() => t.cleanup());
 
 const members = (key: string) => redis.smembers(key).then((m) => m.sort());
 
-/** What fan-out would reach: the symbols whose subscriber set holds this id. */
+/** Who the due index holds for a symbol, on every channel and partition: what the refill and broadcasts reach. */
+async function followers(symbol: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const c of CHANNELS) for (let p = 0; p < DUE_PARTITIONS; p++) out.push(...(await redis.zrange(keys.dueFollowers(c, p, symbol), '0', '-1')));
+  return out.sort();
+}
+
+/** What the refill would reach: the symbols whose followers in the index include this id. */
 async function fannedOutSymbols(id: string, symbols: readonly string[]): Promise<string[]> {
   const out: string[] = [];
-  for (const s of symbols) if ((await redis.sismember(keys.symbolSubscribers(s), id)) === 1) out.push(s);
+  for (const s of symbols) if ((await followers(s)).includes(id)) out.push(s);
   return out.sort();
 }
 
@@ -29,8 +36,8 @@ describe('SubscriptionStore', () => {
     const id = await store.subscribe('sms', '447700900123', ['MSFT', 'GOOGL'], 1_000);
     expect(id).toBe('sms:447700900123');
     expect(await members(keys.subscriberSymbols(id))).toEqual(['GOOGL', 'MSFT']);
-    expect(await members(keys.symbolSubscribers('MSFT'))).toEqual([id]);
-    expect(await members(keys.symbolSubscribers('GOOGL'))).toEqual([id]);
+    expect(await followers('MSFT')).toEqual([id]);
+    expect(await followers('GOOGL')).toEqual([id]);
     expect(await members(keys.subscribers)).toEqual([id]);
     expect(await redis.hgetall(keys.subscriber(id))).toEqual({
       channel: 'sms',
@@ -56,7 +63,7 @@ describe('SubscriptionStore', () => {
     const sms = await store.subscribe('sms', '447700900123', ['MSFT']);
     const wa = await store.subscribe('whatsapp', '447700900123', ['MSFT']);
     expect(sms).not.toBe(wa);
-    expect(await members(keys.symbolSubscribers('MSFT'))).toEqual([sms, wa].sort());
+    expect(await followers('MSFT')).toEqual([sms, wa].sort());
   });
 
   it('subscribing again is idempotent and keeps the creation time', async () => {
@@ -64,7 +71,7 @@ describe('SubscriptionStore', () => {
     await store.subscribe('whatsapp', '447700900123', ['MSFT'], 2_000);
     await store.subscribe('whatsapp', '447700900123', ['MSFT'], 3_000);
     expect(await members(keys.subscriberSymbols(id))).toEqual(['MSFT']);
-    expect(await members(keys.symbolSubscribers('MSFT'))).toEqual([id]);
+    expect(await followers('MSFT')).toEqual([id]);
     expect(await redis.scard(keys.subscribers)).toBe(1);
     const sub = await store.get(id);
     expect(sub?.createdAt).toBe(1_000);
@@ -83,7 +90,7 @@ describe('SubscriptionStore', () => {
     const other = await store.subscribe('sms', '447700900999', ['MSFT'], 1_000);
     await store.unsubscribe(id, ['MSFT'], 2_000);
     expect(await members(keys.subscriberSymbols(id))).toEqual(['AAPL', 'GOOGL']);
-    expect(await members(keys.symbolSubscribers('MSFT'))).toEqual([other]);
+    expect(await followers('MSFT')).toEqual([other]);
     expect(await store.isSubscribed(id, 'MSFT')).toBe(false);
     expect(await store.isSubscribed(id, 'GOOGL')).toBe(true);
     const sub = await store.get(id);
@@ -102,9 +109,9 @@ describe('SubscriptionStore', () => {
     const other = await store.subscribe('messenger', '9999999999999', ['MSFT', 'GOOGL'], 1_000);
     expect(await store.stop(id, 2_000)).toBe('active');
     for (const s of ['MSFT', 'GOOGL', 'AAPL']) expect(await store.isSubscribed(id, s)).toBe(false);
-    expect(await members(keys.symbolSubscribers('MSFT'))).toEqual([other]);
-    expect(await members(keys.symbolSubscribers('GOOGL'))).toEqual([other]);
-    expect(await redis.exists(keys.symbolSubscribers('AAPL'))).toBe(0);
+    expect(await followers('MSFT')).toEqual([other]);
+    expect(await followers('GOOGL')).toEqual([other]);
+    expect(await followers('AAPL')).toEqual([]);
     expect(await members(keys.subscriberSymbols(id))).toEqual(['AAPL', 'GOOGL', 'MSFT']);
     expect(await redis.hget(keys.subscriber(id), 'status')).toBe('stopped');
     expect((await store.get(id))?.updatedAt).toBe(2_000);

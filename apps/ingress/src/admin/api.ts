@@ -70,7 +70,8 @@ const idSchema = z
 const listQuery = z.strictObject({
   channel: channelSchema.optional(),
   symbol: symbolSchema.optional(),
-  cursor: z.string().regex(/^\d{1,20}$/, 'the cursor of a previous page').default('0'),
+  // A number (the list of everyone), or channel.partition.number (a symbol's followers).
+  cursor: z.string().regex(/^\d{1,20}$|^\d{1,2}\.\d{1,4}\.\d{1,20}$/, 'the cursor of a previous page').default('0'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 
@@ -154,15 +155,22 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (app, opts) =
   app.get('/subscribers', async (req, reply) => {
     const q = validate(listQuery, req.query, reply, 'invalid query');
     if (!q) return reply;
-    const set = q.symbol ? keys.symbolSubscribers(q.symbol) : keys.subscribers;
-    // SSCAN's COUNT is a hint and MATCH filters after it: keep scanning until a page is full or the set is done.
     let cursor = q.cursor;
     const ids: string[] = [];
-    do {
-      const [next, found] = await redis.sscan(set, cursor, 'MATCH', q.channel ? `${q.channel}:*` : '*', 'COUNT', q.limit);
-      cursor = next;
-      ids.push(...found);
-    } while (cursor !== '0' && ids.length < q.limit);
+    if (q.symbol) {
+      // The symbol's active followers, from the due index, whose pages carry a cursor of their own.
+      if (cursor !== '0' && !cursor.includes('.')) return reply.code(400).send({ error: 'invalid query', issues: [{ path: 'cursor', message: 'the cursor of a previous page' }] });
+      const page = await store.followersPage(q.symbol, cursor, q.limit, q.channel);
+      ids.push(...page.ids);
+      cursor = page.cursor;
+    } else {
+      // SSCAN's COUNT is a hint and MATCH filters after it: keep scanning until a page is full or the set is done.
+      do {
+        const [next, found] = await redis.sscan(keys.subscribers, cursor, 'MATCH', q.channel ? `${q.channel}:*` : '*', 'COUNT', q.limit);
+        cursor = next;
+        ids.push(...found);
+      } while (cursor !== '0' && ids.length < q.limit);
+    }
     const subscribers = (await Promise.all(ids.map((id) => store.get(id as SubscriberId)))).filter((s): s is Subscriber => s !== undefined);
     return { subscribers: subscribers.map(subscriberView), cursor: cursor === '0' ? null : cursor };
   });
@@ -227,7 +235,7 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (app, opts) =
     const body = validate(broadcastBody, req.body, reply, 'invalid broadcast');
     if (!body) return reply;
     const key = body.key ?? randomUUID();
-    const followers = await redis.scard(keys.symbolSubscribers(body.symbol));
+    const followers = await store.countFollowers(body.symbol);
     const data = { symbol: body.symbol, version: 0, tickedAt: Date.now(), broadcast: { text: body.text, key } };
     await queues.fanout.add('broadcast', data, { jobId: broadcastFanoutJobId(key) });
     req.log.info({ symbol: body.symbol, followers }, 'broadcast queued');

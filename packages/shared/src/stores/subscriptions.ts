@@ -3,7 +3,7 @@ import type { Channel, SubscriberId } from '../channels.ts';
 import { CHANNELS, parseSubscriberId, subscriberId } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
 import { LuaScript } from '../runtime/lua.ts';
-import { duePartition } from './due-index.ts';
+import { DUE_PARTITIONS, duePartition } from './due-index.ts';
 
 export type SubscriberStatus = 'active' | 'stopped';
 
@@ -20,21 +20,21 @@ export interface Subscriber {
 }
 
 /*
- * STOP keeps the subscriber's own symbol set (so START can resume it) but removes the subscriber
- * from every symbol's set, which is what fan-out reads: after STOP nothing is fanned out to them.
+ * Who follows which symbol is the due index (due-index.ts): a subscriber's own keys ({subs}) say
+ * what they chose, the index holds the active ones, by channel, partition and symbol.
+ *
+ * STOP keeps the subscriber's own symbol set (so START can resume it) but takes them out of the
+ * index, which is what the refill and broadcasts read: after STOP nothing goes to them.
  * Read-modify-write over a dynamic set of keys, so it is one script, not several round trips.
- * Every key shares the {subs} hash tag.
+ * ARGV: id, time, the index's key prefix for the subscriber's (channel, partition).
  */
 const STOP_SCRIPT = new LuaScript(`
 local syms = redis.call('SMEMBERS', KEYS[2])
-for _, s in ipairs(syms) do
-  redis.call('SREM', ARGV[1] .. s .. ARGV[2], ARGV[3])
-  redis.call('ZREM', ARGV[5] .. s, ARGV[3])
-end
-redis.call('ZREM', KEYS[4], ARGV[3])
+for _, s in ipairs(syms) do redis.call('ZREM', ARGV[3] .. s, ARGV[1]) end
+redis.call('ZREM', KEYS[4], ARGV[1])
 local was = redis.call('HGET', KEYS[1], 'status')
-redis.call('HSET', KEYS[1], 'status', 'stopped', 'updatedAt', ARGV[4])
-redis.call('SREM', KEYS[3], ARGV[3])
+redis.call('HSET', KEYS[1], 'status', 'stopped', 'updatedAt', ARGV[2])
+redis.call('SREM', KEYS[3], ARGV[1])
 return was or false
 `);
 
@@ -42,19 +42,15 @@ const START_SCRIPT = new LuaScript(`
 local t = redis.call('TIME')
 local now = t[1] .. string.format('%06d', t[2]):sub(1, 3) .. '.' .. string.format('%06d', t[2]):sub(4)
 local syms = redis.call('SMEMBERS', KEYS[2])
-for _, s in ipairs(syms) do
-  redis.call('SADD', ARGV[1] .. s .. ARGV[2], ARGV[3])
-  redis.call('ZADD', ARGV[5] .. s, 'NX', now, ARGV[3])
-end
-redis.call('HSET', KEYS[1], 'status', 'active', 'updatedAt', ARGV[4])
-redis.call('SADD', KEYS[3], ARGV[3])
+for _, s in ipairs(syms) do redis.call('ZADD', ARGV[3] .. s, 'NX', now, ARGV[1]) end
+redis.call('HSET', KEYS[1], 'status', 'active', 'updatedAt', ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[1])
 return syms
 `);
 
 /*
- * The due index (due-index.ts) follows the symbol sets: a new follower enters it scored by when they
- * subscribed (Redis' clock), so a price written from then on, not the one they were just told,
- * makes them due.
+ * A new follower enters the index scored by when they subscribed (Redis' clock), so a price
+ * written from then on, not the one they were just told, makes them due.
  *
  * SUBSCRIBE is an opt-in to the symbols asked for. After STOP the held set is not resumed by it
  * (START does that): it starts afresh, so an active subscriber is always fanned out exactly the
@@ -64,19 +60,18 @@ const SUBSCRIBE_SCRIPT = new LuaScript(`
 local t = redis.call('TIME')
 local now = t[1] .. string.format('%06d', t[2]):sub(1, 3) .. '.' .. string.format('%06d', t[2]):sub(4)
 if redis.call('HGET', KEYS[1], 'status') == 'stopped' then redis.call('DEL', KEYS[2]) end
-redis.call('HSETNX', KEYS[1], 'createdAt', ARGV[4])
-redis.call('HSET', KEYS[1], 'channel', ARGV[5], 'address', ARGV[6], 'status', 'active', 'updatedAt', ARGV[4])
-redis.call('SADD', KEYS[3], ARGV[3])
-redis.call('SADD', KEYS[4], ARGV[3])
-for i = 8, #ARGV do
+redis.call('HSETNX', KEYS[1], 'createdAt', ARGV[2])
+redis.call('HSET', KEYS[1], 'channel', ARGV[3], 'address', ARGV[4], 'status', 'active', 'updatedAt', ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[1])
+for i = 6, #ARGV do
   redis.call('SADD', KEYS[2], ARGV[i])
-  redis.call('SADD', ARGV[1] .. ARGV[i] .. ARGV[2], ARGV[3])
-  redis.call('ZADD', ARGV[7] .. ARGV[i], 'NX', now, ARGV[3])
+  redis.call('ZADD', ARGV[5] .. ARGV[i], 'NX', now, ARGV[1])
 end
 return 1
 `);
 
-/** Subscriptions in Redis: a hash per subscriber, a set of symbols per subscriber, a set of subscribers per symbol. */
+/** Subscriptions in Redis: a hash per subscriber, a set of symbols per subscriber, and their place in the due index. */
 export class SubscriptionStore {
   readonly #redis: Redis;
   readonly #keys: RedisKeys;
@@ -110,7 +105,7 @@ export class SubscriptionStore {
     await SUBSCRIBE_SCRIPT.run(
       this.#redis,
       [k.subscriber(id), k.subscriberSymbols(id), k.subscribers, k.activeSubscribers(channel)],
-      [...k.symbolSubscribersParts, id, at, channel, address, k.dueFollowersPrefix(channel, duePartition(id)), ...symbols],
+      [id, at, channel, address, k.dueFollowersPrefix(channel, duePartition(id)), ...symbols],
     );
     return id;
   }
@@ -121,7 +116,7 @@ export class SubscriptionStore {
     const k = this.#keys;
     const tx = this.#redis.multi().srem(k.subscriberSymbols(id), ...symbols).hset(k.subscriber(id), 'updatedAt', at);
     const { channel } = parseSubscriberId(id);
-    for (const s of symbols) tx.srem(k.symbolSubscribers(s), id).zrem(k.dueFollowers(channel, duePartition(id), s), id);
+    for (const s of symbols) tx.zrem(k.dueFollowers(channel, duePartition(id), s), id);
     await tx.exec();
   }
 
@@ -133,7 +128,7 @@ export class SubscriptionStore {
     const was = (await STOP_SCRIPT.run(
       this.#redis,
       [k.subscriber(id), k.subscriberSymbols(id), k.activeSubscribers(channel), k.dueHeld(channel, p)],
-      [...k.symbolSubscribersParts, id, at, k.dueFollowersPrefix(channel, p)],
+      [id, at, k.dueFollowersPrefix(channel, p)],
     )) as SubscriberStatus | null;
     return was ?? undefined;
   }
@@ -145,7 +140,7 @@ export class SubscriptionStore {
     const syms = (await START_SCRIPT.run(
       this.#redis,
       [k.subscriber(id), k.subscriberSymbols(id), k.activeSubscribers(channel)],
-      [...k.symbolSubscribersParts, id, at, k.dueFollowersPrefix(channel, duePartition(id))],
+      [id, at, k.dueFollowersPrefix(channel, duePartition(id))],
     )) as string[];
     return syms.sort();
   }
@@ -194,18 +189,51 @@ export class SubscriptionStore {
     return status !== null && status !== 'stopped';
   }
 
-  /** True when a feed update for `symbol` may still go to this subscriber (the send-time re-check). */
+  /** True when this subscriber is active and follows `symbol` (what the index holds). */
   async isSubscribed(id: SubscriberId | string, symbol: string): Promise<boolean> {
-    return (await this.#redis.sismember(this.#keys.symbolSubscribers(symbol), id)) === 1;
+    const { channel } = parseSubscriberId(id);
+    return (await this.#redis.zscore(this.#keys.dueFollowers(channel, duePartition(id), symbol), id)) !== null;
   }
 
-  /** Pages through a symbol's subscribers with SSCAN, `count` at a time. */
+  /** How many active subscribers follow `symbol`, on every channel. */
+  async countFollowers(symbol: string): Promise<number> {
+    const tx = this.#redis.multi();
+    for (const c of CHANNELS) for (let p = 0; p < DUE_PARTITIONS; p++) tx.zcard(this.#keys.dueFollowers(c, p, symbol));
+    const results = (await tx.exec()) as [Error | null, number][];
+    return results.reduce((sum, [, n]) => sum + n, 0);
+  }
+
+  /**
+   * One page of a symbol's active followers (on one channel, or all): ZSCAN over each (channel,
+   * partition) of the index in turn. `cursor` is what the previous page returned ('0' to begin);
+   * the returned cursor is '0' when every follower has been listed.
+   */
+  async followersPage(symbol: string, cursor: string, count: number, channel?: Channel): Promise<{ ids: string[]; cursor: string }> {
+    const channels = channel ? [channel] : CHANNELS;
+    const [c0, p0, z0] = cursor === '0' ? [0, 0, '0'] : cursor.split('.');
+    let ci = Number(c0);
+    let p = Number(p0);
+    let z = String(z0);
+    const ids: string[] = [];
+    while (ci < channels.length && ids.length < count) {
+      const [next, flat] = await this.#redis.zscan(this.#keys.dueFollowers(channels[ci]!, p, symbol), z, 'COUNT', count);
+      for (let i = 0; i < flat.length; i += 2) ids.push(flat[i]!);
+      z = next;
+      if (z === '0' && ++p === DUE_PARTITIONS) {
+        p = 0;
+        ci++;
+      }
+    }
+    return { ids, cursor: ci >= channels.length ? '0' : `${ci}.${p}.${z}` };
+  }
+
+  /** Pages through a symbol's active followers, about `count` at a time. */
   async *subscribersOf(symbol: string, count = 1000): AsyncGenerator<string[]> {
     let cursor = '0';
     do {
-      const [next, ids] = await this.#redis.sscan(this.#keys.symbolSubscribers(symbol), cursor, 'COUNT', count);
-      cursor = next;
-      if (ids.length > 0) yield ids;
+      const page = await this.followersPage(symbol, cursor, count);
+      cursor = page.cursor;
+      if (page.ids.length > 0) yield page.ids;
     } while (cursor !== '0');
   }
 }
