@@ -48,10 +48,11 @@ export type StatusUpdate = z.infer<typeof statusUpdateSchema>;
 export const BROADCAST_TEXT_MAX = 1000;
 
 /**
- * One tick of one symbol: fan out its price to the symbol's subscribers. Or, with `broadcast`,
- * an operator's message to every follower of the symbol (version 0). The root job (no
- * `subscriberIds`) reads the subscriber set; past its first page, it hands each page on as a job
- * of its own (`subscriberIds`), so that every dispatcher's fan-out worker shares the adds.
+ * One tick of one symbol: wakes the refill, which queues the feed sends of whoever is due at the
+ * rate each channel can take (its job id keeps a re-added tick from waking it twice). Or, with
+ * `broadcast`, an operator's message to every follower of the symbol (version 0): the root job
+ * (no `subscriberIds`) pages through the followers; past its first page, it hands each page on as
+ * a job of its own (`subscriberIds`), so that every dispatcher's fan-out worker shares the adds.
  */
 export const fanoutJobSchema = z.object({
   symbol: z.string(),
