@@ -28,8 +28,9 @@ import { runMicro } from './scenarios/micro.ts';
 import { runRateLimit } from './scenarios/ratelimit.ts';
 import { runReplies } from './scenarios/replies.ts';
 import { runScaleout } from './scenarios/scaleout.ts';
+import { queuesWithin, runSustained, type SustainedRun } from './scenarios/sustained.ts';
 
-const SCENARIOS = ['baseline', 'micro', 'fanout', 'latency', 'scaleout', 'conflation', 'ratelimit', 'replies'] as const;
+const SCENARIOS = ['baseline', 'micro', 'fanout', 'latency', 'scaleout', 'conflation', 'ratelimit', 'replies', 'sustained'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values: args } = parseArgs({
@@ -52,12 +53,14 @@ const PLAN = {
   concurrency: 50,
   fanoutSizes: quick ? [1000, 10_000] : [1000, 10_000, 100_000],
   latency: { subscribers: 1000, ticksPerSecond: 5, seconds: quick ? 5 : 10, floorSeconds: quick ? 1 : 5 },
-  scaleout: { n: quick ? 1000 : 10_000, enqueueN: quick ? 10_000 : 100_000, counts: [1, 2, 4] },
+  scaleout: { n: quick ? 1000 : 10_000, counts: [1, 2, 4] },
   baseline: { n: quick ? 10_000 : 100_000, limitedN: quick ? undefined : 20_000, redisRequests: quick ? 20_000 : 100_000 },
   conflation: { subscribers: quick ? 500 : 1000, ticksPerSecond: 20, stallSeconds: quick ? 5 : 30 },
   ratelimit: { limit: 50, seconds: quick ? 8 : 30 },
   replies: { subscribers: 5000, limit: 20, replies: quick ? 10 : 20, spacingMs: 500 },
-  micro: { sendSubscribers: quick ? 2000 : 5000, sendRounds: quick ? 3 : 5, fanoutN: quick ? 10_000 : 100_000, clientRequests: quick ? 5000 : 20_000 },
+  /** The refill's micro-benchmark queues N due subscribers: at most the watermark at 10,000/s (20,000). */
+  micro: { sendSubscribers: quick ? 2000 : 5000, sendRounds: quick ? 3 : 5, refillN: quick ? 10_000 : 20_000, clientRequests: quick ? 5000 : 20_000 },
+  sustained: { sizes: quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000], seconds: quick ? 20 : 60, steadyAfterS: quick ? 5 : 10 },
 };
 
 function machine() {
@@ -122,14 +125,14 @@ try {
   const baseline = await scenario('baseline', 'Baseline: bare BullMQ, addBulk with fan-out options, redis-benchmark', () =>
     runBaseline(sys, { ...PLAN.baseline, concurrency: PLAN.concurrency }),
   );
-  const micro = await scenario('micro', 'Micro: the send path and fan-out processor in-process; the Messages API client against node:http', () => runMicro(sys, PLAN.micro));
-  const fanout = await scenario('fanout', `Fan-out: one tick to ${PLAN.fanoutSizes.join(', ')} subscribers`, () =>
+  const micro = await scenario('micro', 'Micro: the send path and the refill in-process; the Messages API client against node:http', () => runMicro(sys, PLAN.micro));
+  const fanout = await scenario('fanout', `Fan-out: one tick to ${PLAN.fanoutSizes.join(', ')} subscribers (tick to last delivery)`, () =>
     runFanout(sys, PLAN.fanoutSizes, { repeat: Number(args.repeat) }),
   );
   const latency = await scenario('latency', `Latency: ${PLAN.latency.ticksPerSecond} ticks/s to ${PLAN.latency.subscribers} subscribers for ${PLAN.latency.seconds} s`, () =>
     runLatency(sys, PLAN.latency),
   );
-  const scaleout = await scenario('scaleout', `Scale-out: ${PLAN.scaleout.counts.join(', ')} dispatchers, fan-out to ${PLAN.scaleout.n}`, () => runScaleout(sys, PLAN.scaleout));
+  const scaleout = await scenario('scaleout', `Scale-out: ${PLAN.scaleout.counts.join(', ')} dispatchers, one tick to ${PLAN.scaleout.n}`, () => runScaleout(sys, PLAN.scaleout));
   const conflation = await scenario('conflation', `Conflation: ${PLAN.conflation.ticksPerSecond} ticks/s, simulator stalled ${PLAN.conflation.stallSeconds} s`, () =>
     runConflation(sys, PLAN.conflation),
   );
@@ -138,6 +141,11 @@ try {
   );
   const replies = await scenario('replies', `Replies behind the feed: ${PLAN.replies.replies} HELPs, ${PLAN.replies.subscribers} SMS subscribers at ${PLAN.replies.limit}/s`, () =>
     runReplies(sys, PLAN.replies),
+  );
+  const sustained = await scenario(
+    'sustained',
+    `Sustained: ${PLAN.sustained.sizes.join(', ')} subscribers, 5 symbols ticked every second for ${PLAN.sustained.seconds} s, channels at their default limits, one dispatcher`,
+    () => runSustained(sys, PLAN.sustained),
   );
 
   // --- the figures ---
@@ -151,11 +159,12 @@ try {
         fanout.runs.map((r) => [
           r.n,
           {
-            enqueue_s: round(r.enqueue_s, 3),
+            first_delivery_s: round(r.first_delivery_s, 3),
+            all_queued_s: round(r.all_queued_s, 3),
             deliver_s: round(r.deliver_s, 3),
             msgs_per_s: round(r.msgs_per_s, 1),
             cpu: r.cpu,
-            ...(r.all.length > 1 ? { repeats: r.all.map((x) => ({ enqueue_s: round(x.enqueue_s, 3), msgs_per_s: round(x.msgs_per_s, 1) })) } : {}),
+            ...(r.all.length > 1 ? { repeats: r.all.map((x) => ({ deliver_s: round(x.deliver_s, 3), msgs_per_s: round(x.msgs_per_s, 1) })) } : {}),
           },
         ]),
       ),
@@ -164,10 +173,6 @@ try {
     dispatcher_cpu_ms_per_msg: e2e && round(((e2e.cpu.cpu_s['dispatcher-1'] ?? NaN) * 1000) / e2e.n, 3),
     baseline_bullmq_jobs_per_s: baseline && round(baseline.bare.jobs_per_s, 1),
     ratio_to_bullmq: e2e && baseline && round(e2e.msgs_per_s / baseline.bare.jobs_per_s, 3),
-    /** Bare addBulk of N plain jobs with nothing consuming, over the fan-out's enqueue time of N (its consumers running). */
-    enqueue_ratio_to_addbulk: sameN && baseline && round(baseline.plainEnqueue_s / sameN.enqueue_s, 3),
-    /** The same, against addBulk with the fan-out's own job options (priority + deduplication): the fan-out's overhead over BullMQ's. */
-    enqueue_ratio_to_addbulk_same_options: sameN && baseline && round(baseline.fanoutOptsEnqueue_s / sameN.enqueue_s, 3),
     baseline: baseline && {
       n: baseline.bare.n,
       concurrency: PLAN.concurrency,
@@ -175,7 +180,8 @@ try {
       addbulk_while_consumed_s: round(baseline.bare.enqueue_s, 3),
       processed_s: round(baseline.bare.processed_s, 3),
       jobs_per_s: round(baseline.bare.jobs_per_s, 1),
-      addbulk_fanout_options_s: round(baseline.fanoutOptsEnqueue_s, 3),
+      /** addBulk with a feed send's options (priority, deduplication per subscriber). */
+      addbulk_feed_options_s: round(baseline.fanoutOptsEnqueue_s, 3),
       /** With the limiter of a send queue at 10,000/s (sendFetchLimiter). */
       limited_jobs_per_s: baseline.limited && round(baseline.limited.jobs_per_s, 1),
       cpu: baseline.bare.cpu,
@@ -186,28 +192,47 @@ try {
     latency,
     scaleout: scaleout && Object.fromEntries(scaleout.map((s) => [s.dispatchers, round(s.msgs_per_s, 1)])),
     scaleout_detail: scaleout,
-    /** The fan-out alone (sends paused), 1 dispatcher's time over 2 dispatchers': above 1 when sharing the pages pays. */
-    fanout_sharing_speedup_2: scaleout && scaleout[1] && round(scaleout[0]!.enqueue_only_s / scaleout[1].enqueue_only_s, 3),
-    /** Bare addBulk of the same N alone, over the fan-out's time with the sends paused and 1 dispatcher. */
-    enqueue_only_ratio_to_addbulk: scaleout && baseline && scaleout[0]!.enqueue_only_n === baseline.bare.n ? round(baseline.plainEnqueue_s / scaleout[0]!.enqueue_only_s, 3) : undefined,
     ratelimit,
     conflation,
     memory_bytes_per_subscriber: fanout && round(fanout.memory_bytes_per_subscriber, 1),
     memory_n: fanout?.memory_n,
     reply_latency_ms: replies && { p50: replies.p50, max: replies.max },
     replies,
+    sustained: sustained && Object.fromEntries(sustained.map((r) => [r.subscribers, { ...r, queues_within: queuesWithin(r) }])),
   });
 
+  const small = sustained?.[0];
+  const large = sustained?.at(-1);
+  const fractions = sustained?.flatMap((r) => Object.values(r.channels).map((c) => c.fraction));
+
   const targets = [
-    { name: 'fan-out enqueue vs bare addBulk (same N)', target: '≥ 0.8', value: results.enqueue_ratio_to_addbulk as number | undefined, met: (v: number) => v >= 0.8 },
-    { name: '  … vs addBulk with priority + dedup (reference)', target: '≥ 0.8', value: results.enqueue_ratio_to_addbulk_same_options as number | undefined, met: (v: number) => v >= 0.8 },
-    { name: '  … fan-out alone (sends paused), 1 dispatcher', target: '≥ 0.8', value: results.enqueue_only_ratio_to_addbulk as number | undefined, met: (v: number) => v >= 0.8 },
-    { name: 'fan-out shared by 2 dispatchers: speed-up over 1', target: '> 1', value: results.fanout_sharing_speedup_2 as number | undefined, met: (v: number) => v > 1 },
     { name: 'e2e msgs/s vs bare BullMQ jobs/s', target: '≥ 0.5', value: results.ratio_to_bullmq as number | undefined, met: (v: number) => v >= 0.5 },
     { name: `p99 tick-to-acceptance, ${PLAN.latency.subscribers} subscribers (ms)`, target: '< 50', value: latency?.p99, met: (v: number) => v < 50 },
     { name: 'achieved rate / limit under backlog', target: '0.95–1.00', value: ratelimit?.fraction, met: (v: number) => v >= 0.95 && v <= 1 },
     { name: '429s at the limit', target: '0', value: ratelimit?.throttled, met: (v: number) => v === 0 },
     { name: 'reply latency max (ms)', target: '< 2000', value: replies?.max, met: (v: number) => v < 2000 },
+    {
+      name: `sustained: Redis CPU per tick, ${large?.subscribers} over ${small?.subscribers} subscribers`,
+      target: '≤ 2',
+      value: small && large && large !== small ? round(large.redis_cpu_s_per_tick / small.redis_cpu_s_per_tick, 2) : undefined,
+      met: (v: number) => v <= 2,
+    },
+    {
+      name: 'sustained: sizes with a queue deeper than 3 s of its rate',
+      target: '0',
+      value: sustained?.filter((r) => !queuesWithin(r).ok).length,
+      met: (v: number) => v === 0,
+    },
+    { name: 'sustained: lowest channel rate / limit', target: '0.95–1.00', value: fractions && Math.min(...fractions), met: (v: number) => v >= 0.95 && v <= 1 },
+    { name: 'sustained: highest channel rate / limit', target: '0.95–1.00', value: fractions && Math.max(...fractions), met: (v: number) => v >= 0.95 && v <= 1 },
+    {
+      name: 'sustained: 429s',
+      target: '0',
+      value: sustained?.reduce((sum, r) => sum + Object.values(r.channels).reduce((a, c) => a + c.throttled, 0), 0),
+      met: (v: number) => v === 0,
+    },
+    { name: 'memory per subscriber, 1 ticker (fan-out seeding) (B)', target: '≤ 724', value: results.memory_bytes_per_subscriber as number | undefined, met: (v: number) => v <= 724 },
+    { name: `memory per subscriber, 1–3 tickers (sustained, ${large?.subscribers}) (B)`, target: '≤ 724', value: large?.memory_bytes_per_subscriber, met: (v: number) => v <= 724 },
   ].map((t) => ({ name: t.name, target: t.target, value: t.value ?? null, met: t.value === undefined ? null : t.met(t.value) }));
   results.targets = targets;
 
@@ -235,17 +260,18 @@ process.exit(Object.keys(errors).length > 0 ? 1 : 0);
 function printTable(r: Record<string, unknown>, targets: { name: string; target: string; value: number | null; met: boolean | null }[]): void {
   const rows: [string, string][] = [];
   const fmt = (v: unknown, unit = '') => (v === undefined || v === null ? '—' : `${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(2)) : String(v)}${unit}`);
-  const f = r.fanout as Record<string, { enqueue_s: number; deliver_s: number; msgs_per_s: number }> | undefined;
-  for (const [n, x] of Object.entries(f ?? {})) rows.push([`fan-out ${n}: enqueue / deliver / msgs/s`, `${fmt(x.enqueue_s, ' s')} / ${fmt(x.deliver_s, ' s')} / ${fmt(Math.round(x.msgs_per_s))}`]);
-  const b = r.baseline as { n: number; addbulk_s: number; jobs_per_s: number; addbulk_fanout_options_s: number; limited_jobs_per_s?: number } | undefined;
+  const f = r.fanout as Record<string, { first_delivery_s: number; all_queued_s: number; deliver_s: number; msgs_per_s: number }> | undefined;
+  for (const [n, x] of Object.entries(f ?? {}))
+    rows.push([`tick to ${n}: first delivery / all queued / last delivery / msgs/s`, `${fmt(x.first_delivery_s, ' s')} / ${fmt(x.all_queued_s, ' s')} / ${fmt(x.deliver_s, ' s')} / ${fmt(Math.round(x.msgs_per_s))}`]);
+  const b = r.baseline as { n: number; addbulk_s: number; jobs_per_s: number; addbulk_feed_options_s: number; limited_jobs_per_s?: number } | undefined;
   if (b) {
     rows.push([`bare BullMQ ${b.n}: jobs/s`, fmt(Math.round(b.jobs_per_s))]);
-    rows.push([`addBulk ${b.n} alone: plain / priority + dedup`, `${fmt(b.addbulk_s, ' s')} / ${fmt(b.addbulk_fanout_options_s, ' s')}`]);
+    rows.push([`addBulk ${b.n} alone: plain / a feed send's options`, `${fmt(b.addbulk_s, ' s')} / ${fmt(b.addbulk_feed_options_s, ' s')}`]);
     if (b.limited_jobs_per_s) rows.push(['bare BullMQ with a 10,000/s send queue limiter: jobs/s', fmt(Math.round(b.limited_jobs_per_s))]);
   }
   const rb = r.redis_benchmark as Record<string, number> | undefined;
   if (rb) rows.push(['redis-benchmark SET/GET/LPUSH/LPOP', Object.values(rb).map((v) => Math.round(v)).join(' / ')]);
-  rows.push(['e2e msgs/s (fan-out at the baseline N)', fmt(r.e2e_msgs_per_s)]);
+  rows.push(['e2e msgs/s (one tick to the baseline N)', fmt(r.e2e_msgs_per_s)]);
   rows.push(['dispatcher CPU per message', fmt(r.dispatcher_cpu_ms_per_msg, ' ms')]);
   const l = r.latency_ms as { p50: number; p95: number; p99: number; max: number } | undefined;
   if (l) rows.push([`tick-to-acceptance, ${PLAN.latency.subscribers} subscribers p50 / p95 / p99 / max`, `${l.p50} / ${l.p95} / ${l.p99} / ${l.max} ms`]);
@@ -253,9 +279,8 @@ function printTable(r: Record<string, unknown>, targets: { name: string; target:
   if (lf) rows.push(['tick-to-acceptance, 10 subscribers p50 / p95 / p99 / max', `${lf.p50} / ${lf.p95} / ${lf.p99} / ${lf.max} ms`]);
   const s = r.scaleout as Record<string, number> | undefined;
   if (s) rows.push(['scale-out msgs/s (1 / 2 / 4 dispatchers)', Object.values(s).map((v) => Math.round(v)).join(' / ')]);
-  const sd = r.scaleout_detail as { enqueue_s: number; enqueue_only_s: number; enqueue_only_n: number }[] | undefined;
-  if (sd) rows.push(['scale-out fan-out enqueued in (1 / 2 / 4 dispatchers)', sd.map((x) => fmt(x.enqueue_s, ' s')).join(' / ')]);
-  if (sd?.[0]) rows.push([`fan-out of ${sd[0].enqueue_only_n}, sends paused (1 / 2 / 4 dispatchers)`, sd.map((x) => fmt(x.enqueue_only_s, ' s')).join(' / ')]);
+  const sd = r.scaleout_detail as { all_queued_s: number }[] | undefined;
+  if (sd) rows.push(['scale-out: all queued in (1 / 2 / 4 dispatchers)', sd.map((x) => fmt(x.all_queued_s, ' s')).join(' / ')]);
   const c = r.conflation as { before: { used_memory: number }; peak_used_memory: number; after: { used_memory: number }; max_pending_sends: number; subscribers: number } | undefined;
   if (c) {
     const mb = (v: number) => (v / 1048576).toFixed(1);
@@ -267,6 +292,19 @@ function printTable(r: Record<string, unknown>, targets: { name: string; target:
   if (rl) rows.push(['rate limit: limit / achieved / max rolling s / 429s', `${rl.limit} / ${rl.achieved} / ${rl.max_per_rolling_second} / ${rl.throttled}`]);
   const rp = r.reply_latency_ms as { p50: number; max: number } | undefined;
   if (rp) rows.push(['reply latency p50 / max', `${rp.p50} / ${rp.max} ms`]);
+  const mi = r.micro as { send: { median_cpu_us_per_job: number }; refill: { n: number; queued_s: number; cpu_us_per_send: number; redis_cpu_us_per_send: number } } | undefined;
+  if (mi) {
+    rows.push(['micro: send path CPU per job', fmt(mi.send.median_cpu_us_per_job, ' µs')]);
+    rows.push([`micro: refill of ${mi.refill.n}: time / CPU per send here / in Redis`, `${fmt(mi.refill.queued_s, ' s')} / ${fmt(mi.refill.cpu_us_per_send, ' µs')} / ${fmt(mi.refill.redis_cpu_us_per_send, ' µs')}`]);
+  }
+  const su = r.sustained as Record<string, SustainedRun> | undefined;
+  for (const [n, x] of Object.entries(su ?? {})) {
+    const ch = Object.entries(x.channels);
+    rows.push([`sustained ${n}: Redis / dispatcher CPU per tick`, `${fmt(x.redis_cpu_s_per_tick * 1000, ' ms')} / ${fmt(x.dispatcher_cpu_s_per_tick * 1000, ' ms')}`]);
+    rows.push([`sustained ${n}: max queue depth`, Object.entries(x.max_queue_depth).map(([q, d]) => `${q} ${d}`).join(', ')]);
+    rows.push([`sustained ${n}: accepted/s of limit (429s)`, ch.map(([c, v]) => `${c} ${v.accepted_per_s}/${v.limit} (${v.throttled})`).join(', ')]);
+    rows.push([`sustained ${n}: price age p50 / p99 / max; memory per subscriber`, `${x.price_age_ms.p50} / ${x.price_age_ms.p99} / ${x.price_age_ms.max} ms; ${fmt(x.memory_bytes_per_subscriber, ' B')}`]);
+  }
 
   const load = Object.entries(machineLoad).filter(([, m]) => m.others_s !== undefined);
   if (load.length > 0) rows.push(['other work on the machine (cores, by scenario)', load.map(([k, m]) => `${k} ${(m.others_s! / m.wall_s).toFixed(2)}`).join(', ')]);

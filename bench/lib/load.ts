@@ -3,7 +3,7 @@
  * bench is the ticker: it writes the price with PriceCache and adds the fan-out job itself, so it
  * knows each tick's time).
  */
-import { fanoutJobId, subscriberId, type Channel } from '@tickercast/shared';
+import { DUE_LAYOUT, duePartition, fanoutJobId, subscriberId, type Channel } from '@tickercast/shared';
 import type { BenchSystem } from './system.ts';
 
 /** The channel mix of a fan-out: 70% SMS, 20% WhatsApp, 10% Viber. */
@@ -26,6 +26,8 @@ function channelAt(i: number, mix: readonly { channel: Channel; share: number }[
 
 export interface SeedOptions {
   symbol: string;
+  /** Each subscriber's tickers, when not just `symbol` (which the read-back check then uses for subscriber 0). */
+  symbolsOf?: (i: number) => readonly string[];
   n: number;
   /** Two digits that keep each seeding's phone numbers apart. */
   series: number;
@@ -33,10 +35,14 @@ export interface SeedOptions {
 }
 
 /**
- * Writes N active subscribers to one symbol, as SubscriptionStore.subscribe and touch leave them
- * (subscriber hash, own symbol set, the symbol's set, the all and active sets), in pipelines.
- * WhatsApp subscribers wrote to us a minute ago, so their 24-hour window is open (free text, not
- * templates). Checks one of them through SubscriptionStore afterwards.
+ * Writes N active subscribers to one symbol (or to `symbolsOf(i)`), as SubscriptionStore.subscribe
+ * and touch leave them (subscriber hash, own symbol set, the all and active sets, and the due
+ * index, which is also who follows what: each (channel, partition, symbol) sorted set scored by
+ * the seeding time, as SUBSCRIBE_SCRIPT scores by the time of the subscription, so a price
+ * written from then on makes them due), in pipelines. Marks the due index as built for this layout, as a dispatcher
+ * does after building it, so a dispatcher started after seeding does not scan everyone again.
+ * WhatsApp and Messenger subscribers wrote to us a minute ago, so their 24-hour window is open
+ * (free text, not templates or tags). Checks one of them through SubscriptionStore afterwards.
  */
 export async function seedSubscribers(sys: BenchSystem, opts: SeedOptions): Promise<{ ids: string[]; byChannel: Record<string, number> }> {
   const { keys, redis } = sys;
@@ -52,6 +58,8 @@ export async function seedSubscribers(sys: BenchSystem, opts: SeedOptions): Prom
       // A UK mobile number (447 and nine digits), which the client's E.164 check accepts.
       const address = `447${String(opts.series).padStart(2, '0')}${String(i).padStart(7, '0')}`;
       const id = subscriberId(channel, address);
+      const symbols = opts.symbolsOf?.(i) ?? [opts.symbol];
+      const partition = duePartition(id);
       ids.push(id);
       byChannel[channel] = (byChannel[channel] ?? 0) + 1;
       p.hset(keys.subscriber(id), {
@@ -60,19 +68,21 @@ export async function seedSubscribers(sys: BenchSystem, opts: SeedOptions): Prom
         status: 'active',
         createdAt: now,
         updatedAt: now,
-        ...(channel === 'whatsapp' ? { lastInboundAt: now - 60_000 } : {}),
+        ...(channel === 'whatsapp' || channel === 'messenger' ? { lastInboundAt: now - 60_000 } : {}),
       });
       p.sadd(keys.subscribers, id);
       p.sadd(keys.activeSubscribers(channel), id);
-      p.sadd(keys.subscriberSymbols(id), opts.symbol);
-      p.sadd(keys.symbolSubscribers(opts.symbol), id);
+      p.sadd(keys.subscriberSymbols(id), ...symbols);
+      for (const symbol of symbols) p.zadd(keys.dueFollowers(channel, partition, symbol), 'NX', now, id);
     }
     const results = await p.exec();
     const failed = results?.find(([err]) => err);
     if (failed) throw failed[0]!;
   }
+  await redis.set(keys.dueLayout, DUE_LAYOUT);
   const check = await sys.store.get(ids[0] as `${Channel}:${string}`);
-  if (check?.status !== 'active' || !check.symbols.includes(opts.symbol)) throw new Error(`seeding: ${ids[0]} does not read back as subscribed to ${opts.symbol}`);
+  const first = opts.symbolsOf?.(0)[0] ?? opts.symbol;
+  if (check?.status !== 'active' || !check.symbols.includes(first)) throw new Error(`seeding: ${ids[0]} does not read back as subscribed to ${first}`);
   return { ids, byChannel };
 }
 

@@ -243,6 +243,20 @@ export class BenchSystem {
     return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);
   }
 
+  /** CPU seconds the redis-server has used since it started (INFO cpu: used_cpu_sys + used_cpu_user). */
+  async redisCpuSeconds(): Promise<number> {
+    const info = await this.redis.info('cpu');
+    const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+    return field('used_cpu_sys') + field('used_cpu_user');
+  }
+
+  /** Jobs not yet finished in every queue (waiting, prioritized, delayed, active), by queue name: send-<channel>, fanout, inbound, status. */
+  async queueDepths(): Promise<Record<string, number>> {
+    const queues = this.queues.all();
+    const counts = await Promise.all(queues.map((q) => q.getJobCounts('waiting', 'prioritized', 'delayed', 'active')));
+    return Object.fromEntries(queues.map((q, i) => [q.name, Object.values(counts[i]!).reduce((a, b) => a + b, 0)]));
+  }
+
   async pendingSends(): Promise<Pending> {
     const counts = await Promise.all(CHANNELS.map((c) => this.queues.send[c].getJobCounts('waiting', 'prioritized', 'active', 'delayed')));
     const byChannel = Object.fromEntries(CHANNELS.map((c, i) => [c, Object.values(counts[i]!).reduce((a, b) => a + b, 0)])) as Record<Channel, number>;

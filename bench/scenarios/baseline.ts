@@ -3,15 +3,15 @@
  *  - bare BullMQ: N no-op jobs added with addBulk in chunks of 1000 (as fan-out pages) while a
  *    Worker in its own process, at the dispatcher's concurrency, processes them: enqueue time and
  *    processed jobs per second;
- *  - addBulk alone (nothing consuming), plain and with the fan-out's job options (priority +
- *    deduplication): the reference for the fan-out's enqueue time, and what BullMQ itself charges
- *    for those options;
+ *  - addBulk alone (nothing consuming), plain and with a feed send's job options (priority +
+ *    deduplication per subscriber, as the refill adds them): what BullMQ itself charges for
+ *    those options;
  *  - `redis-benchmark` SET/GET/LPUSH/LPOP: the server's ceiling.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
-import { FEED_PRIORITY, sendFetchLimiter } from '@tickercast/shared';
+import { feedSend, sendFetchLimiter } from '@tickercast/shared';
 import { MAX_RATE } from './fanout.ts';
 import { watchCpu } from '../lib/cpu.ts';
 import { launchScript, waitFor } from '../lib/procs.ts';
@@ -67,14 +67,12 @@ async function bare(sys: BenchSystem, name: string, n: number, concurrency: numb
   }
 }
 
-/** addBulk alone, nothing consuming: plain jobs, or with the fan-out's options (priority, deduplication by subscription). */
-async function enqueueOnly(sys: BenchSystem, n: number, fanoutOptions: boolean): Promise<number> {
-  const queue = new Queue(fanoutOptions ? 'baseline-fanout-opts' : 'baseline-plain', { connection: sys.redis, prefix: sys.keys.queuePrefix });
+/** addBulk alone, nothing consuming: plain jobs, or with a feed send's options (priority, deduplication per subscriber). */
+async function enqueueOnly(sys: BenchSystem, n: number, feedOptions: boolean): Promise<number> {
+  const queue = new Queue(feedOptions ? 'baseline-feed-opts' : 'baseline-plain', { connection: sys.redis, prefix: sys.keys.queuePrefix });
   try {
     return await addInChunks(queue, n, (i) =>
-      fanoutOptions
-        ? { priority: FEED_PRIORITY, deduplication: { id: `sms:447000${String(i).padStart(7, '0')}|BASE`, keepLastIfActive: true }, removeOnComplete: { count: 1000 } }
-        : { removeOnComplete: { count: 1000 } },
+      feedOptions ? { ...feedSend(`sms:447000${String(i).padStart(7, '0')}`).opts, removeOnComplete: { count: 1000 } } : { removeOnComplete: { count: 1000 } },
     );
   } finally {
     await queue.obliterate({ force: true }).catch(() => undefined);
@@ -100,7 +98,7 @@ export async function runBaseline(sys: BenchSystem, opts: { n: number; concurren
   if (limited) console.log(`  bare BullMQ ${limited.n} with the limiter of a ${MAX_RATE}/s channel (${JSON.stringify(sendFetchLimiter(MAX_RATE))}): ${Math.round(limited.jobs_per_s)} jobs/s`);
   const plainEnqueue_s = await enqueueOnly(sys, opts.n, false);
   const fanoutOptsEnqueue_s = await enqueueOnly(sys, opts.n, true);
-  console.log(`  addBulk ${opts.n} alone: plain ${plainEnqueue_s.toFixed(2)} s, with priority + deduplication ${fanoutOptsEnqueue_s.toFixed(2)} s`);
+  console.log(`  addBulk ${opts.n} alone: plain ${plainEnqueue_s.toFixed(2)} s, with a feed send's options ${fanoutOptsEnqueue_s.toFixed(2)} s`);
   const redis = await redisBenchmark(sys.redisPort, opts.redisRequests);
   console.log(`  redis-benchmark: ${Object.entries(redis).map(([k, v]) => `${k} ${Math.round(v)}/s`).join(', ')}`);
   await sys.redis.flushall();

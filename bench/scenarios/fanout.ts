@@ -1,9 +1,13 @@
 /**
- * Scenario 1 — fan-out: one tick to N subscribers (70% SMS, 20% WhatsApp, 10% Viber), channel
- * limits at the configuration's maximum so the limiter is not what is measured. Times until every
- * send job is enqueued (the fan-out job's finish, checked against BullMQ's id counters) and until
- * the simulator accepted every message. Also gives Redis memory per subscriber (used_memory
- * delta over the largest seeding).
+ * Scenario 1 — one tick to N subscribers (70% SMS, 20% WhatsApp, 10% Viber), channel limits at
+ * the configuration's maximum so the limiter is not what is measured. The tick itself enqueues no
+ * send: it wakes the refill, which queues one feed send per due subscriber in batches of at most
+ * 2,000, keeping each send queue topped up to its watermark (2 s of the channel's rate: 20,000 at
+ * 10,000/s). Times, from the tick: the first acceptance; until the refill had queued a send for
+ * every one of the N (BullMQ's id counters; for N above the watermark that is reached only as the
+ * queue drains, so it is close to the last delivery); until the simulator accepted the last
+ * message. Also gives Redis memory per subscriber (used_memory delta over the largest seeding,
+ * the due index included).
  */
 import { fanoutJobId } from '@tickercast/shared';
 import { watchCpu, type CpuWatch } from '../lib/cpu.ts';
@@ -22,7 +26,11 @@ export const MAX_RATE_ENV = {
 
 export interface FanoutRun {
   n: number;
-  enqueue_s: number;
+  /** Tick to the simulator's first acceptance. */
+  first_delivery_s: number;
+  /** Tick to the refill having queued a feed send for every one of the N. */
+  all_queued_s: number;
+  /** Tick to the last acceptance. */
   deliver_s: number;
   msgs_per_s: number;
   accepted: number;
@@ -32,15 +40,14 @@ export interface FanoutRun {
 }
 
 /**
- * Ticks `symbol` and waits until the fan-out has added `n` send jobs. The tick's job adds its
- * first page and hands the others on as page jobs (to whichever dispatcher takes them), so the
- * count of added send jobs, not the tick's job, says when the fan-out is done.
+ * Ticks `symbol` and waits until the refill has queued `n` send jobs (the count of added send
+ * jobs: the tick's job only wakes the refill, which adds them in batches as the queues allow).
  */
-export async function tickUntilEnqueued(sys: BenchSystem, symbol: string, n: number, timeoutMs: number): Promise<{ tickedAt: number; enqueuedAt: number }> {
+export async function tickUntilQueued(sys: BenchSystem, symbol: string, n: number, timeoutMs: number): Promise<{ tickedAt: number; queuedAt: number }> {
   const addedBefore = await sys.sendJobsAdded();
   const { tickedAt, version } = await tick(sys, symbol, 100);
   const outcome = await waitFor(
-    `fan-out of ${n} enqueued`,
+    `${n} feed sends queued`,
     async () => {
       const failed = (await sys.queues.fanout.getJob(fanoutJobId({ symbol, version })))?.failedReason;
       if (failed) return { failed };
@@ -49,12 +56,18 @@ export async function tickUntilEnqueued(sys: BenchSystem, symbol: string, n: num
     timeoutMs,
     10,
   );
-  if ('failed' in outcome) throw new Error(`fan-out failed: ${outcome.failed}`);
-  return { tickedAt, enqueuedAt: outcome.at };
+  if ('failed' in outcome) throw new Error(`tick job failed: ${outcome.failed}`);
+  return { tickedAt, queuedAt: outcome.at };
+}
+
+/** When the simulator accepted the first message since `since` (exact while no more than `limit` were accepted when asked). */
+async function firstAcceptance(sys: BenchSystem, since: number, limit = 1000): Promise<number> {
+  const { messages } = await sys.simMessages({ since, limit });
+  return Math.min(...messages.map((m) => Date.parse(m.acceptedAt)));
 }
 
 /**
- * One measured fan-out of N on a running system (dispatchers started by the caller). `series`
+ * One measured tick to N on a running system (dispatchers started by the caller). `series`
  * keeps phone numbers and the symbol apart from other runs on the same Redis.
  */
 export async function fanoutOnce(sys: BenchSystem, n: number, series: number): Promise<FanoutRun & { seedBytes: number }> {
@@ -67,17 +80,35 @@ export async function fanoutOnce(sys: BenchSystem, n: number, series: number): P
   const timeoutMs = 60_000 + n * 2;
 
   const cpu = watchCpu(sys.pids());
-  const { tickedAt, enqueuedAt } = await tickUntilEnqueued(sys, symbol, n, timeoutMs);
-
-  await waitFor(`${n} messages accepted`, async () => (await sys.simStats()).channels.all.accepted - acceptedBefore >= n, timeoutMs, 25);
+  // The first acceptance, caught while the sends are queued (the simulator keeps the messages in order).
+  let firstAt: Promise<number> | undefined;
+  let tickedAtSeen = 0;
+  const watchFirst = setInterval(() => {
+    if (firstAt || tickedAtSeen === 0) return;
+    void sys.simStats().then((st) => {
+      if (!firstAt && st.channels.all.accepted > acceptedBefore) firstAt = firstAcceptance(sys, tickedAtSeen);
+    });
+  }, 10);
+  let queued: { tickedAt: number; queuedAt: number };
+  try {
+    const ticking = tickUntilQueued(sys, symbol, n, timeoutMs);
+    tickedAtSeen = Date.now() - 5; // the tick time is taken inside; `since` only has to be before the first acceptance
+    queued = await ticking;
+    await waitFor(`${n} messages accepted`, async () => (await sys.simStats()).channels.all.accepted - acceptedBefore >= n, timeoutMs, 25);
+  } finally {
+    clearInterval(watchFirst);
+  }
   const last = (await sys.simMessages({ limit: 1 })).messages[0]!;
   const deliveredAt = Date.parse(last.acceptedAt);
   const accepted = (await sys.simStats()).channels.all.accepted - acceptedBefore;
   const usage = cpu.stop();
+  const { tickedAt, queuedAt } = queued;
+  const firstDeliveredAt = await (firstAt ?? firstAcceptance(sys, tickedAt, 100_000));
   const deliver_s = (deliveredAt - tickedAt) / 1000;
   return {
     n,
-    enqueue_s: (enqueuedAt - tickedAt) / 1000,
+    first_delivery_s: (firstDeliveredAt - tickedAt) / 1000,
+    all_queued_s: (queuedAt - tickedAt) / 1000,
     deliver_s,
     msgs_per_s: n / deliver_s,
     accepted,
@@ -110,7 +141,7 @@ export async function runFanout(sys: BenchSystem, sizes: number[], opts: { repea
         all.push(run);
         if (n >= memory.n) memory = { n, bytes: seedBytes };
         const others = run.cpu.others_s === undefined ? '' : `, others ${run.cpu.others_s}`;
-        console.log(`  fan-out ${n}: enqueued ${run.enqueue_s.toFixed(2)} s, delivered ${run.deliver_s.toFixed(2)} s, ${Math.round(run.msgs_per_s)} msgs/s; cpu s ${JSON.stringify(run.cpu.cpu_s)}${others}`);
+        console.log(`  tick to ${n}: first delivery ${run.first_delivery_s.toFixed(3)} s, all queued ${run.all_queued_s.toFixed(2)} s, delivered ${run.deliver_s.toFixed(2)} s, ${Math.round(run.msgs_per_s)} msgs/s; cpu s ${JSON.stringify(run.cpu.cpu_s)}${others}`);
         await sleep(100);
       }
       runs.push({ ...median(all), all });

@@ -4,7 +4,9 @@
  *  - send path: the dispatcher's send processor (buildDispatcher, its workers not running) on
  *    price jobs with a provider stub that answers at once (no HTTP), real Redis reads and
  *    writes: CPU per job in this process;
- *  - fan-out: its fan-out processor over N subscribers, nothing consuming: enqueue time and CPU;
+ *  - refill: a tick's job (which wakes the refill) and the refill rounds after it, with every
+ *    channel at the configuration's maximum rate (a watermark of 20,000) and N due subscribers,
+ *    nothing consuming: time, CPU in this process and in Redis per feed send queued;
  *  - the Messages API client: CPU per request of MessagesClient.send (undici) against the
  *    simulator, next to a bare node:http request with the same body — what the HTTP layer costs.
  * Nothing else runs in the bench process meanwhile.
@@ -18,14 +20,15 @@ import type { Pace } from '../../apps/dispatcher/src/send.ts';
 import { seedSubscribers } from '../lib/load.ts';
 import { round } from '../lib/stats.ts';
 import { NAMESPACE, type BenchSystem } from '../lib/system.ts';
+import { MAX_RATE_ENV } from './fanout.ts';
 
 /**
- * The dispatcher as every process builds it (the configuration's defaults, on the bench's Redis)
- * with its workers never running: the bench calls its processors itself, with nothing else in
+ * The dispatcher as every process builds it (the configuration's defaults and `env`, on the
+ * bench's Redis) with its workers never running: the bench calls its processors itself, with nothing else in
  * the process. The client is the caller's (a stub).
  */
-function idleDispatcher(sys: BenchSystem, client: MessagesClient): Promise<Dispatcher> {
-  const config = loadConfig({ REDIS_URL: sys.redisUrl, REDIS_NAMESPACE: NAMESPACE, LOG_LEVEL: 'silent' });
+function idleDispatcher(sys: BenchSystem, client: MessagesClient, env: Record<string, string> = {}): Promise<Dispatcher> {
+  const config = loadConfig({ REDIS_URL: sys.redisUrl, REDIS_NAMESPACE: NAMESPACE, LOG_LEVEL: 'silent', ...env });
   return buildDispatcher(config, { client, autorun: false, logger: createLogger('bench', 'silent') });
 }
 const SENDERS = senderFor(loadConfig({}));
@@ -57,7 +60,7 @@ async function sendPath(sys: BenchSystem, subscribers: number, rounds: number) {
   const run = async (round: number) => {
     await sys.prices.set(symbol, 100 + round);
     return measure(ids.length, 50, async (i) => {
-      const job: SendJob = { kind: 'price', subscriberId: ids[i]!, symbol, tickedAt: Date.now() };
+      const job: SendJob = { kind: 'feed', subscriberId: ids[i]! };
       const out = await send(job, `micro-${round}-${i}`, unpaced);
       if (out.kind === 'sent') sent++;
     });
@@ -74,39 +77,46 @@ async function sendPath(sys: BenchSystem, subscribers: number, rounds: number) {
   return { jobs_per_round: subscribers, rounds, median_cpu_us_per_job: best.cpu_us_per_op, median_jobs_per_s: best.ops_per_s, all: results };
 }
 
-async function fanoutPath(sys: BenchSystem, n: number) {
+/**
+ * N due subscribers (N at most the watermark, so that all of them can be queued), a price
+ * written, then the tick's job run by hand and the refill asked again (as its own timer would) until a
+ * feed send is queued for each: what the refill costs per send it queues.
+ */
+async function refillPath(sys: BenchSystem, n: number) {
   const symbol = 'MICROF';
   await seedSubscribers(sys, { symbol, n, series: 81 });
-  const d = await idleDispatcher(sys, {} as MessagesClient);
-  const fanout = d.processors.fanout;
+  const d = await idleDispatcher(sys, {} as MessagesClient, MAX_RATE_ENV);
+  const queued = async () => (await Promise.all(Object.values(sys.queues.send).map((q) => q.getPrioritizedCount()))).reduce((a, b) => a + b, 0);
   try {
-    return await fanoutRun(sys, fanout, symbol, n);
+    const watermark = d.refiller.watermark('sms');
+    if (n > watermark) throw new Error(`refill micro-benchmark: ${n} subscribers is more than the watermark (${watermark})`);
+    const q = await sys.prices.set(symbol, 100);
+    const redis0 = await sys.redisCpuSeconds();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await d.processors.fanout({ symbol, version: q.version, tickedAt: q.tickedAt });
+    let rounds = 1;
+    while ((await queued()) < n) {
+      if (rounds++ > 2 * Math.ceil(n / 2000) + 10) throw new Error(`refill: ${await queued()} of ${n} feed sends queued after ${rounds} rounds`);
+      await d.refiller.wake();
+    }
+    const s = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const redisCpu = (await sys.redisCpuSeconds()) - redis0;
+    const added = await queued();
+    if (added !== n) throw new Error(`refill: ${added} of ${n} feed sends queued`);
+    return {
+      n,
+      rounds,
+      queued_s: round(s, 3),
+      cpu_s: round((cpu.user + cpu.system) / 1e6, 2),
+      cpu_us_per_send: round((cpu.user + cpu.system) / n, 1),
+      redis_cpu_us_per_send: round((redisCpu * 1e6) / n, 1),
+    };
   } finally {
     await d.close();
+    await Promise.all([sys.queues.fanout, ...Object.values(sys.queues.send)].map((q) => q.obliterate({ force: true })));
   }
-}
-
-async function fanoutRun(sys: BenchSystem, fanout: Dispatcher['processors']['fanout'], symbol: string, n: number) {
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await fanout({ symbol, version: 1, tickedAt: Date.now() });
-  // The pages it handed on, run here four at a time as one dispatcher's fan-out worker would.
-  const pages = await sys.queues.fanout.getWaiting(0, -1);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (next < pages.length) {
-        const page = pages[next++]!;
-        await fanout(page.data);
-      }
-    }),
-  );
-  const s = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  const added = (await Promise.all(Object.values(sys.queues.send).map((q) => q.getPrioritizedCount()))).reduce((a, b) => a + b, 0);
-  if (added !== n) throw new Error(`fan-out: ${added} of ${n} send jobs added`);
-  await Promise.all([sys.queues.fanout, ...Object.values(sys.queues.send)].map((q) => q.obliterate({ force: true })));
-  return { n, enqueue_s: round(s, 3), cpu_s: round((cpu.user + cpu.system) / 1e6, 2) };
 }
 
 async function clientCost(sys: BenchSystem, auth: AuthConfig, requests: number) {
@@ -141,12 +151,14 @@ async function clientCost(sys: BenchSystem, auth: AuthConfig, requests: number) 
   }
 }
 
-export async function runMicro(sys: BenchSystem, opts: { sendSubscribers: number; sendRounds: number; fanoutN: number; clientRequests: number }) {
+export async function runMicro(sys: BenchSystem, opts: { sendSubscribers: number; sendRounds: number; refillN: number; clientRequests: number }) {
   await sys.reset();
   const send = await sendPath(sys, opts.sendSubscribers, opts.sendRounds);
   console.log(`  send path (provider stubbed): ${send.median_cpu_us_per_job} µs CPU per job, ${send.median_jobs_per_s} jobs/s`);
-  const fanout = await fanoutPath(sys, opts.fanoutN);
-  console.log(`  fan-out processor, ${opts.fanoutN} subscribers, nothing consuming: ${fanout.enqueue_s} s, ${fanout.cpu_s} s CPU`);
+  const refill = await refillPath(sys, opts.refillN);
+  console.log(
+    `  refill, ${refill.n} due subscribers, nothing consuming: queued in ${refill.queued_s} s (${refill.rounds} rounds), ${refill.cpu_us_per_send} µs CPU here and ${refill.redis_cpu_us_per_send} µs in Redis per send`,
+  );
   const client = await clientCost(sys, sys.appAuth(), opts.clientRequests);
   console.log(
     `  Messages API client: MessagesClient.send ${client.messages_client.cpu_us_per_op} µs CPU/request (${client.messages_client.ops_per_s}/s), ` +
@@ -154,5 +166,5 @@ export async function runMicro(sys: BenchSystem, opts: { sendSubscribers: number
   );
   await sys.redis.flushall();
   await sys.simDelete('/_sim/messages');
-  return { send, fanout, client };
+  return { send, refill, client };
 }
