@@ -121,9 +121,12 @@ describe('the refill', () => {
       expect(new Set(order.slice(start, start + N)).size, `round from message ${start}: ${order.map((o) => o.slice(-2)).join(" ")}`).toBe(N);
     }
     // From the first acceptance (when the channel starts serving: how long the first tick's refill
-    // takes is the machine's, not the rotation's).
-    const bound = (Math.ceil(N / RATE) + 1) * 1000;
-    const first = Math.min(...[...inboxes().values()].map((inbox) => inbox[0]!.at));
+    // takes is the machine's, not the rotation's), at the rate the channel achieved: on a busy
+    // machine the sends themselves fall behind the limit, which is not the rotation's doing.
+    const times = sim.store.messages({ channel: 'sms' }).map((m) => Date.parse(m.acceptedAt));
+    const first = Math.min(...times);
+    const achieved = ((times.length - 1) * 1000) / (Math.max(...times) - first);
+    const bound = (Math.ceil(N / Math.min(RATE, achieved)) + 1) * 1000;
     expect(first - started).toBeLessThan(5000);
     for (const [to, inbox] of inboxes()) {
       expect(inbox[0]!.at - first, to).toBeLessThanOrEqual(bound);
