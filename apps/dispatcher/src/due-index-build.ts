@@ -13,6 +13,15 @@ import {
 const BUILD_LOCK_MS = 30_000;
 const PAGE = 1000;
 
+async function unlinkMatching(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (found.length > 0) await redis.unlink(...found);
+  } while (cursor !== '0');
+}
+
 /**
  * Builds the due index from the subscriptions when this Redis has none of this layout yet (the
  * first start after an upgrade, or a changed DUE_PARTITIONS): every active subscriber's symbols,
@@ -33,12 +42,7 @@ export async function ensureDueIndex(redis: Redis, keys: RedisKeys, logger: Logg
     const previous = await redis.get(keys.dueLayout);
     if (previous !== null) {
       // Another layout (partition count): its keys would never be read again.
-      let cursor = '0';
-      do {
-        const [next, found] = await redis.scan(cursor, 'MATCH', keys.dueIndexPattern, 'COUNT', 1000);
-        cursor = next;
-        if (found.length > 0) await redis.unlink(...found);
-      } while (cursor !== '0');
+      await unlinkMatching(redis, keys.dueIndexPattern);
     }
     logger.info({ from: previous, to: DUE_LAYOUT, partitions: DUE_PARTITIONS }, 'building the due index from the subscriptions');
     let cursor = '0';
@@ -71,12 +75,7 @@ export async function ensureDueIndex(redis: Redis, keys: RedisKeys, logger: Logg
     } while (cursor !== '0');
     await redis.set(keys.dueLayout, DUE_LAYOUT);
     // The per-symbol sets of earlier versions: the index replaced them.
-    let legacy = '0';
-    do {
-      const [next, found] = await redis.scan(legacy, 'MATCH', keys.legacySymbolSubscribersPattern, 'COUNT', 1000);
-      legacy = next;
-      if (found.length > 0) await redis.unlink(...found);
-    } while (legacy !== '0');
+    await unlinkMatching(redis, keys.legacySymbolSubscribersPattern);
     logger.info({ subscribers: count, ms: Date.now() - started }, 'due index built');
     return { built: true, subscribers: count };
   } finally {

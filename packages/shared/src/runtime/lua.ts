@@ -23,3 +23,12 @@ export class LuaScript {
     }
   }
 }
+
+/**
+ * Lua that sets `now` to Redis' own time in ms, to the µs, as a string ("1796212726518.123"): one
+ * clock for every process, and every write or read of a script at its own time. A string, because
+ * a Lua number would go back to Redis with 14 digits.
+ */
+export const LUA_NOW_MS = `local t = redis.call('TIME')
+local now = t[1] .. string.format('%06d', t[2]):sub(1, 3) .. '.' .. string.format('%06d', t[2]):sub(4)
+`;

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../keys.ts';
-import { LuaScript } from '../runtime/lua.ts';
+import { LUA_NOW_MS, LuaScript } from '../runtime/lua.ts';
 
 export interface PriceQuote {
   symbol: string;
@@ -16,10 +16,9 @@ export interface PricesRead {
 }
 
 const READ_SCRIPT = new LuaScript(`
-local t = redis.call('TIME')
-local at = t[1] .. string.format('%06d', t[2]):sub(1, 3) .. '.' .. string.format('%06d', t[2]):sub(4)
-if #ARGV == 0 then return { at, {} } end
-return { at, redis.call('HMGET', KEYS[1], unpack(ARGV)) }
+${LUA_NOW_MS}
+if #ARGV == 0 then return { now, {} } end
+return { now, redis.call('HMGET', KEYS[1], unpack(ARGV)) }
 `);
 
 /*
@@ -31,9 +30,8 @@ return { at, redis.call('HMGET', KEYS[1], unpack(ARGV)) }
  */
 const SET_SCRIPT = new LuaScript(`
 local v = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
-local t = redis.call('TIME')
-local written = t[1] .. string.format('%06d', t[2]):sub(1, 3) .. '.' .. string.format('%06d', t[2]):sub(4)
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. v .. '|' .. ARGV[3] .. '|' .. written)
+${LUA_NOW_MS}
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. v .. '|' .. ARGV[3] .. '|' .. now)
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'p', ARGV[2], 'v', v, 't', ARGV[3])
 return v
 `);

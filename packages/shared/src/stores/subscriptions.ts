@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Channel, SubscriberId } from '../channels.ts';
 import { CHANNELS, parseSubscriberId, subscriberId } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
-import { LuaScript } from '../runtime/lua.ts';
+import { LUA_NOW_MS, LuaScript } from '../runtime/lua.ts';
 import { DUE_PARTITIONS, duePartition } from './due-index.ts';
 
 export type SubscriberStatus = 'active' | 'stopped';
@@ -39,8 +39,7 @@ return was or false
 `);
 
 const START_SCRIPT = new LuaScript(`
-local t = redis.call('TIME')
-local now = t[1] .. string.format('%06d', t[2]):sub(1, 3) .. '.' .. string.format('%06d', t[2]):sub(4)
+${LUA_NOW_MS}
 local syms = redis.call('SMEMBERS', KEYS[2])
 for _, s in ipairs(syms) do redis.call('ZADD', ARGV[3] .. s, 'NX', now, ARGV[1]) end
 redis.call('HSET', KEYS[1], 'status', 'active', 'updatedAt', ARGV[2])
@@ -57,8 +56,7 @@ return syms
  * symbols in their own set.
  */
 const SUBSCRIBE_SCRIPT = new LuaScript(`
-local t = redis.call('TIME')
-local now = t[1] .. string.format('%06d', t[2]):sub(1, 3) .. '.' .. string.format('%06d', t[2]):sub(4)
+${LUA_NOW_MS}
 if redis.call('HGET', KEYS[1], 'status') == 'stopped' then redis.call('DEL', KEYS[2]) end
 redis.call('HSETNX', KEYS[1], 'createdAt', ARGV[2])
 redis.call('HSET', KEYS[1], 'channel', ARGV[3], 'address', ARGV[4], 'status', 'active', 'updatedAt', ARGV[2])
