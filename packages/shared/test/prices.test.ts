@@ -22,6 +22,23 @@ describe('PriceCache', () => {
     expect(await prices.get('GOOGL')).toEqual({ symbol: 'GOOGL', price: 171.5, version: 2, tickedAt: 11_000 });
   });
 
+  it("writes and reads are timed by Redis' own clock, to the µs, in the order Redis ran them", async () => {
+    await prices.set('TSLA', 250, 1);
+    const first = await prices.read(['TSLA', 'NONE']);
+    await prices.set('TSLA', 251, 2);
+    const written = (await prices.writeTimes()).get('TSLA')!;
+    const second = await prices.read(['TSLA']);
+    expect(first.quotes.get('TSLA')?.price).toBe(250);
+    expect(first.quotes.has('NONE')).toBe(false);
+    expect(second.quotes.get('TSLA')?.price).toBe(251);
+    expect(written).toMatch(/^\d{13}\.\d{3}$/);
+    // The read before the write is older than it, the read after it newer: what makes a follower due.
+    expect(Number(first.readAt)).toBeLessThan(Number(written));
+    expect(Number(second.readAt)).toBeGreaterThanOrEqual(Number(written));
+    const [s, us] = await t.redis.time();
+    expect(Math.abs(Number(written) - (Number(s) * 1000 + Number(us) / 1000))).toBeLessThan(5000);
+  });
+
   it('versions are per symbol', async () => {
     const x = await prices.set('AAPL', 200, 1);
     const y = await prices.set('AMZN', 180, 1);
