@@ -252,6 +252,14 @@ export class BenchSystem {
     return field('used_cpu_sys') + field('used_cpu_user');
   }
 
+  /** Redis' per-command counters (INFO commandstats): calls and µs per command name. `CONFIG RESETSTAT` zeroes them. */
+  async commandStats(): Promise<Record<string, { calls: number; usec: number }>> {
+    const info = await this.redis.info('commandstats');
+    const out: Record<string, { calls: number; usec: number }> = {};
+    for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) out[m[1]!] = { calls: Number(m[2]), usec: Number(m[3]) };
+    return out;
+  }
+
   /** Jobs not yet finished in every queue (waiting, prioritized, delayed, active), by queue name: send-<channel>, fanout, inbound, status. */
   async queueDepths(): Promise<Record<string, number>> {
     const queues = this.queues.all();

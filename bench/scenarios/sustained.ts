@@ -67,6 +67,8 @@ export interface SustainedRun {
   accepted: number;
   price_age_ms: Percentiles;
   unmatched: number;
+  /** Where Redis' time went over the run (INFO commandstats; scripts all count as evalsha): the 8 costliest commands. */
+  redis_top_commands: { name: string; calls: number; cpu_ms: number; us_per_call: number }[];
   /** CPU of every process over the run, and what else the machine did meanwhile. */
   cpu: ReturnType<ReturnType<typeof watchCpu>['stop']>;
   loadavg: { before: number[]; after: number[] };
@@ -89,6 +91,7 @@ async function oneSize(sys: BenchSystem, n: number, opts: SustainedOptions): Pro
     console.log(`  ${n} subscribers (${tickers} tickers) seeded in ${seed_s.toFixed(1)} s: used_memory ${((usedSeeded - usedEmpty) / n).toFixed(0)} B per subscriber`);
 
     const load0 = loadavg();
+    await sys.redis.config('RESETSTAT');
     const redis0 = await sys.redisCpuSeconds();
     const cpu = watchCpu(sys.pids());
     const stats0 = await sys.simStats();
@@ -128,6 +131,7 @@ async function oneSize(sys: BenchSystem, n: number, opts: SustainedOptions): Pro
     const steadyS = (performance.now() - steady!.at) / 1000;
     const redis1 = await sys.redisCpuSeconds();
     const usage = cpu.stop();
+    const commands = await sys.commandStats();
     sampling = false;
     await sampler;
     const load1 = loadavg();
@@ -183,6 +187,10 @@ async function oneSize(sys: BenchSystem, n: number, opts: SustainedOptions): Pro
       accepted: stats1.channels.all.accepted - stats0.channels.all.accepted,
       price_age_ms: percentiles(ages),
       unmatched,
+      redis_top_commands: Object.entries(commands)
+        .sort(([, a], [, b]) => b.usec - a.usec)
+        .slice(0, 8)
+        .map(([name, c]) => ({ name, calls: c.calls, cpu_ms: round(c.usec / 1000, 1), us_per_call: round(c.usec / Math.max(1, c.calls), 1) })),
       cpu: usage,
       loadavg: { before: load0.map((v) => round(v)), after: load1.map((v) => round(v)) },
     };
