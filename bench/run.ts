@@ -122,7 +122,7 @@ try {
   console.log(`tickercast benchmarks (${quick ? 'quick' : 'full'}) — ${new Date().toISOString()}`);
   await sys.start();
 
-  const baseline = await scenario('baseline', 'Baseline: bare BullMQ, addBulk with fan-out options, redis-benchmark', () =>
+  const baseline = await scenario('baseline', "Baseline: bare BullMQ, addBulk with a feed send's options, redis-benchmark", () =>
     runBaseline(sys, { ...PLAN.baseline, concurrency: PLAN.concurrency }),
   );
   const micro = await scenario('micro', 'Micro: the send path and the refill in-process; the Messages API client against node:http', () => runMicro(sys, PLAN.micro));
