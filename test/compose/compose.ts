@@ -27,6 +27,8 @@ export function findCompose(project: string, env: NodeJS.ProcessEnv, profile: st
   else return 'neither `docker compose` nor `docker-compose` is installed';
 
   const [cmd, ...pre] = argv0 as [string, ...string[]];
+  // v1's API timeout (60 s) is short for a slow disk stopping and removing seven containers; v2 ignores it.
+  env = { COMPOSE_HTTP_TIMEOUT: '600', ...env };
   const base = [...pre, '--project-name', project, '--profile', profile];
   const version = runOk(cmd, [...pre, 'version', '--short'], env).trim();
   return {

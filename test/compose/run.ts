@@ -134,7 +134,7 @@ async function main(): Promise<'passed' | 'failed' | 'skipped'> {
     process.stdout.write('skipped: no Docker engine\n');
     return 'skipped';
   }
-  log(`engine: Docker ${engine.version} (${engine.kind === 'started' ? `started by this test, data-root ${dataRoot()}` : 'already running'})`);
+  log(`engine: Docker ${engine.version} (${engine.kind === 'started' ? `started by this test, ${engine.storage}, data-root ${dataRoot()}` : 'already running'})`);
   let compose: Compose | undefined;
   try {
     const env = composeEnv(engine);
