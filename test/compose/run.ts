@@ -21,8 +21,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../scripts/lib/free-port.ts';
 import { findCompose, type Compose } from './compose.ts';
-import { dataRoot, ensureEngine, type Engine } from './engine.ts';
-import { log, runLoud, runOk, runQuiet, sleep, waitFor } from './shell.ts';
+import { aptInstall, dataRoot, ensureEngine, type Engine } from './engine.ts';
+import { commandExists, log, runLoud, runOk, runQuiet, sleep, waitFor } from './shell.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const PROJECT = 'tickercast-compose-test';
@@ -66,6 +66,7 @@ async function ensureBaseImages(env: NodeJS.ProcessEnv): Promise<void> {
   }
   if (missing().length === 0) return log(`base images present: ${baseImages().join(', ')}`);
   log(`building local stand-ins with scripts/docker-base.sh: ${missing().join(', ')}`);
+  if (!commandExists('debootstrap')) aptInstall('debootstrap');
   await runLoud(join(root, 'scripts', 'docker-base.sh'), [], env);
   const still = missing();
   if (still.length) throw new Error(`base images still missing: ${still.join(', ')}`);
