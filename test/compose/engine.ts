@@ -74,6 +74,8 @@ export async function ensureEngine(): Promise<Engine | string> {
 }
 
 async function startEngine(driver: string): Promise<Engine | string> {
+  // dockerd makes the default bridge and leaves it behind when it stops: ours goes with it.
+  const hadBridge = runQuiet('ip', ['link', 'show', 'docker0']).status === 0;
   const tmp = mkdtempSync(join(tmpdir(), 'tcx-dockerd-'));
   const data = dataRoot();
   mkdirSync(data, { recursive: true });
@@ -109,6 +111,7 @@ async function startEngine(driver: string): Promise<Engine | string> {
       .reverse();
     for (const m of mounts) runQuiet('umount', ['-l', m]);
     rmSync(tmp, { recursive: true, force: true });
+    if (!hadBridge && exited) runQuiet('ip', ['link', 'delete', 'docker0']);
   };
 
   for (let i = 0; i < 120; i++) {
