@@ -160,13 +160,12 @@ async function main(): Promise<'passed' | 'failed' | 'skipped'> {
     return 'failed';
   } finally {
     if (compose) compose.quiet('down', '-v', '--remove-orphans');
-    // Intermediate images a rebuild left without a tag; the tagged ones (and their layers) stay cached.
-    runQuiet('docker', ['image', 'prune', '-f'], engine.env);
+    // In our own engine's cache, the images a rebuild left without a tag; the tagged ones stay cached.
+    if (engine.kind === 'started') runQuiet('docker', ['image', 'prune', '-f'], engine.env);
     await engine.stop();
     for (const [name, s] of timings) log(`time ${name}: ${s.toFixed(1)} s`);
   }
 }
-
 
 function composeEnv(engine: Engine): NodeJS.ProcessEnv {
   const env = { ...engine.env };
