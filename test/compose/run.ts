@@ -160,8 +160,9 @@ async function main(): Promise<'passed' | 'failed' | 'skipped'> {
     return 'failed';
   } finally {
     if (compose) compose.quiet('down', '-v', '--remove-orphans');
-    // In our own engine's cache, the images a rebuild left without a tag; the tagged ones stay cached.
-    if (engine.kind === 'started') runQuiet('docker', ['image', 'prune', '-f'], engine.env);
+    // In our own engine's cache, untagged images older than a week. Younger ones stay: the build's
+    // deps and check stages are untagged too, and are what makes the next build skip its npm ci.
+    if (engine.kind === 'started') runQuiet('docker', ['image', 'prune', '-f', '--filter', 'until=168h'], engine.env);
     await engine.stop();
     for (const [name, s] of timings) log(`time ${name}: ${s.toFixed(1)} s`);
   }
