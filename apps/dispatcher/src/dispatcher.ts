@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Worker } from 'bullmq';
 import { MessagesClient } from '@tickercast/messages-client';
 import {
@@ -51,6 +52,8 @@ export interface DispatcherDeps {
   refillAheadS?: number;
   /** false: the workers are made but take no job until their `run()` (default true). */
   autorun?: boolean;
+  /** The workers' name, kept with each job they take (default `<hostname>:<pid>`: a container's hostname is its id). */
+  workerName?: string;
 }
 
 export interface Dispatcher {
@@ -164,6 +167,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
     concurrency: config.DISPATCHER_CONCURRENCY,
     rates,
     autorun: deps.autorun ?? true,
+    name: deps.workerName ?? `${hostname()}:${process.pid}`,
     ...processors,
   });
   instrumentWorkers(workers, metrics);

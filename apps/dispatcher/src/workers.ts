@@ -30,6 +30,8 @@ export interface WorkerDeps {
   concurrency: number;
   /** false: the workers take no job until their `run()`. */
   autorun: boolean;
+  /** Which dispatcher took a job: BullMQ keeps it with the job (`processedBy`, shown by Bull Board). */
+  name: string;
   /** Sends per second per channel, shared by every dispatcher (each channel's schedule is in Redis). */
   rates: Record<Channel, number>;
   inbound: ReturnType<typeof createInboundProcessor>;
@@ -68,8 +70,8 @@ export const BREAKER_MARK_GRACE_MS = 10_000;
 
 /** One Worker per queue, sharing the caller's connection (BullMQ duplicates it for blocking reads). */
 export function startWorkers(deps: WorkerDeps): Worker[] {
-  const { connection, keys, logger, concurrency, autorun } = deps;
-  const base = { connection, prefix: keys.queuePrefix, autorun };
+  const { connection, keys, logger, concurrency, autorun, name } = deps;
+  const base = { connection, prefix: keys.queuePrefix, autorun, name };
   const workers: Worker[] = [];
   const pacer = new SendPacer(connection, keys, deps.rates);
   const providerStatus = new ProviderStatus(connection, keys);
