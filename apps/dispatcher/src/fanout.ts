@@ -14,7 +14,7 @@ import {
 export interface FanoutDeps {
   store: SubscriptionStore;
   queues: Queues;
-  /** A tick's whole work: the refill takes the subscribers now due, at the rate each channel can take. */
+  /** A tick's whole work: the refill takes the subscribers now due, at the rate each channel can take. Never rejects. */
   wake: () => Promise<void>;
   pageSize?: number;
 }
@@ -73,7 +73,9 @@ export function createFanoutProcessor(deps: FanoutDeps) {
     const { broadcast } = job;
     const byChannel: Partial<Record<Channel, number>> = {};
     if (!broadcast) {
-      await deps.wake();
+      // Not awaited: the refills of a busy channel must not hold the tick queue up; one already
+      // running for a channel runs once more (Refiller.request), so this tick is not missed.
+      void deps.wake();
       return { count: 0, byChannel };
     }
     const count = (ids: readonly string[]) => {
