@@ -6,8 +6,9 @@ import { envSchema, loadConfig, requireSimulatorToken } from '@tickercast/shared
 import { repoRoot } from './support/processes.ts';
 
 /*
- * No Docker engine runs here, so the compose file and the Dockerfile are checked as text:
- * every service runs a file that exists, with variables the config schema knows.
+ * The compose file and the Dockerfile checked as text, without Docker (npm test never needs an
+ * engine): every service runs a file that exists, with variables the config schema knows.
+ * `npm run test:compose` (test/compose/run.ts) builds and runs them for real.
  */
 
 interface Service {
@@ -104,6 +105,17 @@ describe('docker-compose.yml', () => {
     expect(r.command?.join(' ')).toMatch(/--appendonly yes/);
     expect(r.command?.join(' ')).toMatch(/--maxmemory-policy noeviction/);
     expect(r.healthcheck?.test).toContain('ping');
+  });
+
+  it('reads alike in Docker Compose v2 and in docker-compose 1.29: no `version:` key, only conditions both know', () => {
+    const raw = parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as Record<string, unknown>;
+    expect(raw.version).toBeUndefined();
+    const conditions = Object.values(compose.services).flatMap((s) => Object.values(s.depends_on ?? {}).map((d) => d.condition));
+    for (const c of conditions) expect(['service_started', 'service_healthy', 'service_completed_successfully']).toContain(c);
+  });
+
+  it('hands ADMIN_TOKEN to the ingress, so Bull Board and the admin API can be turned on', () => {
+    expect(compose.services.ingress!.environment?.ADMIN_TOKEN).toBe('${ADMIN_TOKEN:-}');
   });
 
   it('puts the simulator in a profile that .env turns on by default', () => {
