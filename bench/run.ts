@@ -8,6 +8,7 @@
  *   npm run bench -- --only fanout,latency --profile   # some scenarios; dispatchers under --cpu-prof
  *   npm run bench -- --only fanout --repeat 3          # each fan-out size 3 times, the median counts
  *   npm run bench -- --wait-quiet 120                  # on a shared machine: before each scenario, wait up to 120 s for the others to go quiet
+ *   npm run bench -- --only sustained --sustained-sizes 10000,100000 --sustained-seconds 60
  *
  * Every process it starts is stopped at the end, on failure and on Ctrl-C too. See docs/benchmarks.md.
  */
@@ -41,6 +42,9 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     repeat: { type: 'string', default: '1' },
     'wait-quiet': { type: 'string', default: '0' },
+    /** The sustained scenario's sizes and seconds, instead of the mode's. */
+    'sustained-sizes': { type: 'string' },
+    'sustained-seconds': { type: 'string' },
   },
 });
 /** Quick mode leaves out the micro-benchmarks (ask for them with --only micro). */
@@ -60,7 +64,11 @@ const PLAN = {
   replies: { subscribers: 5000, limit: 20, replies: quick ? 10 : 20, spacingMs: 500 },
   /** The refill's micro-benchmark queues N due subscribers: at most the watermark at 10,000/s (20,000). */
   micro: { sendSubscribers: quick ? 2000 : 5000, sendRounds: quick ? 3 : 5, refillN: quick ? 10_000 : 20_000, clientRequests: quick ? 5000 : 20_000 },
-  sustained: { sizes: quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000], seconds: quick ? 20 : 60, steadyAfterS: quick ? 5 : 10 },
+  sustained: {
+    sizes: args['sustained-sizes']?.split(',').map(Number) ?? (quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000]),
+    seconds: Number(args['sustained-seconds'] ?? (quick ? 20 : 60)),
+    steadyAfterS: Number(args['sustained-seconds'] ?? (quick ? 20 : 60)) >= 40 ? 10 : 5,
+  },
 };
 
 function machine() {
