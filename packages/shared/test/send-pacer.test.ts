@@ -12,9 +12,9 @@ describe('sendSpacingMs', () => {
     }
   });
 
-  it('keeps over 96% of the rate', () => {
+  it('keeps at least 95% of the rate', () => {
     for (const rate of [1, 5, 10, 20, 30, 50, 80, 100, 250, 1000, 10_000]) {
-      expect(1000 / sendSpacingMs(rate) / rate, `rate ${rate}`).toBeGreaterThan(0.96);
+      expect(1000 / sendSpacingMs(rate) / rate, `rate ${rate}`).toBeGreaterThanOrEqual(0.95);
     }
   });
 });
