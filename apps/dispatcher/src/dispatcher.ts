@@ -1,6 +1,7 @@
 import type { Worker } from 'bullmq';
 import { MessagesClient } from '@tickercast/messages-client';
 import {
+  channelSchema,
   closeRedis,
   ConfigError,
   createLogger,
@@ -14,6 +15,7 @@ import {
   redisKeys,
   ReplyPacer,
   senderFor,
+  SendWindow,
   SubscriptionStore,
   vonageAuth,
   type Config,
@@ -118,6 +120,16 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
   const lastSent = new LastSentPrices(data, keys);
   const deliveries = new DeliveryLog(data, keys);
   const replies = new ReplyPacer(queues, data, keys, { rates, share: config.REPLY_RATE_SHARE });
+  // Every request to the provider goes through its channel's window (on BullMQ's connection, as the
+  // send schedule: no pipelining to delay it), so that no rolling second there holds more than the rate.
+  const window = new SendWindow(redis, keys, rates, config.VONAGE_TIMEOUT_MS);
+  const windowed = {
+    send: (message: Parameters<MessagesClient['send']>[0]) => {
+      const channel = channelSchema.safeParse(message.channel);
+      // Only our channels have a rate; the client's others (MMS) are never sent from here.
+      return channel.success ? window.around(channel.data, () => client.send(message)) : client.send(message);
+    },
+  };
   const processors = {
     inbound: createInboundProcessor({
       store,
@@ -130,7 +142,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
     }),
     fanout: createFanoutProcessor({ store, queues, ...(deps.fanoutPageSize ? { pageSize: deps.fanoutPageSize } : {}) }),
     send: createSendProcessor({
-      client,
+      client: windowed,
       store,
       prices,
       lastSent,

@@ -20,7 +20,8 @@ import { outboundFor, type OutboundSettings, type OutboundSkip } from './outboun
 import { priceLine } from './texts.ts';
 
 export interface SendDeps {
-  client: MessagesClient;
+  /** The provider (its channel's send window around it: dispatcher.ts). */
+  client: Pick<MessagesClient, 'send'>;
   store: SubscriptionStore;
   prices: PriceCache;
   lastSent: LastSentPrices;

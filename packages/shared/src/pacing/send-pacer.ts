@@ -5,25 +5,25 @@ import { takeSlot } from './gcra.ts';
 
 /**
  * How late a send may reach the provider after its slot and still be counted in the right second
- * (event-loop pauses, the request's own way there): the spacing leaves this much slack. The
- * provider counts arrivals, so what matters is how much one request's delay can differ from
- * another's. 35 ms (96.6% of the rate) was seen to let 21 requests into a rolling second at 20/s
- * now and then, also on an idle machine; 45 ms keeps 95.7% of the rate.
+ * (event-loop pauses, the request's own way there): the spacing leaves this much slack, 96.6% of
+ * the rate. It is what keeps sends smooth; it cannot bound a request's way there, which on a busy
+ * machine now and then took longer and let 21 requests into a rolling second at 20/s. What bounds
+ * that is SendWindow (send-window.ts): a send starts only once the send `rate` before it has
+ * been answered for a second, which holds this slack's worth of answer time without waiting.
  */
-export const RATE_JITTER_MS = 45;
+export const RATE_JITTER_MS = 35;
 
 /**
  * How late past its slot a send may still start, counted from before the slot was asked for (so
- * a slow answer from Redis counts as lateness too). The other 30 ms of RATE_JITTER_MS are the
- * request's own way to the provider: building it, the socket, the network.
+ * a slow answer from Redis counts as lateness too).
  */
-const LATE_MS = 15;
+const LATE_MS = 20;
 
 /**
  * The spacing of a channel's sends. The provider counts any rolling second, so no 1000 ms may
  * hold more than `rate` arrivals, even with each one up to `jitterMs` late: sends `s` apart put
  * ⌊(1000 + jitter) / s⌋ + 1 in the worst second, which stays within the rate when
- * s > (1000 + jitter) / rate. At 30/s that is one send per 34.8 ms, 95.7% of the rate.
+ * s > (1000 + jitter) / rate. At 30/s that is one send per 34.5 ms, 96.6% of the rate.
  */
 export function sendSpacingMs(ratePerSec: number, jitterMs = RATE_JITTER_MS): number {
   return (1000 + jitterMs) / ratePerSec + 1e-6;
