@@ -163,6 +163,12 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
     logger,
     concurrency: config.DISPATCHER_CONCURRENCY,
     rates,
+    replyShare: config.REPLY_RATE_SHARE,
+    async promoteFeed(channel) {
+      // The next feed update in line (the prioritized set's first) to the head of the waiting list, ahead of the replies there.
+      const [next] = await queues.send[channel].getPrioritized(0, 0);
+      await next?.changePriority({ priority: 0, lifo: true });
+    },
     autorun: deps.autorun ?? true,
     ...processors,
   });

@@ -13,6 +13,7 @@ import {
   type Logger,
   type Redis,
   type RedisKeys,
+  FeedFloor,
   ProviderStatus,
   SendPacer,
 } from '@tickercast/shared';
@@ -32,6 +33,10 @@ export interface WorkerDeps {
   autorun: boolean;
   /** Sends per second per channel, shared by every dispatcher (each channel's schedule is in Redis). */
   rates: Record<Channel, number>;
+  /** REPLY_RATE_SHARE: the share of a channel's sends replies take while they wait; the feed keeps the rest. */
+  replyShare: number;
+  /** Puts the next waiting feed update of a channel at the head of its queue, if one waits (FeedFloor). */
+  promoteFeed: (channel: Channel) => Promise<void>;
   inbound: ReturnType<typeof createInboundProcessor>;
   fanout: ReturnType<typeof createFanoutProcessor>;
   send: ReturnType<typeof createSendProcessor>;
@@ -72,6 +77,7 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
   const base = { connection, prefix: keys.queuePrefix, autorun };
   const workers: Worker[] = [];
   const pacer = new SendPacer(connection, keys, deps.rates);
+  const floor = new FeedFloor(connection, keys, deps.rates, deps.replyShare);
   const providerStatus = new ProviderStatus(connection, keys);
   // The marks only inform the dashboard: a Redis hiccup writing one must not change a job's fate.
   const markFailed = (err: unknown) => logger.warn({ err }, 'provider breaker mark not written');
@@ -98,7 +104,17 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
     const worker: Worker = new Worker(
       sendQueueName(channel),
       async (job: Job, token?: string): Promise<SendResult> => {
-        const outcome = await deps.send(jobData(sendJobSchema, job), job.id!, () => pacer.waitForSlot(channel));
+        // Feed updates are the price sends and broadcasts (send-jobs.ts); everything else is a reply to a person.
+        const feed = job.name === 'price' || job.name === 'broadcast';
+        const pace = async () => {
+          // Replies have had every send for too long: the next feed update goes right after this one.
+          if (!feed && (await floor.owed(channel))) await deps.promoteFeed(channel);
+          const slot = await pacer.waitForSlot(channel);
+          // Not awaited: nothing stands between a slot and its send. The mark only informs the floor.
+          if (feed && 'waitedMs' in slot) floor.fed(channel).catch((err: unknown) => logger.warn({ err, channel }, 'feed send not marked'));
+          return slot;
+        };
+        const outcome = await deps.send(jobData(sendJobSchema, job), job.id!, pace);
         switch (outcome.kind) {
           case 'sent':
             await providerAnswered();

@@ -141,8 +141,7 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
   app.register(signupRoutes, {
     redis,
     keys,
-    // No burst: confirmations keep to their share from the first one.
-    confirmations: new ReplyPacer(queues, redis, keys, { rates: settings.rates, share: settings.signupRateShare, schedule: 'signups', burstMs: 0 }),
+    confirmations: new ReplyPacer(queues, redis, keys, { rates: settings.rates, share: settings.signupRateShare, schedule: 'signups' }),
     symbols: settings.symbols,
     channels: settings.signupChannels,
     perAddressPerHour: settings.signupRateLimit,

@@ -17,7 +17,7 @@ describe('SendWindow', () => {
     return Number(s) * 1000 + Number(us) / 1000;
   };
   const entries = async (channel: string) => {
-    const flat = await t.redis.zrange(t.keys.sendWindow(channel), 0, -1, 'WITHSCORES');
+    const flat = await t.redis.zrange(t.keys.sendWindow(channel), '0', '-1', 'WITHSCORES');
     return new Map(Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i]!, Number(flat[2 * i + 1])]));
   };
 

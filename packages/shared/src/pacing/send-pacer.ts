@@ -5,17 +5,19 @@ import { takeSlot } from './gcra.ts';
 
 /**
  * How late a send may reach the provider after its slot and still be counted in the right second
- * (event-loop pauses, the request's own way there): the spacing leaves this much slack, 96.6% of
- * the rate. It is what keeps sends smooth; it cannot bound a request's way there, which on a busy
- * machine now and then took longer and let 21 requests into a rolling second at 20/s. What bounds
- * that is SendWindow (send-window.ts): a send starts only once the send `rate` before it has
- * been answered for a second, which holds this slack's worth of answer time without waiting.
+ * (event-loop pauses, the request's own way there): the spacing leaves this much slack, 98.5% of
+ * the rate. It keeps sends smooth; it does not bound a request's way there, which on a busy
+ * machine now and then took longer than the 35 ms kept before and let 21 requests into a rolling
+ * second at 20/s. What bounds that is SendWindow (send-window.ts): a send starts only once the
+ * send `rate` before it has been answered for a second. With this slack the window holds a send
+ * back only when an answer took longer than 15 ms.
  */
-export const RATE_JITTER_MS = 35;
+export const RATE_JITTER_MS = 15;
 
 /**
  * How late past its slot a send may still start, counted from before the slot was asked for (so
- * a slow answer from Redis counts as lateness too).
+ * a slow answer from Redis counts as lateness too). Later, it would bunch with the sends of the
+ * next slots (which SendWindow would then hold back): it takes a new slot instead.
  */
 const LATE_MS = 20;
 
@@ -23,7 +25,7 @@ const LATE_MS = 20;
  * The spacing of a channel's sends. The provider counts any rolling second, so no 1000 ms may
  * hold more than `rate` arrivals, even with each one up to `jitterMs` late: sends `s` apart put
  * ⌊(1000 + jitter) / s⌋ + 1 in the worst second, which stays within the rate when
- * s > (1000 + jitter) / rate. At 30/s that is one send per 34.5 ms, 96.6% of the rate.
+ * s > (1000 + jitter) / rate. At 30/s that is one send per 33.8 ms, 98.5% of the rate.
  */
 export function sendSpacingMs(ratePerSec: number, jitterMs = RATE_JITTER_MS): number {
   return (1000 + jitterMs) / ratePerSec + 1e-6;

@@ -189,8 +189,9 @@ const variables = z.object({
     WHATSAPP_RATE_PER_SEC: rate(20),
     MESSENGER_RATE_PER_SEC: rate(30),
     VIBER_RATE_PER_SEC: rate(30),
-    // Replies go ahead of the feed; past a one-second burst, they may take at most this share of a channel's rate.
-    REPLY_RATE_SHARE: z.coerce.number().gt(0).max(1).default(0.5),
+    // Replies go ahead of the feed: while they wait (past a one-second burst) they take this share of a
+    // channel's sends, and the feed keeps the rest as a floor; once they are drained the feed has them all.
+    REPLY_RATE_SHARE: z.coerce.number().gt(0).max(1).default(0.95),
     WHATSAPP_TEMPLATE_NAME: z.string().min(1).default('tickercast_price_update'),
     WHATSAPP_TEMPLATE_LOCALE: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'a WhatsApp locale such as en_US').default('en_US'),
     MESSENGER_TAG: optionalString,
