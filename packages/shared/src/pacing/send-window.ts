@@ -35,7 +35,10 @@ if bound and tonumber(bound) > now then redis.call('ZADD', KEYS[1], string.forma
 return 0
 `);
 
-/** A wait for the window is re-checked at least this often: an answer that comes back frees it. */
+/**
+ * While the place that must free is a request still in flight, the window is asked again this
+ * often (its answer may come any moment); once it is answered, the wait is exact.
+ */
 const POLL_MS = 20;
 
 /**
@@ -58,6 +61,8 @@ export class SendWindow {
   readonly #keys: RedisKeys;
   readonly #limit: Record<Channel, number>;
   readonly #inflightMs: number;
+  /** Per channel, the claim before this process's next one: one at a time, in order, so that sends kept waiting neither poll Redis all at once nor overtake each other. */
+  readonly #turn = new Map<Channel, Promise<unknown>>();
 
   /** `requestTimeoutMs`: the client's timeout, after which a request without an answer is abandoned. */
   constructor(redis: Redis, keys: RedisKeys, rates: Record<Channel, number>, requestTimeoutMs: number) {
@@ -69,12 +74,21 @@ export class SendWindow {
   }
 
   /** Waits until the channel's window has room, takes a place in it, and answers the token to give back to `done`. */
-  async claim(channel: Channel): Promise<string> {
+  claim(channel: Channel): Promise<string> {
+    const previous = this.#turn.get(channel) ?? Promise.resolve();
+    const mine = previous.catch(() => undefined).then(() => this.#claimNow(channel));
+    this.#turn.set(channel, mine);
+    return mine;
+  }
+
+  async #claimNow(channel: Channel): Promise<string> {
     const token = randomUUID();
     for (;;) {
-      const [taken, waitMs] = (await CLAIM.run(this.#redis, [this.#keys.sendWindow(channel)], [this.#limit[channel], this.#inflightMs, token])) as [number, string?];
+      const [taken, wait] = (await CLAIM.run(this.#redis, [this.#keys.sendWindow(channel)], [this.#limit[channel], this.#inflightMs, token])) as [number, string?];
       if (taken === 1) return token;
-      await new Promise((r) => setTimeout(r, Math.min(Number(waitMs), POLL_MS)));
+      const waitMs = Number(wait);
+      // Over a second off, the place is held by a request still in flight (its bound is provisional).
+      await new Promise((r) => setTimeout(r, waitMs <= 1000 ? waitMs : POLL_MS));
     }
   }
 
