@@ -15,8 +15,7 @@ import { takeSlot } from './gcra.ts';
 export const RATE_JITTER_MS = 15;
 
 /**
- * How late past its slot a send may still start, counted from before the slot was asked for (so
- * a slow answer from Redis counts as lateness too). Later, it would bunch with the sends of the
+ * How late past its slot a send may still start. Later, it would bunch with the sends of the
  * next slots (which SendWindow would then hold back): it takes a new slot instead.
  */
 const LATE_MS = 20;
@@ -65,13 +64,11 @@ export class SendPacer {
   async waitForSlot(channel: Channel): Promise<{ waitedMs: number } | { restMs: number }> {
     const started = performance.now();
     for (;;) {
-      // Redis reads its clock somewhere between the ask and the answer: the slot is no earlier
-      // than `asked + wait`, so lateness counted from there includes an answer that was slow to
-      // arrive (a busy event loop), which counting from the answer would hide.
-      const asked = performance.now();
       const wait = await this.reserve(channel);
       if (wait < 0) return { restMs: Math.ceil(-wait) };
-      const slotAt = asked + wait;
+      // Counted from the answer: a slow answer from Redis is not lateness here (counted from the
+      // ask, a busy machine let every slot go and the rate collapsed); SendWindow bounds arrivals.
+      const slotAt = performance.now() + wait;
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       if (performance.now() - slotAt <= LATE_MS) return { waitedMs: performance.now() - started };
     }

@@ -61,8 +61,12 @@ export class SendWindow {
   readonly #keys: RedisKeys;
   readonly #limit: Record<Channel, number>;
   readonly #inflightMs: number;
-  /** Per channel, the claim before this process's next one: one at a time, in order, so that sends kept waiting neither poll Redis all at once nor overtake each other. */
-  readonly #turn = new Map<Channel, Promise<unknown>>();
+  /**
+   * Per channel, the last of this process's sends kept waiting for the window: they wait in line,
+   * one asking Redis at a time, so that they neither poll it all at once nor overtake each other.
+   * A send finding no line asks at once.
+   */
+  readonly #line = new Map<Channel, { last: Promise<unknown>; waiting: number }>();
 
   /** `requestTimeoutMs`: the client's timeout, after which a request without an answer is abandoned. */
   constructor(redis: Redis, keys: RedisKeys, rates: Record<Channel, number>, requestTimeoutMs: number) {
@@ -74,22 +78,37 @@ export class SendWindow {
   }
 
   /** Waits until the channel's window has room, takes a place in it, and answers the token to give back to `done`. */
-  claim(channel: Channel): Promise<string> {
-    const previous = this.#turn.get(channel) ?? Promise.resolve();
-    const mine = previous.catch(() => undefined).then(() => this.#claimNow(channel));
-    this.#turn.set(channel, mine);
-    return mine;
+  async claim(channel: Channel): Promise<string> {
+    const token = randomUUID();
+    let line = this.#line.get(channel);
+    if (!line || line.waiting === 0) {
+      const waitMs = await this.#tryClaim(channel, token);
+      if (waitMs === undefined) return token;
+      line = this.#line.get(channel);
+    }
+    if (!line) this.#line.set(channel, (line = { last: Promise.resolve(), waiting: 0 }));
+    const queue = line;
+    queue.waiting++;
+    const mine = queue.last.catch(() => undefined).then(async () => {
+      for (;;) {
+        const waitMs = await this.#tryClaim(channel, token);
+        if (waitMs === undefined) return token;
+        // Over a second off, the place is held by a request still in flight (its bound is provisional).
+        await new Promise((r) => setTimeout(r, waitMs <= 1000 ? waitMs : POLL_MS));
+      }
+    });
+    queue.last = mine;
+    try {
+      return await mine;
+    } finally {
+      queue.waiting--;
+    }
   }
 
-  async #claimNow(channel: Channel): Promise<string> {
-    const token = randomUUID();
-    for (;;) {
-      const [taken, wait] = (await CLAIM.run(this.#redis, [this.#keys.sendWindow(channel)], [this.#limit[channel], this.#inflightMs, token])) as [number, string?];
-      if (taken === 1) return token;
-      const waitMs = Number(wait);
-      // Over a second off, the place is held by a request still in flight (its bound is provisional).
-      await new Promise((r) => setTimeout(r, waitMs <= 1000 ? waitMs : POLL_MS));
-    }
+  /** Takes a place if there is room (undefined), else answers how long until there may be. */
+  async #tryClaim(channel: Channel, token: string): Promise<number | undefined> {
+    const [taken, wait] = (await CLAIM.run(this.#redis, [this.#keys.sendWindow(channel)], [this.#limit[channel], this.#inflightMs, token])) as [number, string?];
+    return taken === 1 ? undefined : Number(wait);
   }
 
   /** The request's answer (or failure) is back. */
@@ -103,9 +122,9 @@ export class SendWindow {
     try {
       return await send();
     } finally {
-      // Not given back, the place frees itself at its in-flight bound: slower, never unsafe. A send
-      // that went out must not fail (and go again) for it.
-      await this.done(channel, token).catch(() => undefined);
+      // Sent now, not awaited: the job need not wait for it. Not given back, the place frees itself
+      // at its in-flight bound: slower, never unsafe; a send that went out must not fail for it.
+      this.done(channel, token).catch(() => undefined);
     }
   }
 }
