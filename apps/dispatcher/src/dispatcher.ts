@@ -30,6 +30,7 @@ import { instrumentWorkers } from './instrument.ts';
 import { LastSentPrices } from './last-sent.ts';
 import { createSendProcessor } from './send.ts';
 import { createStatusProcessor } from './status.ts';
+import { wakeWorkersOnReconnect } from './wake-on-reconnect.ts';
 import { startWorkers } from './workers.ts';
 
 /**
@@ -173,6 +174,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
     ...processors,
   });
   instrumentWorkers(workers, metrics);
+  const stopWaking = wakeWorkersOnReconnect(redis, queues.all(), logger);
 
   return {
     keys,
@@ -187,6 +189,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
     processors,
     workers,
     async close() {
+      stopWaking();
       // Worker.close() stops fetching and waits for the active jobs to finish.
       await Promise.all(workers.map((w) => w.close()));
       await queues.close();
