@@ -4,7 +4,7 @@ import { inboundJobId, inboundMessageSchema, statusJobId, type Queues, type Redi
 import type { RedisDeadline } from '../types.ts';
 import { enqueueOnce, okBody } from './enqueue.ts';
 import { fromSmsInbound, smsInboundSchema, smsReceiptWebhook } from './schemas.ts';
-import { addSmsPart, SMS_CONCAT_MAX_PARTS } from './sms-concat.ts';
+import { addSmsPart, markSmsJoined, SMS_CONCAT_MAX_PARTS } from './sms-concat.ts';
 import { validate } from './validate.ts';
 
 export interface SmsApiPluginOptions {
@@ -52,7 +52,10 @@ export const smsApiWebhooks: FastifyPluginAsync<SmsApiPluginOptions> = async (ap
         }
         if (added.kind === 'waiting') return reply.code(200).send({ ok: true, parts: added.parts, of: total });
         const joined = inboundMessageSchema.parse(fromSmsInbound(body, added));
-        return reply.code(200).send(okBody(await enqueueOnce(req, deadline, queues.inbound, 'inbound', joined, inboundJobId(joined))));
+        const outcome = await enqueueOnce(req, deadline, queues.inbound, 'inbound', joined, inboundJobId(joined));
+        // Only once the job is in: until then the parts stay, for the retry of this request.
+        await deadline(() => markSmsJoined(redis, keys, { from: body.msisdn, ref }, added.partIds));
+        return reply.code(200).send(okBody(outcome));
       }
 
       return reply.code(200).send(okBody(await enqueueOnce(req, deadline, queues.inbound, 'inbound', message, inboundJobId(message))));
