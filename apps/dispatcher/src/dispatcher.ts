@@ -1,7 +1,6 @@
 import type { Worker } from 'bullmq';
 import { MessagesClient } from '@tickercast/messages-client';
 import {
-  channelSchema,
   closeRedis,
   ConfigError,
   createLogger,
@@ -121,14 +120,18 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
   const lastSent = new LastSentPrices(data, keys);
   const deliveries = new DeliveryLog(data, keys);
   const replies = new ReplyPacer(queues, data, keys, { rates, share: config.REPLY_RATE_SHARE });
-  // Every request to the provider goes through its channel's window (on BullMQ's connection, as the
-  // send schedule: no pipelining to delay it), so that no rolling second there holds more than the rate.
+  // Every send takes a slot with a place in its channel's window (SendPacer, on BullMQ's connection:
+  // no pipelining to delay it), and gives the place back when the provider has answered, so that
+  // no rolling second at the provider holds more than the rate.
   const window = new SendWindow(redis, keys, rates, config.VONAGE_TIMEOUT_MS);
   const windowed = {
-    send: (message: Parameters<MessagesClient['send']>[0]) => {
-      const channel = channelSchema.safeParse(message.channel);
-      // Only our channels have a rate; the client's others (MMS) are never sent from here.
-      return channel.success ? window.around(channel.data, () => client.send(message)) : client.send(message);
+    async send(message: Parameters<MessagesClient['send']>[0]) {
+      try {
+        return await client.send(message);
+      } finally {
+        // clientRef is the send job's id: the place its slot came with.
+        if (message.clientRef) window.release(message.clientRef);
+      }
     },
   };
   const processors = {
@@ -165,6 +168,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
     concurrency: config.DISPATCHER_CONCURRENCY,
     rates,
     replyShare: config.REPLY_RATE_SHARE,
+    window,
     async promoteFeed(channel) {
       // The next feed update in line (the prioritized set's first) to the head of the waiting list, ahead of the replies there.
       const [next] = await queues.send[channel].getPrioritized(0, 0);

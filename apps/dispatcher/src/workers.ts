@@ -16,6 +16,7 @@ import {
   FeedFloor,
   ProviderStatus,
   SendPacer,
+  type SendWindow,
 } from '@tickercast/shared';
 import type { createFanoutProcessor } from './fanout.ts';
 import type { createInboundProcessor } from './inbound.ts';
@@ -35,6 +36,8 @@ export interface WorkerDeps {
   rates: Record<Channel, number>;
   /** REPLY_RATE_SHARE: the share of a channel's sends replies take while they wait; the feed keeps the rest. */
   replyShare: number;
+  /** Each channel's window at the provider, whose places come with the send slots (the send processor's client gives them back when answered). */
+  window: SendWindow;
   /** Puts the next waiting feed update of a channel at the head of its queue, if one waits (FeedFloor). */
   promoteFeed: (channel: Channel) => Promise<void>;
   inbound: ReturnType<typeof createInboundProcessor>;
@@ -76,7 +79,7 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
   const { connection, keys, logger, concurrency, autorun } = deps;
   const base = { connection, prefix: keys.queuePrefix, autorun };
   const workers: Worker[] = [];
-  const pacer = new SendPacer(connection, keys, deps.rates);
+  const pacer = new SendPacer(deps.window, deps.rates);
   const floor = new FeedFloor(connection, keys, deps.rates, deps.replyShare);
   const providerStatus = new ProviderStatus(connection, keys);
   // The marks only inform the dashboard: a Redis hiccup writing one must not change a job's fate.
@@ -109,12 +112,13 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
         const pace = async () => {
           // Replies have had every send for too long: the next feed update goes right after this one.
           if (!feed && (await floor.owed(channel))) await deps.promoteFeed(channel);
-          const slot = await pacer.waitForSlot(channel);
+          const slot = await pacer.waitForSlot(channel, job.id!);
           // Not awaited: nothing stands between a slot and its send. The mark only informs the floor.
           if (feed && 'waitedMs' in slot) floor.fed(channel).catch((err: unknown) => logger.warn({ err, channel }, 'feed send not marked'));
           return slot;
         };
-        const outcome = await deps.send(jobData(sendJobSchema, job), job.id!, pace);
+        // A slot whose send did not go (skipped, STOP meanwhile, a throw) gives its place back; one that went already has.
+        const outcome = await deps.send(jobData(sendJobSchema, job), job.id!, pace).finally(() => deps.window.release(job.id!));
         switch (outcome.kind) {
           case 'sent':
             await providerAnswered();

@@ -1,7 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Channel } from '../channels.ts';
-import type { RedisKeys } from '../keys.ts';
-import { takeSlot } from './gcra.ts';
+import type { SendWindow } from './send-window.ts';
 
 /**
  * How late a send may reach the provider after its slot and still be counted in the right second
@@ -35,18 +33,17 @@ export function sendSpacingMs(ratePerSec: number, jitterMs = RATE_JITTER_MS): nu
  * the next slot, `sendSpacingMs` after the previous one, and waits for it. Slots are fixed on the
  * clock, so a send that starts late does not push the ones after it back, and the achieved rate
  * stays at the spacing's (unlike a limiter window, which starts only when a worker comes back
- * for it). A send whose slot is further off than the horizon takes none and is handed back to the
+ * for it). A slot comes with a place in the channel's SendWindow, or is not given. A send whose
+ * slot is further off than the horizon (or has no place yet) takes none and is handed back to the
  * queue (`reserve` answers with a negative wait), so no more than a horizon's worth of sends waits
  * in a process, and a reply added meanwhile still goes next.
  */
 export class SendPacer {
-  readonly #redis: Redis;
-  readonly #keys: RedisKeys;
+  readonly #window: SendWindow;
   readonly #spacing: Record<Channel, number>;
 
-  constructor(redis: Redis, keys: RedisKeys, rates: Record<Channel, number>) {
-    this.#redis = redis;
-    this.#keys = keys;
+  constructor(window: SendWindow, rates: Record<Channel, number>) {
+    this.#window = window;
     this.#spacing = Object.fromEntries(Object.entries(rates).map(([c, rate]) => [c, sendSpacingMs(rate)])) as Record<Channel, number>;
   }
 
@@ -56,27 +53,25 @@ export class SendPacer {
   }
 
   /**
-   * Waits for this send's slot. A slot missed by more than `LATE_MS` (the process was busy when it
-   * came: a fan-out's adds, a GC pause) is let go and a new one taken: a send that late could reach
-   * the provider within the same second as the sends of the next slots. Resolves with how long it
-   * waited, or with how long to rest when no slot is within reach.
+   * Waits for the slot of the send `sendId` (give its place back with `SendWindow.release` once
+   * answered). A slot missed by more than `LATE_MS` (the process was busy when it came: a
+   * fan-out's adds, a GC pause) is let go and a new one taken. Resolves with how long it waited,
+   * or with how long to rest when no slot is within reach.
    */
-  async waitForSlot(channel: Channel): Promise<{ waitedMs: number } | { restMs: number }> {
+  async waitForSlot(channel: Channel, sendId: string): Promise<{ waitedMs: number } | { restMs: number }> {
     const started = performance.now();
     for (;;) {
-      const wait = await this.reserve(channel);
+      const wait = await this.reserve(channel, sendId);
       if (wait < 0) return { restMs: Math.ceil(-wait) };
-      // Counted from the answer: a slow answer from Redis is not lateness here (counted from the
-      // ask, a busy machine let every slot go and the rate collapsed); SendWindow bounds arrivals.
       const slotAt = performance.now() + wait;
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       if (performance.now() - slotAt <= LATE_MS) return { waitedMs: performance.now() - started };
     }
   }
 
-  /** ≥ 0: a slot is taken, this many ms from now. < 0: none taken; try again in -answer ms. */
-  async reserve(channel: Channel): Promise<number> {
-    return takeSlot(this.#redis, this.#keys.sendPacing(channel), this.#spacing[channel], { horizonMs: this.horizonMs(channel) });
+  /** ≥ 0: a slot (and its place) is taken, this many ms from now. < 0: none taken; try again in -answer ms. */
+  async reserve(channel: Channel, sendId: string): Promise<number> {
+    return this.#window.reserve(channel, sendId, this.#spacing[channel], this.horizonMs(channel));
   }
 }
 
