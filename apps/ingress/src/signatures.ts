@@ -3,7 +3,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import { verifyMessagesWebhook, verifySmsSignature, type SmsSignatureMethod } from '@tickercast/messages-client';
-import { LuaScript, type RedisKeys } from '@tickercast/shared';
+import type { RedisKeys } from '@tickercast/shared';
 import type { RedisDeadline } from './types.ts';
 
 /** A signed webhook older than this (by `iat` or `timestamp`) is refused. */
@@ -29,11 +29,16 @@ export interface SignatureOptions {
   deadline: RedisDeadline;
 }
 
-/** Releases a replay claim only if it is still this request's: never another request's claim of the same token. */
-const RELEASE_CLAIM = new LuaScript(`
+/**
+ * Releases a replay claim only if it is still this request's: never another request's claim of the
+ * same token. Sent as EVAL with its source (the rare 5xx path), so that it is one command, queued
+ * on the connection behind the claim and ahead of any retry's: a script run by SHA would go again,
+ * later, after a NOSCRIPT.
+ */
+const RELEASE_CLAIM = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
-`);
+`;
 
 /** `acceptedUntil`: epoch seconds after which the signed request is refused as stale anyway. */
 type Checked = { ok: true; replay: { scheme: 'jti' | 'nonce'; value: string; acceptedUntil: number } } | { ok: false; reason: string };
@@ -107,12 +112,14 @@ const plugin: FastifyPluginAsync<SignatureOptions> = async (app, opts) => {
   });
 
   // A request we failed (5xx) did not take effect: its retry, even with the same signature, may pass.
-  // With Redis away the release waits in the connection's queue behind the claim, and runs after it.
-  app.addHook('onResponse', async (req, reply) => {
+  // Issued before the answer goes out (not awaited: with Redis away it waits in the connection's
+  // queue, behind the claim, and runs after it when Redis is back).
+  app.addHook('onSend', async (req, reply, payload) => {
     const replay = req.replay;
     if (replay && reply.statusCode >= 500) {
-      RELEASE_CLAIM.run(opts.redis, [replay.key], [replay.claim]).catch((err: unknown) => req.log.warn({ err }, 'replay claim not released'));
+      opts.redis.eval(RELEASE_CLAIM, 1, replay.key, replay.claim).catch((err: unknown) => req.log.warn({ err }, 'replay claim not released'));
     }
+    return payload;
   });
 };
 
