@@ -27,6 +27,7 @@ import { runFanout } from './scenarios/fanout.ts';
 import { runLatency } from './scenarios/latency.ts';
 import { runMicro } from './scenarios/micro.ts';
 import { runRateLimit } from './scenarios/ratelimit.ts';
+import { runReplyBurst } from './scenarios/reply-burst.ts';
 import { runReplies } from './scenarios/replies.ts';
 import { runScaleout } from './scenarios/scaleout.ts';
 import { queuesWithin, runSustained, type SustainedRun } from './scenarios/sustained.ts';
@@ -62,6 +63,7 @@ const PLAN = {
   conflation: { subscribers: quick ? 500 : 1000, ticksPerSecond: 20, stallSeconds: quick ? 5 : 30 },
   ratelimit: { limit: 50, seconds: quick ? 8 : 30 },
   replies: { subscribers: 5000, limit: 20, replies: quick ? 10 : 20, spacingMs: 500 },
+  replyBurst: { feedSubscribers: 1000, limit: 20, confirmations: 400, burstMs: 2000, helpsAtMs: [1000, 5000, 12_000] },
   /** The refill's micro-benchmark queues N due subscribers: at most the watermark at 10,000/s (20,000). */
   micro: { sendSubscribers: quick ? 2000 : 5000, sendRounds: quick ? 3 : 5, refillN: quick ? 10_000 : 20_000, clientRequests: quick ? 5000 : 20_000 },
   sustained: {
@@ -147,8 +149,10 @@ try {
   const ratelimit = await scenario('ratelimit', `Rate limit: SMS at ${PLAN.ratelimit.limit}/s with a backlog, ${PLAN.ratelimit.seconds} s`, () =>
     runRateLimit(sys, PLAN.ratelimit),
   );
-  const replies = await scenario('replies', `Replies behind the feed: ${PLAN.replies.replies} HELPs, ${PLAN.replies.subscribers} SMS subscribers at ${PLAN.replies.limit}/s`, () =>
-    runReplies(sys, PLAN.replies),
+  const replies = await scenario(
+    'replies',
+    `Replies: ${PLAN.replies.replies} HELPs behind a feed of ${PLAN.replies.subscribers} SMS subscribers at ${PLAN.replies.limit}/s; then a burst of ${PLAN.replyBurst.confirmations} confirmations under a feed of ${PLAN.replyBurst.feedSubscribers}, HELPs during it`,
+    async () => ({ ...(await runReplies(sys, PLAN.replies)), burst: await runReplyBurst(sys, PLAN.replyBurst) }),
   );
   const sustained = await scenario(
     'sustained',
@@ -218,7 +222,11 @@ try {
     { name: `p99 tick-to-acceptance, ${PLAN.latency.subscribers} subscribers (ms)`, target: '< 50', value: latency?.p99, met: (v: number) => v < 50 },
     { name: 'achieved rate / limit under backlog', target: '0.95–1.00', value: ratelimit?.fraction, met: (v: number) => v >= 0.95 && v <= 1 },
     { name: '429s at the limit', target: '0', value: ratelimit?.throttled, met: (v: number) => v === 0 },
-    { name: 'reply latency max (ms)', target: '< 2000', value: replies?.max, met: (v: number) => v < 2000 },
+    { name: 'reply latency max, no reply burst (ms)', target: '< 2000', value: replies?.max, met: (v: number) => v < 2000 },
+    { name: `burst of ${PLAN.replyBurst.confirmations} replies under a feed: drain (s)`, target: `≤ ${1.15 * (PLAN.replyBurst.confirmations / PLAN.replyBurst.limit)}`, value: replies?.burst.drain_s, met: (v: number) => v <= 1.15 * (PLAN.replyBurst.confirmations / PLAN.replyBurst.limit) },
+    { name: '  HELP during it: wait / (replies ahead at 90% of the rate)', target: '≤ 1', value: replies?.burst.help_wait_over_bound, met: (v: number) => v <= 1 },
+    { name: '  feed share while replies waited (floor)', target: '> 0', value: replies?.burst.feed_share_while_waiting, met: (v: number) => v > 0 },
+    { name: '  429s during the replies scenario', target: '0', value: replies && replies.throttled + replies.burst.throttled, met: (v: number) => v === 0 },
     {
       name: `sustained: Redis CPU per tick, ${large?.subscribers ?? 'largest size'} over ${small?.subscribers ?? '10k'} subscribers`,
       target: '≤ 2',
@@ -299,7 +307,12 @@ function printTable(r: Record<string, unknown>, targets: { name: string; target:
   const rl = r.ratelimit as { limit: number; achieved: number; throttled: number; max_per_rolling_second: number } | undefined;
   if (rl) rows.push(['rate limit: limit / achieved / max rolling s / 429s', `${rl.limit} / ${rl.achieved} / ${rl.max_per_rolling_second} / ${rl.throttled}`]);
   const rp = r.reply_latency_ms as { p50: number; max: number } | undefined;
-  if (rp) rows.push(['reply latency p50 / max', `${rp.p50} / ${rp.max} ms`]);
+  if (rp) rows.push(['reply latency, HELP behind the feed, p50 / max', `${rp.p50} / ${rp.max} ms`]);
+  const burst = (r.replies as { burst?: { confirmations: number; drain_s: number; feed_per_s_while_waiting: number; feed_per_s_after: number; helps: { ahead: number; wait_ms: number; bound_ms: number }[] } } | undefined)?.burst;
+  if (burst) {
+    rows.push([`reply burst of ${burst.confirmations}: drain / feed while waiting / feed after`, `${burst.drain_s} s / ${burst.feed_per_s_while_waiting}/s / ${burst.feed_per_s_after}/s`]);
+    rows.push(['HELPs during the burst: ahead → wait (bound)', burst.helps.map((h) => `${h.ahead} → ${h.wait_ms} ms (${h.bound_ms})`).join(', ')]);
+  }
   const mi = r.micro as { send: { median_cpu_us_per_job: number }; refill: { n: number; queued_s: number; cpu_us_per_send: number; redis_cpu_us_per_send: number } } | undefined;
   if (mi) {
     rows.push(['micro: send path CPU per job', fmt(mi.send.median_cpu_us_per_job, ' µs')]);

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { envSchema, loadConfig, requireSimulatorToken } from '@tickercast/shared';
+import { ENV_VARIABLES, loadConfig, requireSimulatorToken } from '@tickercast/shared';
 import { repoRoot } from './support/processes.ts';
 
 /*
@@ -26,7 +26,7 @@ interface Service {
 
 const compose = parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
 const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
-const known = new Set(Object.keys(envSchema.in.shape));
+const known = new Set(ENV_VARIABLES);
 const apps = ['ingress', 'ticker', 'dispatcher', 'simulator'];
 
 describe('docker-compose.yml', () => {

@@ -176,7 +176,7 @@ export class BenchSystem {
       HOST: '127.0.0.1',
       PORT: String(this.#ingressPort),
       PUBLIC_URL: this.ingressUrl,
-      // The bench posts its inbound webhooks itself, unsigned (the simulator's are not used).
+      // The bench posts its webhooks unsigned (it has no signature secret): a production ingress must be told to take them.
       ALLOW_UNSIGNED_WEBHOOKS: 'true',
     });
     await waitFor('ingress', async () => (await fetch(`${this.ingressUrl}/readyz`)).ok, 20_000, 100, this.#ingress);

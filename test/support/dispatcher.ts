@@ -29,7 +29,7 @@ export function testConfig(t: TestRedis, opts: TestDispatcherOptions & { apiUrl?
     WHATSAPP_RATE_PER_SEC: String(rates.whatsapp),
     MESSENGER_RATE_PER_SEC: String(rates.messenger),
     VIBER_RATE_PER_SEC: String(rates.viber_service),
-    REPLY_RATE_SHARE: String(opts.replyShare ?? 0.5),
+    ...(opts.replyShare === undefined ? {} : { REPLY_RATE_SHARE: String(opts.replyShare) }),
     WHATSAPP_TEMPLATE_NAME: 'price_update',
     WHATSAPP_TEMPLATE_LOCALE: 'en_GB',
   });

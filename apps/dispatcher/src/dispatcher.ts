@@ -16,6 +16,7 @@ import {
   redisKeys,
   ReplyPacer,
   senderFor,
+  SendWindow,
   SubscriptionStore,
   vonageAuth,
   type Config,
@@ -32,6 +33,7 @@ import { LastSentPrices } from './last-sent.ts';
 import { Refiller } from './refill.ts';
 import { createSendProcessor } from './send.ts';
 import { createStatusProcessor } from './status.ts';
+import { wakeWorkersOnReconnect } from './wake-on-reconnect.ts';
 import { startWorkers } from './workers.ts';
 
 /**
@@ -132,6 +134,20 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
   // Before the first refill: after an upgrade, the subscriptions already in Redis get their index.
   await ensureDueIndex(data, keys, logger);
   const refiller = new Refiller({ redis: data, keys, due, prices, queues, rates, logger, ...(deps.refillAheadS ? { aheadS: deps.refillAheadS } : {}) });
+  // Every send takes a slot with a place in its channel's window (SendPacer, on BullMQ's connection:
+  // no pipelining to delay it), and gives the place back when the provider has answered, so that
+  // no rolling second at the provider holds more than the rate.
+  const window = new SendWindow(redis, keys, rates, config.VONAGE_TIMEOUT_MS);
+  const windowed = {
+    async send(message: Parameters<MessagesClient['send']>[0]) {
+      try {
+        return await client.send(message);
+      } finally {
+        // clientRef is the send job's id: the place its slot came with.
+        if (message.clientRef) window.release(message.clientRef);
+      }
+    },
+  };
   const processors = {
     inbound: createInboundProcessor({
       store,
@@ -144,7 +160,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
     }),
     fanout: createFanoutProcessor({ store, queues, wake: () => refiller.wake(), ...(deps.fanoutPageSize ? { pageSize: deps.fanoutPageSize } : {}) }),
     send: createSendProcessor({
-      client,
+      client: windowed,
       store,
       prices,
       lastSent,
@@ -166,12 +182,20 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
     logger,
     concurrency: config.DISPATCHER_CONCURRENCY,
     rates,
+    replyShare: config.REPLY_RATE_SHARE,
+    window,
+    async promoteFeed(channel) {
+      // The next feed update in line (the prioritized set's first) to the head of the waiting list, ahead of the replies there.
+      const [next] = await queues.send[channel].getPrioritized(0, 0);
+      await next?.changePriority({ priority: 0, lifo: true });
+    },
     autorun: deps.autorun ?? true,
     name: deps.workerName ?? `${hostname()}:${process.pid}`,
     ...processors,
   });
   instrumentWorkers(workers, metrics);
   if (deps.autorun ?? true) refiller.start();
+  const stopWaking = wakeWorkersOnReconnect(redis, queues.all(), logger);
 
   return {
     keys,
@@ -189,6 +213,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
     workers,
     async close() {
       await refiller.close();
+      stopWaking();
       // Worker.close() stops fetching and waits for the active jobs to finish.
       await Promise.all(workers.map((w) => w.close()));
       await queues.close();

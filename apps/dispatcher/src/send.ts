@@ -23,7 +23,8 @@ import { outboundFor, type OutboundSettings, type OutboundSkip } from './outboun
 import { priceLine } from './texts.ts';
 
 export interface SendDeps {
-  client: MessagesClient;
+  /** The provider (its channel's send window around it: dispatcher.ts). */
+  client: Pick<MessagesClient, 'send'>;
   store: SubscriptionStore;
   prices: PriceCache;
   lastSent: LastSentPrices;
@@ -196,8 +197,9 @@ export function createSendProcessor(deps: SendDeps) {
       prices: Object.fromEntries(g.map((i) => [changed[i]!, quotes.get(changed[i]!)!.price])),
     }));
     const sent: { messageUuid: string; text: string }[] = [];
-    for (const [n, part] of parts.entries()) {
-      const answer = await deliver(channel, address, part.text, n === 0 ? jobId : `${jobId}-${n + 1}`, state.lastInboundAt, pace, () => deps.store.isActive(id));
+    for (const part of parts) {
+      // Every message of the turn carries the job's id: what the send window's place and the delivery log know it by.
+      const answer = await deliver(channel, address, part.text, jobId, state.lastInboundAt, pace, () => deps.store.isActive(id));
       if ('kind' in answer) {
         // Skipped or refused: this turn is over. Anything else goes back to the queue and retries.
         if (answer.kind === 'skipped' || answer.kind === 'refused') await deps.due.settle([id], tickTimes);

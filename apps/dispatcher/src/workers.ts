@@ -13,8 +13,10 @@ import {
   type Logger,
   type Redis,
   type RedisKeys,
+  FeedFloor,
   ProviderStatus,
   SendPacer,
+  type SendWindow,
 } from '@tickercast/shared';
 import type { createFanoutProcessor } from './fanout.ts';
 import type { createInboundProcessor } from './inbound.ts';
@@ -34,6 +36,12 @@ export interface WorkerDeps {
   name: string;
   /** Sends per second per channel, shared by every dispatcher (each channel's schedule is in Redis). */
   rates: Record<Channel, number>;
+  /** REPLY_RATE_SHARE: the share of a channel's sends replies take while they wait; the feed keeps the rest. */
+  replyShare: number;
+  /** Each channel's window at the provider, whose places come with the send slots (the send processor's client gives them back when answered). */
+  window: SendWindow;
+  /** Puts the next waiting feed update of a channel at the head of its queue, if one waits (FeedFloor). */
+  promoteFeed: (channel: Channel) => Promise<void>;
   inbound: ReturnType<typeof createInboundProcessor>;
   fanout: ReturnType<typeof createFanoutProcessor>;
   send: ReturnType<typeof createSendProcessor>;
@@ -73,7 +81,8 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
   const { connection, keys, logger, concurrency, autorun, name } = deps;
   const base = { connection, prefix: keys.queuePrefix, autorun, name };
   const workers: Worker[] = [];
-  const pacer = new SendPacer(connection, keys, deps.rates);
+  const pacer = new SendPacer(deps.window, deps.rates);
+  const floor = new FeedFloor(connection, keys, deps.rates, deps.replyShare);
   const providerStatus = new ProviderStatus(connection, keys);
   // The marks only inform the dashboard: a Redis hiccup writing one must not change a job's fate.
   const markFailed = (err: unknown) => logger.warn({ err }, 'provider breaker mark not written');
@@ -100,7 +109,18 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
     const worker: Worker = new Worker(
       sendQueueName(channel),
       async (job: Job): Promise<SendResult> => {
-        const outcome = await deps.send(jobData(sendJobSchema, job), job.id!, () => pacer.waitForSlot(channel));
+        // Feed updates are the feed sends (and per-symbol price sends of earlier versions) and broadcasts (send-jobs.ts); everything else is a reply to a person.
+        const feed = job.name === 'feed' || job.name === 'price' || job.name === 'broadcast';
+        const pace = async () => {
+          // Replies have had every send for too long: the next feed update goes right after this one.
+          if (!feed && (await floor.owed(channel))) await deps.promoteFeed(channel);
+          const slot = await pacer.waitForSlot(channel, job.id!);
+          // Not awaited: nothing stands between a slot and its send. The mark only informs the floor.
+          if (feed && 'waitedMs' in slot) floor.fed(channel).catch((err: unknown) => logger.warn({ err, channel }, 'feed send not marked'));
+          return slot;
+        };
+        // A slot whose send did not go (skipped, STOP meanwhile, a throw) gives its place back; one that went already has.
+        const outcome = await deps.send(jobData(sendJobSchema, job), job.id!, pace).finally(() => deps.window.release(job.id!));
         switch (outcome.kind) {
           case 'sent':
             await providerAnswered();

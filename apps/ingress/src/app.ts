@@ -6,6 +6,7 @@ import type { SmsSignatureMethod } from '@tickercast/messages-client';
 import {
   loadConfig,
   ratesFor,
+  RedisUnavailableError,
   ReplyPacer,
   senderFor,
   SIGNUP_CHANNELS,
@@ -14,6 +15,7 @@ import {
   type Queues,
   type RedisKeys,
   type SignupChannel,
+  withinDeadline,
 } from '@tickercast/shared';
 import { EventStreams } from './dashboard/event-streams.ts';
 import { dashboard } from './dashboard/plugin.ts';
@@ -90,6 +92,13 @@ export interface IngressDeps extends Partial<IngressSettings> {
 
 const WEBHOOK_BODY_LIMIT = 64 * 1024;
 
+/**
+ * How long a webhook's Redis work may take before it is answered 503: far beyond a healthy Redis
+ * (milliseconds, even under a webhook storm), well within the few seconds the provider waits for
+ * an answer before it counts the webhook as failed and retries it anyway.
+ */
+export const WEBHOOK_REDIS_DEADLINE_MS = 2000;
+
 export function buildIngress(deps: IngressDeps): FastifyInstance {
   // Settings not given are the configuration's defaults (an empty environment).
   const settings: IngressSettings = { ...ingressSettings(loadConfig({})), ...stripUndefined(deps) };
@@ -103,8 +112,13 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
     : Fastify({ ...common, logger: false });
 
   // Client mistakes (bad JSON, too large, wrong content type) keep their 4xx and say why;
-  // anything else is our fault: logged, and a 500 so that Vonage retries the webhook later.
+  // anything else is our fault: logged, and a 5xx so that Vonage retries the webhook later —
+  // 503 when Redis is away (nothing was taken: the retry will be), 500 for the rest.
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    if (err instanceof RedisUnavailableError) {
+      req.log.warn({ url: req.url.split('?')[0], reason: err.message }, 'redis unavailable: answered 503');
+      return reply.code(503).header('retry-after', '1').send({ error: 'temporarily unavailable', reason: 'redis unavailable', code: err.code });
+    }
     const status = err.statusCode ?? 500;
     if (status < 500) return reply.code(status).send({ error: err.message, code: err.code });
     // The path only: an SMS API query string holds the sender's number and text.
@@ -117,17 +131,17 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
   app.register(cookie);
   if (settings.adminToken) app.register(adminLogin, { token: settings.adminToken });
   // Before the routes: the signature check and the metrics hooks apply to every route registered after them.
-  app.register(webhookSignatures, { redis, keys, secret: settings.signatureSecret, smsMethod: settings.signatureMethod, bodyLimit: WEBHOOK_BODY_LIMIT });
+  const deadline = <T>(work: () => Promise<T>) => withinDeadline(redis, WEBHOOK_REDIS_DEADLINE_MS, work);
+  app.register(webhookSignatures, { redis, keys, secret: settings.signatureSecret, smsMethod: settings.signatureMethod, bodyLimit: WEBHOOK_BODY_LIMIT, deadline });
   const streams = new EventStreams({ maxStreams: settings.dashboardMaxStreams, maxPerClient: settings.dashboardMaxStreamsPerClient });
   app.register(metrics, { queues, redis, keys, token: settings.adminToken, publicUrl: settings.publicUrl, dashboardStreams: streams });
   app.register(healthRoutes, { redis });
-  app.register(messagesApiWebhooks, { queues });
-  app.register(smsApiWebhooks, { queues, redis, keys });
+  app.register(messagesApiWebhooks, { queues, deadline });
+  app.register(smsApiWebhooks, { queues, redis, keys, deadline });
   app.register(signupRoutes, {
     redis,
     keys,
-    // No burst: confirmations keep to their share from the first one.
-    confirmations: new ReplyPacer(queues, redis, keys, { rates: settings.rates, share: settings.signupRateShare, schedule: 'signups', burstMs: 0 }),
+    confirmations: new ReplyPacer(queues, redis, keys, { rates: settings.rates, share: settings.signupRateShare, schedule: 'signups' }),
     symbols: settings.symbols,
     channels: settings.signupChannels,
     perAddressPerHour: settings.signupRateLimit,

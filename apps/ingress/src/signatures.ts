@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import { verifyMessagesWebhook, verifySmsSignature, type SmsSignatureMethod } from '@tickercast/messages-client';
 import type { RedisKeys } from '@tickercast/shared';
-import type {} from './types.ts';
+import type { RedisDeadline } from './types.ts';
 
 /** A signed webhook older than this (by `iat` or `timestamp`) is refused. */
 export const SIGNATURE_MAX_AGE_S = 300;
@@ -24,7 +25,20 @@ export interface SignatureOptions {
   /** VONAGE_SIGNATURE_METHOD: how SMS API webhooks are signed. */
   smsMethod: SmsSignatureMethod;
   bodyLimit: number;
+  /** The replay guard's claim, like every webhook's Redis work, is bounded: Redis away is a 503, never a hang. */
+  deadline: RedisDeadline;
 }
+
+/**
+ * Releases a replay claim only if it is still this request's: never another request's claim of the
+ * same token. Sent as EVAL with its source (the rare 5xx path), so that it is one command, queued
+ * on the connection behind the claim and ahead of any retry's: a script run by SHA would go again,
+ * later, after a NOSCRIPT.
+ */
+const RELEASE_CLAIM = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
 
 /** `acceptedUntil`: epoch seconds after which the signed request is refused as stale anyway. */
 type Checked = { ok: true; replay: { scheme: 'jti' | 'nonce'; value: string; acceptedUntil: number } } | { ok: false; reason: string };
@@ -84,14 +98,28 @@ const plugin: FastifyPluginAsync<SignatureOptions> = async (app, opts) => {
     if (!checked.ok) return refuse(req, reply, checked.reason);
     const key = opts.keys.webhookReplay(checked.replay.scheme, checked.replay.value);
     const ttlS = Math.max(1, Math.ceil(checked.replay.acceptedUntil - Date.now() / 1000)) + REPLAY_MARGIN_S;
-    const claimed = await opts.redis.set(key, String(Date.now()), 'EX', ttlS, 'NX');
-    if (claimed !== 'OK') return refuse(req, reply, `replayed: this ${checked.replay.scheme} was already seen`);
-    req.replayKey = key;
+    const claim = `${Date.now()}-${randomUUID()}`;
+    const claimed = await opts.deadline(() => {
+      // Known before the answer: a claim sent while Redis went away may still land after our 503,
+      // and must then be released, or the provider's retry of this very request would be a "replay".
+      req.replay = { key, claim };
+      return opts.redis.set(key, claim, 'EX', ttlS, 'NX');
+    });
+    if (claimed !== 'OK') {
+      req.replay = undefined;
+      return refuse(req, reply, `replayed: this ${checked.replay.scheme} was already seen`);
+    }
   });
 
   // A request we failed (5xx) did not take effect: its retry, even with the same signature, may pass.
-  app.addHook('onResponse', async (req, reply) => {
-    if (req.replayKey && reply.statusCode >= 500) await opts.redis.del(req.replayKey).catch(() => {});
+  // Issued before the answer goes out (not awaited: with Redis away it waits in the connection's
+  // queue, behind the claim, and runs after it when Redis is back).
+  app.addHook('onSend', async (req, reply, payload) => {
+    const replay = req.replay;
+    if (replay && reply.statusCode >= 500) {
+      opts.redis.eval(RELEASE_CLAIM, 1, replay.key, replay.claim).catch((err: unknown) => req.log.warn({ err }, 'replay claim not released'));
+    }
+    return payload;
   });
 };
 

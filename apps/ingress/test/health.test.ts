@@ -68,7 +68,7 @@ describe('health', () => {
 });
 
 describe('failures that are ours', () => {
-  it('a webhook that cannot be enqueued is a 500 (so Vonage retries) and its log line holds no phone number', async () => {
+  it('a webhook that cannot be enqueued (its connection to Redis closed) is a 503 (so Vonage retries) and its log line holds no phone number', async () => {
     const written: string[] = [];
     const logger = createLogger('ingress', 'info', {
       hooks: {
@@ -94,10 +94,10 @@ describe('failures that are ours', () => {
       method: 'GET',
       url: `/webhooks/inbound-sms?${new URLSearchParams({ msisdn: '447700900123', to: '447700900000', messageId: 'ABC1', text: 'MSFT' })}`,
     });
-    expect(res.statusCode).toBe(500);
-    expect(res.json()).toEqual({ error: 'internal error' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({ error: 'temporarily unavailable', reason: 'redis unavailable', code: 'REDIS_UNAVAILABLE' });
     const out = written.join('');
-    expect(out).toContain('request failed');
+    expect(out).toContain('redis unavailable: answered 503');
     expect(out).toContain('/webhooks/inbound-sms');
     expect(out).not.toContain('447700900123');
   });

@@ -170,7 +170,7 @@ describe('Messages API webhooks with VONAGE_SIGNATURE_SECRET set', () => {
     expect(res.json().error).toMatch(/JSON/i);
   });
 
-  it('a request that failed on our side (500) may be retried with the same signature', async () => {
+  it('a request that failed on our side (503: its Redis connection closed) may be retried with the same signature', async () => {
     // Queues on a connection closed once they are ready: every add fails.
     const conn = createRedis(redisUrl());
     const sickIng = await testIngress(t, { signatureSecret: SECRET });
@@ -182,7 +182,7 @@ describe('Messages API webhooks with VONAGE_SIGNATURE_SECRET set', () => {
     const sick = buildIngress({ queues: broken, redis: t.redis, keys: sickIng.keys, signatureSecret: SECRET });
     try {
       const opts = await signedPost('/webhooks/inbound', INBOUND);
-      expect((await sick.inject(opts)).statusCode).toBe(500);
+      expect((await sick.inject(opts)).statusCode).toBe(503);
       // Same namespace, working queues: the retry is not taken for a replay.
       const res = await sickIng.app.inject(opts);
       expect(res.statusCode, res.body).toBe(200);

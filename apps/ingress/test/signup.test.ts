@@ -1,6 +1,6 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createQueues, createRedis, PendingSignups, SubscriptionStore, type SendJob } from '@tickercast/shared';
+import { createQueues, createRedis, PendingSignups, sendSpacingMs, SubscriptionStore, type SendJob } from '@tickercast/shared';
 import { buildIngress } from '../src/app.ts';
 import { redisUrl, testRedis } from '../../../test/support/redis.ts';
 import { testIngress, type TestIngress } from './helpers.ts';
@@ -279,16 +279,18 @@ describe('POST /signup', () => {
   });
 
   it('confirmations take at most SIGNUP_RATE_SHARE of the channel rate, on a schedule of their own: replies keep theirs', async () => {
-    // SMS at 10/s with a tenth for signups: one confirmation a second, no burst.
+    // SMS at 10/s with a tenth of its sends for signups: one confirmation every ten send slots, no burst.
     await start({ rates: { sms: 10, whatsapp: 10, messenger: 10, viber_service: 10 }, signupRateShare: 0.1 });
     for (let i = 0; i < 3; i++) expect((await post({ channel: 'sms', number: `44770090014${i}`, tickers: 'MSFT' }, `198.51.100.${30 + i}`)).statusCode).toBe(200);
     const delays = (await ing.queues.send.sms.getJobs(['waiting', 'delayed'])).map((j) => j.opts.delay ?? 0).sort((a, b) => a - b);
+    const interval = sendSpacingMs(10) / 0.1;
     expect(delays).toHaveLength(3);
     expect(delays[0]).toBe(0);
-    expect(delays[1]).toBeGreaterThan(900);
-    expect(delays[1]).toBeLessThanOrEqual(1000);
-    expect(delays[2]).toBeGreaterThan(1900);
-    expect(delays[2]).toBeLessThanOrEqual(2000);
+    // Each one interval after the last on the schedule, less the time the posts themselves took.
+    expect(delays[1]).toBeGreaterThan(interval - 100);
+    expect(delays[1]).toBeLessThanOrEqual(interval);
+    expect(delays[2]).toBeGreaterThan(2 * interval - 100);
+    expect(delays[2]).toBeLessThanOrEqual(2 * interval);
     // The replies' own schedule is untouched: a reply to a person now would go at once.
     expect(await t.redis.exists(ing.keys.replyPacing('sms'))).toBe(0);
   });

@@ -57,8 +57,16 @@ export function buildSimulator(options: SimulatorOptions): Simulator {
 
   const webhookTarget = webhookTargets(options.webhookBaseUrl, options.webhookAllow);
 
-  // The hot path: no logging, a cached token check, one validation, O(1) rate accounting.
+  // A provider counts a request when it arrives, not when it is done checking it: stamped before
+  // the body is read, the token checked or any injected latency, so the limiter sees what Vonage's would.
+  const arrivals = new WeakMap<object, number>();
+  app.addHook('onRequest', async (req) => {
+    if (req.url === '/v1/messages') arrivals.set(req, ctx.now());
+  });
+
+  // The hot path: no logging, a cached token check, one validation, rate accounting over a second or two of arrivals.
   app.post('/v1/messages', async (req, reply) => {
+    const arrivedAt = arrivals.get(req) ?? ctx.now();
     if (await ctx.faults.intercept(req, reply)) return reply;
     const reason = await checkAuthorization(req.headers.authorization, options.credentials, ctx.tokens);
     if (reason) return sendProblem(reply, 'unauthorized', { detail: reason });
@@ -68,7 +76,7 @@ export function buildSimulator(options: SimulatorOptions): Simulator {
     const elsewhere = body.webhook_url === undefined ? undefined : webhookTarget(body.webhook_url);
     if (elsewhere) return sendProblem(reply, 'invalidParams', { invalid_parameters: [{ name: 'webhook_url', reason: elsewhere }] });
     const at = ctx.now();
-    const slot = ctx.limiter.tryAcquire(body.channel, at);
+    const slot = ctx.limiter.tryAcquire(body.channel, arrivedAt);
     if (!slot.ok) {
       reply.header('retry-after', String(Math.ceil(slot.retryAfterMs / 1000)));
       return sendProblem(reply, 'throttled');
@@ -77,6 +85,7 @@ export function buildSimulator(options: SimulatorOptions): Simulator {
     const message: AcceptedMessage = {
       messageUuid: randomUUID(),
       acceptedAt: new Date(at).toISOString(),
+      arrivedAt: new Date(arrivedAt).toISOString(),
       channel: body.channel,
       to: body.to,
       from: body.from,

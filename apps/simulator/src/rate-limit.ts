@@ -34,6 +34,18 @@ export class TimestampRing {
     this.#size++;
   }
 
+  /** Adds `t` where it belongs in the order (from the tail: a timestamp is rarely older than the newest). */
+  insert(t: number): void {
+    this.push(t);
+    const mask = () => this.#buf.length - 1;
+    let i = this.#size - 1;
+    while (i > 0 && this.at(i - 1) > t) {
+      this.#buf[(this.#head + i) & mask()] = this.at(i - 1);
+      i--;
+    }
+    this.#buf[(this.#head + i) & mask()] = t;
+  }
+
   shift(): void {
     this.#head = (this.#head + 1) & (this.#buf.length - 1);
     this.#size--;
@@ -45,8 +57,15 @@ export class TimestampRing {
   }
 }
 
+/**
+ * How long an accepted request's arrival is kept past its second: a request is counted by when it
+ * arrived, but decided only once its body is read and its token checked (and after any injected
+ * latency), so decisions come a little out of arrival order and must still see their neighbours.
+ */
+const KEEP_MS = 5000;
+
 interface Lane {
-  /** Accepted timestamps in the rolling window (now - 1000 ms, now]. */
+  /** Arrival times of accepted requests, oldest first, back to KEEP_MS before the newest. */
   window: TimestampRing;
   limit: number;
   accepted: number;
@@ -65,9 +84,10 @@ export interface LaneStats {
 }
 
 /**
- * Exact limits over ANY rolling second: a request is accepted only if fewer than `limit` requests
- * were accepted in the 1000 ms before it (the window (t - 1000, t]), so no 1000 ms interval ever
- * holds more than `limit` accepted requests. A limit of 0 means unlimited.
+ * Exact limits over ANY rolling second of arrival times, as a provider counts them at its door: a
+ * request that arrived at `t` is accepted only if every 1000 ms window holding `t` still has room,
+ * so no 1000 ms interval of arrivals ever holds more than `limit` accepted requests, whatever order
+ * the requests are decided in. A limit of 0 means unlimited.
  */
 export class RollingWindowLimiter {
   readonly #lanes = new Map<LimitKey, Lane>();
@@ -90,7 +110,7 @@ export class RollingWindowLimiter {
     return Object.fromEntries([...this.#lanes].map(([k, l]) => [k, l.limit])) as Record<LimitKey, number>;
   }
 
-  /** Accepts (and records) a request on `channel` at `now`, or says how long until one would be accepted. */
+  /** Accepts (and records) a request on `channel` that arrived at `now`, or says how long until one would be accepted. */
   tryAcquire(channel: ApiChannel, now: number): Acquired {
     const lane = this.#lanes.get(channel)!;
     const all = this.#lanes.get('all')!;
@@ -123,19 +143,46 @@ export class RollingWindowLimiter {
 
 function evict(lane: Lane, now: number): void {
   const w = lane.window;
-  while (w.size > 0 && w.at(0) <= now - WINDOW_MS) w.shift();
+  const newest = w.size > 0 ? Math.max(now, w.at(w.size - 1)) : now;
+  // An unlimited lane only counts its busiest second: no decision needs its older arrivals.
+  const keep = lane.limit === 0 ? WINDOW_MS : WINDOW_MS + KEEP_MS;
+  while (w.size > 0 && w.at(0) <= newest - keep) w.shift();
+}
+
+/** The most accepted arrivals, `t` included, in any window [s, s + 1000) that holds `t`. */
+function busiestWindowWith(lane: Lane, t: number): number {
+  const w = lane.window;
+  // Every such window starts at t or at an arrival in (t - 1000, t]; its count is what lies in [start, start + 1000).
+  let lo = w.size;
+  while (lo > 0 && w.at(lo - 1) > t - WINDOW_MS) lo--;
+  let most = 0;
+  let hi = lo;
+  for (let i = lo; i <= w.size; i++) {
+    const start = i < w.size && w.at(i) <= t ? w.at(i) : t;
+    while (hi < w.size && w.at(hi) < start + WINDOW_MS) hi++;
+    most = Math.max(most, hi - i + 1);
+    if (start === t) break;
+  }
+  return most;
 }
 
 /** 0 when the lane has room at `now`, else the milliseconds until it will. */
 function wait(lane: Lane, now: number): number {
   evict(lane, now);
-  if (lane.limit === 0 || lane.window.size < lane.limit) return 0;
-  // Room comes when enough of the oldest leave the window (more than one if the limit was lowered).
-  return lane.window.at(lane.window.size - lane.limit) + WINDOW_MS - now;
+  if (lane.limit === 0) return 0;
+  const w = lane.window;
+  if (busiestWindowWith(lane, now) <= lane.limit) return 0;
+  // Room comes when enough of the oldest before `now` leave its second (more than one if the limit was lowered).
+  let before = w.size;
+  while (before > 0 && w.at(before - 1) > now) before--;
+  const k = before - lane.limit;
+  return k >= 0 ? Math.max(1, w.at(k) + WINDOW_MS - now) : 1;
 }
 
 function record(lane: Lane, now: number): void {
-  lane.window.push(now);
+  lane.window.insert(now);
   lane.accepted++;
-  if (lane.window.size > lane.maxPerSecond) lane.maxPerSecond = lane.window.size;
+  // Unlimited, the window holds one second: its size is the count (to within arrivals decided out of order).
+  const inSecond = lane.limit > 0 ? busiestWindowWith(lane, now) - 1 : lane.window.size;
+  if (inSecond > lane.maxPerSecond) lane.maxPerSecond = inSecond;
 }

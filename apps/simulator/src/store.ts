@@ -6,6 +6,8 @@ import type { MessageStatus } from './status-webhooks.ts';
 export interface AcceptedMessage {
   messageUuid: string;
   acceptedAt: string;
+  /** When its request arrived: what the rate limit counts (acceptedAt is later by any injected latency). */
+  arrivedAt: string;
   channel: ApiChannel;
   to: string;
   from: string;

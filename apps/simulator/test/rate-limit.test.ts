@@ -94,7 +94,7 @@ describe('the rolling one-second window', () => {
       if (res.statusCode === 429) refused++;
       else expect(res.statusCode).toBe(202);
     }
-    const accepted = sim.store.messages().map((m) => Date.parse(m.acceptedAt));
+    const accepted = sim.store.messages().map((m) => Date.parse(m.arrivedAt));
     expect(refused).toBeGreaterThan(0);
     expect(accepted.length).toBeGreaterThanOrEqual(40); // the limit was reached in each second, not avoided
     expect(maxInAnyWindow(accepted)).toBe(20);
@@ -131,6 +131,44 @@ describe('the rolling one-second window', () => {
     expect((await sim.app.inject({ method: 'DELETE', url: '/_sim/messages' })).statusCode).toBe(204);
     expect((await stats(sim)).channels.sms).toEqual({ limit: 1, accepted: 0, throttled: 0, maxPerSecond: 0 });
     expect((await send(sim, SMS)).statusCode).toBe(202);
+  });
+});
+
+describe('counted by arrival', () => {
+  it('requests decided out of their arrival order: no second of arrivals holds more than the limit', () => {
+    const limiter = new RollingWindowLimiter({ sms: 3 });
+    // Arrivals at 0, 500, 900 and 1200, decided as 500, 1200, 900, 0: at 900 the window
+    // [500, 1500) already holds two, so 900 fits; 0 would make [0, 1000) hold three plus itself.
+    expect(limiter.tryAcquire('sms', 500).ok).toBe(true);
+    expect(limiter.tryAcquire('sms', 1200).ok).toBe(true);
+    expect(limiter.tryAcquire('sms', 900).ok).toBe(true);
+    expect(limiter.tryAcquire('sms', 0).ok).toBe(true); // [0, 1000) holds 0, 500, 900: three
+    expect(limiter.tryAcquire('sms', 950).ok).toBe(false); // [500, 1500) would hold four
+    expect(limiter.tryAcquire('sms', 2100).ok).toBe(true);
+    expect(limiter.stats().sms).toMatchObject({ accepted: 5, throttled: 1, maxPerSecond: 3 });
+  });
+
+  it('random arrivals decided in a shuffled order never put more than the limit in any 1000 ms of arrivals', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let round = 0; round < 20; round++) {
+      const limiter = new RollingWindowLimiter({ sms: 10 });
+      const arrivals = Array.from({ length: 200 }, () => Math.floor(random() * 5000)).sort((a, b) => a - b);
+      // Each decided up to 40 ms after a later arrival: a small, random disorder.
+      const decided = arrivals.map((t) => ({ t, at: t + random() * 40 })).sort((a, b) => a.at - b.at);
+      const accepted = decided.filter(({ t }) => limiter.tryAcquire('sms', t).ok).map(({ t }) => t);
+      expect(maxInAnyWindow(accepted)).toBeLessThanOrEqual(10);
+      expect(accepted.length).toBeGreaterThan(40); // the limit was used, not avoided
+    }
+  });
+
+  it('a request held by injected latency is counted at its arrival', async () => {
+    sim = testSimulator({ rateLimits: { sms: 50 }, statusWebhooks: { enabled: false } });
+    await sim.app.inject({ method: 'POST', url: '/_sim/faults', payload: { latencyMs: 200 } });
+    const res = await send(sim, SMS);
+    expect(res.statusCode).toBe(202);
+    const [m] = sim.store.messages();
+    expect(Date.parse(m!.acceptedAt) - Date.parse(m!.arrivedAt)).toBeGreaterThanOrEqual(190);
   });
 });
 

@@ -17,6 +17,8 @@ export * from './queues/send-jobs.ts';
 
 export * from './pacing/reply-pacer.ts';
 export * from './pacing/send-pacer.ts';
+export * from './pacing/send-window.ts';
+export * from './pacing/feed-floor.ts';
 
 export * from './stores/deliveries.ts';
 export * from './stores/due-index.ts';

@@ -71,6 +71,10 @@ export function redisKeys(namespace: string) {
 
     /** String (ms, Redis time): the next free send slot of a channel (GCRA), see send-pacer.ts. */
     sendPacing: (channel: string) => `${namespace}:{pacing}:send:${channel}`,
+    /** String (ms, Redis time) with a TTL: when a feed update last took a send slot on a channel, see feed-floor.ts. */
+    feedSentAt: (channel: string) => `${namespace}:{pacing}:feed-sent:${channel}`,
+    /** Sorted set token -> latest possible arrival (ms, Redis time) of a channel's recent sends at the provider, see send-window.ts. */
+    sendWindow: (channel: string) => `${namespace}:{pacing}:window:${channel}`,
     /** String (ms, Redis time): when the next reply on a channel may go without waiting (GCRA), see reply-pacer.ts. */
     replyPacing: (channel: string) => `${namespace}:{replies}:pacing:${channel}`,
     /** String (ms, Redis time): when the next web-signup confirmation on a channel may go (GCRA, its own smaller share). */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, isLoopback, loadConfig, requireSimulatorToken, requireWebhookSecret, senderFor, vonageAuth } from '@tickercast/shared';
+import { ConfigError, ENV_VARIABLES, isLoopback, loadConfig, requireSimulatorToken, requireWebhookSecret, senderFor, vonageAuth } from '@tickercast/shared';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -72,6 +72,17 @@ describe('config defaults', () => {
 
   it('ticker symbols are split on commas and spaces and upper-cased', () => {
     expect(loadConfig({ TICKER_SYMBOLS: ' msft, googl  BRK.B ' }).TICKER_SYMBOLS).toEqual(['MSFT', 'GOOGL', 'BRK.B']);
+  });
+
+  it('PORT="" means the default port, not port 0', () => {
+    expect(loadConfig({ PORT: '' }).PORT).toBe(9000);
+    expect(loadConfig({ PORT: '  ', SIMULATOR_PORT: '' }).SIMULATOR_PORT).toBe(9100);
+  });
+
+  it('every variable set to nothing (or blanks) gives exactly the defaults', () => {
+    const defaults = loadConfig({});
+    expect(loadConfig(Object.fromEntries(ENV_VARIABLES.map((v) => [v, ''])))).toEqual(defaults);
+    expect(loadConfig(Object.fromEntries(ENV_VARIABLES.map((v) => [v, ' \t '])))).toEqual(defaults);
   });
 
   it('blank optional credentials count as unset', () => {

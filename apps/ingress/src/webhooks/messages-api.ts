@@ -1,11 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { inboundJobId, statusJobId, type Queues } from '@tickercast/shared';
+import type { RedisDeadline } from '../types.ts';
 import { enqueueOnce, okBody } from './enqueue.ts';
 import { messagesInboundWebhook, messagesStatusWebhook } from './schemas.ts';
 import { validate } from './validate.ts';
 
 export interface WebhookPluginOptions {
   queues: Queues;
+  deadline: RedisDeadline;
 }
 
 /**
@@ -13,7 +15,7 @@ export interface WebhookPluginOptions {
  * the signatures plugin before the handler runs). A valid one becomes a job whose id is derived
  * from the provider's id (a redelivery is the same job) and is answered 200 at once.
  */
-export const messagesApiWebhooks: FastifyPluginAsync<WebhookPluginOptions> = async (app, { queues }) => {
+export const messagesApiWebhooks: FastifyPluginAsync<WebhookPluginOptions> = async (app, { queues, deadline }) => {
   // Vonage posts these as JSON only, and `payload_hash` is checked against the JSON text as
   // received: a form or any other body is refused before it is parsed, so no parser can turn an
   // unsigned body into one that passes a token signed for another (say, an empty one).
@@ -27,14 +29,14 @@ export const messagesApiWebhooks: FastifyPluginAsync<WebhookPluginOptions> = asy
   app.post('/webhooks/inbound', { bodyLimit: 64 * 1024, config: { webhook: 'messages' } }, async (req, reply) => {
     const message = validate(messagesInboundWebhook, req.body, reply);
     if (!message) return reply;
-    const outcome = await enqueueOnce(req, queues.inbound, 'inbound', message, inboundJobId(message));
+    const outcome = await enqueueOnce(req, deadline, queues.inbound, 'inbound', message, inboundJobId(message));
     return reply.code(200).send(okBody(outcome));
   });
 
   app.post('/webhooks/status', { bodyLimit: 64 * 1024, config: { webhook: 'messages' } }, async (req, reply) => {
     const update = validate(messagesStatusWebhook, req.body, reply);
     if (!update) return reply;
-    const outcome = await enqueueOnce(req, queues.status, 'status', update, statusJobId(update));
+    const outcome = await enqueueOnce(req, deadline, queues.status, 'status', update, statusJobId(update));
     return reply.code(200).send(okBody(outcome));
   });
 };

@@ -1,15 +1,17 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { inboundJobId, inboundMessageSchema, statusJobId, type Queues, type RedisKeys } from '@tickercast/shared';
+import type { RedisDeadline } from '../types.ts';
 import { enqueueOnce, okBody } from './enqueue.ts';
 import { fromSmsInbound, smsInboundSchema, smsReceiptWebhook } from './schemas.ts';
-import { addSmsPart, SMS_CONCAT_MAX_PARTS } from './sms-concat.ts';
+import { addSmsPart, markSmsJoined, SMS_CONCAT_MAX_PARTS } from './sms-concat.ts';
 import { validate } from './validate.ts';
 
 export interface SmsApiPluginOptions {
   queues: Queues;
   redis: Redis;
   keys: RedisKeys;
+  deadline: RedisDeadline;
 }
 
 /** The SMS API sends its parameters in the query (GET) or the body (form or JSON POST). */
@@ -22,7 +24,7 @@ function params(req: FastifyRequest): unknown {
  * in parts, joined here) and delivery receipts. Signed with `sig` (checked by the signatures
  * plugin before the handler runs).
  */
-export const smsApiWebhooks: FastifyPluginAsync<SmsApiPluginOptions> = async (app, { queues, redis, keys }) => {
+export const smsApiWebhooks: FastifyPluginAsync<SmsApiPluginOptions> = async (app, { queues, redis, keys, deadline }) => {
   app.route({
     method: ['GET', 'POST'],
     url: '/webhooks/inbound-sms',
@@ -43,17 +45,20 @@ export const smsApiWebhooks: FastifyPluginAsync<SmsApiPluginOptions> = async (ap
         req.webhookOutcome = 'accepted';
         // Past the parts a command can read: acknowledged so that Vonage stops resending, never stored.
         if (part > SMS_CONCAT_MAX_PARTS) return reply.code(200).send({ ok: true });
-        const added = await addSmsPart(redis, keys, { from: body.msisdn, ref, total, part, text: body.text, messageId: body.messageId });
+        const added = await deadline(() => addSmsPart(redis, keys, { from: body.msisdn, ref, total, part, text: body.text, messageId: body.messageId }));
         if (added.kind === 'duplicate') {
           req.webhookOutcome = 'duplicate';
           return reply.code(200).send(okBody('duplicate'));
         }
         if (added.kind === 'waiting') return reply.code(200).send({ ok: true, parts: added.parts, of: total });
         const joined = inboundMessageSchema.parse(fromSmsInbound(body, added));
-        return reply.code(200).send(okBody(await enqueueOnce(req, queues.inbound, 'inbound', joined, inboundJobId(joined))));
+        const outcome = await enqueueOnce(req, deadline, queues.inbound, 'inbound', joined, inboundJobId(joined));
+        // Only once the job is in: until then the parts stay, for the retry of this request.
+        await deadline(() => markSmsJoined(redis, keys, { from: body.msisdn, ref }, added.partIds));
+        return reply.code(200).send(okBody(outcome));
       }
 
-      return reply.code(200).send(okBody(await enqueueOnce(req, queues.inbound, 'inbound', message, inboundJobId(message))));
+      return reply.code(200).send(okBody(await enqueueOnce(req, deadline, queues.inbound, 'inbound', message, inboundJobId(message))));
     },
   });
 
@@ -65,7 +70,7 @@ export const smsApiWebhooks: FastifyPluginAsync<SmsApiPluginOptions> = async (ap
     handler: async (req, reply) => {
       const update = validate(smsReceiptWebhook, params(req), reply);
       if (!update) return reply;
-      return reply.code(200).send(okBody(await enqueueOnce(req, queues.status, 'status', update, statusJobId(update))));
+      return reply.code(200).send(okBody(await enqueueOnce(req, deadline, queues.status, 'status', update, statusJobId(update))));
     },
   });
 };

@@ -14,11 +14,11 @@ export const SMS_CONCAT_PART_TEXT_MAX = Math.floor(INBOUND_TEXT_MAX / SMS_CONCAT
 const CONCAT_TTL_S = 24 * 60 * 60;
 
 /*
- * One script, so that exactly one request sees a message complete: it takes the parts and
- * deletes them (a later message may reuse the reference), and remembers the joined parts' ids
- * so that a late redelivery of one of them is a duplicate rather than the first part of a message
- * that never completes. Returns {-1} for a part already joined, {count} while parts are missing, and
- * {count, texts, ids} (flat field/value arrays) for the one request that completes the message.
+ * Stores one part and, once every part is in, returns them all: {-1} for a part already joined,
+ * {count} while parts are missing, {count, texts, ids} (flat field/value arrays) when complete.
+ * The parts stay until the joined message is a job (JOINED below): if that fails (Redis went
+ * away), the provider's retry of the part completes the message again, and nothing that was
+ * answered 200 is lost. Two requests completing it at once make one job (its id is the parts').
  */
 const ADD_PART = new LuaScript(`
 local parts, ids, joined = KEYS[1], KEYS[2], KEYS[3]
@@ -30,18 +30,25 @@ redis.call('EXPIRE', parts, ttl)
 redis.call('EXPIRE', ids, ttl)
 local count = redis.call('HLEN', parts)
 if count < needed then return {count} end
-local texts = redis.call('HGETALL', parts)
-local partIds = redis.call('HGETALL', ids)
-redis.call('DEL', parts, ids)
-for i = 2, #partIds, 2 do redis.call('SADD', joined, partIds[i]) end
-redis.call('EXPIRE', joined, ttl)
-return {count, texts, partIds}
+return {count, redis.call('HGETALL', parts), redis.call('HGETALL', ids)}
+`);
+
+/*
+ * The joined message is a job: its parts go (a later message may reuse the reference) and their
+ * ids are remembered, so that a late redelivery of one of them is a duplicate rather than the
+ * first part of a message that never completes. ARGV: ttl, then the parts' ids.
+ */
+const JOINED = new LuaScript(`
+redis.call('DEL', KEYS[1], KEYS[2])
+for i = 2, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
+redis.call('EXPIRE', KEYS[3], ARGV[1])
+return 0
 `);
 
 export type PartOutcome =
   | { kind: 'duplicate' }
   | { kind: 'waiting'; parts: number }
-  | { kind: 'joined'; text: string; messageId: string };
+  | { kind: 'joined'; text: string; messageId: string; partIds: string[] };
 
 export interface Part {
   from: string;
@@ -70,5 +77,10 @@ export async function addSmsPart(redis: Redis, keys: RedisKeys, p: Part): Promis
   // The parts' own ids make the joined id: the same parts redelivered are the same message, a new
   // message under a reused reference is another. Hashed, so no phone number is in a job id.
   const digest = createHash('sha256').update(JSON.stringify([p.from, p.ref, ...order.map((k) => i.get(k) ?? '')])).digest('hex').slice(0, 32);
-  return { kind: 'joined', text: order.map((k) => t.get(k) ?? '').join('').slice(0, INBOUND_TEXT_MAX), messageId: `concat-${digest}` };
+  return { kind: 'joined', text: order.map((k) => t.get(k) ?? '').join('').slice(0, INBOUND_TEXT_MAX), messageId: `concat-${digest}`, partIds: [...i.values()] };
+}
+
+/** After the joined message's job is added: forgets its parts and remembers their ids as joined. */
+export async function markSmsJoined(redis: Redis, keys: RedisKeys, p: Pick<Part, 'from' | 'ref'>, partIds: string[]): Promise<void> {
+  await JOINED.run(redis, [keys.smsConcatParts(p.from, p.ref), keys.smsConcatPartIds(p.from, p.ref), keys.smsConcatJoined(p.from, p.ref)], [CONCAT_TTL_S, ...partIds]);
 }

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { CHANNEL_RULES, CHANNELS, type Channel } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
 import { takeSlot } from './gcra.ts';
+import { sendSpacingMs } from './send-pacer.ts';
 import type { Queues, SendJob } from '../queues/queues.ts';
 import { replySend } from '../queues/send-jobs.ts';
 
@@ -23,43 +24,44 @@ export function fitReplyText(channel: Channel, text: string): string {
   return `${(cut > 0 ? room.slice(0, cut) : room).trimEnd()}…`;
 }
 
-/** Up to this long, replies beyond the share still go at once: a second's worth. */
-const BURST_MS = 1000;
-
 /**
  * Paces replies to people (answers, confirmations) onto a channel's send queue, ahead of the feed.
  *
- * A reply carries no priority, so BullMQ serves it before every waiting feed update, under the
- * channel's one limiter. That alone would let a burst of replies hold the feed back for as long
- * as the burst lasts; so replies beyond `share` of the channel's rate (after a one-second burst)
- * are added with a delay that spreads them out (a slot on a schedule in Redis, gcra.ts). When due they still go first, and the feed keeps
- * at least the rest of the rate.
+ * A person who just wrote is waiting for the answer; a feed update that waits is replaced by a
+ * fresher one (conflation), so it loses nothing. A reply carries no priority, so BullMQ serves it
+ * before every waiting feed update, under the channel's one schedule of sends. Unpaced, a burst
+ * of replies would stop the feed for as long as it lasts; so replies take at most `share` of the
+ * channel's sends (its real slots, SendPacer's spacing): each reply takes the next slot of a
+ * schedule of their own in Redis (gcra.ts), `spacing / share` apart, and is added with the delay
+ * until it. While replies wait they get nearly every slot, the feed keeps the rest as a floor (at
+ * the default share of 0.95, one send in twenty), and once they are drained the feed has every
+ * slot again. No burst beyond the share: a second's worth at once would let the replies behind it
+ * catch up on the feed's floor for 1 / (1 − share) seconds (twenty at 0.95), the feed stopped;
+ * a reply on its own still goes at once, and one close behind it waits a slot or so.
  */
 export class ReplyPacer {
   readonly #queues: Queues;
   readonly #redis: Redis;
   readonly #intervalMs: Record<Channel, number>;
   readonly #schedule: (channel: Channel) => string;
-  readonly #burstMs: number;
 
   /**
    * `schedule` picks the schedule in Redis (replies to people by default; web-signup confirmations
    * keep one of their own with a smaller share, so that a flood of signups cannot take the
-   * replies' share); `burstMs` how much of it may go at once.
+   * replies' share).
    */
   constructor(
     queues: Queues,
     redis: Redis,
     keys: RedisKeys,
-    opts: { rates: Record<Channel, number>; share: number; schedule?: 'replies' | 'signups'; burstMs?: number },
+    opts: { rates: Record<Channel, number>; share: number; schedule?: 'replies' | 'signups' },
   ) {
     this.#queues = queues;
     this.#redis = redis;
     this.#intervalMs = Object.fromEntries(
-      Object.entries(opts.rates).map(([channel, rate]) => [channel, 1000 / (rate * opts.share)]),
+      Object.entries(opts.rates).map(([channel, rate]) => [channel, sendSpacingMs(rate) / opts.share]),
     ) as Record<Channel, number>;
     this.#schedule = opts.schedule === 'signups' ? keys.signupPacing : keys.replyPacing;
-    this.#burstMs = opts.burstMs ?? BURST_MS;
   }
 
   /** Adds the reply, fitted to its channel; `jobId` makes a retried caller add it once. Resolves with the job and its delay. */
@@ -74,7 +76,7 @@ export class ReplyPacer {
    * must know a reply can go before it writes anything else (a web signup's pending record).
    */
   async reserve(channel: Channel, maxDelayMs?: number): Promise<number | undefined> {
-    const slot = await takeSlot(this.#redis, this.#schedule(channel), this.#intervalMs[channel], { burstMs: this.#burstMs, horizonMs: maxDelayMs });
+    const slot = await takeSlot(this.#redis, this.#schedule(channel), this.#intervalMs[channel], { horizonMs: maxDelayMs });
     return slot < 0 ? undefined : Math.floor(slot);
   }
 

@@ -1,22 +1,28 @@
-import type { Redis } from 'ioredis';
 import type { Channel } from '../channels.ts';
-import type { RedisKeys } from '../keys.ts';
-import { takeSlot } from './gcra.ts';
+import type { SendWindow } from './send-window.ts';
 
 /**
  * How late a send may reach the provider after its slot and still be counted in the right second
- * (event-loop pauses, the request's own latency): the spacing leaves this much slack.
+ * (event-loop pauses, the request's own way there): the spacing leaves this much slack, 98.5% of
+ * the rate. It keeps sends smooth; it does not bound a request's way there, which on a busy
+ * machine now and then took longer than the 35 ms kept before and let 21 requests into a rolling
+ * second at 20/s. What bounds that is SendWindow (send-window.ts): a send starts only once the
+ * send `rate` before it has been answered for a second. With this slack the window holds a send
+ * back only when an answer took longer than 15 ms.
  */
-export const RATE_JITTER_MS = 35;
+export const RATE_JITTER_MS = 15;
 
-/** How late past its slot a send may still start: the rest of RATE_JITTER_MS is the request's own way to the provider. */
-const LATE_MS = RATE_JITTER_MS - 15;
+/**
+ * How late past its slot a send may still start. Later, it would bunch with the sends of the
+ * next slots (which SendWindow would then hold back): it takes a new slot instead.
+ */
+const LATE_MS = 20;
 
 /**
  * The spacing of a channel's sends. The provider counts any rolling second, so no 1000 ms may
  * hold more than `rate` arrivals, even with each one up to `jitterMs` late: sends `s` apart put
  * ⌊(1000 + jitter) / s⌋ + 1 in the worst second, which stays within the rate when
- * s > (1000 + jitter) / rate. At 30/s that is one send per 34.5 ms, 96.6% of the rate.
+ * s > (1000 + jitter) / rate. At 30/s that is one send per 33.8 ms, 98.5% of the rate.
  */
 export function sendSpacingMs(ratePerSec: number, jitterMs = RATE_JITTER_MS): number {
   return (1000 + jitterMs) / ratePerSec + 1e-6;
@@ -27,18 +33,17 @@ export function sendSpacingMs(ratePerSec: number, jitterMs = RATE_JITTER_MS): nu
  * the next slot, `sendSpacingMs` after the previous one, and waits for it. Slots are fixed on the
  * clock, so a send that starts late does not push the ones after it back, and the achieved rate
  * stays at the spacing's (unlike a limiter window, which starts only when a worker comes back
- * for it). A send whose slot is further off than the horizon takes none and is handed back to the
+ * for it). A slot comes with a place in the channel's SendWindow, or is not given. A send whose
+ * slot is further off than the horizon (or has no place yet) takes none and is handed back to the
  * queue (`reserve` answers with a negative wait), so no more than a horizon's worth of sends waits
  * in a process, and a reply added meanwhile still goes next.
  */
 export class SendPacer {
-  readonly #redis: Redis;
-  readonly #keys: RedisKeys;
+  readonly #window: SendWindow;
   readonly #spacing: Record<Channel, number>;
 
-  constructor(redis: Redis, keys: RedisKeys, rates: Record<Channel, number>) {
-    this.#redis = redis;
-    this.#keys = keys;
+  constructor(window: SendWindow, rates: Record<Channel, number>) {
+    this.#window = window;
     this.#spacing = Object.fromEntries(Object.entries(rates).map(([c, rate]) => [c, sendSpacingMs(rate)])) as Record<Channel, number>;
   }
 
@@ -48,15 +53,15 @@ export class SendPacer {
   }
 
   /**
-   * Waits for this send's slot. A slot missed by more than `LATE_MS` (the process was busy when it
-   * came: a fan-out's adds, a GC pause) is let go and a new one taken: a send that late could reach
-   * the provider within the same second as the sends of the next slots. Resolves with how long it
-   * waited, or with how long to rest when no slot is within reach.
+   * Waits for the slot of the send `sendId` (give its place back with `SendWindow.release` once
+   * answered). A slot missed by more than `LATE_MS` (the process was busy when it came: a
+   * fan-out's adds, a GC pause) is let go and a new one taken. Resolves with how long it waited,
+   * or with how long to rest when no slot is within reach.
    */
-  async waitForSlot(channel: Channel): Promise<{ waitedMs: number } | { restMs: number }> {
+  async waitForSlot(channel: Channel, sendId: string): Promise<{ waitedMs: number } | { restMs: number }> {
     const started = performance.now();
     for (;;) {
-      const wait = await this.reserve(channel);
+      const wait = await this.reserve(channel, sendId);
       if (wait < 0) return { restMs: Math.ceil(-wait) };
       const slotAt = performance.now() + wait;
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -64,9 +69,9 @@ export class SendPacer {
     }
   }
 
-  /** ≥ 0: a slot is taken, this many ms from now. < 0: none taken; try again in -answer ms. */
-  async reserve(channel: Channel): Promise<number> {
-    return takeSlot(this.#redis, this.#keys.sendPacing(channel), this.#spacing[channel], { horizonMs: this.horizonMs(channel) });
+  /** ≥ 0: a slot (and its place) is taken, this many ms from now. < 0: none taken; try again in -answer ms. */
+  async reserve(channel: Channel, sendId: string): Promise<number> {
+    return this.#window.reserve(channel, sendId, this.#spacing[channel], this.horizonMs(channel));
   }
 }
 

@@ -134,11 +134,20 @@ function secretFromFile(path: string | undefined, variable: string, ctx: z.Refin
 }
 
 /**
+ * A variable set to nothing (`PORT=`, `PORT=""`, or only blanks) is unset: it takes its default.
+ * Compose files and shell scripts write `FOO=${FOO:-}` freely, and zod's coercion would otherwise
+ * read "" as port 0, or refuse it as a URL, an enum value or a number.
+ */
+function withoutBlanks(env: unknown): unknown {
+  if (typeof env !== 'object' || env === null) return env;
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => !(typeof v === 'string' && v.trim() === '')));
+}
+
+/**
  * Every environment variable the system reads, with its default. README.md documents each one;
  * later features extend this schema, never rename a variable.
  */
-export const envSchema = z
-  .object({
+const variables = z.object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
@@ -180,8 +189,9 @@ export const envSchema = z
     WHATSAPP_RATE_PER_SEC: rate(20),
     MESSENGER_RATE_PER_SEC: rate(30),
     VIBER_RATE_PER_SEC: rate(30),
-    // Replies go ahead of the feed; past a one-second burst, they may take at most this share of a channel's rate.
-    REPLY_RATE_SHARE: z.coerce.number().gt(0).max(1).default(0.5),
+    // Replies go ahead of the feed: while they wait (past a one-second burst) they take this share of a
+    // channel's sends, and the feed keeps the rest as a floor; once they are drained the feed has them all.
+    REPLY_RATE_SHARE: z.coerce.number().gt(0).max(1).default(0.95),
     WHATSAPP_TEMPLATE_NAME: z.string().min(1).default('tickercast_price_update'),
     WHATSAPP_TEMPLATE_LOCALE: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'a WhatsApp locale such as en_US').default('en_US'),
     MESSENGER_TAG: optionalString,
@@ -252,29 +262,38 @@ export const envSchema = z
     SIMULATOR_SMS_INBOUND_FORMAT: z.enum(['messages', 'sms-api']).default('messages'),
     SIMULATOR_SMS_INBOUND_METHOD: z.enum(['GET', 'POST', 'POST-JSON']).default('POST'),
     SIMULATOR_FAULTS: simulatorFaults,
-  })
-  .superRefine((env, ctx) => {
-    if (Boolean(env.VONAGE_APPLICATION_ID) !== Boolean(env.VONAGE_PRIVATE_KEY)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [env.VONAGE_APPLICATION_ID ? 'VONAGE_PRIVATE_KEY' : 'VONAGE_APPLICATION_ID'],
-        message: 'VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY go together (JWT auth)',
-      });
-    }
-    if (Boolean(env.VONAGE_API_KEY) !== Boolean(env.VONAGE_API_SECRET)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [env.VONAGE_API_KEY ? 'VONAGE_API_SECRET' : 'VONAGE_API_KEY'],
-        message: 'VONAGE_API_KEY and VONAGE_API_SECRET go together (Basic auth)',
-      });
-    }
-    // Runs even when another variable is bad, so one error names every bad variable at once.
-  }, { when: (payload) => typeof payload.value === 'object' && payload.value !== null })
-  .transform((env, ctx) => {
-    const signatureSecret = env.VONAGE_SIGNATURE_SECRET ?? secretFromFile(env.VONAGE_SIGNATURE_SECRET_FILE, 'VONAGE_SIGNATURE_SECRET_FILE', ctx);
-    const simulatorToken = env.SIMULATOR_TOKEN ?? secretFromFile(env.SIMULATOR_TOKEN_FILE, 'SIMULATOR_TOKEN_FILE', ctx);
-    return { ...env, VONAGE_SIGNATURE_SECRET: signatureSecret, SIMULATOR_TOKEN: simulatorToken };
   });
+
+/** The name of every variable the configuration reads. */
+export const ENV_VARIABLES: readonly string[] = Object.keys(variables.shape);
+
+/** The whole environment: blank variables dropped (withoutBlanks), then every variable checked at once. */
+export const envSchema = z.preprocess(
+  withoutBlanks,
+  variables
+    .superRefine((env, ctx) => {
+      if (Boolean(env.VONAGE_APPLICATION_ID) !== Boolean(env.VONAGE_PRIVATE_KEY)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [env.VONAGE_APPLICATION_ID ? 'VONAGE_PRIVATE_KEY' : 'VONAGE_APPLICATION_ID'],
+          message: 'VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY go together (JWT auth)',
+        });
+      }
+      if (Boolean(env.VONAGE_API_KEY) !== Boolean(env.VONAGE_API_SECRET)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [env.VONAGE_API_KEY ? 'VONAGE_API_SECRET' : 'VONAGE_API_KEY'],
+          message: 'VONAGE_API_KEY and VONAGE_API_SECRET go together (Basic auth)',
+        });
+      }
+      // Runs even when another variable is bad, so one error names every bad variable at once.
+    }, { when: (payload) => typeof payload.value === 'object' && payload.value !== null })
+    .transform((env, ctx) => {
+      const signatureSecret = env.VONAGE_SIGNATURE_SECRET ?? secretFromFile(env.VONAGE_SIGNATURE_SECRET_FILE, 'VONAGE_SIGNATURE_SECRET_FILE', ctx);
+      const simulatorToken = env.SIMULATOR_TOKEN ?? secretFromFile(env.SIMULATOR_TOKEN_FILE, 'SIMULATOR_TOKEN_FILE', ctx);
+      return { ...env, VONAGE_SIGNATURE_SECRET: signatureSecret, SIMULATOR_TOKEN: simulatorToken };
+    }),
+);
 
 export type Config = z.infer<typeof envSchema>;
 

@@ -7,3 +7,16 @@ export class ConfigError extends Error {
     this.issues = issues;
   }
 }
+
+/**
+ * Redis did not answer (the connection is down, or the command outlived its deadline): a failure
+ * on our side, which a caller answers with 503 so that the sender (Vonage) retries later.
+ */
+export class RedisUnavailableError extends Error {
+  override readonly name = 'RedisUnavailableError';
+  readonly statusCode = 503;
+  readonly code = 'REDIS_UNAVAILABLE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

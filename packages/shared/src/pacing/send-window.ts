@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Channel } from '../channels.ts';
+import type { RedisKeys } from '../keys.ts';
+import { LuaScript } from '../runtime/lua.ts';
+
+/*
+ * A channel's next send slot (GCRA, KEYS[1]: the next free slot, Redis ms) and its window at the
+ * provider (KEYS[2]: sorted set, member a send's token, score the latest its request can have
+ * arrived: while in flight, its slot plus the client's timeout; once answered, the answer's time).
+ * The slot is taken only if, by then, fewer than `limit` earlier sends can still have arrived
+ * within a second of it. ARGV: interval, horizon, limit, in-flight bound (ms), token.
+ * Returns {1, wait} (taken, this many ms from now) or {0, rest} (none: ask again in `rest` ms).
+ */
+const RESERVE = new LuaScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local interval, horizon, limit, inflight = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local wait = tat - now
+if wait > horizon then return {0, tostring(wait - horizon)} end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('%.3f', now - 1000))
+local from = string.format('(%.3f', tat - 1000)
+local n = redis.call('ZCOUNT', KEYS[2], from, '+inf')
+if n >= limit then
+  local e = redis.call('ZRANGEBYSCORE', KEYS[2], from, '+inf', 'WITHSCORES', 'LIMIT', n - limit, 1)
+  local free = tonumber(e[2]) + 1000 - tat
+  -- Held by a request still in flight (a provisional bound): ask again soon, its answer may come any moment.
+  if tonumber(e[2]) > now then free = 20 end
+  return {0, tostring(math.max(1, free))}
+end
+redis.call('SET', KEYS[1], string.format('%.6f', tat + interval), 'PX', math.ceil(wait + interval) + 1000)
+redis.call('ZADD', KEYS[2], string.format('%.3f', tat + inflight), ARGV[5])
+redis.call('PEXPIRE', KEYS[2], math.ceil(wait + inflight) + 2000)
+return {1, tostring(wait)}
+`);
+
+/* The request's answer (or failure) is back, or it never went: it arrived no later than now. Only lowers a bound. */
+const DONE = new LuaScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local bound = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if bound and tonumber(bound) > now then redis.call('ZADD', KEYS[1], string.format('%.3f', now), ARGV[1]) end
+return 0
+`);
+
+/**
+ * What makes "never above the rate in any rolling second at the provider" hold whatever a
+ * request's way there costs (a busy event loop on either side, a slow network): a send's slot is
+ * given only while fewer than `rate` earlier sends can still have arrived within a second of it.
+ * A request arrives after its slot and before its answer comes back, so if the send `rate` places
+ * back was answered a second or more before the slot, the two cannot share a second, and no
+ * second holds more than `rate`. Shared by every dispatcher through Redis, on Redis's clock: the
+ * slot is no later than the request's start, and the answer's time is taken after it is read,
+ * so both err on the safe side.
+ *
+ * It is one gate with the slot schedule (SendPacer): a send that cannot have its place gets no
+ * slot and goes back to the queue, where a reply still goes ahead of the feed. The spacing
+ * leaves RATE_JITTER_MS of slack, so the window holds a send back only when answers take longer
+ * than that; then it sets the pace, about rate × 1000 / (1000 + answer time) a second (96% of the
+ * rate with 40 ms answers, 83% with 200 ms).
+ */
+export class SendWindow {
+  readonly #redis: Redis;
+  readonly #keys: RedisKeys;
+  readonly #limit: Record<Channel, number>;
+  readonly #inflightMs: number;
+  /** This process's places not yet given back, by the send's id (its job id, the message's client_ref). */
+  readonly #held = new Map<string, { channel: Channel; token: string }>();
+
+  /** `requestTimeoutMs`: the client's timeout, after which a request without an answer is abandoned. */
+  constructor(redis: Redis, keys: RedisKeys, rates: Record<Channel, number>, requestTimeoutMs: number) {
+    this.#redis = redis;
+    this.#keys = keys;
+    this.#limit = Object.fromEntries(Object.entries(rates).map(([c, rate]) => [c, Math.max(1, Math.floor(rate))])) as Record<Channel, number>;
+    // A dispatcher that dies mid-request leaves its place until the request would have timed out, and a second more.
+    this.#inflightMs = requestTimeoutMs + 1000;
+  }
+
+  /**
+   * Takes the channel's next slot with a place in its window for the send `sendId`, if the slot is
+   * within `horizonMs`: answers how many ms until it comes (≥ 0), or, none taken, minus how long
+   * to wait before asking again.
+   */
+  async reserve(channel: Channel, sendId: string, intervalMs: number, horizonMs: number): Promise<number> {
+    const token = `${sendId}|${randomUUID()}`;
+    const [taken, ms] = (await RESERVE.run(
+      this.#redis,
+      [this.#keys.sendPacing(channel), this.#keys.sendWindow(channel)],
+      [intervalMs, horizonMs, this.#limit[channel], this.#inflightMs, token],
+    )) as [number, string];
+    if (taken !== 1) return -Number(ms);
+    // A send that let its slot go and took another gives the first place back.
+    this.release(sendId);
+    this.#held.set(sendId, { channel, token });
+    return Number(ms);
+  }
+
+  /** The send's answer (or failure) is back, or it will not go: its place counts from now and frees a second later. */
+  release(sendId: string): void {
+    const held = this.#held.get(sendId);
+    if (!held) return;
+    this.#held.delete(sendId);
+    // Not awaited: nothing waits for it. Lost, the place frees itself at its in-flight bound: slower, never unsafe.
+    DONE.run(this.#redis, [this.#keys.sendWindow(held.channel)], [held.token]).catch(() => undefined);
+  }
+}

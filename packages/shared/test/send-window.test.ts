@@ -1,0 +1,71 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { sendSpacingMs, SendWindow } from '@tickercast/shared';
+import { testRedis } from '../../../test/support/redis.ts';
+
+/*
+ * The window's rule, read back from Redis: a slot is given only while fewer than `rate` earlier
+ * sends can still have arrived within a second of it. No timing is asserted: what is checked is
+ * the order of the times Redis itself recorded.
+ */
+describe('SendWindow', () => {
+  const t = testRedis();
+  afterAll(() => t.cleanup());
+  const rates = { sms: 2, whatsapp: 2, messenger: 2, viber_service: 2 };
+  const TIMEOUT_MS = 10_000;
+  const HORIZON = 60_000;
+  const redisNow = async () => {
+    const [s, us] = await t.redis.time();
+    return Number(s) * 1000 + Number(us) / 1000;
+  };
+  const entries = async (channel: string) => {
+    const flat = await t.redis.zrange(t.keys.sendWindow(channel), '0', '-1', 'WITHSCORES');
+    return Array.from({ length: flat.length / 2 }, (_, i) => ({ send: flat[2 * i]!.split('|')[0]!, bound: Number(flat[2 * i + 1]) }));
+  };
+
+  it('with `rate` sends unanswered no slot is given, however far the schedule is; one comes a second after an answer', async () => {
+    const window = new SendWindow(t.redis, t.keys, rates, TIMEOUT_MS);
+    // A tiny spacing: only the window can hold a send back here.
+    expect(await window.reserve('sms', 'a', 1, HORIZON)).toBeGreaterThanOrEqual(0);
+    expect(await window.reserve('sms', 'b', 1, HORIZON)).toBeGreaterThanOrEqual(0);
+    // In flight: each counts as arriving as late as its request could (slot + timeout + 1 s).
+    const before = await redisNow();
+    for (const e of await entries('sms')) expect(e.bound).toBeGreaterThan(before + TIMEOUT_MS);
+    expect(await window.reserve('sms', 'c', 1, HORIZON)).toBeLessThan(0);
+    expect(await window.reserve('sms', 'c', 1, HORIZON)).toBeLessThan(0);
+
+    window.release('a');
+    await t.redis.ping(); // the release went before this, on the same connection
+    const answeredAt = (await entries('sms')).find((e) => e.send === 'a')!.bound;
+    expect(answeredAt).toBeLessThanOrEqual(await redisNow());
+    // Still no place while a's answer is under a second old; then one, at least a second after it.
+    let wait = await window.reserve('sms', 'c', 1, HORIZON);
+    while (wait < 0) {
+      await new Promise((r) => setTimeout(r, -wait));
+      wait = await window.reserve('sms', 'c', 1, HORIZON);
+    }
+    const c = (await entries('sms')).find((e) => e.send === 'c')!;
+    expect(c.bound - (TIMEOUT_MS + 1000) - answeredAt).toBeGreaterThanOrEqual(1000);
+    window.release('b');
+    window.release('c');
+  });
+
+  it('a slot beyond the horizon is not taken and takes no place', async () => {
+    const window = new SendWindow(t.redis, t.keys, { ...rates, whatsapp: 100 }, TIMEOUT_MS);
+    const spacing = sendSpacingMs(2);
+    expect(await window.reserve('whatsapp', 'x', spacing, 100)).toBeGreaterThanOrEqual(0);
+    expect(await window.reserve('whatsapp', 'y', spacing, 100)).toBeLessThan(0);
+    expect((await entries('whatsapp')).map((e) => e.send)).toEqual(['x']);
+    window.release('x');
+  });
+
+  it('a place given back twice, or never taken, changes nothing', async () => {
+    const window = new SendWindow(t.redis, t.keys, rates, TIMEOUT_MS);
+    window.release('never');
+    expect(await window.reserve('messenger', 'm', 1, HORIZON)).toBeGreaterThanOrEqual(0);
+    window.release('m');
+    window.release('m');
+    await t.redis.ping();
+    expect((await entries('messenger')).length).toBe(1);
+    expect((await entries('viber_service')).length).toBe(0);
+  });
+});
