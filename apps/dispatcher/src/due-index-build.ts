@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import {
   DUE_LAYOUT,
   DUE_PARTITIONS,
   duePartition,
   parseSubscriberId,
+  releaseLease,
+  takeLease,
   type Logger,
   type Redis,
   type RedisKeys,
@@ -31,8 +32,8 @@ async function unlinkMatching(redis: Redis, pattern: string): Promise<void> {
  */
 export async function ensureDueIndex(redis: Redis, keys: RedisKeys, logger: Logger): Promise<{ built: boolean; subscribers: number }> {
   if ((await redis.get(keys.dueLayout)) === DUE_LAYOUT) return { built: false, subscribers: 0 };
-  const token = randomUUID();
-  if ((await redis.set(keys.dueBuildLock, token, 'PX', BUILD_LOCK_MS, 'NX')) !== 'OK') {
+  const token = await takeLease(redis, keys.dueBuildLock, BUILD_LOCK_MS);
+  if (!token) {
     logger.info('another dispatcher is building the due index');
     return { built: false, subscribers: 0 };
   }
@@ -79,6 +80,6 @@ export async function ensureDueIndex(redis: Redis, keys: RedisKeys, logger: Logg
     logger.info({ subscribers: count, ms: Date.now() - started }, 'due index built');
     return { built: true, subscribers: count };
   } finally {
-    if ((await redis.get(keys.dueBuildLock)) === token) await redis.del(keys.dueBuildLock);
+    await releaseLease(redis, keys.dueBuildLock, token);
   }
 }

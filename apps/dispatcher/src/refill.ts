@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import {
   CHANNELS,
   feedSend,
-  LuaScript,
+  releaseLease,
+  takeLease,
   type Channel,
   type DueIndex,
   type Logger,
@@ -41,11 +41,6 @@ const LOCK_MS = 5000;
 const CLAIM_MS = 60_000;
 /** How soon to try again when another dispatcher is refilling the channel. */
 const BUSY_RETRY_MS = 100;
-
-const RELEASE_SCRIPT = new LuaScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`);
 
 interface ChannelState {
   running: Promise<void> | undefined;
@@ -148,9 +143,10 @@ export class Refiller {
 
   async #refill(channel: Channel): Promise<void> {
     const { redis, keys, due, prices, queues, rates, logger } = this.#o;
-    const token = randomUUID();
+    let token: string | undefined;
     try {
-      if ((await redis.set(keys.refillLock(channel), token, 'PX', LOCK_MS, 'NX')) !== 'OK') {
+      token = await takeLease(redis, keys.refillLock(channel), LOCK_MS);
+      if (!token) {
         this.#later(channel, BUSY_RETRY_MS);
         return;
       }
@@ -177,7 +173,7 @@ export class Refiller {
     } catch (err) {
       logger.warn({ err, channel }, 'refill failed; the next one will try again');
     } finally {
-      await RELEASE_SCRIPT.run(redis, [keys.refillLock(channel)], [token]).catch(() => undefined);
+      await releaseLease(redis, keys.refillLock(channel), token).catch(() => undefined);
     }
   }
 }

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import { verifyMessagesWebhook, verifySmsSignature, type SmsSignatureMethod } from '@tickercast/messages-client';
-import type { RedisKeys } from '@tickercast/shared';
+import { RELEASE_IF_OURS_LUA, type RedisKeys } from '@tickercast/shared';
 import type { RedisDeadline } from './types.ts';
 
 /** A signed webhook older than this (by `iat` or `timestamp`) is refused. */
@@ -35,10 +35,7 @@ export interface SignatureOptions {
  * on the connection behind the claim and ahead of any retry's: a script run by SHA would go again,
  * later, after a NOSCRIPT.
  */
-const RELEASE_CLAIM = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
+const RELEASE_CLAIM = RELEASE_IF_OURS_LUA;
 
 /** `acceptedUntil`: epoch seconds after which the signed request is refused as stale anyway. */
 type Checked = { ok: true; replay: { scheme: 'jti' | 'nonce'; value: string; acceptedUntil: number } } | { ok: false; reason: string };

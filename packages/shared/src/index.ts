@@ -7,6 +7,7 @@ export * from './keys.ts';
 
 export * from './runtime/config.ts';
 export * from './runtime/errors.ts';
+export * from './runtime/lease.ts';
 export * from './runtime/logger.ts';
 export * from './runtime/lua.ts';
 export * from './runtime/metrics.ts';
