@@ -5,6 +5,7 @@ import {
   fanoutJobSchema,
   sendFetchLimiter,
   inboundMessageSchema,
+  isFeedSend,
   QUEUE,
   sendJobSchema,
   sendQueueName,
@@ -109,8 +110,7 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
     const worker: Worker = new Worker(
       sendQueueName(channel),
       async (job: Job): Promise<SendResult> => {
-        // Feed updates are the feed sends (and per-symbol price sends of earlier versions) and broadcasts (send-jobs.ts); everything else is a reply to a person.
-        const feed = job.name === 'feed' || job.name === 'price' || job.name === 'broadcast';
+        const feed = isFeedSend(job.name);
         const pace = async () => {
           // Replies have had every send for too long: the next feed update goes right after this one.
           if (!feed && (await floor.owed(channel))) await deps.promoteFeed(channel);

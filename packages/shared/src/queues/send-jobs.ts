@@ -7,6 +7,17 @@
 import type { JobsOptions } from 'bullmq';
 import { FEED_PRIORITY, jobIdPart, type SendJob } from './queues.ts';
 
+/**
+ * The names of the jobs that are the feed rather than a reply to a person: feed sends, the
+ * per-symbol price sends an earlier version may have left queued, and broadcasts.
+ */
+const FEED_JOB_NAMES: ReadonlySet<string> = new Set(['feed', 'price', 'broadcast']);
+
+/** Whether a send job (by its name) is the feed, which replies to people go ahead of. */
+export function isFeedSend(jobName: string): boolean {
+  return FEED_JOB_NAMES.has(jobName);
+}
+
 export interface SendJobSpec {
   name: string;
   data: SendJob;
