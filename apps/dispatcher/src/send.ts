@@ -160,25 +160,22 @@ export function createSendProcessor(deps: SendDeps) {
     const { channel, address } = parseSubscriberId(id);
     const state = await deps.lastSent.feedState(id);
     // Every way out settles them in the due index (their claim ends), except the ones that retry.
-    // Settling names all their symbols: each score held for the claim comes back.
-    const unchanged = new Map<string, number | string>(state.symbols.map((s) => [s, 0]));
+    const settle = (served: string | 0, holdUntil = 0) => deps.due.settle([id], state.symbols, served, holdUntil);
     if (!state.subscribed) {
-      await deps.due.settle([id], unchanged);
+      await settle(0);
       return { kind: 'skipped', why: 'not subscribed' };
     }
     const { quotes, readAt } = await deps.prices.read(state.symbols);
-    // Served up to this read: a price written after it makes them due again.
-    const tickTimes = new Map(state.symbols.map((s) => [s, readAt]));
     if (quotes.size === 0) {
-      await deps.due.settle([id], unchanged);
+      await settle(0);
       return { kind: 'skipped', why: 'no price yet' };
     }
     const now = clock();
     const lastAt = Math.max(0, ...[...state.previous.values()].map((p) => p.at));
     if (state.intervalMs && lastAt > 0 && now < lastAt + state.intervalMs) {
-      // EVERY: not yet. The index holds them until then (served up to nothing new: time 0), and
-      // they are due again after, on the prices of then.
-      await deps.due.settle([id], unchanged, lastAt + state.intervalMs);
+      // EVERY: not yet. The index holds them until then (served nothing new: 0), and they are
+      // due again after, on the prices of then.
+      await settle(0, lastAt + state.intervalMs);
       return { kind: 'skipped', why: 'held (EVERY)' };
     }
     const changed = state.symbols.filter((s) => {
@@ -186,7 +183,8 @@ export function createSendProcessor(deps: SendDeps) {
       return q !== undefined && q.price !== state.previous.get(s)?.price;
     });
     if (changed.length === 0) {
-      await deps.due.settle([id], tickTimes);
+      // Served up to this read: a price written after it makes them due again.
+      await settle(readAt);
       return { kind: 'skipped', why: 'price unchanged' };
     }
     const lines = changed.map((s) => priceLine(s, quotes.get(s)!.price, state.previous.get(s)?.price));
@@ -202,7 +200,7 @@ export function createSendProcessor(deps: SendDeps) {
       const answer = await deliver(channel, address, part.text, jobId, state.lastInboundAt, pace, () => deps.store.isActive(id));
       if ('kind' in answer) {
         // Skipped or refused: this turn is over. Anything else goes back to the queue and retries.
-        if (answer.kind === 'skipped' || answer.kind === 'refused') await deps.due.settle([id], tickTimes);
+        if (answer.kind === 'skipped' || answer.kind === 'refused') await settle(readAt);
         return answer;
       }
       // Recorded per message: a retry after a failure further on sends only the rest.
@@ -212,7 +210,7 @@ export function createSendProcessor(deps: SendDeps) {
       ]);
       sent.push({ messageUuid: answer.messageUuid, text: part.text });
     }
-    await deps.due.settle([id], tickTimes, state.intervalMs ? now + state.intervalMs : 0);
+    await settle(readAt, state.intervalMs ? now + state.intervalMs : 0);
     return { kind: 'sent', messageUuid: sent[sent.length - 1]!.messageUuid, text: sent.map((m) => m.text).join('\n'), tickedAt: Math.max(...changed.map((s) => quotes.get(s)!.tickedAt)) };
   };
 

@@ -65,8 +65,8 @@ describe('the due index', () => {
     expect(await t.redis.zscore(key, ids[2]!)).toBe('50');
 
     // Settling never lowers a score, and never adds someone who is not there.
-    await due.settle([ids[0]!, 'sms:4477999'], new Map([['MSFT', '200.125']]));
-    await due.settle([ids[0]!], new Map([['MSFT', 150]]));
+    await due.settle([ids[0]!, 'sms:4477999'], ['MSFT'], '200.125');
+    await due.settle([ids[0]!], ['MSFT'], 150);
     expect(await t.redis.zscore(t.keys.dueFollowers('sms', duePartition(ids[0]!), 'MSFT'), ids[0]!)).toBe('200.125');
     expect(await t.redis.zscore(t.keys.dueFollowers('sms', duePartition('sms:4477999'), 'MSFT'), 'sms:4477999')).toBeNull();
   });

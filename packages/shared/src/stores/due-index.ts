@@ -70,22 +70,22 @@ return out
 `);
 
 /*
- * Settles followers: takes their scores off hold, raises them to the given read times (never
- * lowering one: GT), then holds them again until `hold` if it is > 0, else ends their hold.
- * ARGV: key prefix, hold-until, offset, symbol count n, n pairs of symbol and tick time, then the
- * ids. Only existing entries change: a follower who left stays out.
+ * Settles followers: takes their scores off hold, raises them to `served` (never lowering one:
+ * GT; 0 leaves them as they are), then holds them again until `hold` if it is > 0, else ends their
+ * hold. ARGV: key prefix, hold-until, offset, served, then the symbols, '', then the ids. Only
+ * existing entries change: a follower who left stays out.
  */
 const SETTLE_SCRIPT = new LuaScript(`
-local prefix, hold, off, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local first = 5 + 2 * n
-for i = first, #ARGV do
-  local id = ARGV[i]
-  for j = 5, first - 1, 2 do
-    local k = prefix .. ARGV[j]
+local prefix, hold, off, served = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local syms, i = {}, 5
+while ARGV[i] ~= '' do syms[#syms + 1] = prefix .. ARGV[i]; i = i + 1 end
+for j = i + 1, #ARGV do
+  local id = ARGV[j]
+  for _, k in ipairs(syms) do
     local s = redis.call('ZSCORE', k, id)
     if s then
       if tonumber(s) >= off then redis.call('ZINCRBY', k, '-' .. ARGV[3], id) end
-      redis.call('ZADD', k, 'XX', 'GT', ARGV[j + 1], id)
+      redis.call('ZADD', k, 'XX', 'GT', served, id)
       if hold > 0 then redis.call('ZINCRBY', k, ARGV[3], id) end
     end
   end
@@ -143,15 +143,16 @@ export class DueIndex {
    * is queued twice before everyone due was once.
    */
   async claim(ids: readonly string[], symbols: Iterable<string>, until: number): Promise<void> {
-    await this.settle(ids, new Map([...symbols].map((s) => [s, 0])), until);
+    await this.settle(ids, symbols, 0, until);
   }
 
   /**
-   * After a feed send (sent or not): served up to when it read the prices (per symbol; 0 leaves a
-   * score as it is), so due again only on a price written since; held until `holdUntil` if given
-   * (EVERY), else free.
+   * After a feed send (sent or not): their scores on `symbols` raised to `served`, when the send
+   * read the prices (0 leaves them), so they are due again only on a price written since; held
+   * until `holdUntil` if given (EVERY), else free. Settling names all their symbols: each score
+   * held for the claim comes back.
    */
-  async settle(ids: readonly string[], tickTimes: ReadonlyMap<string, number | string>, holdUntil = 0): Promise<void> {
+  async settle(ids: readonly string[], symbols: Iterable<string>, served: string | number, holdUntil = 0): Promise<void> {
     if (ids.length === 0) return;
     const byPartition = new Map<string, { channel: Channel; p: number; ids: string[] }>();
     for (const id of ids) {
@@ -162,11 +163,11 @@ export class DueIndex {
       if (!group) byPartition.set(key, (group = { channel, p, ids: [] }));
       group.ids.push(id);
     }
-    const pairs = [...tickTimes].flatMap(([s, t]) => [s, String(t)]);
+    const names = [...symbols];
     const k = this.#keys;
     await Promise.all(
       [...byPartition.values()].map(({ channel, p, ids: group }) =>
-        SETTLE_SCRIPT.run(this.#redis, [k.dueHeld(channel, p)], [k.dueFollowersPrefix(channel, p), holdUntil, HELD_OFFSET, tickTimes.size, ...pairs, ...group]),
+        SETTLE_SCRIPT.run(this.#redis, [k.dueHeld(channel, p)], [k.dueFollowersPrefix(channel, p), holdUntil, HELD_OFFSET, served, ...names, '', ...group]),
       ),
     );
   }

@@ -112,13 +112,6 @@ export class PriceCache {
   }
 
   async getMany(symbols: readonly string[]): Promise<Map<string, PriceQuote>> {
-    const out = new Map<string, PriceQuote>();
-    if (symbols.length === 0) return out;
-    const raws = await this.#redis.hmget(this.#keys.prices, ...symbols);
-    symbols.forEach((s, i) => {
-      const q = decode(s, raws[i]);
-      if (q) out.set(s, q);
-    });
-    return out;
+    return (await this.read(symbols)).quotes;
   }
 }
