@@ -3,7 +3,8 @@
  * bench is the ticker: it writes the price with PriceCache and adds the fan-out job itself, so it
  * knows each tick's time).
  */
-import { DUE_LAYOUT, duePartition, fanoutJobId, subscriberId, type Channel } from '@tickercast/shared';
+import { randomUUID } from 'node:crypto';
+import { DUE_LAYOUT, duePartition, fanoutJobId, inboundJobId, subscriberId, type Channel } from '@tickercast/shared';
 import type { BenchSystem } from './system.ts';
 
 /** The channel mix of a fan-out: 70% SMS, 20% WhatsApp, 10% Viber. */
@@ -118,4 +119,24 @@ export function tickLoop(sys: BenchSystem, opts: { symbol: string; intervalMs: n
       await done;
     },
   };
+}
+
+/** The simulator's business SMS number: where the bench's people write to. */
+export const SMS_FROM = '447700900000';
+
+/**
+ * One person's SMS as the Messages API's inbound webhook brings it, POSTed to the ingress (which
+ * the bench runs taking unsigned webhooks). Returns when it was posted and its inbound job's id.
+ */
+export async function postInboundSms(sys: BenchSystem, from: string, text: string): Promise<{ at: number; jobId: string }> {
+  const body = { channel: 'sms', message_uuid: randomUUID(), to: SMS_FROM, from, timestamp: new Date().toISOString(), message_type: 'text', text };
+  const at = Date.now();
+  const res = await fetch(`${sys.ingressUrl}/webhooks/inbound`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (res.status !== 200) throw new Error(`inbound webhook: ${res.status} ${await res.text()}`);
+  return { at, jobId: inboundJobId({ messageId: body.message_uuid }) };
 }

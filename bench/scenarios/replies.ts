@@ -7,14 +7,11 @@
  * secret, so the ingress takes them unsigned). Time from each POST to the simulator accepting
  * the reply.
  */
-import { randomUUID } from 'node:crypto';
-import { seedSubscribers, tickLoop } from '../lib/load.ts';
+import { postInboundSms, seedSubscribers, tickLoop } from '../lib/load.ts';
 import { sleep, waitFor } from '../lib/procs.ts';
-import { inboundJobId } from '@tickercast/shared';
 import { percentiles } from '../lib/stats.ts';
 import type { BenchSystem } from '../lib/system.ts';
 
-const SMS_FROM = '447700900000';
 
 /** Where a reply's time went, from the jobs' own timestamps (median of each stage over the replies). */
 async function breakdown(sys: BenchSystem, sent: Map<string, number>, inboundIds: Map<string, string>, replied: Map<string, number>) {
@@ -59,17 +56,9 @@ export async function runReplies(sys: BenchSystem, opts: { subscribers: number; 
       const due = first + k * opts.spacingMs;
       if (due > Date.now()) await sleep(due - Date.now());
       const from = `4477009${String(10_000 + k).padStart(5, '0')}`;
-      const body = { channel: 'sms', message_uuid: randomUUID(), to: SMS_FROM, from, timestamp: new Date().toISOString(), message_type: 'text', text: 'HELP' };
-      const at = Date.now();
-      const res = await fetch(`${sys.ingressUrl}/webhooks/inbound`, {
-        method: 'POST',
-        body: JSON.stringify(body),
-        headers: { 'content-type': 'application/json' },
-        signal: AbortSignal.timeout(10_000),
-      });
-      if (res.status !== 200) throw new Error(`inbound webhook: ${res.status} ${await res.text()}`);
+      const { at, jobId } = await postInboundSms(sys, from, 'HELP');
       sent.set(from, at);
-      inboundIds.set(from, inboundJobId({ messageId: body.message_uuid }));
+      inboundIds.set(from, jobId);
     }
 
     const replied = new Map<string, number>();

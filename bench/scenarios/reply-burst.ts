@@ -9,13 +9,11 @@
  *   as the rate at which those went: target ≥ 90% of the channel's rate;
  * - the feed's share while replies waited (its floor), and its rate once they were drained.
  */
-import { randomUUID } from 'node:crypto';
-import { seedSubscribers, tickLoop } from '../lib/load.ts';
+import { postInboundSms, seedSubscribers, tickLoop } from '../lib/load.ts';
 import { sleep, waitFor } from '../lib/procs.ts';
 import { round } from '../lib/stats.ts';
 import type { BenchSystem, SimMessage } from '../lib/system.ts';
 
-const SMS_FROM = '447700900000';
 
 export interface ReplyBurstOptions {
   feedSubscribers: number;
@@ -25,19 +23,6 @@ export interface ReplyBurstOptions {
   burstMs: number;
   /** When each HELP is posted, ms after the burst's first webhook. */
   helpsAtMs: number[];
-}
-
-async function post(sys: BenchSystem, from: string, text: string): Promise<number> {
-  const body = { channel: 'sms', message_uuid: randomUUID(), to: SMS_FROM, from, timestamp: new Date().toISOString(), message_type: 'text', text };
-  const at = Date.now();
-  const res = await fetch(`${sys.ingressUrl}/webhooks/inbound`, {
-    method: 'POST',
-    body: JSON.stringify(body),
-    headers: { 'content-type': 'application/json' },
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (res.status !== 200) throw new Error(`inbound webhook: ${res.status} ${await res.text()}`);
-  return at;
 }
 
 export async function runReplyBurst(sys: BenchSystem, opts: ReplyBurstOptions) {
@@ -65,12 +50,12 @@ export async function runReplyBurst(sys: BenchSystem, opts: ReplyBurstOptions) {
         const k = next++;
         const due = first + (k * opts.burstMs) / confirmNumbers.length;
         if (due > Date.now()) await sleep(due - Date.now());
-        postedAt.set(confirmNumbers[k]!, await post(sys, confirmNumbers[k]!, 'MSFT'));
+        postedAt.set(confirmNumbers[k]!, (await postInboundSms(sys, confirmNumbers[k]!, 'MSFT')).at);
       }
     };
     const helps = opts.helpsAtMs.map(async (atMs, k) => {
       await sleep(Math.max(0, first + atMs - Date.now()));
-      postedAt.set(helpNumbers[k]!, await post(sys, helpNumbers[k]!, 'HELP'));
+      postedAt.set(helpNumbers[k]!, (await postInboundSms(sys, helpNumbers[k]!, 'HELP')).at);
     });
     await Promise.all([...Array.from({ length: 8 }, lane), ...helps]);
 
