@@ -4,7 +4,7 @@
  * knows each tick's time).
  */
 import { randomUUID } from 'node:crypto';
-import { DUE_LAYOUT, duePartition, fanoutJobId, inboundJobId, subscriberId, type Channel } from '@tickercast/shared';
+import { SUBSCRIPTIONS_LAYOUT, SYMBOL_FIELD, duePartition, fanoutJobId, inboundJobId, subscriberId, type Channel } from '@tickercast/shared';
 import type { BenchSystem } from './system.ts';
 
 /** The channel mix of a fan-out: 70% SMS, 20% WhatsApp, 10% Viber. */
@@ -37,7 +37,7 @@ export interface SeedOptions {
 
 /**
  * Writes N active subscribers to one symbol (or to `symbolsOf(i)`), as SubscriptionStore.subscribe
- * and touch leave them (subscriber hash, own symbol set, the all and active sets, and the due
+ * and touch leave them (the subscriber's record with a field per symbol, their partition's all and active sets, and the due
  * index, which is also who follows what: each (channel, partition, symbol) sorted set scored by
  * the seeding time, as SUBSCRIBE_SCRIPT scores by the time of the subscription, so a price
  * written from then on makes them due), in pipelines. Marks the due index as built for this layout, as a dispatcher
@@ -70,17 +70,17 @@ export async function seedSubscribers(sys: BenchSystem, opts: SeedOptions): Prom
         createdAt: now,
         updatedAt: now,
         ...(channel === 'whatsapp' || channel === 'messenger' ? { lastInboundAt: now - 60_000 } : {}),
+        ...Object.fromEntries(symbols.map((s) => [SYMBOL_FIELD + s, ''])),
       });
-      p.sadd(keys.subscribers, id);
-      p.sadd(keys.activeSubscribers(channel), id);
-      p.sadd(keys.subscriberSymbols(id), ...symbols);
+      p.sadd(keys.partitionSubscribers(channel, partition), id);
+      p.sadd(keys.partitionActive(channel, partition), id);
       for (const symbol of symbols) p.zadd(keys.dueFollowers(channel, partition, symbol), 'NX', now, id);
     }
     const results = await p.exec();
     const failed = results?.find(([err]) => err);
     if (failed) throw failed[0]!;
   }
-  await redis.set(keys.dueLayout, DUE_LAYOUT);
+  await redis.set(keys.subscriptionsLayout, SUBSCRIPTIONS_LAYOUT);
   const check = await sys.store.get(ids[0] as `${Channel}:${string}`);
   const first = opts.symbolsOf?.(0)[0] ?? opts.symbol;
   if (check?.status !== 'active' || !check.symbols.includes(first)) throw new Error(`seeding: ${ids[0]} does not read back as subscribed to ${first}`);

@@ -25,7 +25,7 @@ import {
   type Redis,
   type RedisKeys,
 } from '@tickercast/shared';
-import { ensureDueIndex } from './due-index-build.ts';
+import { ensureSubscriptionsLayout } from './subscriptions-layout.ts';
 import { createFanoutProcessor } from './fanout.ts';
 import { createInboundProcessor } from './inbound.ts';
 import { instrumentWorkers } from './instrument.ts';
@@ -132,7 +132,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
   const replies = new ReplyPacer(queues, data, keys, { rates, share: config.REPLY_RATE_SHARE });
   const due = new DueIndex(data, keys);
   // Before the first refill: after an upgrade, the subscriptions already in Redis get their index.
-  await ensureDueIndex(data, keys, logger);
+  await ensureSubscriptionsLayout(data, keys, logger);
   const refiller = new Refiller({ redis: data, keys, due, prices, queues, rates, logger, ...(deps.refillAheadS ? { aheadS: deps.refillAheadS } : {}) });
   // Every send takes a slot with a place in its channel's window (SendPacer, on BullMQ's connection:
   // no pipelining to delay it), and gives the place back when the provider has answered, so that

@@ -23,30 +23,46 @@ export interface FeedSendState extends SubscriberContext {
 }
 
 /*
- * The reads of a send that live under the subscriber's keys, as one command: for a reply their
- * hash; for a feed send also their symbols and the last price of each they were sent. Single-slot
- * ({subs}), so it runs on Redis Cluster as the rest of the layout does.
+ * The read of a send, from the subscriber's record: for a reply their context; for a feed send
+ * also their symbols and the last price of each they were sent (the record's `sym:` fields).
  */
 const SEND_STATE_SCRIPT = new LuaScript(`
 local ctx = redis.call('HMGET', KEYS[1], 'lastInboundAt', 'intervalMs', 'status')
-if #KEYS == 1 then return { ctx[1] or false, ctx[2] or false } end
-local syms = redis.call('SMEMBERS', KEYS[2])
-local last = {}
-if #syms > 0 then last = redis.call('HMGET', KEYS[3], unpack(syms)) end
+if ARGV[1] == 'reply' then return { ctx[1] or false, ctx[2] or false } end
+local syms, last = {}, {}
+local flat = redis.call('HGETALL', KEYS[1])
+for i = 1, #flat, 2 do
+  if string.sub(flat[i], 1, 4) == 'sym:' then
+    syms[#syms + 1] = string.sub(flat[i], 5)
+    last[#last + 1] = flat[i + 1]
+  end
+end
 return { ctx[1] or false, ctx[2] or false, ctx[3] or false, syms, last }
 `);
 
+/*
+ * Records what was sent, per symbol, only where the subscriber still follows it: a send that ran
+ * while they dropped a symbol must not add it back. ARGV: symbol and `price|ms` in pairs.
+ */
+const SET_SCRIPT = new LuaScript(`
+for i = 1, #ARGV, 2 do
+  local f = 'sym:' .. ARGV[i]
+  if redis.call('HEXISTS', KEYS[1], f) == 1 then redis.call('HSET', KEYS[1], f, ARGV[i + 1]) end
+end
+return 1
+`);
+
 function decode(v: string | null | undefined): LastSent | undefined {
-  if (v === null || v === undefined) return undefined;
+  if (!v) return undefined;
   const [price, at] = v.split('|');
   return { price: Number(price), at: Number(at) };
 }
 
 /**
  * The price each subscriber last received per symbol, and when: the base of the change shown in
- * the next update, and of the EVERY interval. Nothing else reads or writes the last-sent hash:
- * a confirmation (inbound) and a feed send record through `set`, a send reads through `replyState`
- * or `feedState`.
+ * the next update, and of the EVERY interval, kept in their record's `sym:` fields. Nothing else
+ * writes a price there (SUBSCRIBE only makes a new field empty): a confirmation (inbound) and a
+ * feed send record through `set`, a send reads through `replyState` or `feedState`.
  */
 export class LastSentPrices {
   readonly #redis: Redis;
@@ -59,19 +75,19 @@ export class LastSentPrices {
     const fields: string[] = [];
     for (const [symbol, price] of Object.entries(prices)) fields.push(symbol, `${price}|${at}`);
     if (fields.length === 0) return;
-    await this.#redis.hset(this.#keys.subscriberLastSent(subscriberId), ...fields);
+    await SET_SCRIPT.run(this.#redis, [this.#keys.subscriber(subscriberId)], fields);
   }
 
   /** The one read of a subscriber's state for a reply: their context. */
   async replyState(subscriberId: string): Promise<SubscriberContext> {
-    const [last, interval] = (await SEND_STATE_SCRIPT.run(this.#redis, [this.#keys.subscriber(subscriberId)], [])) as [string | null, string | null];
+    const [last, interval] = (await SEND_STATE_SCRIPT.run(this.#redis, [this.#keys.subscriber(subscriberId)], ['reply'])) as [string | null, string | null];
     return { lastInboundAt: last ? Number(last) : undefined, intervalMs: interval ? Number(interval) : undefined };
   }
 
   /** The one read of a subscriber's state for a feed send: their context, symbols, and the last price of each they got. */
   async feedState(subscriberId: string): Promise<FeedSendState> {
     const k = this.#keys;
-    const raw = (await SEND_STATE_SCRIPT.run(this.#redis, [k.subscriber(subscriberId), k.subscriberSymbols(subscriberId), k.subscriberLastSent(subscriberId)], [])) as [
+    const raw = (await SEND_STATE_SCRIPT.run(this.#redis, [k.subscriber(subscriberId)], ['feed'])) as [
       string | null,
       string | null,
       string | null,

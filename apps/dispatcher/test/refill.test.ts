@@ -1,6 +1,5 @@
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { createLogger, duePartition, DUE_LAYOUT, DueIndex, HELD_OFFSET, type Channel, type SubscriberId } from '@tickercast/shared';
-import { ensureDueIndex } from '../src/due-index-build.ts';
+import { duePartition, DueIndex, HELD_OFFSET, type Channel, type SubscriberId } from '@tickercast/shared';
 import { testDispatcher, type TestDispatcher } from '../../../test/support/dispatcher.ts';
 import { until } from '../../../test/support/processes.ts';
 import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
@@ -69,33 +68,6 @@ describe('the due index', () => {
     await due.settle([ids[0]!], ['MSFT'], 150);
     expect(await t.redis.zscore(t.keys.dueFollowers('sms', duePartition(ids[0]!), 'MSFT'), ids[0]!)).toBe('200.125');
     expect(await t.redis.zscore(t.keys.dueFollowers('sms', duePartition('sms:4477999'), 'MSFT'), 'sms:4477999')).toBeNull();
-  });
-
-  it('is built at start from subscriptions an earlier version left, once, and they are fed', async () => {
-    t = testRedis();
-    const d0 = await dispatcher();
-    const ids: string[] = [];
-    for (let i = 0; i < 30; i++) ids.push(await d0.store.subscribe('sms', number(41, i), i % 2 ? ['MSFT', 'GOOGL'] : ['MSFT'], Date.now() - 60_000));
-    await d0.store.stop(ids[29] as `sms:${string}`);
-    await d0.close();
-    running.length = 0;
-    // What an earlier version left: no due index, no layout mark.
-    const indexKeys = await t.redis.keys(`${t.namespace}:{due*`);
-    await t.redis.del(...indexKeys);
-
-    const logger = createLogger('test', 'silent');
-    expect(await ensureDueIndex(t.redis, t.keys, logger)).toEqual({ built: true, subscribers: 29 });
-    expect(await t.redis.get(t.keys.dueLayout)).toBe(DUE_LAYOUT);
-    expect(await ensureDueIndex(t.redis, t.keys, logger)).toEqual({ built: false, subscribers: 0 });
-    let followers = 0;
-    for (let p = 0; p < 4; p++) followers += await t.redis.zcard(t.keys.dueFollowers('sms', p, 'MSFT'));
-    expect(followers).toBe(29);
-
-    const d = await dispatcher();
-    await d.prices.set('MSFT', 401);
-    await d.refiller.wake();
-    await until('everyone active fed', () => sim.store.messages().length === 29, 10_000);
-    expect(sim.store.messages({ to: number(41, 29) })).toHaveLength(0);
   });
 });
 

@@ -4,6 +4,7 @@
 // (subscriptions, prices, pending signups, the delivery log).
 export * from './channels.ts';
 export * from './keys.ts';
+export * from './partitions.ts';
 
 export * from './runtime/config.ts';
 export * from './runtime/errors.ts';

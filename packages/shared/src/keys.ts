@@ -1,31 +1,46 @@
 import type { SubscriberId } from './channels.ts';
+import { duePartition } from './partitions.ts';
 
 /**
  * Every Redis key name the system uses, and nothing else builds one.
  *
- * A subscriber's own keys share one hash tag ({subs}); the index of who follows which symbol, and
- * who is due, has one per (channel, partition) ({due:<channel>:<p>}). BullMQ queues take their
- * own hash-tagged prefix.
+ * Everything of a subscriber's lives under their (channel, partition)'s hash tag
+ * ({due:<channel>:<p>}, partitions.ts): their record, and their entries in the index of who
+ * follows which symbol and who is due; so a change to a subscription is one slot on Redis
+ * Cluster. BullMQ queues take their own hash-tagged prefix.
  */
 export function redisKeys(namespace: string) {
   const subs = `${namespace}:{subs}`;
+  /** The tag and prefix of a subscriber's (channel, partition). */
+  const partition = (id: string) => `${namespace}:{due:${id.slice(0, id.indexOf(':'))}:${duePartition(id)}}`;
   const prices = `${namespace}:{prices}`;
   return {
     /** BullMQ's `prefix` option for every queue. */
     queuePrefix: `${namespace}:{q}`,
 
-    /** Hash: channel, address, status, createdAt, updatedAt, lastInboundAt. */
-    subscriber: (id: SubscriberId | string) => `${subs}:subscriber:${id}`,
-    /** Set of symbols one subscriber follows. */
-    subscriberSymbols: (id: SubscriberId | string) => `${subs}:subscriber:${id}:symbols`,
-    /** Hash symbol -> last price sent to this subscriber, for the change shown in the next update. */
-    subscriberLastSent: (id: SubscriberId | string) => `${subs}:subscriber:${id}:last-sent`,
-    /** SCAN pattern of the per-symbol subscriber sets of versions before the due index, which the index replaced (deleted when it is built). */
-    legacySymbolSubscribersPattern: `${subs}:symbol:*:subscribers`,
-    /** Set of the opted-in subscribers of one channel (subscribed, not stopped): what the dashboard counts. */
-    activeSubscribers: (channel: string) => `${subs}:active:${channel}`,
-    /** Set of every subscriber id ever seen. */
-    subscribers: `${subs}:all`,
+    /**
+     * Hash, a subscriber's record: channel, address, status, createdAt, updatedAt, lastInboundAt,
+     * intervalMs, and a field `sym:<SYMBOL>` per symbol they follow, whose value is the last price
+     * they were sent of it and when (`price|ms`), or '' before the first.
+     */
+    subscriber: (id: SubscriberId | string) => `${partition(id)}:sub:${id}`,
+    /** Set of the ids of every subscriber ever seen in a (channel, partition). */
+    partitionSubscribers: (channel: string, p: number) => `${namespace}:{due:${channel}:${p}}:all`,
+    /** Set of the opted-in subscribers (subscribed, not stopped) of a (channel, partition): what the dashboard counts. */
+    partitionActive: (channel: string, p: number) => `${namespace}:{due:${channel}:${p}}:active`,
+    /** SCAN pattern of every subscriber record, in whichever partition (a changed partition count leaves some where they no longer belong). */
+    subscriberPattern: `${namespace}:{due:*}:sub:*`,
+
+    /** Layout v1's keys, read once by the move to v2 (apps/dispatcher/src/subscriptions-layout.ts) and then deleted. */
+    legacy: {
+      subscriber: (id: string) => `${subs}:subscriber:${id}`,
+      symbols: (id: string) => `${subs}:subscriber:${id}:symbols`,
+      lastSent: (id: string) => `${subs}:subscriber:${id}:last-sent`,
+      all: `${subs}:all`,
+      active: (channel: string) => `${subs}:active:${channel}`,
+      /** The per-symbol subscriber sets of versions before the due index. */
+      symbolSubscribersPattern: `${subs}:symbol:*:subscribers`,
+    },
 
     /**
      * Sorted set, per channel, partition and symbol: the active subscribers of that channel in that
@@ -39,12 +54,10 @@ export function redisKeys(namespace: string) {
     dueFollowersPrefix: (channel: string, partition: number) => `${namespace}:{due:${channel}:${partition}}:sym:`,
     /** Sorted set subscriber id -> when their EVERY interval ends, for the held ones of a (channel, partition). */
     dueHeld: (channel: string, partition: number) => `${namespace}:{due:${channel}:${partition}}:held`,
-    /** SCAN pattern of every (channel, partition) key of the due index, whatever the partition count. */
-    dueIndexPattern: `${namespace}:{due:*`,
-    /** String: the layout the due index was built for; a dispatcher that finds another one rebuilds it at start. */
-    dueLayout: `${namespace}:{due}:layout`,
-    /** String with a TTL: the one dispatcher (re)building the due index. */
-    dueBuildLock: `${namespace}:{due}:build-lock`,
+    /** String: the layout the subscriptions are in (SUBSCRIPTIONS_LAYOUT); a dispatcher that finds another one moves them at start. */
+    subscriptionsLayout: `${namespace}:{due}:layout`,
+    /** String with a TTL: the one dispatcher moving the subscriptions to this layout. */
+    layoutLock: `${namespace}:{due}:build-lock`,
     /** String with a short TTL, per channel: the one dispatcher refilling that channel's send queue right now. */
     refillLock: (channel: string) => `${namespace}:{due}:refill-lock:${channel}`,
 
@@ -104,3 +117,9 @@ export function redisKeys(namespace: string) {
 }
 
 export type RedisKeys = ReturnType<typeof redisKeys>;
+
+/** The (channel, partition) and subscriber id of a record's key (keys.subscriber), or undefined if it is not one. */
+export function parseSubscriberKey(key: string): { channel: string; partition: number; id: string } | undefined {
+  const m = /\{due:([^:}]+):(\d+)\}:sub:(.+)$/.exec(key);
+  return m ? { channel: m[1]!, partition: Number(m[2]), id: m[3]! } : undefined;
+}

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { redisKeys, subscriberId, SubscriptionStore } from '@tickercast/shared';
+import { duePartition, parseSubscriberKey, redisKeys, subscriberId, SubscriptionStore } from '@tickercast/shared';
 import { testRedis } from '../../../test/support/redis.ts';
 
 /** The part of a key Redis Cluster hashes: the text inside the first `{…}`, when not empty. */
@@ -37,19 +37,24 @@ describe('Redis key names', () => {
     expect(hashTag('foo{{bar}}zap')).toBe('{bar');
   });
 
-  it("a subscriber's own keys share the {subs} hash tag; the due index has one tag per (channel, partition)", () => {
+  it("a subscriber's record and their index entries share their (channel, partition)'s tag", () => {
     const k = redisKeys('tc');
     const id = subscriberId('whatsapp', '447700900123');
-    const own = [k.subscriber(id), k.subscriberSymbols(id), k.subscriberLastSent(id), k.subscribers, k.activeSubscribers('sms')];
-    for (const key of own) expect(hashTag(key)).toBe('subs');
+    const p = duePartition(id);
+    const own = [k.subscriber(id), k.partitionSubscribers('whatsapp', p), k.partitionActive('whatsapp', p), k.dueFollowers('whatsapp', p, 'MSFT'), k.dueHeld('whatsapp', p)];
+    for (const key of own) expect(hashTag(key)).toBe(`due:whatsapp:${p}`);
     expect(new Set(own.map(slot)).size).toBe(1);
+    expect(parseSubscriberKey(k.subscriber(id))).toEqual({ channel: 'whatsapp', partition: p, id });
+    expect(parseSubscriberKey(k.dueHeld('whatsapp', p))).toBeUndefined();
     // One partition's keys (every symbol, the held set) share a slot, and the prefix builds the same keys.
     const part = [k.dueFollowers('sms', 2, 'MSFT'), k.dueFollowers('sms', 2, 'GOOGL'), `${k.dueFollowersPrefix('sms', 2)}AAPL`, k.dueHeld('sms', 2)];
     for (const key of part) expect(hashTag(key)).toBe('due:sms:2');
     expect(`${k.dueFollowersPrefix('sms', 2)}MSFT`).toBe(k.dueFollowers('sms', 2, 'MSFT'));
-    // Partitions and channels get their own tags, so a cluster spreads them.
+    // Partitions and channels get their own tags, so a cluster spreads them; subscribers spread over the partitions.
     const tags = new Set(['sms', 'whatsapp'].flatMap((c) => [0, 1, 2, 3].map((p) => hashTag(k.dueHeld(c, p)))));
     expect(tags.size).toBe(8);
+    const records = new Set(Array.from({ length: 64 }, (_, i) => hashTag(k.subscriber(subscriberId('sms', `4477009001${String(i).padStart(2, '0')}`)))));
+    expect(records).toEqual(new Set([0, 1, 2, 3].map((p) => `due:sms:${p}`)));
   });
 
   it('price keys share one hash tag, queue keys another', () => {
@@ -68,10 +73,10 @@ describe('Redis key names', () => {
     const names = (k: ReturnType<typeof redisKeys>) => [
       k.queuePrefix,
       k.subscriber(id),
-      k.subscriberSymbols(id),
-      k.subscriberLastSent(id),
+      k.partitionSubscribers('sms', 0),
+      k.partitionActive('sms', 0),
+      k.legacy.all,
       k.dueFollowers('sms', 0, 'MSFT'),
-      k.subscribers,
       k.smsConcatParts('447700900123', '7'),
       k.deliveryCounts,
       k.prices,
@@ -87,7 +92,7 @@ describe('Redis key names', () => {
   it('distinct subscribers and symbols get distinct keys', () => {
     const k = redisKeys('tc');
     expect(k.subscriber('sms:447700900123')).not.toBe(k.subscriber('whatsapp:447700900123'));
-    expect(k.subscriberSymbols('sms:1')).not.toBe(k.subscriber('sms:1'));
+    expect(k.subscriber('sms:1')).not.toBe(k.subscriber('sms:11'));
     expect(k.dueFollowers('sms', 0, 'MSFT')).not.toBe(k.dueFollowers('sms', 0, 'MSF'));
     expect(k.smsConcatParts('447700900123', '1')).not.toBe(k.smsConcatParts('447700900124', '1'));
   });
@@ -111,8 +116,8 @@ describe('namespaces on a real Redis', () => {
     expect(await one.redis.keys(`${two.namespace}:*`)).toEqual([]);
     const written = await one.redis.keys(`${one.namespace}:*`);
     expect(written.length).toBeGreaterThan(0);
-    // The subscriber's own keys under {subs}; their place in the due index under their (channel, partition) tag.
-    for (const key of written) expect(hashTag(key)).toMatch(/^(subs|due:sms:\d+)$/);
-    expect(written.some((key) => hashTag(key)!.startsWith('due:'))).toBe(true);
+    // Everything of the subscriber's under their (channel, partition)'s tag: one slot.
+    const p = duePartition(id);
+    for (const key of written) expect(hashTag(key)).toBe(`due:sms:${p}`);
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { CHANNELS, createRedis, DUE_PARTITIONS, redisKeys, subscriberId, SubscriptionStore, type Channel, type Redis, type SubscriberId } from '@tickercast/shared';
+import { CHANNELS, createRedis, DUE_PARTITIONS, redisKeys, subscriberId, SubscriptionStore, symbolsOf, type Channel, type Redis, type SubscriberId } from '@tickercast/shared';
 import { redisUrl, testRedis } from '../../../test/support/redis.ts';
 
 const t = testRedis();
@@ -15,7 +15,15 @@ beforeEach(() => {
 });
 afterAll(() => t.cleanup());
 
-const members = (key: string) => redis.smembers(key).then((m) => m.sort());
+/** The symbols in a subscriber's record (its `sym:` fields). */
+const recordSymbols = async (id: string) => symbolsOf(await redis.hgetall(keys.subscriber(id)));
+
+/** Every subscriber ever seen, from each (channel, partition)'s set. */
+async function everyone(): Promise<string[]> {
+  const out: string[] = [];
+  for (const c of CHANNELS) for (let p = 0; p < DUE_PARTITIONS; p++) out.push(...(await redis.smembers(keys.partitionSubscribers(c, p))));
+  return out.sort();
+}
 
 /** Who the due index holds for a symbol, on every channel and partition: what the refill and broadcasts reach. */
 async function followers(symbol: string): Promise<string[]> {
@@ -35,16 +43,18 @@ describe('SubscriptionStore', () => {
   it('subscribe records both sides and makes the subscriber active', async () => {
     const id = await store.subscribe('sms', '447700900123', ['MSFT', 'GOOGL'], 1_000);
     expect(id).toBe('sms:447700900123');
-    expect(await members(keys.subscriberSymbols(id))).toEqual(['GOOGL', 'MSFT']);
+    expect(await recordSymbols(id)).toEqual(['GOOGL', 'MSFT']);
     expect(await followers('MSFT')).toEqual([id]);
     expect(await followers('GOOGL')).toEqual([id]);
-    expect(await members(keys.subscribers)).toEqual([id]);
+    expect(await everyone()).toEqual([id]);
     expect(await redis.hgetall(keys.subscriber(id))).toEqual({
       channel: 'sms',
       address: '447700900123',
       status: 'active',
       createdAt: '1000',
       updatedAt: '1000',
+      'sym:GOOGL': '',
+      'sym:MSFT': '',
     });
     expect(await store.get(id)).toEqual({
       id,
@@ -70,9 +80,9 @@ describe('SubscriptionStore', () => {
     const id = await store.subscribe('whatsapp', '447700900123', ['MSFT'], 1_000);
     await store.subscribe('whatsapp', '447700900123', ['MSFT'], 2_000);
     await store.subscribe('whatsapp', '447700900123', ['MSFT'], 3_000);
-    expect(await members(keys.subscriberSymbols(id))).toEqual(['MSFT']);
+    expect(await recordSymbols(id)).toEqual(['MSFT']);
     expect(await followers('MSFT')).toEqual([id]);
-    expect(await redis.scard(keys.subscribers)).toBe(1);
+    expect(await everyone()).toEqual([id]);
     const sub = await store.get(id);
     expect(sub?.createdAt).toBe(1_000);
     expect(sub?.updatedAt).toBe(3_000);
@@ -89,7 +99,7 @@ describe('SubscriptionStore', () => {
     const id = await store.subscribe('sms', '447700900123', ['MSFT', 'GOOGL', 'AAPL'], 1_000);
     const other = await store.subscribe('sms', '447700900999', ['MSFT'], 1_000);
     await store.unsubscribe(id, ['MSFT'], 2_000);
-    expect(await members(keys.subscriberSymbols(id))).toEqual(['AAPL', 'GOOGL']);
+    expect(await recordSymbols(id)).toEqual(['AAPL', 'GOOGL']);
     expect(await followers('MSFT')).toEqual([other]);
     expect(await store.isSubscribed(id, 'MSFT')).toBe(false);
     expect(await store.isSubscribed(id, 'GOOGL')).toBe(true);
@@ -112,7 +122,7 @@ describe('SubscriptionStore', () => {
     expect(await followers('MSFT')).toEqual([other]);
     expect(await followers('GOOGL')).toEqual([other]);
     expect(await followers('AAPL')).toEqual([]);
-    expect(await members(keys.subscriberSymbols(id))).toEqual(['AAPL', 'GOOGL', 'MSFT']);
+    expect(await recordSymbols(id)).toEqual(['AAPL', 'GOOGL', 'MSFT']);
     expect(await redis.hget(keys.subscriber(id), 'status')).toBe('stopped');
     expect((await store.get(id))?.updatedAt).toBe(2_000);
     // Stopping twice reports that it was already stopped.

@@ -71,7 +71,7 @@ const listQuery = z.strictObject({
   channel: channelSchema.optional(),
   symbol: symbolSchema.optional(),
   // A number (the list of everyone), or channel.partition.number (a symbol's followers).
-  cursor: z.string().regex(/^\d{1,20}$|^\d{1,2}\.\d{1,4}\.\d{1,20}$/, 'the cursor of a previous page').default('0'),
+  cursor: z.string().regex(/^0$|^\d{1,2}\.\d{1,4}\.\d{1,20}$/, 'the cursor of a previous page').default('0'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 
@@ -155,22 +155,12 @@ export const adminApi: FastifyPluginAsync<AdminApiOptions> = async (app, opts) =
   app.get('/subscribers', async (req, reply) => {
     const q = validate(listQuery, req.query, reply, 'invalid query');
     if (!q) return reply;
-    let cursor = q.cursor;
-    const ids: string[] = [];
-    if (q.symbol) {
-      // The symbol's active followers, from the due index, whose pages carry a cursor of their own.
-      if (cursor !== '0' && !cursor.includes('.')) return reply.code(400).send({ error: 'invalid query', issues: [{ path: 'cursor', message: 'the cursor of a previous page' }] });
-      const page = await store.followersPage(q.symbol, cursor, q.limit, q.channel);
-      ids.push(...page.ids);
-      cursor = page.cursor;
-    } else {
-      // SSCAN's COUNT is a hint and MATCH filters after it: keep scanning until a page is full or the set is done.
-      do {
-        const [next, found] = await redis.sscan(keys.subscribers, cursor, 'MATCH', q.channel ? `${q.channel}:*` : '*', 'COUNT', q.limit);
-        cursor = next;
-        ids.push(...found);
-      } while (cursor !== '0' && ids.length < q.limit);
-    }
+    // Both kinds of page carry a cursor of their own (channel.partition.scan), '0' to begin.
+    if (q.cursor !== '0' && !q.cursor.includes('.')) return reply.code(400).send({ error: 'invalid query', issues: [{ path: 'cursor', message: 'the cursor of a previous page' }] });
+    const { ids, cursor } = q.symbol
+      ? // The symbol's active followers, from the due index.
+        await store.followersPage(q.symbol, q.cursor, q.limit, q.channel)
+      : await store.subscribersPage(q.cursor, q.limit, q.channel);
     const subscribers = (await Promise.all(ids.map((id) => store.get(id as SubscriberId)))).filter((s): s is Subscriber => s !== undefined);
     return { subscribers: subscribers.map(subscriberView), cursor: cursor === '0' ? null : cursor };
   });

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Channel } from '../channels.ts';
 import { parseSubscriberId } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
+import { DUE_PARTITIONS, duePartition } from '../partitions.ts';
 import { LuaScript } from '../runtime/lua.ts';
 
 /*
@@ -22,27 +23,11 @@ import { LuaScript } from '../runtime/lua.ts';
  * ready for Redis Cluster; a refill reads all partitions of its channel and merges them.
  */
 
-/** Partitions per channel. The index is rebuilt when this changes (see DUE_LAYOUT). */
-export const DUE_PARTITIONS = 4;
-
 /**
  * Added to a held follower's scores: above any time (ms) until the year 2109, and small enough
  * that a held score keeps its µs (a double has 53 bits).
  */
 export const HELD_OFFSET = 2 ** 42;
-
-/** What the index of a Redis was built as; another value there makes a dispatcher rebuild it at start. */
-export const DUE_LAYOUT = `v1 partitions=${DUE_PARTITIONS}`;
-
-/** FNV-1a over the id's UTF-16 code units: stable across processes, cheap, well spread. */
-export function duePartition(id: string, partitions = DUE_PARTITIONS): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) {
-    h ^= id.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % partitions;
-}
 
 /*
  * One partition: ends the holds that are over, then the lowest `need` due followers of each

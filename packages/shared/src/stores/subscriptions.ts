@@ -3,7 +3,7 @@ import type { Channel, SubscriberId } from '../channels.ts';
 import { CHANNELS, parseSubscriberId, subscriberId } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
 import { LUA_NOW_MS, LuaScript } from '../runtime/lua.ts';
-import { DUE_PARTITIONS, duePartition } from './due-index.ts';
+import { DUE_PARTITIONS, duePartition } from '../partitions.ts';
 
 export type SubscriberStatus = 'active' | 'stopped';
 
@@ -20,30 +20,49 @@ export interface Subscriber {
 }
 
 /*
- * Who follows which symbol is the due index (due-index.ts): a subscriber's own keys ({subs}) say
- * what they chose, the index holds the active ones, by channel, partition and symbol.
+ * A subscriber's record is one hash under their (channel, partition)'s tag (keys.ts): who they
+ * are, and a field `sym:<SYMBOL>` per symbol they chose, holding the last price they were sent of
+ * it. Who follows which symbol is the due index (due-index.ts), in the same slot: the active ones,
+ * by channel, partition and symbol. So every change here is one script or transaction on one slot.
  *
- * STOP keeps the subscriber's own symbol set (so START can resume it) but takes them out of the
- * index, which is what the refill and broadcasts read: after STOP nothing goes to them.
- * Read-modify-write over a dynamic set of keys, so it is one script, not several round trips.
- * ARGV: id, time, the index's key prefix for the subscriber's (channel, partition).
+ * STOP keeps the subscriber's symbols (so START can resume them) but takes them out of the index,
+ * which is what the refill and broadcasts read: after STOP nothing goes to them.
+ * Read-modify-write over a dynamic set of keys, so each is one script, not several round trips.
  */
+
+/** The prefix of a record's symbol fields. */
+export const SYMBOL_FIELD = 'sym:';
+
+/** Lua: the symbols of the record in KEYS[1] (its `sym:` fields). */
+const LUA_SYMBOLS = `
+local function symbols_of(key)
+  local out = {}
+  for _, f in ipairs(redis.call('HKEYS', key)) do
+    if string.sub(f, 1, 4) == 'sym:' then out[#out + 1] = string.sub(f, 5) end
+  end
+  return out
+end`;
+
+/** KEYS: record, the partition's active set, its held set. ARGV: id, time, the index's key prefix for the partition. */
 const STOP_SCRIPT = new LuaScript(`
-local syms = redis.call('SMEMBERS', KEYS[2])
-for _, s in ipairs(syms) do redis.call('ZREM', ARGV[3] .. s, ARGV[1]) end
-redis.call('ZREM', KEYS[4], ARGV[1])
+${LUA_SYMBOLS}
+for _, s in ipairs(symbols_of(KEYS[1])) do redis.call('ZREM', ARGV[3] .. s, ARGV[1]) end
+redis.call('ZREM', KEYS[3], ARGV[1])
 local was = redis.call('HGET', KEYS[1], 'status')
-redis.call('HSET', KEYS[1], 'status', 'stopped', 'updatedAt', ARGV[2])
-redis.call('SREM', KEYS[3], ARGV[1])
+if was then redis.call('HSET', KEYS[1], 'status', 'stopped', 'updatedAt', ARGV[2]) end
+redis.call('SREM', KEYS[2], ARGV[1])
 return was or false
 `);
 
+/** KEYS: record, the partition's active set. ARGV as STOP's. */
 const START_SCRIPT = new LuaScript(`
 ${LUA_NOW_MS}
-local syms = redis.call('SMEMBERS', KEYS[2])
+${LUA_SYMBOLS}
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+local syms = symbols_of(KEYS[1])
 for _, s in ipairs(syms) do redis.call('ZADD', ARGV[3] .. s, 'NX', now, ARGV[1]) end
 redis.call('HSET', KEYS[1], 'status', 'active', 'updatedAt', ARGV[2])
-redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[1])
 return syms
 `);
 
@@ -51,25 +70,30 @@ return syms
  * A new follower enters the index scored by when they subscribed (Redis' clock), so a price
  * written from then on, not the one they were just told, makes them due.
  *
- * SUBSCRIBE is an opt-in to the symbols asked for. After STOP the held set is not resumed by it
- * (START does that): it starts afresh, so an active subscriber is always fanned out exactly the
- * symbols in their own set.
+ * SUBSCRIBE is an opt-in to the symbols asked for. After STOP the held symbols are not resumed by
+ * it (START does that): it starts afresh, so an active subscriber is always fanned out exactly
+ * the symbols of their own record. A symbol already followed keeps its last-sent price (HSETNX).
+ * KEYS: record, the partition's all and active sets. ARGV: id, time, channel, address, the
+ * index's key prefix for the partition, then the symbols.
  */
 const SUBSCRIBE_SCRIPT = new LuaScript(`
 ${LUA_NOW_MS}
-if redis.call('HGET', KEYS[1], 'status') == 'stopped' then redis.call('DEL', KEYS[2]) end
+${LUA_SYMBOLS}
+if redis.call('HGET', KEYS[1], 'status') == 'stopped' then
+  for _, s in ipairs(symbols_of(KEYS[1])) do redis.call('HDEL', KEYS[1], 'sym:' .. s) end
+end
 redis.call('HSETNX', KEYS[1], 'createdAt', ARGV[2])
 redis.call('HSET', KEYS[1], 'channel', ARGV[3], 'address', ARGV[4], 'status', 'active', 'updatedAt', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[1])
-redis.call('SADD', KEYS[4], ARGV[1])
 for i = 6, #ARGV do
-  redis.call('SADD', KEYS[2], ARGV[i])
+  redis.call('HSETNX', KEYS[1], 'sym:' .. ARGV[i], '')
   redis.call('ZADD', ARGV[5] .. ARGV[i], 'NX', now, ARGV[1])
 end
 return 1
 `);
 
-/** Subscriptions in Redis: a hash per subscriber, a set of symbols per subscriber, and their place in the due index. */
+/** Subscriptions in Redis: a record per subscriber, and their place in the due index. */
 export class SubscriptionStore {
   readonly #redis: Redis;
   readonly #keys: RedisKeys;
@@ -88,7 +112,7 @@ export class SubscriptionStore {
       .hsetnx(k.subscriber(id), 'createdAt', at)
       .hsetnx(k.subscriber(id), 'status', 'active')
       .hset(k.subscriber(id), { channel, address, lastInboundAt: at, updatedAt: at })
-      .sadd(k.subscribers, id)
+      .sadd(k.partitionSubscribers(channel, duePartition(id)), id)
       .exec();
     return id;
   }
@@ -100,10 +124,11 @@ export class SubscriptionStore {
   async subscribe(channel: Channel, address: string, symbols: readonly string[], at = Date.now()): Promise<SubscriberId> {
     const id = subscriberId(channel, address);
     const k = this.#keys;
+    const p = duePartition(id);
     await SUBSCRIBE_SCRIPT.run(
       this.#redis,
-      [k.subscriber(id), k.subscriberSymbols(id), k.subscribers, k.activeSubscribers(channel)],
-      [id, at, channel, address, k.dueFollowersPrefix(channel, duePartition(id)), ...symbols],
+      [k.subscriber(id), k.partitionSubscribers(channel, p), k.partitionActive(channel, p)],
+      [id, at, channel, address, k.dueFollowersPrefix(channel, p), ...symbols],
     );
     return id;
   }
@@ -112,7 +137,10 @@ export class SubscriptionStore {
   async unsubscribe(id: SubscriberId, symbols: readonly string[], at = Date.now()): Promise<void> {
     if (symbols.length === 0) return;
     const k = this.#keys;
-    const tx = this.#redis.multi().srem(k.subscriberSymbols(id), ...symbols).hset(k.subscriber(id), 'updatedAt', at);
+    const tx = this.#redis
+      .multi()
+      .hdel(k.subscriber(id), ...symbols.map((s) => SYMBOL_FIELD + s))
+      .hset(k.subscriber(id), 'updatedAt', at);
     const { channel } = parseSubscriberId(id);
     for (const s of symbols) tx.zrem(k.dueFollowers(channel, duePartition(id), s), id);
     await tx.exec();
@@ -125,7 +153,7 @@ export class SubscriptionStore {
     const p = duePartition(id);
     const was = (await STOP_SCRIPT.run(
       this.#redis,
-      [k.subscriber(id), k.subscriberSymbols(id), k.activeSubscribers(channel), k.dueHeld(channel, p)],
+      [k.subscriber(id), k.partitionActive(channel, p), k.dueHeld(channel, p)],
       [id, at, k.dueFollowersPrefix(channel, p)],
     )) as SubscriberStatus | null;
     return was ?? undefined;
@@ -135,21 +163,13 @@ export class SubscriptionStore {
   async start(id: SubscriberId, at = Date.now()): Promise<string[]> {
     const k = this.#keys;
     const { channel } = parseSubscriberId(id);
-    const syms = (await START_SCRIPT.run(
-      this.#redis,
-      [k.subscriber(id), k.subscriberSymbols(id), k.activeSubscribers(channel)],
-      [id, at, k.dueFollowersPrefix(channel, duePartition(id))],
-    )) as string[];
+    const p = duePartition(id);
+    const syms = (await START_SCRIPT.run(this.#redis, [k.subscriber(id), k.partitionActive(channel, p)], [id, at, k.dueFollowersPrefix(channel, p)])) as string[];
     return syms.sort();
   }
 
   async get(id: SubscriberId): Promise<Subscriber | undefined> {
-    const k = this.#keys;
-    const [[, hash], [, symbols]] = (await this.#redis
-      .multi()
-      .hgetall(k.subscriber(id))
-      .smembers(k.subscriberSymbols(id))
-      .exec()) as [[null, Record<string, string>], [null, string[]]];
+    const hash = await this.#redis.hgetall(this.#keys.subscriber(id));
     if (!hash.channel || !hash.address) return undefined;
     return {
       id,
@@ -160,7 +180,7 @@ export class SubscriptionStore {
       updatedAt: Number(hash.updatedAt),
       ...(hash.lastInboundAt ? { lastInboundAt: Number(hash.lastInboundAt) } : {}),
       ...(hash.intervalMs ? { intervalMs: Number(hash.intervalMs) } : {}),
-      symbols: symbols.sort(),
+      symbols: symbolsOf(hash),
     };
   }
 
@@ -175,10 +195,13 @@ export class SubscriptionStore {
 
   /** Opted-in subscribers per channel. */
   async countByChannel(): Promise<Record<Channel, number>> {
-    const tx = this.#redis.multi();
-    for (const c of CHANNELS) tx.scard(this.#keys.activeSubscribers(c));
-    const results = (await tx.exec()) as [Error | null, number][];
-    return Object.fromEntries(CHANNELS.map((c, i) => [c, results[i]![1]])) as Record<Channel, number>;
+    const counts = await Promise.all(
+      CHANNELS.map(async (c) => {
+        const sizes = await Promise.all(Array.from({ length: DUE_PARTITIONS }, (_, p) => this.#redis.scard(this.#keys.partitionActive(c, p))));
+        return [c, sizes.reduce((a, b) => a + b, 0)] as const;
+      }),
+    );
+    return Object.fromEntries(counts) as Record<Channel, number>;
   }
 
   /** True unless the subscriber stopped (or never was): the re-check of a feed send after waiting for its slot. */
@@ -234,4 +257,37 @@ export class SubscriptionStore {
       if (page.ids.length > 0) yield page.ids;
     } while (cursor !== '0');
   }
+
+  /**
+   * One page of every subscriber ever seen (on one channel, or all): SSCAN over each (channel,
+   * partition)'s set in turn. `cursor` is what the previous page returned ('0' to begin); the
+   * returned cursor is '0' when all have been listed. SSCAN's COUNT is a hint: a page may hold a
+   * few more than `count`.
+   */
+  async subscribersPage(cursor: string, count: number, channel?: Channel): Promise<{ ids: string[]; cursor: string }> {
+    const channels = channel ? [channel] : CHANNELS;
+    const [c0, p0, s0] = cursor === '0' ? [0, 0, '0'] : cursor.split('.');
+    let ci = Number(c0);
+    let p = Number(p0);
+    let sc = String(s0);
+    const ids: string[] = [];
+    while (ci < channels.length && ids.length < count) {
+      const [next, found] = await this.#redis.sscan(this.#keys.partitionSubscribers(channels[ci]!, p), sc, 'COUNT', count - ids.length);
+      ids.push(...found);
+      sc = next;
+      if (sc === '0' && ++p === DUE_PARTITIONS) {
+        p = 0;
+        ci++;
+      }
+    }
+    return { ids, cursor: ci >= channels.length ? '0' : `${ci}.${p}.${sc}` };
+  }
+}
+
+/** The symbols of a record (its `sym:` fields), sorted. */
+export function symbolsOf(record: Record<string, string>): string[] {
+  return Object.keys(record)
+    .filter((f) => f.startsWith(SYMBOL_FIELD))
+    .map((f) => f.slice(SYMBOL_FIELD.length))
+    .sort();
 }
