@@ -67,10 +67,12 @@ interface NodeProcess {
   dir: string;
   child: ChildProcess;
   exited: Promise<void>;
+  /** Why it could not be started (redis-server not on PATH). */
+  error?: Error;
 }
 
 function running(p: NodeProcess): boolean {
-  return p.child.exitCode === null && p.child.signalCode === null;
+  return !p.error && p.child.exitCode === null && p.child.signalCode === null;
 }
 
 /** One command on one node, over a connection of its own that gives up at once if the node is away. */
@@ -143,6 +145,17 @@ async function until<T>(what: string, fn: () => Promise<T>, timeoutMs: number, f
  * without close().
  */
 export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+  // A port found free can be taken by another process before redis-server binds it: then pick again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      if (attempt >= 3 || !/Address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startOnce(options: LocalClusterOptions): Promise<LocalCluster> {
   const primaryCount = options.primaries ?? 3;
   const replicas = options.replicas ?? 1;
   const nodeTimeoutMs = options.nodeTimeoutMs ?? 5000;
@@ -185,6 +198,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     } catch {
       // no log written
     }
+    if (p.error) return `redis-server could not be started (${p.error.message}): is it installed? (apt-get install redis-server)`;
     return `redis-server ${p.address} exited (${p.child.signalCode ?? p.child.exitCode})${log ? `:\n${log}` : ''}`;
   };
   try {
@@ -210,9 +224,15 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         ],
         { stdio: 'ignore', detached: true },
       );
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.once('error', () => undefined); // not on PATH: seen as an exited node below
-      procs.push({ address: `${HOST}:${port}`, port, dir: nodeDir, child, exited });
+      const proc: NodeProcess = { address: `${HOST}:${port}`, port, dir: nodeDir, child, exited: Promise.resolve() };
+      proc.exited = new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.once('error', (err) => {
+          proc.error = err;
+          resolve();
+        });
+      });
+      procs.push(proc);
     }
     const nodes = procs.map((p) => p.address);
     await until('redis-server processes accepting connections', async () => {

@@ -127,6 +127,7 @@ describe('connectRedis', () => {
     expect(cluster.options.redisOptions?.tls).toEqual({});
     expect(cluster.options.redisOptions?.password).toBe('pw');
     expect(cluster.status).toBe('wait');
+    cluster.disconnect();
   });
 });
 
