@@ -4,6 +4,10 @@
  * the dispatchers; prints where everything is; Ctrl-C stops it all in order.
  *
  *   npm start -- --dispatchers 3 --no-simulator
+ *
+ * `--cluster` (or REDIS_CLUSTER_NODES) asks for a Redis Cluster, a local one of its own when
+ * nothing is configured. The apps cannot run on a cluster yet: it checks the cluster, says so,
+ * stops what it started and exits 1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
@@ -11,8 +15,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '@tickercast/shared';
+import { closeRedis, ConfigError, connectRedis, loadConfig, type Cluster } from '@tickercast/shared';
 import { freePort } from './lib/free-port.ts';
+import { startLocalCluster, type LocalCluster } from './lib/local-cluster.ts';
 
 const root = join(import.meta.dirname, '..');
 const USAGE = `Usage: npm start -- [options]
@@ -24,15 +29,19 @@ dispatchers. Ctrl-C stops everything. Configuration comes from the environment (
 Options:
   --dispatchers N   dispatcher processes to run (1-32, default 1)
   --no-simulator    no simulator: send to VONAGE_API_URL (needs Vonage credentials)
+  --cluster         Redis Cluster: REDIS_CLUSTER_NODES, or else a local one of its own
+                    (3 primaries, a replica each). Not usable yet: the apps are not
+                    cluster-ready, so it checks the cluster, says so and exits 1
   --quiet           do not print the processes' log lines
   -h, --help        this text
 `;
-let args: { dispatchers: string; 'no-simulator': boolean; quiet: boolean; help: boolean };
+let args: { dispatchers: string; 'no-simulator': boolean; cluster: boolean; quiet: boolean; help: boolean };
 try {
   ({ values: args } = parseArgs({
     options: {
       dispatchers: { type: 'string', default: '1' },
       'no-simulator': { type: 'boolean', default: false },
+      cluster: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -52,8 +61,10 @@ if (!Number.isInteger(dispatchers) || dispatchers < 1 || dispatchers > 32) {
 }
 
 const env: NodeJS.ProcessEnv = { ...process.env };
+let useCluster = args.cluster;
 try {
-  loadConfig(env);
+  const config = loadConfig(env);
+  useCluster ||= config.REDIS_CLUSTER_NODES !== undefined;
 } catch (err) {
   if (err instanceof ConfigError) {
     console.error(err.message);
@@ -154,6 +165,7 @@ async function shutdown(code: number): Promise<void> {
     if (redisProc.child.exitCode === null) redisProc.child.kill('SIGKILL');
   }
   if (redisDir) rmSync(redisDir, { recursive: true, force: true });
+  await localCluster?.close();
   process.exit(code);
 }
 process.on('SIGINT', () => void shutdown(0));
@@ -165,8 +177,55 @@ process.on('exit', () => {
 });
 
 let redisDir: string | undefined;
+let localCluster: LocalCluster | undefined;
+
+/**
+ * The Redis Cluster of REDIS_CLUSTER_NODES, or else a local one started for this run (its nodes
+ * then go to REDIS_CLUSTER_NODES), checked as the apps would connect to it: through connectRedis.
+ */
+async function prepareCluster(): Promise<string[]> {
+  if (!env.REDIS_CLUSTER_NODES?.trim()) {
+    if (env.REDIS_URL?.trim()) {
+      console.error(
+        '--cluster starts a local Redis Cluster only when neither REDIS_URL nor REDIS_CLUSTER_NODES is set. For a cluster of yours, ' +
+          'set REDIS_CLUSTER_NODES=host:port,… (its password and TLS go in REDIS_URL); for one Redis, leave out --cluster.',
+      );
+      await shutdown(2);
+    }
+    console.log('Starting a local Redis Cluster (3 primaries, a replica each)…');
+    localCluster = await startLocalCluster();
+    if (stopping) return [];
+    env.REDIS_CLUSTER_NODES = localCluster.nodes.join(',');
+  }
+  const cluster = connectRedis(loadConfig(env), { connectionName: 'npm-start', lazyConnect: true }) as Cluster;
+  cluster.on('error', () => undefined); // a failed check below says what is wrong
+  try {
+    await waitFor('Redis Cluster', async () => /cluster_state:ok/.test(await cluster.cluster('INFO')), 20_000);
+    return cluster.nodes('master').map((n) => `${n.options.host}:${n.options.port}`).sort();
+  } finally {
+    await closeRedis(cluster);
+  }
+}
 
 async function main(): Promise<void> {
+  if (useCluster) {
+    const primaries = await prepareCluster();
+    if (stopping) return;
+    const nodes = env.REDIS_CLUSTER_NODES!.split(',').map((n) => n.trim());
+    console.log(
+      [
+        '',
+        `  Redis Cluster      ${nodes.join(' ')}${localCluster ? '  (local, started for this run)' : ''}`,
+        `  Primaries          ${primaries.join(' ')}`,
+        '',
+        '  The cluster is up, but the apps are not cluster-ready yet: they still connect to one Redis at',
+        '  REDIS_URL (cluster connections come with the key layout for a cluster, issue 15).',
+        `  Nothing else was started${localCluster ? '; stopping the local cluster' : ''}. For one Redis, leave out --cluster and REDIS_CLUSTER_NODES.`,
+        '',
+      ].join('\n'),
+    );
+    return shutdown(1);
+  }
   if (!env.REDIS_URL) {
     const port = await freePort();
     redisDir = mkdtempSync(join(tmpdir(), 'tickercast-redis-'));

@@ -24,7 +24,13 @@ export async function startOwnRedis(): Promise<OwnRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tickercast-own-redis-'));
   let child: ChildProcess | undefined;
+  let stopping: Promise<void> | undefined;
+  const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
   const start = async () => {
+    // A stop under way ends first; one already running stays. A second process on the port would
+    // fail to bind while the first answered for it, and the first would then outlive close().
+    await stopping;
+    if (running()) return;
     child = spawn(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction'],
@@ -32,14 +38,19 @@ export async function startOwnRedis(): Promise<OwnRedis> {
     );
     await until('redis-server accepting connections', () => portIsOpen(port), 10_000);
   };
-  const stop = async () => {
+  const stop = () => {
     const c = child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise((r) => c.once('exit', r));
-    c.kill('SIGTERM');
-    const hard = setTimeout(() => c.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(hard);
+    if (!c || !running()) return stopping ?? Promise.resolve();
+    stopping ??= (async () => {
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill('SIGTERM');
+      const hard = setTimeout(() => c.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(hard);
+    })().finally(() => {
+      stopping = undefined;
+    });
+    return stopping;
   };
   await start();
   return {

@@ -347,3 +347,77 @@ describe('the simulator on the network', () => {
     expect(isLoopback(address)).toBe(loopback);
   });
 });
+
+describe('REDIS_CLUSTER_NODES', () => {
+  it('unset or blank, there is no cluster: the one Redis at REDIS_URL, exactly as before', () => {
+    expect(loadConfig({}).REDIS_CLUSTER_NODES).toBeUndefined();
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '' })).toEqual(loadConfig({}));
+    expect(loadConfig({ REDIS_CLUSTER_NODES: ' \t ' })).toEqual(loadConfig({}));
+  });
+
+  it('is a comma-separated list of host:port seeds: names, IPv4, [IPv6], blanks around items ignored', () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'redis-1:7000, 10.0.0.2:7001 ,[::1]:7002,redis-4.example.internal:6379' }).REDIS_CLUSTER_NODES).toEqual([
+      { host: 'redis-1', port: 7000 },
+      { host: '10.0.0.2', port: 7001 },
+      { host: '::1', port: 7002 },
+      { host: 'redis-4.example.internal', port: 6379 },
+    ]);
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:30001' }).REDIS_CLUSTER_NODES).toEqual([{ host: '127.0.0.1', port: 30001 }]);
+  });
+
+  it.each([
+    ['redis-1', /"redis-1" is not host:port/],
+    ['redis-1:', /"redis-1:" is not host:port/],
+    [':7000', /"" is not a host name or an IP address/],
+    ['redis-1:7000,redis-2', /"redis-2" is not host:port/],
+    ['redis-1:abc', /"redis-1:abc" is not host:port/],
+    ['redis-1:0', /port 0 is not from 1 to 65535/],
+    ['redis-1:65536', /port 65536 is not from 1 to 65535/],
+    ['redis-1:7000,,redis-2:7000', /an empty item/],
+    ['redis-1:7000,', /an empty item/],
+    [',redis-1:7000', /an empty item/],
+    [' , ', /an empty item/],
+    ['redis_1:7000', /"redis_1" is not a host name/],
+    ['999.0.0.1:7000', /"999.0.0.1" is not a host name/],
+    ['[not-ipv6]:7000', /"not-ipv6" is not a host name/],
+    ['::1:7000', /"::1:7000" is not host:port/],
+    ['redis://redis-1:7000', /is not host:port/],
+    ['redis-1:7000,redis-1:7000', /"redis-1:7000" is listed twice/],
+  ])('%j is refused, naming the variable and what is wrong', (value, reason) => {
+    const err = configError({ REDIS_CLUSTER_NODES: value });
+    expect(badVariables(err)).toEqual(['REDIS_CLUSTER_NODES']);
+    expect(err.message).toMatch(/^invalid configuration:/);
+    expect(err.issues.join('\n')).toMatch(reason);
+  });
+
+  it('is reported together with other bad variables', () => {
+    expect(badVariables(configError({ REDIS_CLUSTER_NODES: 'x', PORT: 'abc', REDIS_URL: 'nope' }))).toEqual(['PORT', 'REDIS_CLUSTER_NODES', 'REDIS_URL']);
+  });
+
+  it('takes its password and TLS from REDIS_URL, which on a cluster cannot name a database other than 0', () => {
+    const c = loadConfig({ REDIS_CLUSTER_NODES: 'redis-1:7000', REDIS_URL: 'rediss://app:pw@ignored.example:6380' });
+    expect(c.REDIS_URL).toBe('rediss://app:pw@ignored.example:6380');
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'redis-1:7000', REDIS_URL: 'redis://h:1/0' }).REDIS_CLUSTER_NODES).toHaveLength(1);
+    const err = configError({ REDIS_CLUSTER_NODES: 'redis-1:7000', REDIS_URL: 'redis://h:1/2' });
+    expect(badVariables(err)).toEqual(['REDIS_URL']);
+    expect(err.issues.join('\n')).toMatch(/only database 0/);
+    // Without a cluster, a database number is as welcome as before.
+    expect(loadConfig({ REDIS_URL: 'redis://h:1/2' }).REDIS_URL).toBe('redis://h:1/2');
+  });
+});
+
+describe('an app started with a bad REDIS_CLUSTER_NODES', () => {
+  it('exits 78 naming it, like any other bad variable', async () => {
+    const script = join(tmp, 'cluster-nodes.ts');
+    const shared = join(ROOT, 'packages/shared/src/index.ts');
+    writeFileSync(script, `import { loadConfigOrExit } from ${JSON.stringify(shared)};\nloadConfigOrExit();\nconsole.log('unreachable');\n`);
+    const child = spawn(process.execPath, [script], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', REDIS_CLUSTER_NODES: 'redis-1:7000,redis-2:99999' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(78);
+    expect(out).not.toContain('unreachable');
+    expect(out).toMatch(/invalid configuration:\n {2}REDIS_CLUSTER_NODES: "redis-2:99999": port 99999 is not from 1 to 65535/);
+  });
+});

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isIPv4 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { API_CHANNELS, MESSAGES_API_CHANNELS } from '@tickercast/messages-client/channels';
 import { CHANNEL_RULES, CHANNELS, type Channel } from '../channels.ts';
@@ -20,6 +20,45 @@ const url = (fallback: string) =>
     .url({ protocol: /^https?$/ })
     .default(fallback)
     .transform((v) => v.replace(/\/+$/, ''));
+
+/** A DNS name: dot-separated labels of letters, digits and inner hyphens. */
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/** `host:port`, `[ipv6]:port`: one seed of a Redis Cluster, or why it is not one. */
+function hostPort(item: string): { host: string; port: number } | string {
+  const m = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d+)$/.exec(item);
+  if (!m) return `"${item}" is not host:port`;
+  const host = m[1] ?? m[2] ?? '';
+  const port = Number(m[3]);
+  if (m[1] !== undefined ? !isIPv6(host) : /^[\d.]+$/.test(host) ? !isIPv4(host) : !HOSTNAME.test(host)) {
+    return `"${item}": "${host}" is not a host name or an IP address`;
+  }
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return `"${item}": port ${m[3]} is not from 1 to 65535`;
+  return { host, port };
+}
+
+/**
+ * `host:port,host:port,…`: seeds of a Redis Cluster (a few are enough; the client learns the
+ * rest from them). Unset, tickercast uses the one Redis at REDIS_URL.
+ */
+const clusterNodes = optionalString.transform((v, ctx) => {
+  if (v === undefined) return undefined;
+  const nodes: { host: string; port: number }[] = [];
+  for (const raw of v.split(',')) {
+    const item = raw.trim();
+    const node = item === '' ? 'an empty item (two commas in a row, or one at an end): write host:port,host:port' : hostPort(item);
+    if (typeof node === 'string') {
+      ctx.addIssue({ code: 'custom', message: node });
+      return z.NEVER;
+    }
+    if (nodes.some((n) => n.host === node.host && n.port === node.port)) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" is listed twice` });
+      return z.NEVER;
+    }
+    nodes.push(node);
+  }
+  return nodes;
+});
 
 /** PEM text as is, or else a path to a file holding it. */
 const pem = optionalString.transform((v, ctx) => {
@@ -151,6 +190,8 @@ const variables = z.object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+    // Seeds of a Redis Cluster; its password, user name and TLS come from REDIS_URL (whose host is then unused).
+    REDIS_CLUSTER_NODES: clusterNodes,
     REDIS_NAMESPACE: z.string().regex(/^[a-z0-9_-]{1,32}$/i, 'letters, digits, _ or -, at most 32').default('tc'),
 
     HOST: z.string().default('0.0.0.0'),
@@ -284,6 +325,15 @@ export const envSchema = z.preprocess(
           code: 'custom',
           path: [env.VONAGE_API_KEY ? 'VONAGE_API_SECRET' : 'VONAGE_API_KEY'],
           message: 'VONAGE_API_KEY and VONAGE_API_SECRET go together (Basic auth)',
+        });
+      }
+      // (REDIS_URL may be a bad value here, reported on its own.)
+      const redisUrl = typeof env.REDIS_URL === 'string' && URL.canParse(env.REDIS_URL) ? new URL(env.REDIS_URL) : undefined;
+      if (Array.isArray(env.REDIS_CLUSTER_NODES) && redisUrl && !/^\/?0?$/.test(redisUrl.pathname)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['REDIS_URL'],
+          message: 'a Redis Cluster has only database 0: drop the database number from REDIS_URL, or unset REDIS_CLUSTER_NODES',
         });
       }
       // Runs even when another variable is bad, so one error names every bad variable at once.

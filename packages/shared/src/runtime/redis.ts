@@ -1,5 +1,24 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { Config } from './config.ts';
 import { RedisUnavailableError } from './errors.ts';
+
+/** A connection to the one Redis at REDIS_URL, or to the Redis Cluster of REDIS_CLUSTER_NODES. */
+export type RedisClient = Redis | Cluster;
+
+/** What a connection needs from the configuration. */
+export type RedisConfig = Pick<Config, 'REDIS_URL' | 'REDIS_CLUSTER_NODES'>;
+
+/**
+ * Options for connectRedis: a RedisOptions without the address (it comes from the configuration).
+ * On a cluster they are every node connection's options, but for those a Cluster holds itself:
+ * `retryStrategy` becomes its `clusterRetryStrategy` (reconnecting means the whole cluster), and
+ * `lazyConnect`, `enableOfflineQueue`, `enableAutoPipelining` and `autoPipeliningIgnoredCommands`
+ * apply to the Cluster.
+ */
+export type ConnectOptions = Omit<RedisOptions, 'host' | 'port' | 'path' | 'sentinels' | 'name' | 'readOnly'>;
+
+/** Waits between reconnection attempts: 200 ms more each time, at most 2 s. */
+const retryStrategy = (times: number) => Math.min(times * 200, 2000);
 
 /**
  * A new ioredis connection. Whoever calls this owns the connection and closes it.
@@ -10,13 +29,69 @@ export function createRedis(url: string, options: RedisOptions = {}): Redis {
   return new Redis(url, {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
-    retryStrategy: (times) => Math.min(times * 200, 2000),
+    retryStrategy,
     ...options,
   });
 }
 
-/** Closes a connection politely, falling back to a hard disconnect if Redis is gone. */
-export async function closeRedis(redis: Redis): Promise<void> {
+/**
+ * A new connection as the configuration says: an ioredis Cluster when REDIS_CLUSTER_NODES is set,
+ * else the one Redis at REDIS_URL (createRedis). Whoever calls this owns the connection and
+ * closes it (closeRedis). `clusterOptions` are further Cluster options (natMap, scaleReads, …),
+ * unused for a single Redis.
+ */
+export function connectRedis(config: RedisConfig, options: ConnectOptions = {}, clusterOptions: ClusterOptions = {}): RedisClient {
+  if (!config.REDIS_CLUSTER_NODES) return createRedis(config.REDIS_URL, options);
+  return createCluster(config.REDIS_CLUSTER_NODES, config.REDIS_URL, options, clusterOptions);
+}
+
+/**
+ * An ioredis Cluster seeded with `nodes`, with createRedis's habits: every node connection has
+ * `maxRetriesPerRequest: null` (what BullMQ requires, and it reads it from `redisOptions`) and the
+ * ready check; the cluster reconnects as a single connection would. The user name, password and
+ * TLS of `url` (`rediss://user:pass@…`) are every node's; its host and port are not used.
+ *
+ * A command meeting a primary that has just died is retried every `retryDelayOnFailover` (500 ms)
+ * while the slots are refreshed, up to `maxRedirections` (16) times: about 8 s, time enough for a
+ * replica to take over at a `cluster-node-timeout` of a few seconds. A longer timeout wants these
+ * raised through `clusterOptions`. BullMQ on a cluster needs a queue prefix with a hash tag
+ * (`{q}`), so that each queue's keys are in one slot.
+ */
+export function createCluster(
+  nodes: readonly { host: string; port: number }[],
+  url: string,
+  options: ConnectOptions = {},
+  clusterOptions: ClusterOptions = {},
+): Cluster {
+  const { retryStrategy: ownRetry, lazyConnect, enableOfflineQueue, enableAutoPipelining, autoPipeliningIgnoredCommands, ...nodeOptions } = options;
+  const fromUrl = new URL(url);
+  const lifted = Object.fromEntries(
+    Object.entries({ lazyConnect, enableOfflineQueue, enableAutoPipelining, autoPipeliningIgnoredCommands }).filter(([, v]) => v !== undefined),
+  ) as Partial<ClusterOptions>;
+  return new Cluster(
+    nodes.map(({ host, port }) => ({ host, port })),
+    {
+      enableReadyCheck: true,
+      clusterRetryStrategy: ownRetry === undefined ? retryStrategy : ownRetry === null ? null : (times) => ownRetry(times) ?? null,
+      retryDelayOnFailover: 500,
+      retryDelayOnClusterDown: 500,
+      ...lifted,
+      ...clusterOptions,
+      redisOptions: {
+        maxRetriesPerRequest: null,
+        enableReadyCheck: true,
+        ...(fromUrl.username ? { username: decodeURIComponent(fromUrl.username) } : {}),
+        ...(fromUrl.password ? { password: decodeURIComponent(fromUrl.password) } : {}),
+        ...(fromUrl.protocol === 'rediss:' ? { tls: {} } : {}),
+        ...nodeOptions,
+        ...clusterOptions.redisOptions,
+      },
+    },
+  );
+}
+
+/** Closes a connection (a single Redis or a cluster's) politely, falling back to a hard disconnect if Redis is gone. */
+export async function closeRedis(redis: RedisClient): Promise<void> {
   if (redis.status === 'end') return;
   try {
     await redis.quit();
@@ -58,4 +133,4 @@ function isConnectionError(err: unknown): boolean {
   return /Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|Stream isn't writeable|MaxRetriesPerRequest/i.test(message);
 }
 
-export type { Redis };
+export type { Cluster, Redis };
