@@ -96,19 +96,27 @@ test(`SIGKILL of the ingress and of the ticker under load: every accepted webhoo
   const finalText = `MSFT ${final.price.toFixed(2)}`;
 
   const everyone = [...seeded, ...phones];
+  // On the final price: the last message carries it, as an update or, for a phone whose MSFT was
+  // processed after the last tick, as the price line of its confirmation (then no update follows).
+  const carriesFinal = (text: string | undefined) => text?.split('\n').some((line) => line.startsWith(finalText)) ?? false;
   let onFinal = 0;
+  let state: unknown;
   await until(
     'every webhook delivered, queues drained, everyone on the final price',
     async () => {
       const per = byRecipient(await s.messages());
-      onFinal = everyone.filter((a) => per.get(a)?.at(-1)?.display.startsWith(finalText)).length;
+      const behind = everyone.filter((a) => !carriesFinal(per.get(a)?.at(-1)?.display));
+      onFinal = everyone.length - behind.length;
       const c = await s.jobCounts();
       const w = ((await s.stats()) as unknown as SimWebhookStats).webhooks;
       const pending = Object.values(w).reduce((n, k) => n + k.pending, 0);
+      state = { finalText, onFinal, behind: behind.slice(0, 5).map((a) => [a, per.get(a)?.at(-1)?.display ?? null]), pending, jobs: c };
       return onFinal === everyone.length && pending === 0 && !c.active && !c.waiting && !c.prioritized && !c.delayed;
     },
     120_000,
-  );
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}: ${JSON.stringify(state)}`, { cause: err });
+  });
   const recoveredMs = Date.now() - loadStart;
 
   const per = byRecipient(await s.messages());
