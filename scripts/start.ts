@@ -5,9 +5,8 @@
  *
  *   npm start -- --dispatchers 3 --no-simulator
  *
- * `--cluster` (or REDIS_CLUSTER_NODES) asks for a Redis Cluster, a local one of its own when
- * nothing is configured. The apps cannot run on a cluster yet: it checks the cluster, says so,
- * stops what it started and exits 1.
+ * `--cluster` (or REDIS_CLUSTER_NODES) runs everything on a Redis Cluster, a local one of its own
+ * (3 primaries, a replica each) when nothing is configured.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
@@ -29,9 +28,8 @@ dispatchers. Ctrl-C stops everything. Configuration comes from the environment (
 Options:
   --dispatchers N   dispatcher processes to run (1-32, default 1)
   --no-simulator    no simulator: send to VONAGE_API_URL (needs Vonage credentials)
-  --cluster         Redis Cluster: REDIS_CLUSTER_NODES, or else a local one of its own
-                    (3 primaries, a replica each). Not usable yet: the apps are not
-                    cluster-ready, so it checks the cluster, says so and exits 1
+  --cluster         on a Redis Cluster: REDIS_CLUSTER_NODES, or else a local one of its
+                    own (3 primaries, a replica each)
   --quiet           do not print the processes' log lines
   -h, --help        this text
 `;
@@ -208,25 +206,11 @@ async function prepareCluster(): Promise<string[]> {
 }
 
 async function main(): Promise<void> {
+  let primaries: string[] = [];
   if (useCluster) {
-    const primaries = await prepareCluster();
+    primaries = await prepareCluster();
     if (stopping) return;
-    const nodes = env.REDIS_CLUSTER_NODES!.split(',').map((n) => n.trim());
-    console.log(
-      [
-        '',
-        `  Redis Cluster      ${nodes.join(' ')}${localCluster ? '  (local, started for this run)' : ''}`,
-        `  Primaries          ${primaries.join(' ')}`,
-        '',
-        '  The cluster is up, but the apps are not cluster-ready yet: they still connect to one Redis at',
-        '  REDIS_URL (cluster connections come with the key layout for a cluster, issue 15).',
-        `  Nothing else was started${localCluster ? '; stopping the local cluster' : ''}. For one Redis, leave out --cluster and REDIS_CLUSTER_NODES.`,
-        '',
-      ].join('\n'),
-    );
-    return shutdown(1);
-  }
-  if (!env.REDIS_URL) {
+  } else if (!env.REDIS_URL) {
     const port = await freePort();
     redisDir = mkdtempSync(join(tmpdir(), 'tickercast-redis-'));
     redisProc = launch('redis', 'redis-server', [
@@ -327,7 +311,12 @@ async function main(): Promise<void> {
     }`,
     `  Metrics            ${operator('/metrics')}`,
     `  Ingress            http://localhost:${port}/healthz  (webhooks under /webhooks/)`,
-    `  Redis              ${env.REDIS_URL}${redisProc ? '  (ephemeral, started for this run)' : ''}`,
+    ...(useCluster
+      ? [
+          `  Redis Cluster      ${env.REDIS_CLUSTER_NODES!.split(',').join(' ')}${localCluster ? '  (local, ephemeral, started for this run)' : ''}`,
+          `  Primaries          ${primaries.join(' ')}`,
+        ]
+      : [`  Redis              ${env.REDIS_URL}${redisProc ? '  (ephemeral, started for this run)' : ''}`]),
     `  Dispatchers        ${dispatchers}`,
     '',
     '  Ctrl-C stops everything.',

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeRedis, connectRedis, loadConfig, redisKeys, subscriberId, SubscriptionStore } from '@tickercast/shared';
+import { startLocalCluster, type LocalCluster } from '../scripts/lib/local-cluster.ts';
 import { freePort, portIsOpen, spawnScript, until, type Spawned } from './support/processes.ts';
 import { redisUrl, testNamespace } from './support/redis.ts';
 
@@ -13,18 +15,32 @@ interface Entry {
   text: string;
 }
 
-describe('SMS subscriber, end to end over HTTP', () => {
+/** Where the system keeps its state: the test Redis, or a Redis Cluster of the test's own (3 primaries, a replica each). */
+const ON = [
+  { on: 'one Redis', redis: async () => ({ REDIS_URL: redisUrl() }) },
+  {
+    on: 'a Redis Cluster',
+    redis: async (own: { cluster?: LocalCluster }) => {
+      own.cluster = await startLocalCluster();
+      return { REDIS_CLUSTER_NODES: own.cluster.nodes.join(',') };
+    },
+  },
+];
+
+describe.each(ON)('SMS subscriber, end to end over HTTP, on $on', ({ redis }) => {
   let system: Spawned;
   let sim: string;
   let ingress: string;
   const phone = '447700900777';
+  const own: { cluster?: LocalCluster } = {};
+  let env: Record<string, string>;
 
   beforeAll(async () => {
     const port = await freePort();
     const simPort = await freePort();
+    env = { ...(await redis(own)), REDIS_NAMESPACE: testNamespace() };
     system = spawnScript('scripts/start.ts', {
-      REDIS_URL: redisUrl(),
-      REDIS_NAMESPACE: testNamespace(),
+      ...env,
       PORT: String(port),
       SIMULATOR_PORT: String(simPort),
       TICK_INTERVAL_MS: '250',
@@ -38,6 +54,7 @@ describe('SMS subscriber, end to end over HTTP', () => {
   afterAll(async () => {
     system.child.kill('SIGTERM');
     const { code } = await system.exited;
+    await own.cluster?.close();
     expect(code).toBe(0);
   }, 40_000);
 
@@ -93,6 +110,14 @@ describe('SMS subscriber, end to end over HTTP', () => {
     expect(confirmation).toMatch(/Subscribed to MSFT/);
     expect(confirmation).toMatch(/MSFT \d+\.\d{2}/);
     for (const u of updates) expect(u).toMatch(/^MSFT \d+\.\d{2} [▲▼=] [+-]?\d+\.\d{2} \([+-]?\d+\.\d{2}%\)$/);
+    // Kept where the system was told to keep it (on a cluster: through a cluster connection).
+    const conn = connectRedis(loadConfig(env));
+    try {
+      const store = new SubscriptionStore(conn, redisKeys(env.REDIS_NAMESPACE!));
+      expect(await store.get(subscriberId('sms', phone))).toMatchObject({ status: 'active', symbols: ['MSFT'] });
+    } finally {
+      await closeRedis(conn);
+    }
   }, 30_000);
 
   it('"STOP" confirms, and no price message follows', async () => {

@@ -6,7 +6,7 @@ import {
   ConfigError,
   createLogger,
   createQueues,
-  createRedis,
+  connectRedis,
   DeliveryLog,
   DueIndex,
   MetricsRecorder,
@@ -22,7 +22,7 @@ import {
   type Config,
   type Logger,
   type Queues,
-  type Redis,
+  type RedisClient,
   type RedisKeys,
 } from '@tickercast/shared';
 import { ensureSubscriptionsLayout } from './subscriptions-layout.ts';
@@ -42,9 +42,9 @@ import { startWorkers } from './workers.ts';
  */
 export interface DispatcherDeps {
   /** BullMQ's connection: queues, workers (each duplicates it for its blocking reads) and the send schedule. */
-  redis?: Redis;
+  redis?: RedisClient;
   /** The jobs' own reads and writes. Made here, it pipelines every command of one event-loop turn. */
-  data?: Redis;
+  data?: RedisClient;
   client?: MessagesClient;
   metrics?: MetricsRecorder;
   logger?: Logger;
@@ -100,10 +100,10 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
   }
 
   const keys = redisKeys(config.REDIS_NAMESPACE);
-  const redis = deps.redis ?? own(createRedis(config.REDIS_URL, { connectionName: 'dispatcher' }), closeRedis);
+  const redis = deps.redis ?? own(connectRedis(config, { connectionName: 'dispatcher' }), closeRedis);
   // With dozens of sends in flight, one write per event-loop turn instead of one per command:
   // fewer syscalls and packets for the same work. BullMQ's connection stays as BullMQ expects it.
-  const data = deps.data ?? own(createRedis(config.REDIS_URL, { connectionName: 'dispatcher-data', enableAutoPipelining: true }), closeRedis);
+  const data = deps.data ?? own(connectRedis(config, { connectionName: 'dispatcher-data', enableAutoPipelining: true }), closeRedis);
   const metrics = deps.metrics ?? own(new MetricsRecorder(data, keys), (m) => m.close());
   const client =
     deps.client ??

@@ -1,4 +1,4 @@
-import { LuaScript, type Redis, type RedisKeys } from '@tickercast/shared';
+import { LuaScript, type RedisClient, type RedisKeys } from '@tickercast/shared';
 
 export interface LastSent {
   price: number;
@@ -65,9 +65,9 @@ function decode(v: string | null | undefined): LastSent | undefined {
  * feed send record through `set`, a send reads through `replyState` or `feedState`.
  */
 export class LastSentPrices {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: RedisKeys;
-  constructor(redis: Redis, keys: RedisKeys) {
+  constructor(redis: RedisClient, keys: RedisKeys) {
     this.#redis = redis;
     this.#keys = keys;
   }

@@ -8,12 +8,12 @@ import {
   type Logger,
   type PriceCache,
   type Queues,
-  type Redis,
+  type RedisClient,
   type RedisKeys,
 } from '@tickercast/shared';
 
 export interface RefillOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   due: DueIndex;
   prices: PriceCache;

@@ -6,10 +6,11 @@ import {
   parseSubscriberKey,
   releaseLease,
   SUBSCRIPTIONS_LAYOUT,
+  scanKeys,
   takeLease,
   CHANNELS,
   type Logger,
-  type Redis,
+  type RedisClient,
   type RedisKeys,
 } from '@tickercast/shared';
 
@@ -67,18 +68,14 @@ redis.call('DEL', KEYS[1])
 return 1
 `);
 
-async function unlinkMatching(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (found.length > 0) await redis.unlink(...found);
-  } while (cursor !== '0');
+async function unlinkMatching(redis: RedisClient, pattern: string): Promise<void> {
+  // One key at a time: the keys found may be in different slots of a cluster.
+  for await (const found of scanKeys(redis, pattern)) await Promise.all(found.map((key) => redis.unlink(key)));
 }
 
 type OldState = { record: Record<string, string>; lastSent: Record<string, string>; symbols: string[] };
 
-async function merge(redis: Redis, keys: RedisKeys, id: string, old: OldState): Promise<boolean> {
+async function merge(redis: RedisClient, keys: RedisKeys, id: string, old: OldState): Promise<boolean> {
   let channel;
   try {
     channel = parseSubscriberId(id).channel;
@@ -104,7 +101,7 @@ async function merge(redis: Redis, keys: RedisKeys, id: string, old: OldState): 
  * merges them again, which changes nothing, and removes them. Run by one dispatcher at a time;
  * the others go on at once, and anyone the move has not reached yet is simply not due until it has.
  */
-export async function ensureSubscriptionsLayout(redis: Redis, keys: RedisKeys, logger: Logger): Promise<{ moved: boolean; subscribers: number }> {
+export async function ensureSubscriptionsLayout(redis: RedisClient, keys: RedisKeys, logger: Logger): Promise<{ moved: boolean; subscribers: number }> {
   if ((await redis.get(keys.subscriptionsLayout)) === SUBSCRIPTIONS_LAYOUT) return { moved: false, subscribers: 0 };
   const token = await takeLease(redis, keys.layoutLock, LOCK_MS);
   if (!token) {
@@ -137,10 +134,7 @@ export async function ensureSubscriptionsLayout(redis: Redis, keys: RedisKeys, l
     } while (cursor !== '0');
 
     // Records in a partition they no longer belong to.
-    cursor = '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', keys.subscriberPattern, 'COUNT', 1000);
-      cursor = next;
+    for await (const found of scanKeys(redis, keys.subscriberPattern)) {
       for (const key of found) {
         const at = parseSubscriberKey(key);
         if (!at || key === keys.subscriber(at.id)) continue;
@@ -153,7 +147,7 @@ export async function ensureSubscriptionsLayout(redis: Redis, keys: RedisKeys, l
         await DROP_SCRIPT.run(redis, [key, keys.partitionSubscribers(channel, p), keys.partitionActive(channel, p), keys.dueHeld(channel, p)], [at.id, keys.dueFollowersPrefix(channel, p)]);
       }
       await redis.pexpire(keys.layoutLock, LOCK_MS);
-    } while (cursor !== '0');
+    }
 
     await redis.set(keys.subscriptionsLayout, SUBSCRIPTIONS_LAYOUT);
     await redis.unlink(legacy.all, ...CHANNELS.map((c) => legacy.active(c)));

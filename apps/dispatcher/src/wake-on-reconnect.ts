@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import type { Logger, Redis } from '@tickercast/shared';
+import type { Logger, RedisClient } from '@tickercast/shared';
 
 /**
  * After Redis comes back, wakes every worker that sleeps in a blocking wait, so that a delayed
@@ -17,7 +17,7 @@ import type { Logger, Redis } from '@tickercast/shared';
  * once: the worker fetches, which promotes every due delayed job, and waits again for the next.
  * A marker that finds no worker waiting costs one extra fetch.
  */
-export function wakeWorkersOnReconnect(redis: Redis, queues: Queue[], logger: Logger): () => void {
+export function wakeWorkersOnReconnect(redis: RedisClient, queues: Queue[], logger: Logger): () => void {
   const member = `wake-${randomUUID()}`;
   let connectedBefore = redis.status === 'ready';
   const onReady = () => {

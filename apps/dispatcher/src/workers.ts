@@ -12,7 +12,7 @@ import {
   statusUpdateSchema,
   type Channel,
   type Logger,
-  type Redis,
+  type RedisClient,
   type RedisKeys,
   FeedFloor,
   ProviderStatus,
@@ -27,7 +27,7 @@ import type { createSendProcessor, RefusalReason, SkipReason } from './send.ts';
 import type { createStatusProcessor } from './status.ts';
 
 export interface WorkerDeps {
-  connection: Redis;
+  connection: RedisClient;
   keys: RedisKeys;
   logger: Logger;
   concurrency: number;

@@ -1,7 +1,7 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@tickercast/shared';
 import type { SmsSignatureMethod } from '@tickercast/messages-client';
 import {
   loadConfig,
@@ -85,7 +85,7 @@ export function ingressSettings(config: Config): IngressSettings {
 
 export interface IngressDeps extends Partial<IngressSettings> {
   queues: Queues;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   logger?: FastifyBaseLogger;
 }

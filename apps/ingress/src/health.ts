@@ -1,11 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@tickercast/shared';
 import { withinDeadline } from '@tickercast/shared';
 
 /** A readiness probe answers within this long, whatever Redis does. */
 const READY_TIMEOUT_MS = 1000;
 
-export const healthRoutes: FastifyPluginAsync<{ redis: Redis }> = async (app, { redis }) => {
+export const healthRoutes: FastifyPluginAsync<{ redis: RedisClient }> = async (app, { redis }) => {
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_req, reply) => {
     try {

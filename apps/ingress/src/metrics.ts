@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@tickercast/shared';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { DeliveryLog, metricsToPrometheus, readMetrics, WORKER_METRIC_HELP, type Queues, type RedisKeys } from '@tickercast/shared';
 import { requireAdmin } from './admin/auth.ts';
@@ -9,7 +9,7 @@ import type { WebhookOutcome } from './types.ts';
 
 export interface MetricsOptions {
   queues: Queues;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   /** When set, /metrics wants the admin token too (Bearer, or Basic with the token as password). */
   token: string | undefined;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@tickercast/shared';
 import { LuaScript, type RedisKeys } from '@tickercast/shared';
 
 /*
@@ -28,13 +28,13 @@ export interface RateDecision {
  * the next. Not a rate limiter in the sense of the send pacing or the simulator's rolling window.
  */
 export class FixedWindowCounter {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: RedisKeys;
   readonly #scope: string;
   readonly #max: number;
   readonly #windowMs: number;
 
-  constructor(o: { redis: Redis; keys: RedisKeys; scope: string; max: number; windowMs: number }) {
+  constructor(o: { redis: RedisClient; keys: RedisKeys; scope: string; max: number; windowMs: number }) {
     this.#redis = o.redis;
     this.#keys = o.keys;
     this.#scope = o.scope;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@tickercast/shared';
 import { verifyMessagesWebhook, verifySmsSignature, type SmsSignatureMethod } from '@tickercast/messages-client';
 import { RELEASE_IF_OURS_LUA, type RedisKeys } from '@tickercast/shared';
 import type { RedisDeadline } from './types.ts';
@@ -18,7 +18,7 @@ const CLOCK_SKEW_S = 30;
 export const REPLAY_MARGIN_S = 60;
 
 export interface SignatureOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   /** VONAGE_SIGNATURE_SECRET; without it nothing is verified (main.ts warns loudly). */
   secret: string | undefined;

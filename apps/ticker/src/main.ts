@@ -1,11 +1,11 @@
 import closeWithGrace from 'close-with-grace';
-import { closeRedis, createLogger, createQueues, createRedis, loadConfigOrExit, PriceCache, redisKeys } from '@tickercast/shared';
+import { closeRedis, connectRedis, createLogger, createQueues, loadConfigOrExit, PriceCache, redisKeys } from '@tickercast/shared';
 import { Ticker } from './ticker.ts';
 
 const config = loadConfigOrExit();
 const logger = createLogger('ticker', config.LOG_LEVEL);
 const keys = redisKeys(config.REDIS_NAMESPACE);
-const redis = createRedis(config.REDIS_URL, { connectionName: 'ticker' });
+const redis = connectRedis(config, { connectionName: 'ticker' });
 const queues = createQueues(redis, keys);
 const ticker = new Ticker({
   symbols: config.TICKER_SYMBOLS,

@@ -1,11 +1,11 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@tickercast/shared';
 import { fanoutJobId, type Logger, type PriceCache, type Queues, type RedisKeys } from '@tickercast/shared';
 import { nextPrice, startingPrice, type WalkOptions, DEMO_WALK } from './random-walk.ts';
 
 export interface TickerOptions {
   symbols: readonly string[];
   intervalMs: number;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   prices: PriceCache;
   queues: Queues;

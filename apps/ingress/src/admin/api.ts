@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@tickercast/shared';
 import { z } from 'zod';
 import { MESSAGES_API_CHANNELS, normalizeAddress } from '@tickercast/messages-client';
 import {
@@ -24,7 +24,7 @@ import { requireAdmin } from './auth.ts';
 
 export interface AdminApiOptions {
   token: string;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   queues: Queues;
   /** The tickers on offer (TICKER_SYMBOLS): what POST /subscribers accepts. */

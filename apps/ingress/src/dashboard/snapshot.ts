@@ -9,7 +9,7 @@ import {
   type PriceQuote,
   ProviderStatus,
   type Queues,
-  type Redis,
+  type RedisClient,
   type RedisKeys,
   SubscriptionStore,
 } from '@tickercast/shared';
@@ -48,7 +48,7 @@ export interface SnapshotSources {
   deliveries: DeliveryLog;
   queues: Queues;
   /** Where the dispatchers' metrics are (the last price's time, the provider's recent answers). */
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   providerStatus: ProviderStatus;
   /** Each channel's configured send rate (ratesFor). */
@@ -56,7 +56,7 @@ export interface SnapshotSources {
 }
 
 /** Every reader of the snapshot on one connection. */
-export function snapshotSources(redis: Redis, keys: RedisKeys, queues: Queues, symbols: readonly string[], rates: Record<Channel, number>): SnapshotSources {
+export function snapshotSources(redis: RedisClient, keys: RedisKeys, queues: Queues, symbols: readonly string[], rates: Record<Channel, number>): SnapshotSources {
   return {
     symbols,
     prices: new PriceCache(redis, keys),

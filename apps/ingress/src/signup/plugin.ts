@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@tickercast/shared';
 import { z } from 'zod';
 import { callingCode, normalizeNumber } from '@tickercast/messages-client';
 import { CHANNEL_RULES, maskAddress, PendingSignups, signupJobId, subscriberId, type RedisKeys, type ReplyPacer, type SignupChannel } from '@tickercast/shared';
@@ -11,7 +11,7 @@ import { sentPage, signupPage, type FormState, type Notice } from './page.ts';
 import { confirmationText } from './texts.ts';
 
 export interface SignupOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   /** Where the confirmation goes: a reply, ahead of the feed on its channel, on the signups' own schedule (SIGNUP_RATE_SHARE). */
   confirmations: ReplyPacer;

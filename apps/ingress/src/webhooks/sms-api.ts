@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@tickercast/shared';
 import { inboundJobId, inboundMessageSchema, statusJobId, type Queues, type RedisKeys } from '@tickercast/shared';
 import type { RedisDeadline } from '../types.ts';
 import { enqueueOnce, okBody } from './enqueue.ts';
@@ -9,7 +9,7 @@ import { validate } from './validate.ts';
 
 export interface SmsApiPluginOptions {
   queues: Queues;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   deadline: RedisDeadline;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@tickercast/shared';
 import { INBOUND_TEXT_MAX, LuaScript, type RedisKeys } from '@tickercast/shared';
 
 /**
@@ -60,7 +60,7 @@ export interface Part {
 }
 
 /** Adds one part of a long SMS; the request that brings the last missing part gets the joined text. */
-export async function addSmsPart(redis: Redis, keys: RedisKeys, p: Part): Promise<PartOutcome> {
+export async function addSmsPart(redis: RedisClient, keys: RedisKeys, p: Part): Promise<PartOutcome> {
   const needed = Math.min(p.total, SMS_CONCAT_MAX_PARTS);
   const result = (await ADD_PART.run(
     redis,
@@ -81,6 +81,6 @@ export async function addSmsPart(redis: Redis, keys: RedisKeys, p: Part): Promis
 }
 
 /** After the joined message's job is added: forgets its parts and remembers their ids as joined. */
-export async function markSmsJoined(redis: Redis, keys: RedisKeys, p: Pick<Part, 'from' | 'ref'>, partIds: string[]): Promise<void> {
+export async function markSmsJoined(redis: RedisClient, keys: RedisKeys, p: Pick<Part, 'from' | 'ref'>, partIds: string[]): Promise<void> {
   await JOINED.run(redis, [keys.smsConcatParts(p.from, p.ref), keys.smsConcatPartIds(p.from, p.ref), keys.smsConcatJoined(p.from, p.ref)], [CONCAT_TTL_S, ...partIds]);
 }

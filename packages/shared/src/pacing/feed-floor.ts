@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../runtime/redis.ts';
 import type { Channel } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
 import { LuaScript } from '../runtime/lua.ts';
@@ -36,11 +36,11 @@ return 0
  * being sent puts the next feed update at the head of the queue (`owed`, then the caller moves it).
  */
 export class FeedFloor {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: RedisKeys;
   readonly #owedAfterMs: Record<Channel, number>;
 
-  constructor(redis: Redis, keys: RedisKeys, rates: Record<Channel, number>, replyShare: number) {
+  constructor(redis: RedisClient, keys: RedisKeys, rates: Record<Channel, number>, replyShare: number) {
     this.#redis = redis;
     this.#keys = keys;
     this.#owedAfterMs = Object.fromEntries(

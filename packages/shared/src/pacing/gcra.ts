@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../runtime/redis.ts';
 import { LuaScript } from '../runtime/lua.ts';
 
 /*
@@ -27,6 +27,6 @@ return tostring(wait)
  * waits. With `horizonMs`, a slot further off is not taken: the answer is then negative, how much
  * sooner than now the schedule would have to be.
  */
-export async function takeSlot(redis: Redis, key: string, intervalMs: number, opts: { burstMs?: number; horizonMs?: number } = {}): Promise<number> {
+export async function takeSlot(redis: RedisClient, key: string, intervalMs: number, opts: { burstMs?: number; horizonMs?: number } = {}): Promise<number> {
   return Number(await TAKE_SLOT.run(redis, [key], [intervalMs, opts.burstMs ?? 0, opts.horizonMs ?? -1]));
 }

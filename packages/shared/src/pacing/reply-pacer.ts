@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../runtime/redis.ts';
 import { CHANNEL_RULES, CHANNELS, type Channel } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
 import { takeSlot } from './gcra.ts';
@@ -41,7 +41,7 @@ export function fitReplyText(channel: Channel, text: string): string {
  */
 export class ReplyPacer {
   readonly #queues: Queues;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #intervalMs: Record<Channel, number>;
   readonly #schedule: (channel: Channel) => string;
 
@@ -52,7 +52,7 @@ export class ReplyPacer {
    */
   constructor(
     queues: Queues,
-    redis: Redis,
+    redis: RedisClient,
     keys: RedisKeys,
     opts: { rates: Record<Channel, number>; share: number; schedule?: 'replies' | 'signups' },
   ) {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../runtime/redis.ts';
 import type { Channel } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
 import { LuaScript } from '../runtime/lua.ts';
@@ -62,7 +62,7 @@ return 0
  * rate with 40 ms answers, 83% with 200 ms).
  */
 export class SendWindow {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: RedisKeys;
   readonly #limit: Record<Channel, number>;
   readonly #inflightMs: number;
@@ -70,7 +70,7 @@ export class SendWindow {
   readonly #held = new Map<string, { channel: Channel; token: string }>();
 
   /** `requestTimeoutMs`: the client's timeout, after which a request without an answer is abandoned. */
-  constructor(redis: Redis, keys: RedisKeys, rates: Record<Channel, number>, requestTimeoutMs: number) {
+  constructor(redis: RedisClient, keys: RedisKeys, rates: Record<Channel, number>, requestTimeoutMs: number) {
     this.#redis = redis;
     this.#keys = keys;
     this.#limit = Object.fromEntries(Object.entries(rates).map(([c, rate]) => [c, Math.max(1, Math.floor(rate))])) as Record<Channel, number>;

@@ -4,7 +4,7 @@
  * send-jobs.ts.
  */
 import { Queue, type DefaultJobOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../runtime/redis.ts';
 import { z } from 'zod';
 import type { Channel } from '../channels.ts';
 import { CHANNELS, channelSchema } from '../channels.ts';
@@ -170,7 +170,7 @@ export interface Queues {
 /**
  * Producers for every queue, on a connection the caller owns (and closes after `close()`).
  */
-export function createQueues(connection: Redis, keys: RedisKeys): Queues {
+export function createQueues(connection: RedisClient, keys: RedisKeys): Queues {
   const opts = (defaultJobOptions: DefaultJobOptions) => ({ connection, prefix: keys.queuePrefix, defaultJobOptions });
   const inbound = new Queue<InboundMessage>(QUEUE.inbound, opts(JOB_DEFAULTS.inbound));
   const status = new Queue<StatusUpdate>(QUEUE.status, opts(JOB_DEFAULTS.status));

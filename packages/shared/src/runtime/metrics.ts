@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 import type { RedisKeys } from '../keys.ts';
 
 /*
@@ -42,7 +42,7 @@ function labelKey(labels: Labels): string {
 }
 
 export class MetricsRecorder {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: RedisKeys;
   #counters = new Map<string, number>();
   /** Per `name|labels`: the count of each bucket of LATENCY_BUCKETS_MS, then +Inf, then the sum. */
@@ -50,7 +50,7 @@ export class MetricsRecorder {
   #latest = new Map<string, number>();
   readonly #timer: NodeJS.Timeout;
 
-  constructor(redis: Redis, keys: RedisKeys, flushEveryMs = 1000) {
+  constructor(redis: RedisClient, keys: RedisKeys, flushEveryMs = 1000) {
     this.#redis = redis;
     this.#keys = keys;
     this.#timer = setInterval(() => void this.flush().catch(() => undefined), flushEveryMs);
@@ -123,7 +123,7 @@ function parseLabels(s: string): Labels {
 }
 
 /** Everything every process has recorded, for the /metrics endpoint. */
-export async function readMetrics(redis: Redis, keys: RedisKeys): Promise<MetricsSnapshot> {
+export async function readMetrics(redis: RedisClient, keys: RedisKeys): Promise<MetricsSnapshot> {
   const [counters, histograms, latest] = await Promise.all([
     redis.hgetall(keys.metricsCounters),
     redis.hgetall(keys.metricsHistograms),
@@ -162,7 +162,7 @@ function parseLatest(withScores: string[]): MetricsSnapshot['gauges'] {
 }
 
 /** The greatest values recorded through `MetricsRecorder.latest`, by every process. */
-export async function readLatest(redis: Redis, keys: RedisKeys): Promise<MetricsSnapshot['gauges']> {
+export async function readLatest(redis: RedisClient, keys: RedisKeys): Promise<MetricsSnapshot['gauges']> {
   return parseLatest(await redis.zrange(keys.metricsLatest, '0', '-1', 'WITHSCORES'));
 }
 
@@ -170,7 +170,7 @@ export async function readLatest(redis: Redis, keys: RedisKeys): Promise<Metrics
  * What every counter grew by over at least the last `windowMs` (and at most one slice more), summed
  * over every process: one pipeline of a hash per slice.
  */
-export async function readRecentCounters(redis: Redis, keys: RedisKeys, windowMs = 60_000, now = Date.now()): Promise<MetricsSnapshot['counters']> {
+export async function readRecentCounters(redis: RedisClient, keys: RedisKeys, windowMs = 60_000, now = Date.now()): Promise<MetricsSnapshot['counters']> {
   const current = Math.floor(now / RECENT_SLICE_MS);
   const p = redis.pipeline();
   for (let slice = current - Math.ceil(windowMs / RECENT_SLICE_MS); slice <= current; slice++) p.hgetall(keys.metricsRecent(slice));

@@ -90,6 +90,22 @@ export function createCluster(
   );
 }
 
+/**
+ * Every key matching `pattern`, a page at a time: SCAN on the one Redis, or on each primary of a
+ * cluster in turn (a cluster's SCAN is one node's).
+ */
+export async function* scanKeys(redis: RedisClient, pattern: string, count = 1000): AsyncGenerator<string[]> {
+  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', count);
+      cursor = next;
+      if (found.length > 0) yield found;
+    } while (cursor !== '0');
+  }
+}
+
 /** Closes a connection (a single Redis or a cluster's) politely, falling back to a hard disconnect if Redis is gone. */
 export async function closeRedis(redis: RedisClient): Promise<void> {
   if (redis.status === 'end') return;
@@ -111,7 +127,7 @@ const DOWN = new Set(['reconnecting', 'close', 'end']);
  * Redis is back (ioredis resends it), so it must be safe to repeat: a webhook's job has the
  * provider's id, and its retry is then a duplicate.
  */
-export async function withinDeadline<T>(redis: Redis, timeoutMs: number, work: () => Promise<T>): Promise<T> {
+export async function withinDeadline<T>(redis: RedisClient, timeoutMs: number, work: () => Promise<T>): Promise<T> {
   if (DOWN.has(redis.status)) throw new RedisUnavailableError(`redis connection is ${redis.status}`);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../runtime/redis.ts';
 import type { Channel, SubscriberId } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
 import { LuaScript } from '../runtime/lua.ts';
@@ -63,10 +63,10 @@ redis.call('HINCRBY', KEYS[3], ARGV[2] .. ':accepted', 1)
 
 /** Every message we sent, its delivery state, and each subscriber's recent history. */
 export class DeliveryLog {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: RedisKeys;
 
-  constructor(redis: Redis, keys: RedisKeys) {
+  constructor(redis: RedisClient, keys: RedisKeys) {
     this.#redis = redis;
     this.#keys = keys;
   }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../runtime/redis.ts';
 import type { Channel } from '../channels.ts';
 import { parseSubscriberId } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
@@ -86,10 +86,10 @@ interface Candidate {
 }
 
 export class DueIndex {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: RedisKeys;
 
-  constructor(redis: Redis, keys: RedisKeys) {
+  constructor(redis: RedisClient, keys: RedisKeys) {
     this.#redis = redis;
     this.#keys = keys;
   }

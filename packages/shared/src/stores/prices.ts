@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../runtime/redis.ts';
 import type { RedisKeys } from '../keys.ts';
 import { LUA_NOW_MS, LuaScript } from '../runtime/lua.ts';
 
@@ -50,11 +50,11 @@ function decode(symbol: string, raw: string | null | undefined): PriceQuote | un
  * capped history of recent ticks per symbol (PRICE_HISTORY_POINTS).
  */
 export class PriceCache {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: RedisKeys;
   readonly #historyPoints: number;
 
-  constructor(redis: Redis, keys: RedisKeys, opts: { historyPoints?: number } = {}) {
+  constructor(redis: RedisClient, keys: RedisKeys, opts: { historyPoints?: number } = {}) {
     this.#redis = redis;
     this.#keys = keys;
     this.#historyPoints = opts.historyPoints ?? DEFAULT_HISTORY_POINTS;

@@ -1,6 +1,6 @@
 import { CHANNELS, type Channel } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../runtime/redis.ts';
 
 /**
  * Which channels have a dispatcher whose provider breaker is open, for the dashboard's banner.
@@ -9,9 +9,9 @@ import type { Redis } from 'ioredis';
  * dispatcher that dies with its breaker open leaves a banner that goes by itself.
  */
 export class ProviderStatus {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: RedisKeys;
-  constructor(redis: Redis, keys: RedisKeys) {
+  constructor(redis: RedisClient, keys: RedisKeys) {
     this.#redis = redis;
     this.#keys = keys;
   }

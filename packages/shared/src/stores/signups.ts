@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../runtime/redis.ts';
 import type { Channel, SubscriberId } from '../channels.ts';
 import { subscriberId } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
@@ -16,10 +16,10 @@ export interface PendingSignup {
  * request for the same address replaces the pending one (the latest choice of symbols wins).
  */
 export class PendingSignups {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: RedisKeys;
 
-  constructor(redis: Redis, keys: RedisKeys) {
+  constructor(redis: RedisClient, keys: RedisKeys) {
     this.#redis = redis;
     this.#keys = keys;
   }

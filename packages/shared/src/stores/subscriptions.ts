@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../runtime/redis.ts';
 import type { Channel, SubscriberId } from '../channels.ts';
 import { CHANNELS, parseSubscriberId, subscriberId } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
@@ -95,10 +95,10 @@ return 1
 
 /** Subscriptions in Redis: a record per subscriber, and their place in the due index. */
 export class SubscriptionStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: RedisKeys;
 
-  constructor(redis: Redis, keys: RedisKeys) {
+  constructor(redis: RedisClient, keys: RedisKeys) {
     this.#redis = redis;
     this.#keys = keys;
   }
@@ -218,10 +218,9 @@ export class SubscriptionStore {
 
   /** How many active subscribers follow `symbol`, on every channel. */
   async countFollowers(symbol: string): Promise<number> {
-    const tx = this.#redis.multi();
-    for (const c of CHANNELS) for (let p = 0; p < DUE_PARTITIONS; p++) tx.zcard(this.#keys.dueFollowers(c, p, symbol));
-    const results = (await tx.exec()) as [Error | null, number][];
-    return results.reduce((sum, [, n]) => sum + n, 0);
+    // One command per (channel, partition): each is its own slot on a cluster.
+    const sizes = await Promise.all(CHANNELS.flatMap((c) => Array.from({ length: DUE_PARTITIONS }, (_, p) => this.#redis.zcard(this.#keys.dueFollowers(c, p, symbol)))));
+    return sizes.reduce((a, b) => a + b, 0);
   }
 
   /**
