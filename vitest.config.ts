@@ -7,6 +7,12 @@ import { defineConfig } from 'vitest/config';
  */
 const ALONE = ['apps/dispatcher/test/rate-limit.test.ts'];
 
+/*
+ * The dispatcher's tests run a second time on a Redis Cluster of their own (test/support/
+ * cluster-setup.ts), as the stores and the queues must work on both.
+ */
+const ON_CLUSTER = ['apps/dispatcher/test/**/*.test.ts'];
+
 export default defineConfig({
   test: {
     globalSetup: ['test/support/global-setup.ts'],
@@ -23,6 +29,10 @@ export default defineConfig({
           exclude: ALONE,
           sequence: { groupOrder: 0 },
         },
+      },
+      {
+        extends: true,
+        test: { name: 'cluster', include: ON_CLUSTER, exclude: ALONE, globalSetup: ['test/support/cluster-setup.ts'], sequence: { groupOrder: 0 } },
       },
       {
         extends: true,

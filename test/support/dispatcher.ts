@@ -2,7 +2,7 @@ import type { Worker } from 'bullmq';
 import { MessagesClient, type MessagesClientOptions } from '@tickercast/messages-client';
 import { createLogger, loadConfig, type Channel, type Config, type MetricsRecorder } from '@tickercast/shared';
 import { buildDispatcher, type Dispatcher, type DispatcherDeps } from '../../apps/dispatcher/src/dispatcher.ts';
-import { redisUrl, type TestRedis } from './redis.ts';
+import { redisEnv, type TestRedis } from './redis.ts';
 import type { RunningSimulator } from './simulator.ts';
 
 export interface TestDispatcherOptions {
@@ -19,7 +19,7 @@ export interface TestDispatcherOptions {
 export function testConfig(t: TestRedis, opts: TestDispatcherOptions & { apiUrl?: string } = {}): Config {
   const rates = opts.rates ?? { sms: 1000, whatsapp: 1000, messenger: 1000, viber_service: 1000 };
   return loadConfig({
-    REDIS_URL: redisUrl(),
+    ...redisEnv(),
     REDIS_NAMESPACE: t.namespace,
     LOG_LEVEL: 'silent',
     ...(opts.apiUrl ? { VONAGE_API_URL: opts.apiUrl } : {}),

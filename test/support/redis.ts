@@ -1,9 +1,32 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { createRedis, redisKeys, type Redis, type RedisKeys } from '@tickercast/shared';
+import { closeRedis, connectRedis, loadConfig, redisKeys, scanKeys, type ConnectOptions, type RedisClient, type RedisKeys } from '@tickercast/shared';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The seeds of a Redis Cluster the tests of this project run on ('' or unset: one Redis at redisUrl). */
+    redisClusterNodes?: string;
+  }
+}
 
 export function redisUrl(): string {
   return inject('redisUrl');
+}
+
+/** The environment that points a process, or loadConfig, at the tests' Redis: one, or the project's cluster. */
+export function redisEnv(): Record<string, string> {
+  const nodes = inject('redisClusterNodes');
+  return nodes ? { REDIS_CLUSTER_NODES: nodes } : { REDIS_URL: redisUrl() };
+}
+
+/** True when this project's tests run on a Redis Cluster. */
+export function onCluster(): boolean {
+  return Boolean(inject('redisClusterNodes'));
+}
+
+/** A new connection to the tests' Redis (a Cluster on the cluster project). The caller closes it. */
+export function testConnection(options: ConnectOptions = {}): RedisClient {
+  return connectRedis(loadConfig(redisEnv()), options);
 }
 
 /** A namespace no other test uses, so test files can share one redis-server. */
@@ -12,7 +35,7 @@ export function testNamespace(): string {
 }
 
 export interface TestRedis {
-  redis: Redis;
+  redis: RedisClient;
   namespace: string;
   keys: RedisKeys;
   /** Deletes every key of this namespace and closes the connection. */
@@ -21,19 +44,15 @@ export interface TestRedis {
 
 export function testRedis(): TestRedis {
   const namespace = testNamespace();
-  const redis = createRedis(redisUrl());
+  const redis = testConnection();
   return {
     redis,
     namespace,
     keys: redisKeys(namespace),
     async cleanup() {
-      let cursor = '0';
-      do {
-        const [next, found] = await redis.scan(cursor, 'MATCH', `${namespace}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (found.length > 0) await redis.unlink(...found);
-      } while (cursor !== '0');
-      await redis.quit();
+      // One key at a time: on a cluster they are in many slots.
+      for await (const found of scanKeys(redis, `${namespace}:*`)) await Promise.all(found.map((k) => redis.unlink(k)));
+      await closeRedis(redis);
     },
   };
 }

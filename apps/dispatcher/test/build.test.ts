@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessagesClient } from '@tickercast/messages-client';
-import { closeRedis, createLogger, createRedis, loadConfig, type Redis } from '@tickercast/shared';
+import { closeRedis, createLogger, loadConfig, type RedisClient } from '@tickercast/shared';
 import { buildDispatcher } from '../src/dispatcher.ts';
 import { testConfig } from '../../../test/support/dispatcher.ts';
 import { until } from '../../../test/support/processes.ts';
-import { redisUrl, testRedis, type TestRedis } from '../../../test/support/redis.ts';
+import { redisEnv, testConnection, testRedis, type TestRedis } from '../../../test/support/redis.ts';
 
 /*
  * Whoever creates a connection closes it: what buildDispatcher makes, its close() ends; what a
@@ -25,11 +25,11 @@ describe('buildDispatcher', () => {
   });
 
   it('close() ends the Redis connection it made and leaves the one passed in open', async () => {
-    const data: Redis = createRedis(redisUrl(), { connectionName: 'test-data' });
+    const data = testConnection({ connectionName: 'test-data' });
     try {
       const d = await buildDispatcher(testConfig(t), { data, client, logger, autorun: false });
       // The queues run on BullMQ's connection, which it made here.
-      const made = d.queues.inbound.opts.connection as Redis;
+      const made = d.queues.inbound.opts.connection as RedisClient;
       expect(made).not.toBe(data);
       await d.close();
       // QUIT is answered before the socket is gone.
@@ -41,6 +41,6 @@ describe('buildDispatcher', () => {
   });
 
   it('without a client passed in, it needs Vonage credentials, and says which', async () => {
-    await expect(buildDispatcher(loadConfig({ REDIS_URL: redisUrl(), REDIS_NAMESPACE: t.namespace }), { logger })).rejects.toThrow(/VONAGE_APPLICATION_ID/);
+    await expect(buildDispatcher(loadConfig({ ...redisEnv(), REDIS_NAMESPACE: t.namespace }), { logger })).rejects.toThrow(/VONAGE_APPLICATION_ID/);
   });
 });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueues, fanoutJobId, PriceCache, subscriberId, SubscriptionStore, type Queues } from '@tickercast/shared';
 import { freePort, spawnScript, until, type Spawned } from '../../../test/support/processes.ts';
 import { startJitterProxy } from '../../../test/support/jitter-proxy.ts';
-import { redisUrl, testRedis, type TestRedis } from '../../../test/support/redis.ts';
+import { redisEnv, testRedis, type TestRedis } from '../../../test/support/redis.ts';
 
 /*
  * Two dispatcher processes share one channel limit, held in Redis, against a simulator process
@@ -55,7 +55,7 @@ describe('channel rate limit across dispatcher processes', () => {
     proxy = await startJitterProxy(port, 80);
     const dispatcherEnv = {
       ...env,
-      REDIS_URL: redisUrl(),
+      ...redisEnv(),
       REDIS_NAMESPACE: t.namespace,
       VONAGE_API_URL: proxy.url,
       SMS_RATE_PER_SEC: String(LIMIT),

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueues, subscriberId, type Queues } from '@tickercast/shared';
 import { spawnScript, until } from '../../../test/support/processes.ts';
-import { redisUrl, testRedis, type TestRedis } from '../../../test/support/redis.ts';
+import { redisEnv, testRedis, type TestRedis } from '../../../test/support/redis.ts';
 import { startSimulator, type RunningSimulator } from '../../../test/support/simulator.ts';
 
 /*
@@ -33,7 +33,7 @@ describe('dispatcher shutdown', () => {
   const env = () => {
     if (sim.auth.kind !== 'jwt') throw new Error('expected jwt');
     return {
-      REDIS_URL: redisUrl(),
+      ...redisEnv(),
       REDIS_NAMESPACE: t.namespace,
       VONAGE_API_URL: sim.url,
       VONAGE_APPLICATION_ID: sim.auth.applicationId,

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CHANNELS, createLogger, DUE_PARTITIONS, duePartition, SUBSCRIPTIONS_LAYOUT, subscriberId, type SubscriberId } from '@tickercast/shared';
+import { CHANNELS, createLogger, DUE_PARTITIONS, duePartition, scanKeys, SUBSCRIPTIONS_LAYOUT, subscriberId, type SubscriberId } from '@tickercast/shared';
 import { ensureSubscriptionsLayout } from '../src/subscriptions-layout.ts';
 import { testDispatcher, type TestDispatcher } from '../../../test/support/dispatcher.ts';
 import { until } from '../../../test/support/processes.ts';
@@ -34,21 +34,23 @@ afterEach(async () => {
  */
 async function seedLayoutV1(ids: string[]): Promise<void> {
   const ns = t.namespace;
-  const p = t.redis.pipeline();
+  // Command by command, not a pipeline: on a cluster the index keys are in other slots than {subs}.
+  const p = t.redis;
+  const writes: Promise<unknown>[] = [];
   for (const [i, id] of ids.entries()) {
     const stopped = i === N - 1;
     const symbols = i % 2 ? ['MSFT', 'GOOGL'] : ['MSFT'];
-    p.hset(`${ns}:{subs}:subscriber:${id}`, { channel: 'sms', address: number(i), status: stopped ? 'stopped' : 'active', createdAt: 1000 + i, updatedAt: 2000 });
-    p.sadd(`${ns}:{subs}:subscriber:${id}:symbols`, ...symbols);
-    p.hset(`${ns}:{subs}:subscriber:${id}:last-sent`, 'MSFT', `400|${5000 + i}`);
-    p.sadd(`${ns}:{subs}:all`, id);
+    writes.push(p.hset(`${ns}:{subs}:subscriber:${id}`, { channel: 'sms', address: number(i), status: stopped ? 'stopped' : 'active', createdAt: 1000 + i, updatedAt: 2000 }));
+    writes.push(p.sadd(`${ns}:{subs}:subscriber:${id}:symbols`, ...symbols));
+    writes.push(p.hset(`${ns}:{subs}:subscriber:${id}:last-sent`, 'MSFT', `400|${5000 + i}`));
+    writes.push(p.sadd(`${ns}:{subs}:all`, id));
     if (!stopped) {
-      p.sadd(`${ns}:{subs}:active:sms`, id);
-      for (const s of symbols) p.zadd(t.keys.dueFollowers('sms', duePartition(id), s), s === 'MSFT' ? 5000 + i : 1000 + i, id);
+      writes.push(p.sadd(`${ns}:{subs}:active:sms`, id));
+      for (const s of symbols) writes.push(p.zadd(t.keys.dueFollowers('sms', duePartition(id), s), s === 'MSFT' ? 5000 + i : 1000 + i, id));
     }
   }
-  p.set(t.keys.subscriptionsLayout, 'v1 partitions=4');
-  await p.exec();
+  writes.push(p.set(t.keys.subscriptionsLayout, 'v1 partitions=4'));
+  await Promise.all(writes);
 }
 
 /** Who the due index holds for a symbol on SMS, every partition. */
@@ -56,6 +58,13 @@ async function followers(symbol: string): Promise<string[]> {
   const out: string[] = [];
   for (let p = 0; p < DUE_PARTITIONS; p++) out.push(...(await t.redis.zrange(t.keys.dueFollowers('sms', p, symbol), '0', '-1')));
   return out.sort();
+}
+
+/** Every key matching, on every primary. */
+async function keysMatching(pattern: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const found of scanKeys(t.redis, pattern)) out.push(...found);
+  return out;
 }
 
 const ids = Array.from({ length: N }, (_, i) => subscriberId('sms', number(i)));
@@ -69,7 +78,7 @@ describe('moving the subscriptions to this layout', () => {
     expect(await t.redis.get(t.keys.subscriptionsLayout)).toBe(SUBSCRIPTIONS_LAYOUT);
     expect(await ensureSubscriptionsLayout(t.redis, t.keys, logger)).toEqual({ moved: false, subscribers: 0 });
     // Nothing is left under {subs}.
-    expect(await t.redis.keys(`${t.namespace}:{subs}*`)).toEqual([]);
+    expect(await keysMatching(`${t.namespace}:{subs}*`)).toEqual([]);
 
     const d = await testDispatcher(t, sim, { offered: ['MSFT', 'GOOGL'] });
     running.push(d);
@@ -106,7 +115,7 @@ describe('moving the subscriptions to this layout', () => {
     await d.store.subscribe('sms', number(2), ['AAPL']);
 
     expect(await ensureSubscriptionsLayout(t.redis, t.keys, logger)).toEqual({ moved: true, subscribers: 10 });
-    expect(await t.redis.keys(`${t.namespace}:{subs}*`)).toEqual([]);
+    expect(await keysMatching(`${t.namespace}:{subs}*`)).toEqual([]);
     expect(await d.store.get(ids[0] as SubscriberId)).toMatchObject({ status: 'stopped' });
     expect(await d.store.isSubscribed(ids[0]!, 'MSFT')).toBe(false);
     // The old MSFT came back from the old keys: a move repeated over a change made since can

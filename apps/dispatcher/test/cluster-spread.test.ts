@@ -1,0 +1,45 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { Cluster } from 'ioredis';
+import { CHANNELS, SubscriptionStore } from '@tickercast/shared';
+import { onCluster, testRedis } from '../../../test/support/redis.ts';
+
+/*
+ * On a cluster (the `cluster` test project), subscriptions must spread over the primaries: each
+ * subscriber's state is under their (channel, partition)'s tag, and the 16 tags land on different
+ * nodes. On one Redis there is nothing to spread.
+ */
+describe.runIf(onCluster())('on a Redis Cluster', () => {
+  const t = testRedis();
+  afterAll(() => t.cleanup());
+
+  it('subscriber records and due index entries land on every primary', async () => {
+    const store = new SubscriptionStore(t.redis, t.keys);
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) => store.subscribe(CHANNELS[i % CHANNELS.length]!, `4477009${String(i).padStart(5, '0')}`, ['MSFT', 'GOOGL'])),
+    );
+    const cluster = t.redis as Cluster;
+    const perPrimary: Record<string, { records: number; index: number }> = {};
+    for (const node of cluster.nodes('master')) {
+      const count = async (pattern: string) => {
+        let n = 0;
+        let cursor = '0';
+        do {
+          const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+          cursor = next;
+          n += found.length;
+        } while (cursor !== '0');
+        return n;
+      };
+      perPrimary[`${node.options.host}:${node.options.port}`] = { records: await count(`${t.namespace}:{due:*}:sub:*`), index: await count(`${t.namespace}:{due:*}:sym:*`) };
+    }
+    const counts = Object.values(perPrimary);
+    expect(counts, JSON.stringify(perPrimary)).toHaveLength(3);
+    for (const c of counts) {
+      expect(c.records, JSON.stringify(perPrimary)).toBeGreaterThan(0);
+      expect(c.index, JSON.stringify(perPrimary)).toBeGreaterThan(0);
+    }
+    expect(counts.reduce((n, c) => n + c.records, 0)).toBe(200);
+    // Every record reads back through the cluster connection.
+    expect((await store.countByChannel()).sms).toBe(50);
+  });
+});
