@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { Cluster } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import { CHANNELS, SubscriptionStore } from '@tickercast/shared';
 import { onCluster, testRedis } from '../../../test/support/redis.ts';
 
