@@ -11,7 +11,7 @@ const connection = createRedis(env.REDIS_URL!, { connectionName: 'bench-baseline
 const rate = Number(env.BASELINE_RATE ?? 0);
 const worker = new Worker(env.BASELINE_QUEUE!, async () => undefined, {
   connection,
-  prefix: redisKeys(env.REDIS_NAMESPACE ?? 'bench').queuePrefix,
+  prefix: redisKeys(env.REDIS_NAMESPACE ?? 'bench').queuePrefix(env.BASELINE_QUEUE!),
   concurrency: Number(env.BASELINE_CONCURRENCY ?? 50),
   ...(rate > 0 ? { limiter: sendFetchLimiter(rate) } : {}),
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeRedis, connectRedis, loadConfig, redisKeys, subscriberId, SubscriptionStore } from '@tickercast/shared';
+import { closeRedis, configuredKeys, connectRedis, loadConfig, subscriberId, SubscriptionStore } from '@tickercast/shared';
 import { startLocalCluster, type LocalCluster } from '../scripts/lib/local-cluster.ts';
 import { freePort, portIsOpen, spawnScript, until, type Spawned } from './support/processes.ts';
 import { redisUrl, testNamespace } from './support/redis.ts';
@@ -113,7 +113,7 @@ describe.each(ON)('SMS subscriber, end to end over HTTP, on $on', ({ redis }) =>
     // Kept where the system was told to keep it (on a cluster: through a cluster connection).
     const conn = connectRedis(loadConfig(env));
     try {
-      const store = new SubscriptionStore(conn, redisKeys(env.REDIS_NAMESPACE!));
+      const store = new SubscriptionStore(conn, configuredKeys(loadConfig(env)));
       expect(await store.get(subscriberId('sms', phone))).toMatchObject({ status: 'active', symbols: ['MSFT'] });
     } finally {
       await closeRedis(conn);

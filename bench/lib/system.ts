@@ -16,6 +16,7 @@ import {
   createRedis,
   PriceCache,
   redisKeys,
+  sendQueueName,
   SubscriptionStore,
   type Channel,
   type Queues,
@@ -286,7 +287,7 @@ export class BenchSystem {
 
   /** Jobs ever added to the send queues (BullMQ's id counters: one INCR per add, deduplicated or not). */
   async sendJobsAdded(): Promise<number> {
-    const ids = await this.redis.mget(...CHANNELS.map((c) => `${this.keys.queuePrefix}:send-${c}:id`));
+    const ids = await this.redis.mget(...CHANNELS.map((c) => `${this.keys.queuePrefix(sendQueueName(c))}:${sendQueueName(c)}:id`));
     return ids.reduce((sum, v) => sum + Number(v ?? 0), 0);
   }
 

@@ -39,7 +39,7 @@ export interface BareRun {
 
 /** After `warmUp` jobs (not measured), adds N jobs while a worker process takes them; times the adds and the whole. */
 async function bare(sys: BenchSystem, name: string, n: number, concurrency: number, warmUp: number, rate = 0): Promise<BareRun> {
-  const queue = new Queue(name, { connection: sys.redis, prefix: sys.keys.queuePrefix, defaultJobOptions: { removeOnComplete: { count: 1000 } } });
+  const queue = new Queue(name, { connection: sys.redis, prefix: sys.keys.queuePrefix(name), defaultJobOptions: { removeOnComplete: { count: 1000 } } });
   const worker = launchScript(`baseline-${name}`, 'bench/baseline-worker.ts', {
     REDIS_URL: sys.redisUrl,
     REDIS_NAMESPACE: 'bench',
@@ -69,7 +69,8 @@ async function bare(sys: BenchSystem, name: string, n: number, concurrency: numb
 
 /** addBulk alone, nothing consuming: plain jobs, or with a feed send's options (priority, deduplication per subscriber). */
 async function enqueueOnly(sys: BenchSystem, n: number, feedOptions: boolean): Promise<number> {
-  const queue = new Queue(feedOptions ? 'baseline-feed-opts' : 'baseline-plain', { connection: sys.redis, prefix: sys.keys.queuePrefix });
+  const name = feedOptions ? 'baseline-feed-opts' : 'baseline-plain';
+  const queue = new Queue(name, { connection: sys.redis, prefix: sys.keys.queuePrefix(name) });
   try {
     return await addInChunks(queue, n, (i) =>
       feedOptions ? { ...feedSend(`sms:447000${String(i).padStart(7, '0')}`).opts, removeOnComplete: { count: 1000 } } : { removeOnComplete: { count: 1000 } },

@@ -48,7 +48,7 @@ export function testRedis(): TestRedis {
   return {
     redis,
     namespace,
-    keys: redisKeys(namespace),
+    keys: redisKeys(namespace, { cluster: onCluster() }),
     async cleanup() {
       // One key at a time: on a cluster they are in many slots.
       for await (const found of scanKeys(redis, `${namespace}:*`)) await Promise.all(found.map((k) => redis.unlink(k)));

@@ -13,7 +13,7 @@ import {
   PendingSignups,
   PriceCache,
   ratesFor,
-  redisKeys,
+  configuredKeys,
   ReplyPacer,
   senderFor,
   SendWindow,
@@ -99,7 +99,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
     throw new ConfigError(['VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY, or VONAGE_API_KEY and VONAGE_API_SECRET: the client needs one pair']);
   }
 
-  const keys = redisKeys(config.REDIS_NAMESPACE);
+  const keys = configuredKeys(config);
   const redis = deps.redis ?? own(connectRedis(config, { connectionName: 'dispatcher' }), closeRedis);
   // With dozens of sends in flight, one write per event-loop turn instead of one per command:
   // fewer syscalls and packets for the same work. BullMQ's connection stays as BullMQ expects it.

@@ -80,7 +80,7 @@ export const BREAKER_MARK_GRACE_MS = 10_000;
 /** One Worker per queue, sharing the caller's connection (BullMQ duplicates it for blocking reads). */
 export function startWorkers(deps: WorkerDeps): Worker[] {
   const { connection, keys, logger, concurrency, autorun, name } = deps;
-  const base = { connection, prefix: keys.queuePrefix, autorun, name };
+  const base = (queue: string) => ({ connection, prefix: keys.queuePrefix(queue), autorun, name });
   const workers: Worker[] = [];
   const pacer = new SendPacer(deps.window, deps.rates);
   const floor = new FeedFloor(connection, keys, deps.rates, deps.replyShare);
@@ -89,9 +89,9 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
   const markFailed = (err: unknown) => logger.warn({ err }, 'provider breaker mark not written');
 
   workers.push(
-    new Worker(QUEUE.inbound, async (job: Job) => deps.inbound(jobData(inboundMessageSchema, job), job.id!), { ...base, concurrency }),
-    new Worker(QUEUE.fanout, async (job: Job) => deps.fanout(jobData(fanoutJobSchema, job)), { ...base, concurrency: 4 }),
-    new Worker(QUEUE.status, async (job: Job) => deps.status(jobData(statusUpdateSchema, job)), { ...base, concurrency }),
+    new Worker(QUEUE.inbound, async (job: Job) => deps.inbound(jobData(inboundMessageSchema, job), job.id!), { ...base(QUEUE.inbound), concurrency }),
+    new Worker(QUEUE.fanout, async (job: Job) => deps.fanout(jobData(fanoutJobSchema, job)), { ...base(QUEUE.fanout), concurrency: 4 }),
+    new Worker(QUEUE.status, async (job: Job) => deps.status(jobData(statusUpdateSchema, job)), { ...base(QUEUE.status), concurrency }),
   );
 
   for (const channel of CHANNELS) {
@@ -148,7 +148,7 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
             throw refusal(outcome.reason, outcome.error);
         }
       },
-      { ...base, concurrency, limiter: sendFetchLimiter(deps.rates[channel]) },
+      { ...base(sendQueueName(channel)), concurrency, limiter: sendFetchLimiter(deps.rates[channel]) },
     );
     workers.push(worker);
   }

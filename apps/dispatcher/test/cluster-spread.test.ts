@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Cluster } from 'ioredis';
-import { CHANNELS, SubscriptionStore } from '@tickercast/shared';
+import { CHANNELS, createQueues, SubscriptionStore } from '@tickercast/shared';
 import { onCluster, testRedis } from '../../../test/support/redis.ts';
 
 /*
@@ -41,5 +41,28 @@ describe.runIf(onCluster())('on a Redis Cluster', () => {
     expect(counts.reduce((n, c) => n + c.records, 0)).toBe(200);
     // Every record reads back through the cluster connection.
     expect((await store.countByChannel()).sms).toBe(50);
+  });
+
+  it('each queue has a tag of its own, and the queues land on every primary', async () => {
+    const queues = createQueues(t.redis, t.keys);
+    try {
+      for (const q of queues.all()) await q.add('probe', {}, { delay: 60_000 });
+      const cluster = t.redis as Cluster;
+      const perPrimary: Record<string, string[]> = {};
+      for (const node of cluster.nodes('master')) {
+        const names = new Set<string>();
+        let cursor = '0';
+        do {
+          const [next, found] = await node.scan(cursor, 'MATCH', `${t.namespace}:{q:*`, 'COUNT', 1000);
+          cursor = next;
+          for (const k of found) names.add(k.slice(k.indexOf('{q:') + 3, k.indexOf('}')));
+        } while (cursor !== '0');
+        perPrimary[`${node.options.host}:${node.options.port}`] = [...names].sort();
+      }
+      expect(Object.values(perPrimary).flat().sort()).toEqual(queues.all().map((q) => q.name).sort());
+      for (const names of Object.values(perPrimary)) expect(names.length, JSON.stringify(perPrimary)).toBeGreaterThan(0);
+    } finally {
+      await queues.close();
+    }
   });
 });

@@ -1,10 +1,10 @@
 import closeWithGrace from 'close-with-grace';
-import { closeRedis, connectRedis, createLogger, createQueues, loadConfigOrExit, redisKeys, requireWebhookSecret } from '@tickercast/shared';
+import { closeRedis, connectRedis, createLogger, createQueues, loadConfigOrExit, configuredKeys, requireWebhookSecret } from '@tickercast/shared';
 import { buildIngress, ingressSettings } from './app.ts';
 
 const config = loadConfigOrExit(process.env, requireWebhookSecret);
 const logger = createLogger('ingress', config.LOG_LEVEL);
-const keys = redisKeys(config.REDIS_NAMESPACE);
+const keys = configuredKeys(config);
 const redis = connectRedis(config, { connectionName: 'ingress' });
 const queues = createQueues(redis, keys);
 const app = buildIngress({ queues, redis, keys, logger, ...ingressSettings(config) });

@@ -191,7 +191,7 @@ describe('cross-site requests (CSRF) with the browser\'s cached credentials', ()
 /** The dispatchers' fan-out, for the broadcasts this file queues: a real worker until the fan-out queue is empty. */
 async function fanOut(): Promise<void> {
   const process = createFanoutProcessor({ store: new SubscriptionStore(t.redis, ing.keys), queues: ing.queues, wake: async () => undefined, pageSize: 500 });
-  const worker = new Worker(QUEUE.fanout, async (job) => process(fanoutJobSchema.parse(job.data)), { connection: t.redis, prefix: ing.keys.queuePrefix });
+  const worker = new Worker(QUEUE.fanout, async (job) => process(fanoutJobSchema.parse(job.data)), { connection: t.redis, prefix: ing.keys.queuePrefix(QUEUE.fanout) });
   try {
     for (;;) {
       const c = await ing.queues.fanout.getJobCounts('waiting', 'active', 'prioritized', 'delayed');

@@ -1,10 +1,10 @@
 import closeWithGrace from 'close-with-grace';
-import { closeRedis, connectRedis, createLogger, createQueues, loadConfigOrExit, PriceCache, redisKeys } from '@tickercast/shared';
+import { closeRedis, connectRedis, createLogger, createQueues, loadConfigOrExit, PriceCache, configuredKeys } from '@tickercast/shared';
 import { Ticker } from './ticker.ts';
 
 const config = loadConfigOrExit();
 const logger = createLogger('ticker', config.LOG_LEVEL);
-const keys = redisKeys(config.REDIS_NAMESPACE);
+const keys = configuredKeys(config);
 const redis = connectRedis(config, { connectionName: 'ticker' });
 const queues = createQueues(redis, keys);
 const ticker = new Ticker({

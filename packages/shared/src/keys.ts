@@ -9,14 +9,23 @@ import { duePartition } from './partitions.ts';
  * follows which symbol and who is due; so a change to a subscription is one slot on Redis
  * Cluster. BullMQ queues take their own hash-tagged prefix.
  */
-export function redisKeys(namespace: string) {
+export interface KeyLayout {
+  /**
+   * On a Redis Cluster every queue has a hash tag of its own, so the queues spread over the
+   * primaries; on one Redis they share `{q}`, as they always have (a queue's keys cannot move
+   * without its jobs).
+   */
+  cluster?: boolean;
+}
+
+export function redisKeys(namespace: string, layout: KeyLayout = {}) {
   const subs = `${namespace}:{subs}`;
   /** The tag and prefix of a subscriber's (channel, partition). */
   const partition = (id: string) => `${namespace}:{due:${id.slice(0, id.indexOf(':'))}:${duePartition(id)}}`;
   const prices = `${namespace}:{prices}`;
   return {
-    /** BullMQ's `prefix` option for every queue. */
-    queuePrefix: `${namespace}:{q}`,
+    /** BullMQ's `prefix` option of a queue (each queue's keys in one slot, as BullMQ requires). */
+    queuePrefix: (queue: string) => (layout.cluster ? `${namespace}:{q:${queue}}` : `${namespace}:{q}`),
 
     /**
      * Hash, a subscriber's record: channel, address, status, createdAt, updatedAt, lastInboundAt,
@@ -117,6 +126,11 @@ export function redisKeys(namespace: string) {
 }
 
 export type RedisKeys = ReturnType<typeof redisKeys>;
+
+/** The key names a configuration uses: its namespace, laid out for a cluster when it names one. */
+export function configuredKeys(config: { REDIS_NAMESPACE: string; REDIS_CLUSTER_NODES?: unknown }): RedisKeys {
+  return redisKeys(config.REDIS_NAMESPACE, { cluster: config.REDIS_CLUSTER_NODES !== undefined });
+}
 
 /** The (channel, partition) and subscriber id of a record's key (keys.subscriber), or undefined if it is not one. */
 export function parseSubscriberKey(key: string): { channel: string; partition: number; id: string } | undefined {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { duePartition, parseSubscriberKey, redisKeys, subscriberId, SubscriptionStore } from '@tickercast/shared';
+import { configuredKeys, duePartition, parseSubscriberKey, redisKeys, subscriberId, SubscriptionStore } from '@tickercast/shared';
 import { testRedis } from '../../../test/support/redis.ts';
 
 /** The part of a key Redis Cluster hashes: the text inside the first `{…}`, when not empty. */
@@ -62,8 +62,14 @@ describe('Redis key names', () => {
     expect(hashTag(k.prices)).toBe('prices');
     expect(slot(k.priceVersions)).toBe(slot(k.prices));
     expect(slot(k.tickClaim(42))).toBe(slot(k.prices));
-    expect(hashTag(`${k.queuePrefix}:inbound:wait`)).toBe('q');
-    expect(slot(`${k.queuePrefix}:send-sms:id`)).toBe(slot(`${k.queuePrefix}:inbound:events`));
+    // On one Redis every queue shares {q}, as it always has; on a cluster each has its own tag.
+    expect(hashTag(`${k.queuePrefix('inbound')}:inbound:wait`)).toBe('q');
+    expect(slot(`${k.queuePrefix('send-sms')}:send-sms:id`)).toBe(slot(`${k.queuePrefix('inbound')}:inbound:events`));
+    const c = redisKeys('tc', { cluster: true });
+    expect(hashTag(`${c.queuePrefix('send-sms')}:send-sms:wait`)).toBe('q:send-sms');
+    expect(slot(`${c.queuePrefix('send-sms')}:send-sms:id`)).not.toBe(slot(`${c.queuePrefix('inbound')}:inbound:id`));
+    expect(configuredKeys({ REDIS_NAMESPACE: 'tc', REDIS_CLUSTER_NODES: [{ host: 'a', port: 1 }] }).queuePrefix('fanout')).toBe('tc:{q:fanout}');
+    expect(configuredKeys({ REDIS_NAMESPACE: 'tc' }).queuePrefix('fanout')).toBe('tc:{q}');
   });
 
   it('every key starts with its namespace, so namespaces never share a key', () => {
@@ -71,7 +77,7 @@ describe('Redis key names', () => {
     const b = redisKeys('beta');
     const id = subscriberId('sms', '447700900123');
     const names = (k: ReturnType<typeof redisKeys>) => [
-      k.queuePrefix,
+      k.queuePrefix('inbound'),
       k.subscriber(id),
       k.partitionSubscribers('sms', 0),
       k.partitionActive('sms', 0),

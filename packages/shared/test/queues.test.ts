@@ -105,7 +105,7 @@ describe('createQueues', () => {
     await queues.fanout.add('fanout', { symbol: 'MSFT', version: 1, tickedAt: 1 }, { jobId: fanoutJobId({ symbol: 'MSFT', version: 1 }) });
     const keys = await t.redis.keys(`${t.namespace}:*fanout*`);
     expect(keys.length).toBeGreaterThan(0);
-    for (const k of keys) expect(k.startsWith(`${t.keys.queuePrefix}:fanout:`)).toBe(true);
+    for (const k of keys) expect(k.startsWith(`${t.keys.queuePrefix(QUEUE.fanout)}:fanout:`)).toBe(true);
   });
 });
 

@@ -171,12 +171,12 @@ export interface Queues {
  * Producers for every queue, on a connection the caller owns (and closes after `close()`).
  */
 export function createQueues(connection: RedisClient, keys: RedisKeys): Queues {
-  const opts = (defaultJobOptions: DefaultJobOptions) => ({ connection, prefix: keys.queuePrefix, defaultJobOptions });
-  const inbound = new Queue<InboundMessage>(QUEUE.inbound, opts(JOB_DEFAULTS.inbound));
-  const status = new Queue<StatusUpdate>(QUEUE.status, opts(JOB_DEFAULTS.status));
-  const fanout = new Queue<FanoutJob>(QUEUE.fanout, opts(JOB_DEFAULTS.fanout));
+  const opts = (name: string, defaultJobOptions: DefaultJobOptions) => ({ connection, prefix: keys.queuePrefix(name), defaultJobOptions });
+  const inbound = new Queue<InboundMessage>(QUEUE.inbound, opts(QUEUE.inbound, JOB_DEFAULTS.inbound));
+  const status = new Queue<StatusUpdate>(QUEUE.status, opts(QUEUE.status, JOB_DEFAULTS.status));
+  const fanout = new Queue<FanoutJob>(QUEUE.fanout, opts(QUEUE.fanout, JOB_DEFAULTS.fanout));
   const send = Object.fromEntries(
-    CHANNELS.map((c) => [c, new Queue<SendJob>(sendQueueName(c), opts(JOB_DEFAULTS.send))]),
+    CHANNELS.map((c) => [c, new Queue<SendJob>(sendQueueName(c), opts(sendQueueName(c), JOB_DEFAULTS.send))]),
   ) as Record<Channel, Queue<SendJob>>;
   const all = (): Queue[] => [inbound, status, fanout, ...Object.values(send)] as Queue[];
   return {
