@@ -171,6 +171,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
         whatsappTemplate: { name: config.WHATSAPP_TEMPLATE_NAME, locale: config.WHATSAPP_TEMPLATE_LOCALE },
         messengerTag: config.MESSENGER_TAG,
         viberTtlS: config.VIBER_TTL_S,
+        priceTtl: { maxS: config.PRICE_TTL_S, tickMs: config.TICK_INTERVAL_MS },
       },
     }),
     status: createStatusProcessor({ deliveries, store, logger }),

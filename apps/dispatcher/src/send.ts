@@ -19,7 +19,7 @@ import {
   type SubscriptionStore,
 } from '@tickercast/shared';
 import type { LastSentPrices } from './last-sent.ts';
-import { outboundFor, type OutboundSettings, type OutboundSkip } from './outbound.ts';
+import { outboundFor, priceTtlS, type OutboundSettings, type OutboundSkip } from './outbound.ts';
 import { priceLine } from './texts.ts';
 
 export interface SendDeps {
@@ -124,8 +124,9 @@ export function createSendProcessor(deps: SendDeps) {
     lastInboundAt: number | undefined,
     pace: Pace,
     recheck: (() => Promise<boolean>) | undefined,
+    ttlS?: number,
   ): Promise<{ messageUuid: string } | SendOutcome> => {
-    const decision = outboundFor({ channel, to: address, from: deps.senders[channel], text, clientRef, lastInboundAt, now: clock() }, deps.outbound);
+    const decision = outboundFor({ channel, to: address, from: deps.senders[channel], text, clientRef, lastInboundAt, now: clock(), ttlS }, deps.outbound);
     if ('skip' in decision) return { kind: 'skipped', why: decision.skip };
     const slot = await pace();
     if ('restMs' in slot) return { kind: 'no-slot', restMs: slot.restMs };
@@ -195,9 +196,11 @@ export function createSendProcessor(deps: SendDeps) {
       prices: Object.fromEntries(g.map((i) => [changed[i]!, quotes.get(changed[i]!)!.price])),
     }));
     const sent: { messageUuid: string; text: string }[] = [];
+    // A price the network cannot deliver in time is worthless: the provider drops it past this.
+    const ttlS = priceTtlS(channel, state.intervalMs, deps.outbound);
     for (const part of parts) {
       // Every message of the turn carries the job's id: what the send window's place and the delivery log know it by.
-      const answer = await deliver(channel, address, part.text, jobId, state.lastInboundAt, pace, () => deps.store.isActive(id));
+      const answer = await deliver(channel, address, part.text, jobId, state.lastInboundAt, pace, () => deps.store.isActive(id), ttlS);
       if ('kind' in answer) {
         // Skipped or refused: this turn is over. Anything else goes back to the queue and retries.
         if (answer.kind === 'skipped' || answer.kind === 'refused') await settle(readAt);

@@ -8,7 +8,7 @@ import { phonePage } from './phone-page.ts';
 import { phoneRoutes } from './phones.ts';
 import { sendProblem } from './problems.ts';
 import { validateRequest } from './request-schema.ts';
-import { planStatuses, runStatuses, type StatusDeps } from './status-webhooks.ts';
+import { expiresOnTheWay, planStatuses, runStatuses, type StatusDeps } from './status-webhooks.ts';
 import { displayText, type AcceptedMessage, type SimulatorStore } from './store.ts';
 import { webhookTargets } from './webhook-targets.ts';
 import { needsWhatsAppWindow } from './whatsapp-window.ts';
@@ -82,6 +82,7 @@ export function buildSimulator(options: SimulatorOptions): Simulator {
       return sendProblem(reply, 'throttled');
     }
     const windowOpen = !ctx.settings.whatsappWindow || !needsWhatsAppWindow(body) || ctx.windows.isOpen(body.to, at);
+    const reachesPhone = windowOpen && !expiresOnTheWay(body, ctx.settings.statusWebhooks);
     const message: AcceptedMessage = {
       messageUuid: randomUUID(),
       acceptedAt: new Date(at).toISOString(),
@@ -91,7 +92,7 @@ export function buildSimulator(options: SimulatorOptions): Simulator {
       from: body.from,
       display: displayText(body),
       request: body,
-      ...(!windowOpen && { refused: true }),
+      ...(!reachesPhone && { refused: true }),
     };
     const entry = ctx.store.accept(message);
     runStatuses(statusDeps, message, entry, planStatuses(message, ctx.settings.statusWebhooks, windowOpen, ctx.statusRandom));

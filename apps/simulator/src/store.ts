@@ -18,7 +18,7 @@ export interface AcceptedMessage {
   status?: MessageStatus;
   /** Why it failed, when it did. */
   error?: MessageStatusError;
-  /** Refused after acceptance (WhatsApp free text outside the window): the phone never shows it. */
+  /** Never reaches the phone, which does not show it: refused after acceptance (WhatsApp free text outside the window), or expired on the way (its ttl shorter than the network's delay). */
   refused?: boolean;
 }
 

@@ -207,6 +207,40 @@ describe('failure outcomes', () => {
   });
 });
 
+describe('ttl: a message the network holds longer than its ttl expires on the way', () => {
+  it.each([
+    ['an SMS ttl', { ...SMS, ttl: 20 }],
+    ['a Viber ttl', { ...VIBER, viber_service: { category: 'transaction', ttl: 30 } }],
+  ])('%s shorter than the delivery delay: submitted, then undeliverable with 1360, and the phone never shows it', async (_name, body) => {
+    start({ statusWebhooks: { deliveryDelayMs: 31_000 } });
+    const uuid = await sendOk(sim, body);
+    const got = await until('statuses', () => statuses(uuid).length === 2 && statuses(uuid));
+    expect(got.map((s) => s.status)).toEqual(['submitted', 'undeliverable']);
+    expect(got[1]!.error).toMatchObject({ type: 'https://developer.vonage.com/api-errors/messages#1360', title: '1360' });
+    expect(sim.store.conversation(body.channel, body.to)).toEqual([]);
+    if (specAvailable) for (const b of got) expect(validateStatusWebhook(b).errors).toEqual([]);
+  });
+
+  it('a ttl longer than the delay, or none at all, is delivered as usual', async () => {
+    start({ statusWebhooks: { deliveryDelayMs: 31_000 } });
+    const long = await sendOk(sim, { ...SMS, ttl: 32 });
+    const none = await sendOk(sim, { ...SMS, to: '447700900124' });
+    await until('statuses', () => statuses(long).length === 2 && statuses(none).length === 2);
+    expect(statuses(long).map((s) => s.status)).toEqual(['submitted', 'delivered']);
+    expect(statuses(none).map((s) => s.status)).toEqual(['submitted', 'delivered']);
+    expect(sim.store.conversation('sms', SMS.to)).toHaveLength(1);
+  });
+
+  it('the delay is a runtime setting', async () => {
+    start();
+    const res = await sim.app.inject({ method: 'PATCH', url: '/_sim/settings', payload: { statusWebhooks: { deliveryDelayMs: 60_000 } } });
+    expect(res.json<{ statusWebhooks: { deliveryDelayMs: number } }>().statusWebhooks.deliveryDelayMs).toBe(60_000);
+    const uuid = await sendOk(sim, { ...SMS, ttl: 59 });
+    await until('expired', () => statuses(uuid).length === 2);
+    expect(statuses(uuid)[1]!.status).toBe('undeliverable');
+  });
+});
+
 describe('webhook retries', () => {
   it('retries a status webhook that gets no 200/204, until it does, at doubling intervals', async () => {
     start({ webhookDelivery: { retryBaseMs: 10, retries: 5 } });
