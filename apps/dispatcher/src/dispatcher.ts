@@ -169,6 +169,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
       senders: senderFor(config),
       outbound: {
         whatsappTemplate: { name: config.WHATSAPP_TEMPLATE_NAME, locale: config.WHATSAPP_TEMPLATE_LOCALE },
+        whatsappOptInTemplate: config.WHATSAPP_OPTIN_TEMPLATE_NAME,
         messengerTag: config.MESSENGER_TAG,
         viberTtlS: config.VIBER_TTL_S,
         priceTtl: { maxS: config.PRICE_TTL_S, tickMs: config.TICK_INTERVAL_MS },

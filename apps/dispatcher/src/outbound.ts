@@ -4,6 +4,8 @@ import type { Channel } from '@tickercast/shared';
 /** What the configuration decides about outbound messages (the rules themselves are the channel tables'). */
 export interface OutboundSettings {
   whatsappTemplate: { name: string; locale: string };
+  /** The template of a web signup's confirmation (WHATSAPP_OPTIN_TEMPLATE_NAME), in the same locale. */
+  whatsappOptInTemplate: string;
   /** The Messenger tag allowed outside the window; without one nothing is sent there. */
   messengerTag: string | undefined;
   viberTtlS: number;
@@ -35,6 +37,8 @@ export interface OutboundInput {
   /** When the person last wrote to us, if ever. */
   lastInboundAt: number | undefined;
   now: number;
+  /** A web signup's request for a YES: outside the WhatsApp window, the opt-in template. */
+  optIn?: boolean | undefined;
   /** A price update's ttl (priceTtlS); replies have none of their own (SMS: the provider's default, Viber: VIBER_TTL_S). */
   ttlS?: number | undefined;
 }
@@ -60,7 +64,13 @@ export function outboundFor(input: OutboundInput, settings: OutboundSettings): O
       if (windowOpen) return { send: { channel, to, from, text, clientRef } };
       // Outside the window only an approved template may be sent; the text is its one parameter.
       return {
-        send: { channel, to, from, clientRef, template: { name: settings.whatsappTemplate.name, locale: settings.whatsappTemplate.locale, parameters: [text] } },
+        send: {
+          channel,
+          to,
+          from,
+          clientRef,
+          template: { name: input.optIn ? settings.whatsappOptInTemplate : settings.whatsappTemplate.name, locale: settings.whatsappTemplate.locale, parameters: [text] },
+        },
       };
     case 'messenger':
       if (windowOpen) return { send: { channel, to, from, text, clientRef, category: 'response' } };

@@ -124,9 +124,9 @@ export function createSendProcessor(deps: SendDeps) {
     lastInboundAt: number | undefined,
     pace: Pace,
     recheck: (() => Promise<boolean>) | undefined,
-    ttlS?: number,
+    extra: { ttlS?: number | undefined; optIn?: boolean | undefined } = {},
   ): Promise<{ messageUuid: string } | SendOutcome> => {
-    const decision = outboundFor({ channel, to: address, from: deps.senders[channel], text, clientRef, lastInboundAt, now: clock(), ttlS }, deps.outbound);
+    const decision = outboundFor({ channel, to: address, from: deps.senders[channel], text, clientRef, lastInboundAt, now: clock(), ...extra }, deps.outbound);
     if ('skip' in decision) return { kind: 'skipped', why: decision.skip };
     const slot = await pace();
     if ('restMs' in slot) return { kind: 'no-slot', restMs: slot.restMs };
@@ -151,7 +151,7 @@ export function createSendProcessor(deps: SendDeps) {
   const reply = async (job: Extract<SendJob, { kind: 'reply' }>, jobId: string, pace: Pace): Promise<SendOutcome> => {
     const { channel, address } = parseSubscriberId(job.subscriberId);
     const context = await deps.lastSent.replyState(job.subscriberId);
-    const answer = await deliver(channel, address, job.text, jobId, context.lastInboundAt, pace, undefined);
+    const answer = await deliver(channel, address, job.text, jobId, context.lastInboundAt, pace, undefined, { optIn: job.optIn });
     if ('kind' in answer) return answer;
     await deps.deliveries.recordSent({ messageUuid: answer.messageUuid, subscriberId: job.subscriberId, channel, text: job.text });
     return { kind: 'sent', messageUuid: answer.messageUuid, text: job.text };
@@ -200,7 +200,7 @@ export function createSendProcessor(deps: SendDeps) {
     const ttlS = priceTtlS(channel, state.intervalMs, deps.outbound);
     for (const part of parts) {
       // Every message of the turn carries the job's id: what the send window's place and the delivery log know it by.
-      const answer = await deliver(channel, address, part.text, jobId, state.lastInboundAt, pace, () => deps.store.isActive(id), ttlS);
+      const answer = await deliver(channel, address, part.text, jobId, state.lastInboundAt, pace, () => deps.store.isActive(id), { ttlS });
       if ('kind' in answer) {
         // Skipped or refused: this turn is over. Anything else goes back to the queue and retries.
         if (answer.kind === 'skipped' || answer.kind === 'refused') await settle(readAt);

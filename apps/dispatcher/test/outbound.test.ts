@@ -4,7 +4,7 @@ import { CHANNEL_RULES, CHANNELS, fitReplyText, REPLY_TEXT_MAX, sendJobSchema } 
 import { outboundFor, priceTtlS, type OutboundSettings } from '../src/outbound.ts';
 
 const CUSTOMER_CARE_WINDOW_MS = MESSAGES_API_CHANNELS.whatsapp.customerCareWindowMs;
-const rules: OutboundSettings = { whatsappTemplate: { name: 'price_update', locale: 'en_US' }, messengerTag: 'ACCOUNT_UPDATE', viberTtlS: 600, priceTtl: { maxS: 600, tickMs: 5000 } };
+const rules: OutboundSettings = { whatsappTemplate: { name: 'price_update', locale: 'en_US' }, whatsappOptInTemplate: 'optin', messengerTag: 'ACCOUNT_UPDATE', viberTtlS: 600, priceTtl: { maxS: 600, tickMs: 5000 } };
 const now = Date.UTC(2026, 10, 24, 12);
 const base = { to: '447700900123', from: '447700900000', text: 'MSFT 412.35', clientRef: 'job-1', now };
 
@@ -24,6 +24,13 @@ describe('outboundFor', () => {
         send: expect.objectContaining({ template: { name: 'price_update', locale: 'en_US', parameters: [base.text] } }),
       });
     }
+  });
+
+  it("WhatsApp: a web signup's request for a YES goes as the opt-in template outside the window, as text inside it", () => {
+    const outside = outboundFor({ ...base, channel: 'whatsapp', lastInboundAt: undefined, optIn: true }, rules);
+    expect(outside).toEqual({ send: expect.objectContaining({ template: { name: 'optin', locale: 'en_US', parameters: [base.text] } }) });
+    const inside = outboundFor({ ...base, channel: 'whatsapp', lastInboundAt: now - 1000, optIn: true }, rules);
+    expect(inside).toEqual({ send: expect.objectContaining({ text: base.text }) });
   });
 
   it('Messenger: a response inside the window, the configured tag outside, nothing without a tag', () => {

@@ -71,7 +71,16 @@ export type FanoutJob = z.infer<typeof fanoutJobSchema>;
 export const sendJobSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('feed'), subscriberId: z.string() }),
   z.object({ kind: z.literal('price'), subscriberId: z.string(), symbol: z.string(), tickedAt: z.number().int().optional() }),
-  z.object({ kind: z.literal('reply'), subscriberId: z.string(), text: z.string().min(1).max(1000) }),
+  z.object({
+    kind: z.literal('reply'),
+    subscriberId: z.string(),
+    text: z.string().min(1).max(1000),
+    /**
+     * A web signup's request for a YES: outside the WhatsApp window it goes as the opt-in template
+     * (WHATSAPP_OPTIN_TEMPLATE_NAME), approved for asking, rather than the price template.
+     */
+    optIn: z.literal(true).optional(),
+  }),
 ]);
 export type SendJob = z.infer<typeof sendJobSchema>;
 

@@ -63,8 +63,8 @@ export function signupJobId(uuid: string): string {
 }
 
 /** A reply to a person: no priority, so it goes ahead of every waiting feed update on its channel. */
-export function replySend(name: string, subscriberId: string, text: string, jobId: string, delayMs: number): SendJobSpec {
-  return { name, data: { kind: 'reply', subscriberId, text }, opts: { jobId, ...(delayMs > 0 ? { delay: delayMs } : {}) } };
+export function replySend(name: string, data: Omit<Extract<SendJob, { kind: 'reply' }>, 'kind'>, jobId: string, delayMs: number): SendJobSpec {
+  return { name, data: { kind: 'reply', ...data }, opts: { jobId, ...(delayMs > 0 ? { delay: delayMs } : {}) } };
 }
 
 /** The fan-out job of one broadcast: the same `key` is one job. */

@@ -234,6 +234,8 @@ const variables = z.object({
     // channel's sends, and the feed keeps the rest as a floor; once they are drained the feed has them all.
     REPLY_RATE_SHARE: z.coerce.number().gt(0).max(1).default(0.95),
     WHATSAPP_TEMPLATE_NAME: z.string().min(1).default('tickercast_price_update'),
+    // The approved template a web signup's confirmation goes as (it asks for a YES; the price template carries prices).
+    WHATSAPP_OPTIN_TEMPLATE_NAME: z.string().min(1).default('tickercast_optin'),
     WHATSAPP_TEMPLATE_LOCALE: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'a WhatsApp locale such as en_US').default('en_US'),
     MESSENGER_TAG: optionalString,
     VIBER_TTL_S: z.coerce.number().int().min(MESSAGES_API_CHANNELS.viber_service.ttlS.min).max(MESSAGES_API_CHANNELS.viber_service.ttlS.max).default(600),
