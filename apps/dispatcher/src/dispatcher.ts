@@ -9,6 +9,7 @@ import {
   createRedis,
   DeliveryLog,
   DueIndex,
+  failoverLegId,
   MetricsRecorder,
   PendingSignups,
   PriceCache,
@@ -143,8 +144,11 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
       try {
         return await client.send(message);
       } finally {
-        // clientRef is the send job's id: the place its slot came with.
-        if (message.clientRef) window.release(message.clientRef);
+        // clientRef is the send job's id: the place its slot came with (and its failover leg's, counted as arrived now).
+        if (message.clientRef) {
+          window.release(message.clientRef);
+          window.release(failoverLegId(message.clientRef));
+        }
       }
     },
   };
@@ -155,6 +159,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
       replies,
       lastSent,
       signups: new PendingSignups(data, keys),
+      pendingTtlS: config.SIGNUP_PENDING_TTL_S,
       offered: config.TICKER_SYMBOLS,
       logger,
     }),
@@ -175,7 +180,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
         priceTtl: { maxS: config.PRICE_TTL_S, tickMs: config.TICK_INTERVAL_MS },
       },
     }),
-    status: createStatusProcessor({ deliveries, store, logger }),
+    status: createStatusProcessor({ deliveries, store, logger, metrics }),
   };
 
   const workers = startWorkers({

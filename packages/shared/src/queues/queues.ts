@@ -41,6 +41,8 @@ export const statusUpdateSchema = z.object({
   timestamp: z.string(),
   clientRef: z.string().optional(),
   error: z.object({ code: z.string().optional(), reason: z.string() }).optional(),
+  /** A message of a failover workflow: the workflow, and this message's place in it (1: the one we asked for first). */
+  workflow: z.object({ id: z.string().min(1).max(200), item: z.number().int().min(1), total: z.number().int().min(1) }).optional(),
 });
 export type StatusUpdate = z.infer<typeof statusUpdateSchema>;
 

@@ -57,6 +57,11 @@ export function replyJobId(inboundJobId: string): string {
   return `re-${inboundJobId}`;
 }
 
+/** The request for a YES sent to the number a FALLBACK SMS named: one per inbound job, beside its reply. */
+export function fallbackConfirmJobId(inboundJobId: string): string {
+  return `fb-${inboundJobId}`;
+}
+
 /** A web signup's confirmation: every signup request is its own. */
 export function signupJobId(uuid: string): string {
   return `signup-${uuid}`;
