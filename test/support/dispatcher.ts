@@ -10,6 +10,8 @@ export interface TestDispatcherOptions {
   concurrency?: number;
   rates?: Record<Channel, number>;
   replyShare?: number;
+  /** Further variables, over the ones set here. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -32,6 +34,7 @@ export function testConfig(t: TestRedis, opts: TestDispatcherOptions & { apiUrl?
     ...(opts.replyShare === undefined ? {} : { REPLY_RATE_SHARE: String(opts.replyShare) }),
     WHATSAPP_TEMPLATE_NAME: 'price_update',
     WHATSAPP_TEMPLATE_LOCALE: 'en_GB',
+    ...opts.env,
   });
 }
 

@@ -1,3 +1,4 @@
+import { normalizeNumber } from '@tickercast/messages-client';
 import { INBOUND_TEXT_MAX } from '@tickercast/shared';
 
 /** What a person asked for, parsed from free text. */
@@ -11,6 +12,11 @@ export type Command =
   | { kind: 'list' }
   | { kind: 'every'; intervalMs: number | null }
   | { kind: 'bad-every' }
+  /** FALLBACK SMS, with the number to use when one was named (normalized). */
+  | { kind: 'fallback'; number: string | undefined }
+  | { kind: 'fallback-off' }
+  /** A FALLBACK that did not parse: what was not understood. Nothing changes. */
+  | { kind: 'bad-fallback'; problem: string }
   | { kind: 'confirm' }
   | { kind: 'decline' };
 
@@ -110,6 +116,7 @@ export function parseCommand(text: string, offered: ReadonlySet<string>): Comman
   if (first === 'START' || first === 'UNSTOP' || first === 'RESUME') return { kind: 'start' };
   if (first === 'LIST' || first === 'STATUS') return { kind: 'list' };
   if (first === 'HELP' || first === 'INFO' || first === '?') return { kind: 'help' };
+  if (first === 'FALLBACK') return parseFallback(words.slice(1));
   if (first === 'EVERY') {
     const intervalMs = parseEvery(words.slice(1));
     return intervalMs === undefined ? { kind: 'bad-every' } : { kind: 'every', intervalMs };
@@ -122,6 +129,23 @@ export function parseCommand(text: string, offered: ReadonlySet<string>): Comman
   // One short word that looks like a ticker is probably a ticker we do not offer; longer text is chat.
   if (unknown.length === 1 && words.length === 1 && /^[A-Z]{1,5}$/.test(unknown[0]!)) return { kind: 'unknown-symbols', unknown };
   return { kind: 'help' };
+}
+
+/** The fallback channels on offer: SMS only (the Messages API's failover to it from every other channel). */
+const FALLBACK_CHANNELS = new Set(['SMS', 'TEXT']);
+
+/** `SMS`, `SMS +44 7700 900123`, `OFF` (the words after FALLBACK); anything else names what was not understood. */
+function parseFallback(words: string[]): Command {
+  const [what, ...rest] = words;
+  if (what === undefined) return { kind: 'bad-fallback', problem: 'FALLBACK needs a channel' };
+  if (what === 'OFF') return rest.length === 0 ? { kind: 'fallback-off' } : { kind: 'bad-fallback', problem: `"${rest.join(' ')}" after FALLBACK OFF` };
+  if (!FALLBACK_CHANNELS.has(what)) return { kind: 'bad-fallback', problem: `"${what}" is not a fallback we offer (only SMS)` };
+  if (rest.length === 0) return { kind: 'fallback', number: undefined };
+  // The number may come in groups ("+44 7700 900123"): every word after SMS must be digits.
+  const notDigits = rest.filter((w) => !/^\d+$/.test(w));
+  if (notDigits.length > 0) return { kind: 'bad-fallback', problem: `"${notDigits.join(' ')}" is not a phone number` };
+  const number = normalizeNumber(rest.join(''));
+  return number ? { kind: 'fallback', number } : { kind: 'bad-fallback', problem: `"${rest.join(' ')}" is not a phone number with its country code` };
 }
 
 function unique<T>(xs: T[]): T[] {

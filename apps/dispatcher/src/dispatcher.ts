@@ -9,6 +9,7 @@ import {
   connectRedis,
   DeliveryLog,
   DueIndex,
+  failoverLegId,
   MetricsRecorder,
   PendingSignups,
   PriceCache,
@@ -143,8 +144,11 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
       try {
         return await client.send(message);
       } finally {
-        // clientRef is the send job's id: the place its slot came with.
-        if (message.clientRef) window.release(message.clientRef);
+        // clientRef is the send job's id: the place its slot came with (and its failover leg's, counted as arrived now).
+        if (message.clientRef) {
+          window.release(message.clientRef);
+          window.release(failoverLegId(message.clientRef));
+        }
       }
     },
   };
@@ -155,6 +159,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
       replies,
       lastSent,
       signups: new PendingSignups(data, keys),
+      pendingTtlS: config.SIGNUP_PENDING_TTL_S,
       offered: config.TICKER_SYMBOLS,
       logger,
     }),
@@ -169,11 +174,13 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
       senders: senderFor(config),
       outbound: {
         whatsappTemplate: { name: config.WHATSAPP_TEMPLATE_NAME, locale: config.WHATSAPP_TEMPLATE_LOCALE },
+        whatsappOptInTemplate: config.WHATSAPP_OPTIN_TEMPLATE_NAME,
         messengerTag: config.MESSENGER_TAG,
         viberTtlS: config.VIBER_TTL_S,
+        priceTtl: { maxS: config.PRICE_TTL_S, tickMs: config.TICK_INTERVAL_MS },
       },
     }),
-    status: createStatusProcessor({ deliveries, store, logger }),
+    status: createStatusProcessor({ deliveries, store, logger, metrics }),
   };
 
   const workers = startWorkers({

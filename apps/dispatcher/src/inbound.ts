@@ -1,5 +1,8 @@
 import {
+  CHANNEL_RULES,
+  fallbackConfirmJobId,
   replyJobId,
+  parseSubscriberId,
   subscriberId,
   type InboundMessage,
   type Logger,
@@ -20,8 +23,10 @@ export interface InboundDeps {
   lastSent: LastSentPrices;
   offered: readonly string[];
   logger: Logger;
-  /** Web signups awaiting a YES; without it a YES or NO is answered with the help text. */
+  /** Web signups (and SMS fallbacks) awaiting a YES; without it a YES or NO is answered with the help text. */
   signups?: PendingSignups;
+  /** How long a named fallback number has to say YES (SIGNUP_PENDING_TTL_S). */
+  pendingTtlS?: number;
 }
 
 /**
@@ -49,7 +54,7 @@ export function createInboundProcessor(deps: InboundDeps) {
     let reply: string;
     switch (command.kind) {
       case 'help':
-        reply = texts.helpText(offered);
+        reply = texts.helpText(offered, message.channel, (await store.get(id))?.fallback);
         break;
       case 'unknown-symbols':
         reply = texts.unknownSymbolsText(command.unknown, offered);
@@ -58,16 +63,55 @@ export function createInboundProcessor(deps: InboundDeps) {
         reply = await subscribe(command.symbols, command.unknown);
         break;
       case 'confirm': {
+        const signup = await deps.signups?.get(id);
+        if (signup?.fallbackFor) {
+          // This number agreed to be the SMS fallback of the subscriber who named it.
+          const owner = parseSubscriberId(signup.fallbackFor);
+          await store.setFallback(signup.fallbackFor, { channel: message.channel, address: message.from }, at);
+          await deps.signups?.cancel(id);
+          reply = texts.fallbackConfirmedText(owner.channel);
+          break;
+        }
         // A web signup becomes a subscription only now, by the person's own YES. Forgotten only once
         // subscribed, so a retried job still finds it; subscribing twice is harmless.
-        const signup = await deps.signups?.get(id);
         const symbols = signup?.symbols.filter((s) => offeredSet.has(s)) ?? [];
         reply = symbols.length > 0 ? await subscribe(symbols, []) : texts.helpText(offered);
         if (signup) await deps.signups?.cancel(id);
         break;
       }
-      case 'decline':
-        reply = (await deps.signups?.cancel(id)) ? texts.signupDeclinedText() : texts.helpText(offered);
+      case 'decline': {
+        const pending = await deps.signups?.get(id);
+        reply = (await deps.signups?.cancel(id)) ? (pending?.fallbackFor ? texts.fallbackDeclinedText() : texts.signupDeclinedText()) : texts.helpText(offered);
+        break;
+      }
+      case 'fallback': {
+        const rule = CHANNEL_RULES[message.channel].smsFallback;
+        if (rule === 'none') {
+          reply = texts.fallbackOnSmsText();
+        } else if (command.number === undefined || (rule === 'the address' && command.number === message.from)) {
+          if (rule === 'the address') {
+            const fallback = { channel: 'sms' as const, address: message.from };
+            await store.setFallback(id, fallback, at);
+            reply = texts.fallbackSetText(message.channel, fallback);
+          } else {
+            reply = texts.fallbackNeedsNumberText(message.channel);
+          }
+        } else if (!deps.signups) {
+          reply = texts.fallbackNeedsNumberText(message.channel);
+        } else {
+          // A number that is not this person's own on record: it must agree first, as a web signup does.
+          const target = subscriberId('sms', command.number);
+          await deps.signups.create({ channel: 'sms', address: command.number, symbols: [], ttlS: deps.pendingTtlS ?? 3600, at, fallbackFor: id });
+          await replies.add('sms', 'fallback-confirm', { subscriberId: target, text: texts.fallbackConfirmRequestText(message.channel) }, fallbackConfirmJobId(jobId));
+          reply = texts.fallbackAskedText(message.channel, command.number);
+        }
+        break;
+      }
+      case 'fallback-off':
+        reply = texts.fallbackOffText(await store.clearFallback(id, at));
+        break;
+      case 'bad-fallback':
+        reply = texts.badFallbackText(command.problem, message.channel);
         break;
       case 'stop': {
         await store.unsubscribe(id, command.symbols, at);
@@ -94,7 +138,7 @@ export function createInboundProcessor(deps: InboundDeps) {
       case 'list': {
         const sub = await store.get(id);
         const symbols = sub?.status === 'active' ? sub.symbols : [];
-        reply = texts.listText(symbols, await prices.getMany(symbols), offered);
+        reply = texts.listText(symbols, await prices.getMany(symbols), offered, sub?.fallback);
         break;
       }
     }

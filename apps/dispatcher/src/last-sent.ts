@@ -1,4 +1,4 @@
-import { LuaScript, type RedisClient, type RedisKeys } from '@tickercast/shared';
+import { LuaScript, type Channel, type Fallback, type RedisClient, type RedisKeys } from '@tickercast/shared';
 
 export interface LastSent {
   price: number;
@@ -11,6 +11,8 @@ export interface SubscriberContext {
   lastInboundAt: number | undefined;
   /** Their EVERY interval. */
   intervalMs: number | undefined;
+  /** Where the provider sends their messages when their channel cannot deliver them (FALLBACK SMS). */
+  fallback: Fallback | undefined;
 }
 
 /** What a feed send needs besides: whether it still goes, what they follow, and what went last of each. */
@@ -27,8 +29,9 @@ export interface FeedSendState extends SubscriberContext {
  * also their symbols and the last price of each they were sent (the record's `sym:` fields).
  */
 const SEND_STATE_SCRIPT = new LuaScript(`
-local ctx = redis.call('HMGET', KEYS[1], 'lastInboundAt', 'intervalMs', 'status')
-if ARGV[1] == 'reply' then return { ctx[1] or false, ctx[2] or false } end
+local ctx = redis.call('HMGET', KEYS[1], 'lastInboundAt', 'intervalMs', 'status', 'fallbackChannel', 'fallbackAddress')
+local fallback = { ctx[4] or false, ctx[5] or false }
+if ARGV[1] == 'reply' then return { ctx[1] or false, ctx[2] or false, fallback } end
 local syms, last = {}, {}
 local flat = redis.call('HGETALL', KEYS[1])
 for i = 1, #flat, 2 do
@@ -37,7 +40,7 @@ for i = 1, #flat, 2 do
     last[#last + 1] = flat[i + 1]
   end
 end
-return { ctx[1] or false, ctx[2] or false, ctx[3] or false, syms, last }
+return { ctx[1] or false, ctx[2] or false, ctx[3] or false, syms, last, fallback }
 `);
 
 /*
@@ -51,6 +54,12 @@ for i = 1, #ARGV, 2 do
 end
 return 1
 `);
+
+type RawFallback = [string | null, string | null];
+
+function decodeFallback([channel, address]: RawFallback): Fallback | undefined {
+  return channel && address ? { channel: channel as Channel, address } : undefined;
+}
 
 function decode(v: string | null | undefined): LastSent | undefined {
   if (!v) return undefined;
@@ -80,8 +89,12 @@ export class LastSentPrices {
 
   /** The one read of a subscriber's state for a reply: their context. */
   async replyState(subscriberId: string): Promise<SubscriberContext> {
-    const [last, interval] = (await SEND_STATE_SCRIPT.run(this.#redis, [this.#keys.subscriber(subscriberId)], ['reply'])) as [string | null, string | null];
-    return { lastInboundAt: last ? Number(last) : undefined, intervalMs: interval ? Number(interval) : undefined };
+    const [last, interval, fallback] = (await SEND_STATE_SCRIPT.run(this.#redis, [this.#keys.subscriber(subscriberId)], ['reply'])) as [
+      string | null,
+      string | null,
+      RawFallback,
+    ];
+    return { lastInboundAt: last ? Number(last) : undefined, intervalMs: interval ? Number(interval) : undefined, fallback: decodeFallback(fallback) };
   }
 
   /** The one read of a subscriber's state for a feed send: their context, symbols, and the last price of each they got. */
@@ -93,8 +106,9 @@ export class LastSentPrices {
       string | null,
       string[],
       (string | null)[],
+      RawFallback,
     ];
-    const [last, interval, status, symbols, lastSent] = raw;
+    const [last, interval, status, symbols, lastSent, fallback] = raw;
     const previous = new Map<string, LastSent>();
     symbols.forEach((s, i) => {
       const v = decode(lastSent[i]);
@@ -103,6 +117,7 @@ export class LastSentPrices {
     return {
       lastInboundAt: last ? Number(last) : undefined,
       intervalMs: interval ? Number(interval) : undefined,
+      fallback: decodeFallback(fallback),
       subscribed: status !== 'stopped' && symbols.length > 0,
       symbols: symbols.sort(),
       previous,

@@ -5,6 +5,7 @@ import {
   MessagesError,
   RateLimitedError,
   type MessagesClient,
+  type OutboundMessage,
 } from '@tickercast/messages-client';
 import {
   CHANNEL_RULES,
@@ -14,12 +15,13 @@ import {
   type ChannelRule,
   type DeliveryLog,
   type DueIndex,
+  type Fallback,
   type PriceCache,
   type SendJob,
   type SubscriptionStore,
 } from '@tickercast/shared';
 import type { LastSentPrices } from './last-sent.ts';
-import { outboundFor, type OutboundSettings, type OutboundSkip } from './outbound.ts';
+import { outboundFor, priceTtlS, type OutboundSettings, type OutboundSkip } from './outbound.ts';
 import { priceLine } from './texts.ts';
 
 export interface SendDeps {
@@ -75,8 +77,12 @@ export type SendOutcome =
   | { kind: 'provider-down'; error: MessagesError }
   | { kind: 'refused'; reason: RefusalReason; error: MessagesError };
 
-/** Waits for this send's slot on the channel's schedule (SendPacer.waitForSlot), or says how long to rest when none is near. */
-export type Pace = () => Promise<{ waitedMs: number } | { restMs: number }>;
+/**
+ * Waits for this send's slot on the channel's schedule (SendPacer.waitForSlot), or says how long to
+ * rest when none is near. `failoverOn`: the message carries a failover leg on that channel, which
+ * takes a slot there too (without waiting for it: the provider sends the leg later, if at all).
+ */
+export type Pace = (failoverOn?: Channel) => Promise<{ waitedMs: number } | { restMs: number }>;
 
 /** The separator between the tickers of one feed message. */
 export const TICKER_SEPARATOR = ' · ';
@@ -124,15 +130,23 @@ export function createSendProcessor(deps: SendDeps) {
     lastInboundAt: number | undefined,
     pace: Pace,
     recheck: (() => Promise<boolean>) | undefined,
-  ): Promise<{ messageUuid: string } | SendOutcome> => {
-    const decision = outboundFor({ channel, to: address, from: deps.senders[channel], text, clientRef, lastInboundAt, now: clock() }, deps.outbound);
+    extra: { ttlS?: number | undefined; optIn?: boolean | undefined; fallback?: Fallback | undefined } = {},
+  ): Promise<{ messageUuid: string; workflowId?: string } | SendOutcome> => {
+    const { fallback, ...options } = extra;
+    const decision = outboundFor({ channel, to: address, from: deps.senders[channel], text, clientRef, lastInboundAt, now: clock(), ...options }, deps.outbound);
     if ('skip' in decision) return { kind: 'skipped', why: decision.skip };
-    const slot = await pace();
+    const message: OutboundMessage = decision.send;
+    if (fallback && fallback.channel !== channel && (await fallbackStillWanted(fallback))) {
+      // The provider's own failover: if this message is rejected or undeliverable, Vonage sends the
+      // SMS itself, with no round trip through us.
+      message.failover = [{ channel: 'sms', to: fallback.address, from: deps.senders.sms, text, clientRef, ...(options.ttlS !== undefined && { ttl: options.ttlS }) }];
+    }
+    const slot = await pace(message.failover ? fallback!.channel : undefined);
     if ('restMs' in slot) return { kind: 'no-slot', restMs: slot.restMs };
     // A STOP may have come while this send waited for its slot: the check before is that old.
     if (recheck && slot.waitedMs > 1 && !(await recheck())) return { kind: 'skipped', why: 'not subscribed' };
     try {
-      return await deps.client.send(decision.send);
+      return await deps.client.send(message);
     } catch (err) {
       // Anything but the client's own errors is not the provider's answer: thrown, it is retried.
       if (!(err instanceof MessagesError)) throw err;
@@ -147,12 +161,18 @@ export function createSendProcessor(deps: SendDeps) {
     }
   };
 
+  /**
+   * A fallback number that sent STOP on SMS has opted out there: its failover legs end with it.
+   * (Its own record, read apart: it lives in another slot than the subscriber's.)
+   */
+  const fallbackStillWanted = async (fallback: Fallback): Promise<boolean> => deps.store.isActive(subscriberId(fallback.channel, fallback.address));
+
   const reply = async (job: Extract<SendJob, { kind: 'reply' }>, jobId: string, pace: Pace): Promise<SendOutcome> => {
     const { channel, address } = parseSubscriberId(job.subscriberId);
     const context = await deps.lastSent.replyState(job.subscriberId);
-    const answer = await deliver(channel, address, job.text, jobId, context.lastInboundAt, pace, undefined);
+    const answer = await deliver(channel, address, job.text, jobId, context.lastInboundAt, pace, undefined, { optIn: job.optIn, fallback: context.fallback });
     if ('kind' in answer) return answer;
-    await deps.deliveries.recordSent({ messageUuid: answer.messageUuid, subscriberId: job.subscriberId, channel, text: job.text });
+    await deps.deliveries.recordSent({ messageUuid: answer.messageUuid, subscriberId: job.subscriberId, channel, text: job.text, workflowId: answer.workflowId });
     return { kind: 'sent', messageUuid: answer.messageUuid, text: job.text };
   };
 
@@ -195,9 +215,11 @@ export function createSendProcessor(deps: SendDeps) {
       prices: Object.fromEntries(g.map((i) => [changed[i]!, quotes.get(changed[i]!)!.price])),
     }));
     const sent: { messageUuid: string; text: string }[] = [];
+    // A price the network cannot deliver in time is worthless: the provider drops it past this.
+    const ttlS = priceTtlS(channel, state.intervalMs, deps.outbound);
     for (const part of parts) {
       // Every message of the turn carries the job's id: what the send window's place and the delivery log know it by.
-      const answer = await deliver(channel, address, part.text, jobId, state.lastInboundAt, pace, () => deps.store.isActive(id));
+      const answer = await deliver(channel, address, part.text, jobId, state.lastInboundAt, pace, () => deps.store.isActive(id), { ttlS, fallback: state.fallback });
       if ('kind' in answer) {
         // Skipped or refused: this turn is over. Anything else goes back to the queue and retries.
         if (answer.kind === 'skipped' || answer.kind === 'refused') await settle(readAt);
@@ -206,7 +228,7 @@ export function createSendProcessor(deps: SendDeps) {
       // Recorded per message: a retry after a failure further on sends only the rest.
       await Promise.all([
         deps.lastSent.set(id, part.prices, clock()),
-        deps.deliveries.recordSent({ messageUuid: answer.messageUuid, subscriberId: id, channel, text: part.text }),
+        deps.deliveries.recordSent({ messageUuid: answer.messageUuid, subscriberId: id, channel, text: part.text, workflowId: answer.workflowId }),
       ]);
       sent.push({ messageUuid: answer.messageUuid, text: part.text });
     }

@@ -1,13 +1,65 @@
-import type { PriceQuote } from '@tickercast/shared';
+import { CHANNEL_RULES, type Channel, type Fallback, type PriceQuote } from '@tickercast/shared';
 
 /** The texts the dispatcher sends: command replies and price lines. The web signup's confirmation is in apps/ingress/src/signup/texts.ts. */
 
-export function helpText(offered: readonly string[]): string {
-  return [
+/** `channel`: where the person writes from; off SMS, the help names FALLBACK SMS (and the fallback they have). */
+export function helpText(offered: readonly string[], channel?: Channel, fallback?: Fallback): string {
+  const lines = [
     'tickercast: live prices by message.',
     `Send a ticker to subscribe (${offered.join(', ')}), e.g. "${offered[0] ?? 'MSFT'}".`,
     `LIST shows yours, STOP ${offered[0] ?? 'MSFT'} drops one, STOP ends all, START resumes, EVERY 5m slows updates, HELP shows this.`,
-  ].join('\n');
+  ];
+  if (channel !== undefined && CHANNEL_RULES[channel].smsFallback !== 'none') {
+    lines.push(fallback ? `${fallbackLine(fallback)} FALLBACK OFF removes it.` : `${fallbackForm(channel)} gets your messages by SMS when ${CHANNEL_RULES[channel].label} cannot deliver them.`);
+  }
+  return lines.join('\n');
+}
+
+/** The right form of FALLBACK on a channel: with a number where the channel gives none we may text. */
+export function fallbackForm(channel: Channel): string {
+  return CHANNEL_RULES[channel].smsFallback === 'named' ? 'FALLBACK SMS +447700900123 (your number)' : 'FALLBACK SMS';
+}
+
+/** How a fallback is shown back to its owner (LIST, HELP). */
+export function fallbackLine(fallback: Fallback): string {
+  return `Fallback: ${CHANNEL_RULES[fallback.channel].label} to +${fallback.address}.`;
+}
+
+export function fallbackSetText(channel: Channel, fallback: Fallback): string {
+  return `Done: when ${CHANNEL_RULES[channel].label} cannot deliver a message, it goes by SMS to +${fallback.address}. FALLBACK OFF removes it.`;
+}
+
+export function fallbackAskedText(channel: Channel, number: string): string {
+  return `We texted +${number}: reply YES from that phone to get your ${CHANNEL_RULES[channel].label} messages there when ${CHANNEL_RULES[channel].label} cannot deliver them.`;
+}
+
+/** Sent to the number a person named: nothing goes there until it says YES. */
+export function fallbackConfirmRequestText(channel: Channel): string {
+  return `tickercast: someone on ${CHANNEL_RULES[channel].label} asked to get their price messages here when ${CHANNEL_RULES[channel].label} cannot deliver them. Reply YES to agree, NO if it was not you.`;
+}
+
+export function fallbackConfirmedText(channel: Channel): string {
+  return `Confirmed: tickercast messages for your ${CHANNEL_RULES[channel].label} come here when ${CHANNEL_RULES[channel].label} cannot deliver them. Reply STOP to end.`;
+}
+
+export function fallbackDeclinedText(): string {
+  return 'OK, this number will not be used.';
+}
+
+export function fallbackOffText(had: boolean): string {
+  return had ? 'Fallback removed: messages go only here now.' : 'You have no fallback. Nothing changed.';
+}
+
+export function fallbackOnSmsText(): string {
+  return 'You are on SMS already: FALLBACK SMS is for WhatsApp, Messenger and Viber. Nothing changed.';
+}
+
+export function fallbackNeedsNumberText(channel: Channel): string {
+  return `${CHANNEL_RULES[channel].label} does not give us a number to text. Send ${fallbackForm(channel)}. Nothing changed.`;
+}
+
+export function badFallbackText(problem: string, channel: Channel): string {
+  return `Sorry, not understood: ${problem}. Send ${fallbackForm(channel)}, or FALLBACK OFF. Nothing changed.`;
 }
 
 export function priceLine(symbol: string, price: number, previous?: number): string {
@@ -58,9 +110,13 @@ export function startedText(symbols: readonly string[], offered: readonly string
     : `Welcome back. Send a ticker to subscribe: ${offered.join(', ')}.`;
 }
 
-export function listText(symbols: readonly string[], quotes: Map<string, PriceQuote>, offered: readonly string[]): string {
-  if (symbols.length === 0) return `You follow nothing. Send a ticker to subscribe: ${offered.join(', ')}.`;
-  return [`You follow ${symbols.length}:`, ...symbols.map((s) => { const q = quotes.get(s); return q ? priceLine(s, q.price) : s; })].join('\n');
+export function listText(symbols: readonly string[], quotes: Map<string, PriceQuote>, offered: readonly string[], fallback?: Fallback): string {
+  const lines =
+    symbols.length === 0
+      ? [`You follow nothing. Send a ticker to subscribe: ${offered.join(', ')}.`]
+      : [`You follow ${symbols.length}:`, ...symbols.map((s) => { const q = quotes.get(s); return q ? priceLine(s, q.price) : s; })];
+  if (fallback) lines.push(fallbackLine(fallback));
+  return lines.join('\n');
 }
 
 export function everyText(intervalMs: number | null): string {

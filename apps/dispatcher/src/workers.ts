@@ -15,6 +15,7 @@ import {
   type RedisClient,
   type RedisKeys,
   FeedFloor,
+  failoverLegId,
   ProviderStatus,
   SendPacer,
   type SendWindow,
@@ -111,16 +112,25 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
       sendQueueName(channel),
       async (job: Job): Promise<SendResult> => {
         const feed = isFeedSend(job.name);
-        const pace = async () => {
+        const pace = async (failoverOn?: Channel) => {
           // Replies have had every send for too long: the next feed update goes right after this one.
           if (!feed && (await floor.owed(channel))) await deps.promoteFeed(channel);
+          if (failoverOn) {
+            // The failover leg's slot on its own channel first, taken now and not waited for: if that
+            // channel is full, this send rests as if its own were (a wasted reservation only slows).
+            const legWait = await pacer.reserve(failoverOn, failoverLegId(job.id!));
+            if (legWait < 0) return { restMs: Math.ceil(-legWait) };
+          }
           const slot = await pacer.waitForSlot(channel, job.id!);
           // Not awaited: nothing stands between a slot and its send. The mark only informs the floor.
           if (feed && 'waitedMs' in slot) floor.fed(channel).catch((err: unknown) => logger.warn({ err, channel }, 'feed send not marked'));
           return slot;
         };
         // A slot whose send did not go (skipped, STOP meanwhile, a throw) gives its place back; one that went already has.
-        const outcome = await deps.send(jobData(sendJobSchema, job), job.id!, pace).finally(() => deps.window.release(job.id!));
+        const outcome = await deps.send(jobData(sendJobSchema, job), job.id!, pace).finally(() => {
+          deps.window.release(job.id!);
+          deps.window.release(failoverLegId(job.id!));
+        });
         switch (outcome.kind) {
           case 'sent':
             await providerAnswered();

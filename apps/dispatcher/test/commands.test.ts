@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { INBOUND_TEXT_MAX, inboundMessageSchema } from '@tickercast/shared';
-import { COMMAND_TEXT_MAX, OPT_OUT_WORDS, parseCommand } from '../src/commands.ts';
+import { COMMAND_TEXT_MAX, OPT_OUT_WORDS, parseCommand, type Command } from '../src/commands.ts';
 
 const offered = new Set(['MSFT', 'GOOGL', 'AAPL']);
 const parse = (t: string) => parseCommand(t, offered);
@@ -159,6 +159,45 @@ describe('hostile text (issue 19, items 3 and 11)', () => {
         expect(parse(t)).toEqual({ kind: 'subscribe', symbols: ['GOOGL'], unknown: [] });
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('FALLBACK', () => {
+  const offered = new Set(['MSFT', 'GOOGL']);
+  it.each<[string, Command]>([
+    ['FALLBACK SMS', { kind: 'fallback', number: undefined }],
+    ['fallback sms', { kind: 'fallback', number: undefined }],
+    ['Fallback text', { kind: 'fallback', number: undefined }],
+    ['FALLBACK SMS +447700900123', { kind: 'fallback', number: '447700900123' }],
+    ['FALLBACK SMS +44 7700 900123', { kind: 'fallback', number: '447700900123' }],
+    ['FALLBACK SMS 0044 7700 900123', { kind: 'fallback', number: '447700900123' }],
+    ['FALLBACK SMS (+44) 7700-900123', { kind: 'fallback', number: '447700900123' }],
+    ['FALLBACK OFF', { kind: 'fallback-off' }],
+    ['fallback off.', { kind: 'fallback-off' }],
+    ['FALLBACK', { kind: 'bad-fallback', problem: 'FALLBACK needs a channel' }],
+    ['FALLBACK WHATSAPP', { kind: 'bad-fallback', problem: '"WHATSAPP" is not a fallback we offer (only SMS)' }],
+    ['FALLBACK MSFT', { kind: 'bad-fallback', problem: '"MSFT" is not a fallback we offer (only SMS)' }],
+    ['FALLBACK SMS my number', { kind: 'bad-fallback', problem: '"MY NUMBER" is not a phone number' }],
+    ['FALLBACK SMS 12345', { kind: 'bad-fallback', problem: '"12345" is not a phone number with its country code' }],
+    ['FALLBACK SMS 4477009001234567890', { kind: 'bad-fallback', problem: '"4477009001234567890" is not a phone number with its country code' }],
+    ['FALLBACK OFF NOW', { kind: 'bad-fallback', problem: '"NOW" after FALLBACK OFF' }],
+  ])('%s', (text, expected) => {
+    expect(parseCommand(text, offered)).toEqual(expected);
+  });
+
+  it('is a command only as the first word: "MSFT FALLBACK SMS" subscribes', () => {
+    expect(parseCommand('MSFT FALLBACK SMS', offered)).toMatchObject({ kind: 'subscribe', symbols: ['MSFT'] });
+  });
+
+  it('no FALLBACK text throws, whatever follows it, and each is one of its answers', () => {
+    const piece = fc.constantFrom('SMS', 'OFF', '+', '44', '7700', '900123', '00', 'ＳＭＳ', '\u200b', '....', '-', 'x'.repeat(700), '9'.repeat(40), '🙂', 'TEXT', ' ');
+    fc.assert(
+      fc.property(fc.array(fc.oneof(piece, fc.string({ maxLength: 20 })), { maxLength: 8 }), (words) => {
+        const kind = parseCommand(`FALLBACK ${words.join(' ')}`, offered).kind;
+        expect(['fallback', 'fallback-off', 'bad-fallback']).toContain(kind);
+      }),
+      { numRuns: 2000 },
     );
   });
 });

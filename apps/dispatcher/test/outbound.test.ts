@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { MESSAGES_API_CHANNELS, outboundMessageSchema } from '@tickercast/messages-client';
 import { CHANNEL_RULES, CHANNELS, fitReplyText, REPLY_TEXT_MAX, sendJobSchema } from '@tickercast/shared';
-import { outboundFor, type OutboundSettings } from '../src/outbound.ts';
+import { outboundFor, priceTtlS, type OutboundSettings } from '../src/outbound.ts';
 
 const CUSTOMER_CARE_WINDOW_MS = MESSAGES_API_CHANNELS.whatsapp.customerCareWindowMs;
-const rules: OutboundSettings = { whatsappTemplate: { name: 'price_update', locale: 'en_US' }, messengerTag: 'ACCOUNT_UPDATE', viberTtlS: 600 };
+const rules: OutboundSettings = { whatsappTemplate: { name: 'price_update', locale: 'en_US' }, whatsappOptInTemplate: 'optin', messengerTag: 'ACCOUNT_UPDATE', viberTtlS: 600, priceTtl: { maxS: 600, tickMs: 5000 } };
 const now = Date.UTC(2026, 10, 24, 12);
 const base = { to: '447700900123', from: '447700900000', text: 'MSFT 412.35', clientRef: 'job-1', now };
 
@@ -24,6 +24,13 @@ describe('outboundFor', () => {
         send: expect.objectContaining({ template: { name: 'price_update', locale: 'en_US', parameters: [base.text] } }),
       });
     }
+  });
+
+  it("WhatsApp: a web signup's request for a YES goes as the opt-in template outside the window, as text inside it", () => {
+    const outside = outboundFor({ ...base, channel: 'whatsapp', lastInboundAt: undefined, optIn: true }, rules);
+    expect(outside).toEqual({ send: expect.objectContaining({ template: { name: 'optin', locale: 'en_US', parameters: [base.text] } }) });
+    const inside = outboundFor({ ...base, channel: 'whatsapp', lastInboundAt: now - 1000, optIn: true }, rules);
+    expect(inside).toEqual({ send: expect.objectContaining({ text: base.text }) });
   });
 
   it('Messenger: a response inside the window, the configured tag outside, nothing without a tag', () => {
@@ -97,5 +104,32 @@ describe('reply lengths (issue 19 item 10)', () => {
     expect(long.startsWith(kept)).toBe(true);
     // Cut between words, never inside a ticker.
     expect(long[kept.length]).toMatch(/\s/);
+  });
+});
+
+describe('priceTtlS: how long a price update may wait at the provider', () => {
+  it('is the EVERY interval when one is set, bounded by PRICE_TTL_S', () => {
+    expect(priceTtlS('sms', 120_000, rules)).toBe(120);
+    expect(priceTtlS('viber_service', 120_000, rules)).toBe(120);
+    expect(priceTtlS('sms', 3_600_000, rules)).toBe(600);
+  });
+
+  it('is three ticks without one, raised to what the channel takes at least', () => {
+    expect(priceTtlS('sms', undefined, { priceTtl: { maxS: 600, tickMs: 10_000 } })).toBe(30);
+    // 15 s: SMS takes 20 at least, Viber 30.
+    expect(priceTtlS('sms', undefined, rules)).toBe(MESSAGES_API_CHANNELS.sms.ttlS.min);
+    expect(priceTtlS('viber_service', undefined, rules)).toBe(MESSAGES_API_CHANNELS.viber_service.ttlS.min);
+  });
+
+  it('is undefined where the channel takes no ttl', () => {
+    expect(priceTtlS('whatsapp', 120_000, rules)).toBeUndefined();
+    expect(priceTtlS('messenger', undefined, rules)).toBeUndefined();
+  });
+
+  it('goes on SMS and Viber messages; a Viber message without it keeps VIBER_TTL_S', () => {
+    expect(outboundFor({ ...base, channel: 'sms', lastInboundAt: undefined, ttlS: 45 }, rules)).toEqual({ send: expect.objectContaining({ ttl: 45 }) });
+    expect(outboundFor({ ...base, channel: 'viber_service', lastInboundAt: undefined, ttlS: 45 }, rules)).toEqual({ send: expect.objectContaining({ ttl: 45 }) });
+    expect(outboundFor({ ...base, channel: 'viber_service', lastInboundAt: undefined }, rules)).toEqual({ send: expect.objectContaining({ ttl: 600 }) });
+    expect(outboundFor({ ...base, channel: 'whatsapp', lastInboundAt: undefined, ttlS: 45 }, rules)).toEqual({ send: expect.not.objectContaining({ ttl: 45 }) });
   });
 });

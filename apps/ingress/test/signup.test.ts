@@ -73,7 +73,7 @@ describe('POST /signup', () => {
     expect(res.body).not.toContain('447700900123');
 
     expect(await jobs('sms')).toEqual([
-      { kind: 'reply', subscriberId: 'sms:447700900123', text: 'Reply YES to get MSFT, GOOGL price updates from tickercast. Ignore this if you did not ask.' },
+      { kind: 'reply', subscriberId: 'sms:447700900123', text: 'Reply YES to get MSFT, GOOGL price updates from tickercast. Ignore this if you did not ask.', optIn: true },
     ]);
     expect(await ing.totalJobs()).toBe(1);
     // No priority: it goes ahead of feed updates.
@@ -96,10 +96,10 @@ describe('POST /signup', () => {
     expect(await jobs('sms')).toEqual([expect.objectContaining({ text: 'Reply YES to get MSFT, AAPL price updates from tickercast. Ignore this if you did not ask.' })]);
   });
 
-  it('WhatsApp: one confirmation on the WhatsApp queue (sent as the template outside the window)', async () => {
+  it('WhatsApp: one confirmation on the WhatsApp queue (sent as the opt-in template outside the window)', async () => {
     await start();
     expect((await post({ channel: 'whatsapp', number: '0033612345678', tickers: 'AAPL' })).statusCode).toBe(200);
-    expect(await jobs('whatsapp')).toEqual([{ kind: 'reply', subscriberId: 'whatsapp:33612345678', text: expect.stringMatching(/^Reply YES to get AAPL price updates/) }]);
+    expect(await jobs('whatsapp')).toEqual([{ kind: 'reply', subscriberId: 'whatsapp:33612345678', text: expect.stringMatching(/^Reply YES to get AAPL price updates/), optIn: true }]);
     expect(await ing.totalJobs()).toBe(1);
   });
 
@@ -107,7 +107,7 @@ describe('POST /signup', () => {
     await start();
     expect((await post({ channel: 'viber_service', number: '+14155550123', tickers: ['GOOGL'] })).statusCode).toBe(200);
     expect(await jobs('viber_service')).toEqual([
-      { kind: 'reply', subscriberId: 'viber_service:14155550123', text: 'Welcome to tickercast! You asked for GOOGL price updates. Reply YES to start, NO to decline.' },
+      { kind: 'reply', subscriberId: 'viber_service:14155550123', text: 'Welcome to tickercast! You asked for GOOGL price updates. Reply YES to start, NO to decline.', optIn: true },
     ]);
   });
 

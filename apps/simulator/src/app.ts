@@ -7,8 +7,8 @@ import { controlRoutes } from './control.ts';
 import { phonePage } from './phone-page.ts';
 import { phoneRoutes } from './phones.ts';
 import { sendProblem } from './problems.ts';
-import { validateRequest } from './request-schema.ts';
-import { planStatuses, runStatuses, type StatusDeps } from './status-webhooks.ts';
+import { validateRequest, type AcceptedRequest } from './request-schema.ts';
+import { expiresOnTheWay, failedOver, planStatuses, runStatuses, type StatusDeps, type StatusStep } from './status-webhooks.ts';
 import { displayText, type AcceptedMessage, type SimulatorStore } from './store.ts';
 import { webhookTargets } from './webhook-targets.ts';
 import { needsWhatsAppWindow } from './whatsapp-window.ts';
@@ -81,7 +81,21 @@ export function buildSimulator(options: SimulatorOptions): Simulator {
       reply.header('retry-after', String(Math.ceil(slot.retryAfterMs / 1000)));
       return sendProblem(reply, 'throttled');
     }
+    const legs = [body, ...result.failover];
+    const workflowId = legs.length > 1 ? randomUUID().replace(/-/g, '') : undefined;
+    const first = dispatch(legs, 0, workflowId, at, arrivedAt);
+    return reply.code(202).send({ message_uuid: first.messageUuid, ...(workflowId && { workflow_id: workflowId }) });
+  });
+
+  /**
+   * Accepts one message of a request and plays its statuses. With `failover`, Vonage sends the next
+   * message itself, without another request, once this one is rejected or undeliverable: each has
+   * its own message_uuid and statuses, and every status names the workflow and its place in it.
+   */
+  function dispatch(legs: AcceptedRequest[], i: number, workflowId: string | undefined, at: number, arrivedAt: number): AcceptedMessage {
+    const body = legs[i]!;
     const windowOpen = !ctx.settings.whatsappWindow || !needsWhatsAppWindow(body) || ctx.windows.isOpen(body.to, at);
+    const reachesPhone = windowOpen && !expiresOnTheWay(body, ctx.settings.statusWebhooks);
     const message: AcceptedMessage = {
       messageUuid: randomUUID(),
       acceptedAt: new Date(at).toISOString(),
@@ -90,13 +104,20 @@ export function buildSimulator(options: SimulatorOptions): Simulator {
       to: body.to,
       from: body.from,
       display: displayText(body),
-      request: body,
-      ...(!windowOpen && { refused: true }),
+      request: i === 0 && legs.length > 1 ? { ...body, failover: legs.slice(1) } : body,
+      ...(workflowId && { workflow: { id: workflowId, item: i + 1, total: legs.length } }),
+      ...(!reachesPhone && { refused: true }),
     };
     const entry = ctx.store.accept(message);
-    runStatuses(statusDeps, message, entry, planStatuses(message, ctx.settings.statusWebhooks, windowOpen, ctx.statusRandom));
-    return reply.code(202).send({ message_uuid: message.messageUuid });
-  });
+    const steps = planStatuses(message, ctx.settings.statusWebhooks, windowOpen, ctx.statusRandom);
+    const next = i + 1 < legs.length ? (last: StatusStep | undefined) => {
+      if (!failedOver(last)) return;
+      const now = ctx.now();
+      dispatch(legs, i + 1, workflowId, now, now);
+    } : undefined;
+    runStatuses(statusDeps, message, entry, steps, next);
+    return message;
+  }
 
   // One scope for everything under /_sim, so the guard covers each route however its URL is spelled.
   app.register(async (control) => {

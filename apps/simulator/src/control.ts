@@ -30,6 +30,7 @@ const settingsPatch = z.strictObject({
       failRate: z.number().min(0).max(1),
       failStatus,
       failCode: errorCode,
+      deliveryDelayMs: z.number().int().min(0).max(7 * 24 * 60 * 60 * 1000),
       failNumbers: z.record(z.string().min(1).max(50), z.strictObject({ status: failStatus.default('rejected'), code: errorCode.default(1240) })),
     })
     .partial()

@@ -31,6 +31,7 @@ const { app } = buildSimulator({
     failStatus: config.SIMULATOR_FAIL_STATUS,
     failCode: config.SIMULATOR_FAIL_CODE,
     failNumbers: config.SIMULATOR_FAIL_NUMBERS,
+    deliveryDelayMs: config.SIMULATOR_DELIVERY_DELAY_MS,
   },
   webhookDelivery: { retries: config.SIMULATOR_WEBHOOK_RETRIES, retryBaseMs: config.SIMULATOR_WEBHOOK_RETRY_BASE_MS },
   whatsappWindow: config.SIMULATOR_WHATSAPP_WINDOW,

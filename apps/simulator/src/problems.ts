@@ -61,6 +61,7 @@ const MESSAGE_ERRORS: Record<number, string> = {
   1240: 'Illegal Number - The recipient has opted out (sent STOP) and no longer wishes to receive messages from you.',
   1260: 'Destination unreachable - The message could not be delivered to the recipient.',
   1300: 'Not part of the provider network - The number or ID is not a user in the provider network.',
+  1360: 'TTL was activated, or message expired before delivered.',
   1340: 'Outside of the allowed window - This message is sent outside of allowed response window.',
 };
 

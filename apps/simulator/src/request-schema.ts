@@ -100,11 +100,40 @@ export type AcceptedRequest =
   | z.infer<typeof viber>;
 
 export type ValidationResult =
-  | { ok: true; body: AcceptedRequest }
+  | { ok: true; body: AcceptedRequest; failover: AcceptedRequest[] }
   | { ok: false; invalid: { name: string; reason: string }[] };
 
-/** Validates a parsed body; on failure names every invalid parameter, as Vonage's 422 does. */
+/** The most failover messages one request may carry (Vonage publishes no figure; one per other channel is plenty). */
+export const FAILOVER_MAX = 5;
+
+/**
+ * Validates a parsed body, and its `failover` (components/schemas/Failover: an array of whole
+ * messages, each on its own channel's rules, tried in turn when the one before is not delivered);
+ * on failure names every invalid parameter, as Vonage's 422 does.
+ */
 export function validateRequest(body: unknown): ValidationResult {
+  const main = validateOne(body);
+  if (!main.ok) return main;
+  const failover = (body as { failover?: unknown }).failover;
+  if (failover === undefined) return { ok: true, body: main.body, failover: [] };
+  if (!Array.isArray(failover) || failover.length === 0 || failover.length > FAILOVER_MAX) {
+    return { ok: false, invalid: [{ name: 'failover', reason: `must be an array of 1 to ${FAILOVER_MAX} messages` }] };
+  }
+  const legs: AcceptedRequest[] = [];
+  const invalid: { name: string; reason: string }[] = [];
+  failover.forEach((item: unknown, i) => {
+    if (typeof item === 'object' && item !== null && 'failover' in item) {
+      invalid.push({ name: `failover.${i}.failover`, reason: 'a failover message cannot have a failover of its own' });
+      return;
+    }
+    const leg = validateOne(item);
+    if (leg.ok) legs.push(leg.body);
+    else invalid.push(...leg.invalid.map((p) => ({ name: `failover.${i}.${p.name}`, reason: p.reason })));
+  });
+  return invalid.length > 0 ? { ok: false, invalid } : { ok: true, body: main.body, failover: legs };
+}
+
+function validateOne(body: unknown): { ok: true; body: AcceptedRequest } | { ok: false; invalid: { name: string; reason: string }[] } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { ok: false, invalid: [{ name: 'body', reason: 'must be a JSON object' }] };
   }

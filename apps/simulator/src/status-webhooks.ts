@@ -1,7 +1,7 @@
 import { MESSAGES_API_CHANNELS } from '@tickercast/messages-client';
 import { messageStatusError, type MessageStatusError } from './problems.ts';
 import type { Random } from './random.ts';
-import type { ApiChannel } from './request-schema.ts';
+import type { AcceptedRequest, ApiChannel } from './request-schema.ts';
 import type { AcceptedMessage, ConversationEntry } from './store.ts';
 import type { OutgoingRequest, WebhookSender } from './webhook-delivery.ts';
 
@@ -24,8 +24,19 @@ export interface StatusSettings {
   failRate: number;
   failStatus: FailStatus;
   failCode: number;
-  /** Recipients whose every message fails, with the status and error code to report. */
+  /**
+   * Recipients whose every message fails, with the status and error code to report: by number
+   * (every channel), or `channel:number` for one channel only (a WhatsApp user who is not on
+   * WhatsApp any more, whose SMS still arrive).
+   */
   failNumbers: Record<string, { status: FailStatus; code: number }>;
+  /**
+   * How long the simulated network takes to reach a phone (a handset switched off, out of coverage).
+   * Decided, like every outcome, when the message is accepted: a message whose `ttl` is shorter
+   * expires on the way (submitted, then undeliverable with 1360) and never reaches the phone; the
+   * statuses themselves are still played `delayMs` apart, so a test need not wait out a ttl.
+   */
+  deliveryDelayMs: number;
 }
 
 export const DEFAULT_STATUS_SETTINGS: StatusSettings = {
@@ -35,6 +46,7 @@ export const DEFAULT_STATUS_SETTINGS: StatusSettings = {
   failStatus: 'rejected',
   failCode: 1230,
   failNumbers: {},
+  deliveryDelayMs: 0,
 };
 
 export interface StatusStep {
@@ -48,12 +60,35 @@ function failure(status: FailStatus, code: number): StatusStep[] {
   return status === 'rejected' ? [{ status, error }] : [{ status: 'submitted' }, { status, error }];
 }
 
+/** Vonage's code for a message whose ttl ran out before it was delivered. */
+export const TTL_EXPIRED_CODE = 1360;
+
+/** The ttl (seconds) a request asked for, where its channel takes one: SMS and MMS at the top level, Viber under viber_service. */
+export function requestTtlS(request: AcceptedRequest): number | undefined {
+  switch (request.channel) {
+    case 'sms':
+    case 'mms':
+      return request.ttl;
+    case 'viber_service':
+      return request.viber_service?.ttl;
+    default:
+      return undefined;
+  }
+}
+
+/** Whether the network's delay outlasts the message's ttl: it is dropped on the way. */
+export function expiresOnTheWay(request: AcceptedRequest, settings: Pick<StatusSettings, 'deliveryDelayMs'>): boolean {
+  const ttlS = requestTtlS(request);
+  return ttlS !== undefined && settings.deliveryDelayMs > ttlS * 1000;
+}
+
 /** The statuses one message will go through. `windowOpen` is false for WhatsApp free text outside the 24-hour window. */
 export function planStatuses(message: AcceptedMessage, settings: StatusSettings, windowOpen: boolean, random: Random): StatusStep[] {
   if (!windowOpen) return [{ status: 'rejected', error: messageStatusError(1340) }];
-  const byNumber = settings.failNumbers[message.to];
+  const byNumber = settings.failNumbers[`${message.channel}:${message.to}`] ?? settings.failNumbers[message.to];
   if (byNumber) return failure(byNumber.status, byNumber.code);
   if (settings.failRate > 0 && random() < settings.failRate) return failure(settings.failStatus, settings.failCode);
+  if (expiresOnTheWay(message.request, settings)) return failure('undeliverable', TTL_EXPIRED_CODE);
   const steps: StatusStep[] = [{ status: 'submitted' }, { status: 'delivered' }];
   if (MESSAGES_API_CHANNELS[message.channel].readReceipts) steps.push({ status: 'read' });
   return steps;
@@ -76,6 +111,9 @@ export function statusBody(message: AcceptedMessage, step: StatusStep, at: numbe
     channel: message.channel,
     ...(request.client_ref !== undefined && { client_ref: request.client_ref }),
     ...(step.error && { error: step.error }),
+    ...(message.workflow && {
+      workflow: { workflow_id: message.workflow.id, items_number: String(message.workflow.item), items_total: String(message.workflow.total) },
+    }),
     ...(billed && { usage: { currency: 'EUR', price: PRICES[message.channel] } }),
     ...(billed && request.channel === 'sms' && { sms: { count_total: String(segments) } }),
     ...(step.status === 'delivered' &&
@@ -106,12 +144,27 @@ function apply(deps: StatusDeps, message: AcceptedMessage, entry: ConversationEn
   deps.counts[step.status]++;
 }
 
-/** Plays a message's statuses: each after the delay, posted when status webhooks are on. */
-export function runStatuses(deps: StatusDeps, message: AcceptedMessage, entry: ConversationEntry | undefined, steps: StatusStep[]): void {
+/** Whether a message that ended so was not delivered: the next message of its failover, if any, goes then. */
+export function failedOver(last: StatusStep | undefined): boolean {
+  return last?.status === 'rejected' || last?.status === 'undeliverable';
+}
+
+/**
+ * Plays a message's statuses: each after the delay, posted when status webhooks are on. `then`
+ * runs once the last is applied (a failover's next message waits for the end of the one before).
+ */
+export function runStatuses(
+  deps: StatusDeps,
+  message: AcceptedMessage,
+  entry: ConversationEntry | undefined,
+  steps: StatusStep[],
+  then?: (last: StatusStep | undefined) => void,
+): void {
   const settings = deps.settings();
   if (!settings.enabled) {
     // No webhooks, no timers: the message simply ends in its final state.
     for (const step of steps) apply(deps, message, entry, step);
+    then?.(steps.at(-1));
     return;
   }
   const url = message.request.webhook_url ?? deps.statusUrl;
@@ -126,6 +179,7 @@ export function runStatuses(deps: StatusDeps, message: AcceptedMessage, entry: C
       return { url, method: 'POST', headers, body: raw };
     });
     if (i + 1 < steps.length) deps.sender.later(() => next(i + 1), settings.delayMs);
+    else then?.(step);
   };
   deps.sender.later(() => next(0), settings.delayMs);
 }

@@ -13,12 +13,18 @@ export interface AcceptedMessage {
   from: string;
   /** The text a phone shows: the text, or the template name and parameters. */
   display: string;
-  request: AcceptedRequest;
+  /** The body as accepted: the first message of a failover request keeps its `failover`, so the request reads as it was sent. */
+  request: AcceptedRequest & { failover?: AcceptedRequest[] };
   /** The latest status the message reached (absent until its first). */
   status?: MessageStatus;
   /** Why it failed, when it did. */
   error?: MessageStatusError;
-  /** Refused after acceptance (WhatsApp free text outside the window): the phone never shows it. */
+  /**
+   * Its place in a failover workflow (a request with `failover`): the workflow's id, its position
+   * (1: the message requested first, 2: the first of `failover`, …) and how many messages it has.
+   */
+  workflow?: { id: string; item: number; total: number };
+  /** Never reaches the phone, which does not show it: refused after acceptance (WhatsApp free text outside the window), or expired on the way (its ttl shorter than the network's delay). */
   refused?: boolean;
 }
 

@@ -88,7 +88,7 @@ describe('/_sim/settings', () => {
     const before = (await sim.app.inject({ method: 'GET', url: '/_sim/settings' })).json();
     expect(before).toEqual({
       rateLimits: { sms: 0, mms: 0, whatsapp: 0, messenger: 0, viber_service: 0, all: 0 },
-      statusWebhooks: { enabled: true, delayMs: 50, failRate: 0, failStatus: 'rejected', failCode: 1230, failNumbers: {} },
+      statusWebhooks: { enabled: true, delayMs: 50, failRate: 0, failStatus: 'rejected', failCode: 1230, failNumbers: {}, deliveryDelayMs: 0 },
       webhookDelivery: { retries: 5, retryBaseMs: 500, timeoutMs: 5000 },
       whatsappWindow: true,
       smsInbound: { format: 'messages', method: 'POST' },

@@ -207,6 +207,40 @@ describe('failure outcomes', () => {
   });
 });
 
+describe('ttl: a message the network holds longer than its ttl expires on the way', () => {
+  it.each([
+    ['an SMS ttl', { ...SMS, ttl: 20 }],
+    ['a Viber ttl', { ...VIBER, viber_service: { category: 'transaction', ttl: 30 } }],
+  ])('%s shorter than the delivery delay: submitted, then undeliverable with 1360, and the phone never shows it', async (_name, body) => {
+    start({ statusWebhooks: { deliveryDelayMs: 31_000 } });
+    const uuid = await sendOk(sim, body);
+    const got = await until('statuses', () => statuses(uuid).length === 2 && statuses(uuid));
+    expect(got.map((s) => s.status)).toEqual(['submitted', 'undeliverable']);
+    expect(got[1]!.error).toMatchObject({ type: 'https://developer.vonage.com/api-errors/messages#1360', title: '1360' });
+    expect(sim.store.conversation(body.channel, body.to)).toEqual([]);
+    if (specAvailable) for (const b of got) expect(validateStatusWebhook(b).errors).toEqual([]);
+  });
+
+  it('a ttl longer than the delay, or none at all, is delivered as usual', async () => {
+    start({ statusWebhooks: { deliveryDelayMs: 31_000 } });
+    const long = await sendOk(sim, { ...SMS, ttl: 32 });
+    const none = await sendOk(sim, { ...SMS, to: '447700900124' });
+    await until('statuses', () => statuses(long).length === 2 && statuses(none).length === 2);
+    expect(statuses(long).map((s) => s.status)).toEqual(['submitted', 'delivered']);
+    expect(statuses(none).map((s) => s.status)).toEqual(['submitted', 'delivered']);
+    expect(sim.store.conversation('sms', SMS.to)).toHaveLength(1);
+  });
+
+  it('the delay is a runtime setting', async () => {
+    start();
+    const res = await sim.app.inject({ method: 'PATCH', url: '/_sim/settings', payload: { statusWebhooks: { deliveryDelayMs: 60_000 } } });
+    expect(res.json<{ statusWebhooks: { deliveryDelayMs: number } }>().statusWebhooks.deliveryDelayMs).toBe(60_000);
+    const uuid = await sendOk(sim, { ...SMS, ttl: 59 });
+    await until('expired', () => statuses(uuid).length === 2);
+    expect(statuses(uuid)[1]!.status).toBe('undeliverable');
+  });
+});
+
 describe('webhook retries', () => {
   it('retries a status webhook that gets no 200/204, until it does, at doubling intervals', async () => {
     start({ webhookDelivery: { retryBaseMs: 10, retries: 5 } });
@@ -280,5 +314,53 @@ describe.skipIf(!specAvailable)("every status webhook against Vonage's x-webhook
       expect({ body, errors: check.errors }).toEqual({ body, errors: [] });
       expect(check.valid).toBe(true);
     }
+  });
+});
+
+describe('failover: the messages Vonage sends itself when the one before is not delivered', () => {
+  const PHONE = WHATSAPP_TEXT.to;
+  const smsLeg = { channel: 'sms', message_type: 'text', to: PHONE, from: '447700900000', text: WHATSAPP_TEXT.text, client_ref: 'job-7' };
+  const all = () => capture.on('/webhooks/status').map((h) => h.params as { message_uuid: string; channel: string; status: string; workflow?: Record<string, string>; error?: { type: string } });
+
+  it('a rejected WhatsApp message is followed by its SMS: each with its own uuid and statuses, both naming the workflow', async () => {
+    start({ statusWebhooks: { failNumbers: { [`whatsapp:${PHONE}`]: { status: 'rejected', code: 1300 } } } });
+    sim.ctx.windows.record(PHONE, Date.now());
+    const res = await send(sim, { ...WHATSAPP_TEXT, client_ref: 'job-7', failover: [smsLeg] });
+    expect(res.statusCode).toBe(202);
+    const { message_uuid: first, workflow_id: workflow } = res.json<{ message_uuid: string; workflow_id: string }>();
+    expect(workflow).toEqual(expect.any(String));
+
+    const got = await until('both legs', () => all().length === 3 && all());
+    expect(got.map((b) => [b.channel, b.status, b.workflow?.items_number])).toEqual([
+      ['whatsapp', 'rejected', '1'],
+      ['sms', 'submitted', '2'],
+      ['sms', 'delivered', '2'],
+    ]);
+    expect(got[0]!.message_uuid).toBe(first);
+    expect(got[0]!.error?.type).toMatch(/#1300$/);
+    expect(got[1]!.message_uuid).not.toBe(first);
+    for (const b of got) expect(b.workflow).toEqual({ workflow_id: workflow, items_number: expect.any(String), items_total: '2' });
+    expect(sim.store.conversation('sms', PHONE).map((e) => e.text)).toEqual([WHATSAPP_TEXT.text]);
+    expect(sim.store.conversation('whatsapp', PHONE).map((e) => e.status)).toEqual(['rejected']);
+    if (specAvailable) for (const b of got) expect(validateStatusWebhook(b).errors).toEqual([]);
+  });
+
+  it('a delivered message ends its workflow: the failover is never sent', async () => {
+    start();
+    sim.ctx.windows.record(PHONE, Date.now());
+    const uuid = await sendOk(sim, { ...WHATSAPP_TEXT, failover: [smsLeg] });
+    await until('read', () => statuses(uuid).length === 3);
+    await sleep(50);
+    expect(all().map((b) => b.channel)).toEqual(['whatsapp', 'whatsapp', 'whatsapp']);
+    expect(sim.store.messages({ channel: 'sms' })).toEqual([]);
+  });
+
+  it('a failover message is checked as a message of its own, and may not nest', async () => {
+    start();
+    const bad = await send(sim, { ...WHATSAPP_TEXT, failover: [{ ...smsLeg, to: '+44' }, { ...smsLeg, failover: [smsLeg] }] });
+    expect(bad.statusCode).toBe(422);
+    expect(bad.json<{ invalid_parameters: { name: string }[] }>().invalid_parameters.map((p) => p.name)).toEqual(['failover.0.to', 'failover.1.failover']);
+    expect((await send(sim, { ...WHATSAPP_TEXT, failover: [] })).statusCode).toBe(422);
+    expect(sim.store.acceptedTotal).toBe(0);
   });
 });

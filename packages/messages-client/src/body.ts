@@ -27,6 +27,22 @@ const CHANNELS: ReadonlySet<string> = new Set<string>(API_CHANNELS);
  * is made when an address or field is wrong for its channel.
  */
 export function buildRequestBody(input: OutboundMessage): RequestBody {
+  const { failover, ...message } = input;
+  const body = buildOne(message);
+  if (failover === undefined || failover.length === 0) return body;
+  // Each failover message is a whole message of its own, checked as one; field names say which.
+  const legs = failover.map((leg, i) => {
+    try {
+      return buildOne(leg);
+    } catch (err) {
+      if (err instanceof MessageValidationError) throw new MessageValidationError(`failover.${i}.${err.field}`, err.message.slice(err.field.length + 2));
+      throw err;
+    }
+  });
+  return { ...body, failover: legs };
+}
+
+function buildOne(input: OutboundMessage): RequestBody {
   const raw = input as Partial<Record<string, unknown>>;
   if (typeof raw.channel !== 'string' || !CHANNELS.has(raw.channel)) {
     throw new MessageValidationError('channel', `must be one of ${API_CHANNELS.join(', ')}`);

@@ -18,6 +18,8 @@ export interface MessagesClientOptions {
 
 export interface SendResult {
   messageUuid: string;
+  /** The failover workflow's id, when the message was sent with a `failover`: its legs' statuses carry it. */
+  workflowId?: string;
 }
 
 /**
@@ -69,9 +71,10 @@ export class MessagesClient {
     this.#onResponse?.({ channel: message.channel, status: response.statusCode, durationMs: performance.now() - started });
     const parsed = parseJson(response.text);
     if (response.statusCode === 202 || response.statusCode === 200) {
-      const uuid = (parsed as { message_uuid?: unknown } | undefined)?.message_uuid;
+      const accepted = parsed as { message_uuid?: unknown; workflow_id?: unknown } | undefined;
+      const uuid = accepted?.message_uuid;
       if (typeof uuid !== 'string') throw new NetworkError('the API accepted the message but returned no message_uuid', undefined);
-      return { messageUuid: uuid };
+      return { messageUuid: uuid, ...(typeof accepted?.workflow_id === 'string' && { workflowId: accepted.workflow_id }) };
     }
     const problem: Problem = typeof parsed === 'object' && parsed !== null ? (parsed as Problem) : { title: STATUS_TITLES[response.statusCode] ?? 'error' };
     const retryAfter = response.headers['retry-after'];

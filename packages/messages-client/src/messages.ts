@@ -75,7 +75,14 @@ export const outboundMessageSchema = z.union([
   viberMessageSchema,
 ]);
 
-export type OutboundMessage = z.input<typeof outboundMessageSchema>;
+/** One message of the API's own failover: a whole message on another channel, tried when the one before is not delivered. */
+export type FailoverMessage = z.input<typeof outboundMessageSchema>;
+
+/**
+ * What send() takes: a message, and optionally the Messages API's `failover`, the messages Vonage
+ * sends in turn, without another request, when the one before is rejected or undeliverable.
+ */
+export type OutboundMessage = z.input<typeof outboundMessageSchema> & { failover?: FailoverMessage[] | undefined };
 export type SmsMessage = z.input<typeof smsMessageSchema>;
 export type MmsImageMessage = z.input<typeof mmsImageSchema>;
 export type WhatsAppTextMessage = z.input<typeof whatsappTextSchema>;

@@ -46,6 +46,47 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "a WhatsApp text with the API's own failover to SMS: each leg a whole message, its number normalized",
+    input: {
+      channel: 'whatsapp',
+      to: '447700900123',
+      from: '447700900001',
+      text: 'MSFT 412.35',
+      clientRef: 'job-9',
+      failover: [{ channel: 'sms', to: '+447700900123', from: '447700900000', text: 'MSFT 412.35', clientRef: 'job-9', ttl: 60 }],
+    },
+    body: {
+      channel: 'whatsapp',
+      message_type: 'text',
+      to: '447700900123',
+      from: '447700900001',
+      text: 'MSFT 412.35',
+      client_ref: 'job-9',
+      failover: [{ channel: 'sms', message_type: 'text', to: '447700900123', from: '447700900000', text: 'MSFT 412.35', client_ref: 'job-9', ttl: 60 }],
+    },
+  },
+  {
+    name: 'a Viber message failing over to SMS',
+    input: {
+      channel: 'viber_service',
+      to: '447700900123',
+      from: '16273',
+      text: 'MSFT 412.35',
+      category: 'transaction',
+      ttl: 30,
+      failover: [{ channel: 'sms', to: '447700900123', from: '447700900000', text: 'MSFT 412.35' }],
+    },
+    body: {
+      channel: 'viber_service',
+      message_type: 'text',
+      to: '447700900123',
+      from: '16273',
+      text: 'MSFT 412.35',
+      viber_service: { category: 'transaction', ttl: 30 },
+      failover: [{ channel: 'sms', message_type: 'text', to: '447700900123', from: '447700900000', text: 'MSFT 412.35' }],
+    },
+  },
+  {
     name: 'a plain SMS from a number written with 00, which goes out as bare digits with no optional fields',
     input: { channel: 'sms', to: '00447700900123', from: '00447700900000', text: 'GOOGL 171.02 USD' },
     body: { channel: 'sms', message_type: 'text', to: '447700900123', from: '447700900000', text: 'GOOGL 171.02 USD' },
@@ -185,7 +226,8 @@ describe('request bodies on the wire', () => {
 
   beforeEach(() => {
     received.length = 0;
-    sim.store.reset();
+    // Everything, scheduled statuses included: a failover case's next leg must not land in the next case.
+    sim.reset();
   });
 
   it.each(CASES)('$name', async ({ input, body }) => {

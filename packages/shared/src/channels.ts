@@ -43,6 +43,13 @@ export interface ChannelRule {
    * requires; or `per ticker`, one message each, for a channel that needs it.
    */
   feedMessage: 'combined' | 'per ticker';
+  /**
+   * FALLBACK SMS: whose number the SMS fallback goes to. `the address`: the channel's own address is
+   * the person's mobile number (WhatsApp), used as it is; `named`: the channel gives no number we may
+   * text (a Messenger id; a Viber user is not known to be reachable by SMS at that number), so the
+   * person names one and confirms it with a YES from it; `none`: the channel is SMS itself.
+   */
+  smsFallback: 'the address' | 'named' | 'none';
   /** The config variable of the channel's send rate (per second, across every dispatcher). */
   rateVar: ConfigKey<number>;
   /** The config variable of our sender id on the channel: a number, a page id, a service id. */
@@ -50,10 +57,11 @@ export interface ChannelRule {
 }
 
 export const CHANNEL_RULES = {
-  sms: { label: 'SMS', webSignup: true, replyTextMax: 1000, feedMessage: 'combined', outsideWindow: 'no window', rateVar: 'SMS_RATE_PER_SEC', senderVar: 'SMS_FROM' },
-  whatsapp: { label: 'WhatsApp', webSignup: true, replyTextMax: 1000, feedMessage: 'combined', outsideWindow: 'template', rateVar: 'WHATSAPP_RATE_PER_SEC', senderVar: 'WHATSAPP_FROM' },
+  sms: { label: 'SMS', smsFallback: 'none', webSignup: true, replyTextMax: 1000, feedMessage: 'combined', outsideWindow: 'no window', rateVar: 'SMS_RATE_PER_SEC', senderVar: 'SMS_FROM' },
+  whatsapp: { label: 'WhatsApp', smsFallback: 'the address', webSignup: true, replyTextMax: 1000, feedMessage: 'combined', outsideWindow: 'template', rateVar: 'WHATSAPP_RATE_PER_SEC', senderVar: 'WHATSAPP_FROM' },
   messenger: {
     label: 'Messenger',
+    smsFallback: 'named',
     webSignup: false,
     replyTextMax: 640,
     feedMessage: 'combined',
@@ -61,7 +69,7 @@ export const CHANNEL_RULES = {
     rateVar: 'MESSENGER_RATE_PER_SEC',
     senderVar: 'MESSENGER_FROM',
   },
-  viber_service: { label: 'Viber', webSignup: true, replyTextMax: 1000, feedMessage: 'combined', outsideWindow: 'no window', rateVar: 'VIBER_RATE_PER_SEC', senderVar: 'VIBER_FROM' },
+  viber_service: { label: 'Viber', smsFallback: 'named', webSignup: true, replyTextMax: 1000, feedMessage: 'combined', outsideWindow: 'no window', rateVar: 'VIBER_RATE_PER_SEC', senderVar: 'VIBER_FROM' },
 } as const satisfies { [C in ApiChannel]?: ChannelRule & (C extends PhoneChannel ? unknown : { webSignup: false }) };
 
 /** The Messages API v1 channels the feed speaks on, named as the API names them. */

@@ -29,7 +29,7 @@ export function redisKeys(namespace: string, layout: KeyLayout = {}) {
 
     /**
      * Hash, a subscriber's record: channel, address, status, createdAt, updatedAt, lastInboundAt,
-     * intervalMs, and a field `sym:<SYMBOL>` per symbol they follow, whose value is the last price
+     * intervalMs, fallbackChannel and fallbackAddress (FALLBACK SMS), and a field `sym:<SYMBOL>` per symbol they follow, whose value is the last price
      * they were sent of it and when (`price|ms`), or '' before the first.
      */
     subscriber: (id: SubscriberId | string) => `${partition(id)}:sub:${id}`,
@@ -81,6 +81,8 @@ export function redisKeys(namespace: string, layout: KeyLayout = {}) {
     message: (uuid: string) => `${namespace}:{msgs}:msg:${uuid}`,
     /** List of a subscriber's recent message uuids, newest first, bounded. */
     messageHistory: (id: SubscriberId | string) => `${namespace}:{msgs}:history:${id}`,
+    /** String with the message's TTL: the uuid of the message a failover workflow began with (its later legs have uuids of their own). */
+    workflow: (workflowId: string) => `${namespace}:{msgs}:workflow:${workflowId}`,
     /** Hash `channel:state` -> how many messages reached that state. */
     deliveryCounts: `${namespace}:{msgs}:counts`,
 

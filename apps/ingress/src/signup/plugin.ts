@@ -172,7 +172,7 @@ export const signupRoutes: FastifyPluginAsync<SignupOptions> = async (app, opts)
     }
     await pending.create({ channel, address: number, symbols, ttlS: opts.pendingTtlS });
     try {
-      await opts.confirmations.addReserved(channel, 'signup', { subscriberId: id, text: confirmationText(channel, symbols) }, signupJobId(randomUUID()), delayMs);
+      await opts.confirmations.addReserved(channel, 'signup', { subscriberId: id, text: confirmationText(channel, symbols), optIn: true }, signupJobId(randomUUID()), delayMs);
     } catch (err) {
       // No message, no pending signup: the person tries again.
       await pending.cancel(id).catch(() => {});

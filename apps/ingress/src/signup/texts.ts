@@ -3,7 +3,7 @@ import type { SignupChannel } from '@tickercast/shared';
 /**
  * The one message a web signup sends: it asks for a YES and subscribes nobody by itself.
  * WhatsApp: this person has never written to us, so the dispatcher sends it as the approved
- * template (WHATSAPP_TEMPLATE_NAME) with this text as its parameter. Viber: the first message
+ * opt-in template (WHATSAPP_OPTIN_TEMPLATE_NAME) with this text as its parameter. Viber: the first message
  * of a service must be transactional, and it invites an accept or a decline.
  */
 export function confirmationText(channel: SignupChannel, symbols: readonly string[]): string {

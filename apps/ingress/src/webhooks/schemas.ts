@@ -38,6 +38,10 @@ export const messagesStatusSchema = z.looseObject({
   status: z.enum(['submitted', 'delivered', 'read', 'rejected', 'undeliverable']),
   client_ref: z.string().max(100).optional(),
   error: z.looseObject({ type: z.string().optional(), title: z.union([z.string(), z.number()]).optional(), detail: z.string().optional() }).optional(),
+  // Strings in the spec (components/schemas/messageStatusBase.workflow).
+  workflow: z
+    .looseObject({ workflow_id: z.string().min(1).max(200), items_number: z.coerce.number().int().min(1), items_total: z.coerce.number().int().min(1) })
+    .optional(),
 });
 
 /** The SMS API's `YYYY-MM-DD HH:MM:SS` (UTC), as ISO 8601: the 30th of February is refused, not rolled over. */
@@ -108,6 +112,7 @@ function fromMessagesStatus(b: z.infer<typeof messagesStatusSchema>): StatusUpda
     to: b.to,
     timestamp: isoOrNow(b.timestamp),
     ...(b.client_ref !== undefined && { clientRef: b.client_ref }),
+    ...(b.workflow && { workflow: { id: b.workflow.workflow_id, item: b.workflow.items_number, total: b.workflow.items_total } }),
     ...(b.error && {
       error: { ...(code !== undefined && { code }), reason: [b.error.title, b.error.detail].filter(Boolean).join(': ') || 'unknown error' },
     }),

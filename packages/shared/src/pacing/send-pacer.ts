@@ -76,6 +76,16 @@ export class SendPacer {
 }
 
 /**
+ * The id under which a send's failover leg holds its place on the fallback channel: the provider
+ * sends that leg itself, later, without a request of ours, so it is counted against the fallback
+ * channel's schedule and window in advance, when the send takes its own slot, and its place is
+ * given back with the send's (counted as arrived then).
+ */
+export function failoverLegId(sendId: string): string {
+  return `${sendId}|failover`;
+}
+
+/**
  * BullMQ's limiter on a send queue: it no longer sets the pace (SendPacer does), it keeps workers
  * from taking jobs much faster than their slots come (a fifth over the rate, in 100 ms windows),
  * and it is what lets `Worker.rateLimit` pause the queue (after a 429, or a slot too far off).

@@ -41,6 +41,8 @@ export const statusUpdateSchema = z.object({
   timestamp: z.string(),
   clientRef: z.string().optional(),
   error: z.object({ code: z.string().optional(), reason: z.string() }).optional(),
+  /** A message of a failover workflow: the workflow, and this message's place in it (1: the one we asked for first). */
+  workflow: z.object({ id: z.string().min(1).max(200), item: z.number().int().min(1), total: z.number().int().min(1) }).optional(),
 });
 export type StatusUpdate = z.infer<typeof statusUpdateSchema>;
 
@@ -71,7 +73,16 @@ export type FanoutJob = z.infer<typeof fanoutJobSchema>;
 export const sendJobSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('feed'), subscriberId: z.string() }),
   z.object({ kind: z.literal('price'), subscriberId: z.string(), symbol: z.string(), tickedAt: z.number().int().optional() }),
-  z.object({ kind: z.literal('reply'), subscriberId: z.string(), text: z.string().min(1).max(1000) }),
+  z.object({
+    kind: z.literal('reply'),
+    subscriberId: z.string(),
+    text: z.string().min(1).max(1000),
+    /**
+     * A web signup's request for a YES: outside the WhatsApp window it goes as the opt-in template
+     * (WHATSAPP_OPTIN_TEMPLATE_NAME), approved for asking, rather than the price template.
+     */
+    optIn: z.literal(true).optional(),
+  }),
 ]);
 export type SendJob = z.infer<typeof sendJobSchema>;
 

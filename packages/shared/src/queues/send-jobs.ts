@@ -57,14 +57,19 @@ export function replyJobId(inboundJobId: string): string {
   return `re-${inboundJobId}`;
 }
 
+/** The request for a YES sent to the number a FALLBACK SMS named: one per inbound job, beside its reply. */
+export function fallbackConfirmJobId(inboundJobId: string): string {
+  return `fb-${inboundJobId}`;
+}
+
 /** A web signup's confirmation: every signup request is its own. */
 export function signupJobId(uuid: string): string {
   return `signup-${uuid}`;
 }
 
 /** A reply to a person: no priority, so it goes ahead of every waiting feed update on its channel. */
-export function replySend(name: string, subscriberId: string, text: string, jobId: string, delayMs: number): SendJobSpec {
-  return { name, data: { kind: 'reply', subscriberId, text }, opts: { jobId, ...(delayMs > 0 ? { delay: delayMs } : {}) } };
+export function replySend(name: string, data: Omit<Extract<SendJob, { kind: 'reply' }>, 'kind'>, jobId: string, delayMs: number): SendJobSpec {
+  return { name, data: { kind: 'reply', ...data }, opts: { jobId, ...(delayMs > 0 ? { delay: delayMs } : {}) } };
 }
 
 /** The fan-out job of one broadcast: the same `key` is one job. */

@@ -234,9 +234,15 @@ const variables = z.object({
     // channel's sends, and the feed keeps the rest as a floor; once they are drained the feed has them all.
     REPLY_RATE_SHARE: z.coerce.number().gt(0).max(1).default(0.95),
     WHATSAPP_TEMPLATE_NAME: z.string().min(1).default('tickercast_price_update'),
+    // The approved template a web signup's confirmation goes as (it asks for a YES; the price template carries prices).
+    WHATSAPP_OPTIN_TEMPLATE_NAME: z.string().min(1).default('tickercast_optin'),
     WHATSAPP_TEMPLATE_LOCALE: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'a WhatsApp locale such as en_US').default('en_US'),
     MESSENGER_TAG: optionalString,
     VIBER_TTL_S: z.coerce.number().int().min(MESSAGES_API_CHANNELS.viber_service.ttlS.min).max(MESSAGES_API_CHANNELS.viber_service.ttlS.max).default(600),
+    // The longest a price update may wait at the provider (SMS and Viber `ttl`): past it a price is
+    // stale, and the next update carries a fresher one. Each message's ttl is the subscriber's EVERY
+    // interval, or PRICE_TTL_TICKS ticks, at most this, and within what the channel takes.
+    PRICE_TTL_S: z.coerce.number().int().min(MESSAGES_API_CHANNELS.viber_service.ttlS.min).max(24 * 60 * 60).default(600),
 
     // The admin API, Bull Board (and /metrics) answer only to this token; unset, the admin surfaces are off (404).
     ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'at least 16 characters').optional()),
@@ -292,6 +298,8 @@ const variables = z.object({
     SIMULATOR_RATE_LIMITS: simulatorRateLimits,
     SIMULATOR_STATUS_WEBHOOKS: onOff('on'),
     SIMULATOR_STATUS_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(50),
+    // How long the simulated network takes to reach a phone: a message whose ttl is shorter expires (1360) instead of arriving.
+    SIMULATOR_DELIVERY_DELAY_MS: z.coerce.number().int().min(0).max(7 * 24 * 60 * 60 * 1000).default(0),
     SIMULATOR_FAIL_RATE: z.coerce.number().min(0).max(1).default(0),
     SIMULATOR_FAIL_STATUS: z.enum(['rejected', 'undeliverable']).default('rejected'),
     SIMULATOR_FAIL_CODE: z.coerce.number().int().min(1000).max(9999).default(1230),

@@ -19,6 +19,7 @@ export const WORKER_METRIC_HELP: Record<string, string> = {
   tickercast_job_failures_total: 'Jobs failed for good, by queue and reason',
   tickercast_provider_responses_total: 'Answers from the Messages API by channel and HTTP status (429 = throttled)',
   tickercast_provider_request_ms: 'Duration of requests to the Messages API (ms)',
+  tickercast_failovers_total: "Messages the provider sent on the fallback channel after the subscriber's own channel could not deliver, by channel pair (from, to)",
   tickercast_last_price_sent_timestamp_seconds: 'When the provider last accepted a price message, by channel (Unix time, s)',
 };
 

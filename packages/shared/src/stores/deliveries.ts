@@ -71,13 +71,30 @@ export class DeliveryLog {
     this.#keys = keys;
   }
 
-  async recordSent(m: { messageUuid: string; subscriberId: SubscriberId | string; channel: Channel; text: string; at?: number }): Promise<void> {
+  /** `workflowId`: the message went with a failover; its later legs are known by it (failoverLeg). */
+  async recordSent(m: { messageUuid: string; subscriberId: SubscriberId | string; channel: Channel; text: string; at?: number; workflowId?: string | undefined }): Promise<void> {
     const k = this.#keys;
     await SENT_SCRIPT.run(
       this.#redis,
       [k.message(m.messageUuid), k.messageHistory(m.subscriberId), k.deliveryCounts],
       [m.subscriberId, m.channel, m.text, RANK.accepted, m.at ?? Date.now(), TTL_S, m.messageUuid, HISTORY],
     );
+    if (m.workflowId) await this.#redis.set(k.workflow(m.workflowId), m.messageUuid, 'EX', TTL_S);
+  }
+
+  /**
+   * A status of a later leg of a failover workflow (the provider sent it itself, under a uuid of
+   * its own): recorded as a message to the same subscriber, on its channel, the first time one of
+   * its statuses comes. Answers the message the workflow began with, and whether this leg is new;
+   * undefined when the workflow is not ours.
+   */
+  async failoverLeg(workflowId: string, legUuid: string, channel: Channel): Promise<{ first: MessageRecord; isNew: boolean } | undefined> {
+    const firstUuid = await this.#redis.get(this.#keys.workflow(workflowId));
+    const first = firstUuid ? await this.get(firstUuid) : undefined;
+    if (!first) return undefined;
+    const isNew = (await this.#redis.exists(this.#keys.message(legUuid))) === 0;
+    if (isNew) await this.recordSent({ messageUuid: legUuid, subscriberId: first.subscriberId, channel, text: first.text });
+    return { first, isNew };
   }
 
   /** Returns true when the report moved the message forward. */

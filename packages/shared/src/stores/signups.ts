@@ -3,12 +3,19 @@ import type { Channel, SubscriberId } from '../channels.ts';
 import { subscriberId } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
 
-/** A person asked on the web page for these symbols; nothing is sent to them until they reply YES. */
+/**
+ * Something this address is asked to confirm with a YES, and nothing is done until it does: a web
+ * signup for these symbols, or (`fallbackFor`) becoming the SMS fallback of a subscriber on
+ * another channel who named this number (FALLBACK SMS +number), so that nobody can have
+ * messages sent to a number that is not theirs.
+ */
 export interface PendingSignup {
   channel: Channel;
   address: string;
   symbols: string[];
   createdAt: number;
+  /** The subscriber whose fallback this address becomes on YES. */
+  fallbackFor?: string;
 }
 
 /**
@@ -24,9 +31,15 @@ export class PendingSignups {
     this.#keys = keys;
   }
 
-  async create(s: { channel: Channel; address: string; symbols: readonly string[]; ttlS: number; at?: number }): Promise<SubscriberId> {
+  async create(s: { channel: Channel; address: string; symbols: readonly string[]; ttlS: number; at?: number; fallbackFor?: string }): Promise<SubscriberId> {
     const id = subscriberId(s.channel, s.address);
-    const record: PendingSignup = { channel: s.channel, address: s.address, symbols: [...s.symbols], createdAt: s.at ?? Date.now() };
+    const record: PendingSignup = {
+      channel: s.channel,
+      address: s.address,
+      symbols: [...s.symbols],
+      createdAt: s.at ?? Date.now(),
+      ...(s.fallbackFor !== undefined && { fallbackFor: s.fallbackFor }),
+    };
     await this.#redis.set(this.#keys.pendingSignup(id), JSON.stringify(record), 'EX', s.ttlS);
     return id;
   }

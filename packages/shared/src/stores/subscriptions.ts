@@ -16,7 +16,15 @@ export interface Subscriber {
   updatedAt: number;
   lastInboundAt?: number;
   intervalMs?: number;
+  /** Where their messages go when their channel cannot deliver them (FALLBACK SMS): the Messages API's failover. */
+  fallback?: Fallback;
   symbols: string[];
+}
+
+/** A subscriber's fallback: a channel and the address there, kept in their record (fields fallbackChannel, fallbackAddress). */
+export interface Fallback {
+  channel: Channel;
+  address: string;
 }
 
 /*
@@ -180,6 +188,7 @@ export class SubscriptionStore {
       updatedAt: Number(hash.updatedAt),
       ...(hash.lastInboundAt ? { lastInboundAt: Number(hash.lastInboundAt) } : {}),
       ...(hash.intervalMs ? { intervalMs: Number(hash.intervalMs) } : {}),
+      ...(hash.fallbackChannel && hash.fallbackAddress ? { fallback: { channel: hash.fallbackChannel as Channel, address: hash.fallbackAddress } } : {}),
       symbols: symbolsOf(hash),
     };
   }
@@ -191,6 +200,18 @@ export class SubscriptionStore {
     if (intervalMs === null) tx.hdel(key, 'intervalMs');
     else tx.hset(key, 'intervalMs', intervalMs);
     await tx.exec();
+  }
+
+  /** Sets the subscriber's fallback (FALLBACK SMS), in their record: one hash, one slot. */
+  async setFallback(id: SubscriberId | string, fallback: Fallback, at = Date.now()): Promise<void> {
+    await this.#redis.hset(this.#keys.subscriber(id), { fallbackChannel: fallback.channel, fallbackAddress: fallback.address, updatedAt: at });
+  }
+
+  /** Removes the subscriber's fallback (FALLBACK OFF); true when there was one. */
+  async clearFallback(id: SubscriberId | string, at = Date.now()): Promise<boolean> {
+    const key = this.#keys.subscriber(id);
+    const [[, removed]] = (await this.#redis.multi().hdel(key, 'fallbackChannel', 'fallbackAddress').hset(key, 'updatedAt', at).exec()) as [[Error | null, number], unknown];
+    return removed > 0;
   }
 
   /** Opted-in subscribers per channel. */

@@ -1,0 +1,62 @@
+import type { FastifyInstance } from 'fastify';
+import { createQueues, redisKeys, type Channel, type Queues } from '@tickercast/shared';
+import { buildIngress } from '../../apps/ingress/src/app.ts';
+import type { ConversationEntry } from '../../apps/simulator/src/store.ts';
+import { testDispatcher, type TestDispatcher, type TestDispatcherOptions } from './dispatcher.ts';
+import type { TestRedis } from './redis.ts';
+import { startSimulator, type RunningSimulator } from './simulator.ts';
+
+/**
+ * The three parts a person's message goes through, in this process, over real HTTP: the
+ * simulator's phones post their webhooks (inbound and status) to an ingress listening on a free
+ * port, which queues them in the test's Redis for a dispatcher that sends to the simulator.
+ */
+export interface TestSystem {
+  sim: RunningSimulator;
+  ingress: FastifyInstance;
+  d: TestDispatcher;
+  /** A phone texts the business, as a person on the simulator's phone page would. */
+  text(channel: Channel, from: string, text: string): Promise<void>;
+  /** What the phone shows: what reached it and what it sent. */
+  conversation(channel: Channel, number: string): Promise<ConversationEntry[]>;
+  close(): Promise<void>;
+}
+
+export async function startSystem(t: TestRedis, opts: TestDispatcherOptions = {}): Promise<TestSystem> {
+  const keys = redisKeys(t.namespace);
+  const queues: Queues = createQueues(t.redis, keys);
+  const ingress = buildIngress({ queues, redis: t.redis, keys, symbols: opts.offered ?? ['MSFT', 'GOOGL'] });
+  const ingressUrl = await ingress.listen({ port: 0, host: '127.0.0.1' });
+  const sim = await startSimulator(ingressUrl);
+  const d = await testDispatcher(t, sim, opts);
+  return {
+    sim,
+    ingress,
+    d,
+    async text(channel, from, text) {
+      const res = await sim.app.inject({ method: 'POST', url: `/_sim/phones/${channel}/${from}/send`, payload: { text } });
+      if (res.statusCode >= 300) throw new Error(`the phone could not send: ${res.statusCode} ${res.body}`);
+    },
+    async conversation(channel, number) {
+      const res = await sim.app.inject({ method: 'GET', url: `/_sim/phones/${channel}/${number}` });
+      return res.json<{ conversation: ConversationEntry[] }>().conversation;
+    },
+    async close() {
+      await d.close();
+      await sim.close();
+      await ingress.close();
+      await queues.close();
+    },
+  };
+}
+
+/** Polls until `fn` gives something truthy; throws naming `what` after `timeoutMs`. */
+export async function until<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 8000): Promise<NonNullable<T>> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
