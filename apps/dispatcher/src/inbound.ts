@@ -1,9 +1,13 @@
+import { callingCode } from '@tickercast/messages-client';
 import {
   CHANNEL_RULES,
   fallbackConfirmJobId,
+  humanDuration,
   replyJobId,
   parseSubscriberId,
   subscriberId,
+  type BudgetDecision,
+  type ConfirmationBudget,
   type InboundMessage,
   type Logger,
   type PendingSignups,
@@ -27,6 +31,8 @@ export interface InboundDeps {
   signups?: PendingSignups;
   /** How long a named fallback number has to say YES (SIGNUP_PENDING_TTL_S). */
   pendingTtlS?: number;
+  /** The budgets a text asking a number for its YES spends, the web signup's too: without it, no such text goes. */
+  confirmations?: ConfirmationBudget;
 }
 
 /**
@@ -96,11 +102,20 @@ export function createInboundProcessor(deps: InboundDeps) {
           } else {
             reply = texts.fallbackNeedsNumberText(message.channel);
           }
-        } else if (!deps.signups) {
+        } else if (!deps.signups || !deps.confirmations) {
           reply = texts.fallbackNeedsNumberText(message.channel);
         } else {
-          // A number that is not this person's own on record: it must agree first, as a web signup does.
-          const target = subscriberId('sms', command.number);
+          // A number that is not this person's own on record: it must agree first, as a web signup does,
+          // and the text asking it is paid for: the same budgets as the web signup's, and one per person.
+          const { number } = command;
+          const target = subscriberId('sms', number);
+          const budget = deps.confirmations;
+          const spent = await firstRefusal(budget.requester(id), () => budget.destination(target, callingCode(number) ?? 'unknown'));
+          if (!spent.allowed) {
+            deps.logger.warn({ channel: message.channel, limit: spent.limit }, 'fallback confirmation refused: budget spent');
+            reply = texts.fallbackLimitedText(spent.limit, humanDuration(spent.retryAfterMs));
+            break;
+          }
           await deps.signups.create({ channel: 'sms', address: command.number, symbols: [], ttlS: deps.pendingTtlS ?? 3600, at, fallbackFor: id });
           await replies.add('sms', 'fallback-confirm', { subscriberId: target, text: texts.fallbackConfirmRequestText(message.channel) }, fallbackConfirmJobId(jobId));
           reply = texts.fallbackAskedText(message.channel, command.number);
@@ -146,4 +161,10 @@ export function createInboundProcessor(deps: InboundDeps) {
     deps.logger.debug({ command: command.kind, channel: message.channel }, 'inbound handled');
     return command.kind;
   };
+}
+
+/** The first of two budget checks that refuses, the second asked only when the first allows. */
+async function firstRefusal(first: Promise<BudgetDecision>, second: () => Promise<BudgetDecision>): Promise<BudgetDecision> {
+  const a = await first;
+  return a.allowed ? second() : a;
 }

@@ -33,6 +33,12 @@ export function fallbackAskedText(channel: Channel, number: string): string {
   return `We texted +${number}: reply YES from that phone to get your ${CHANNEL_RULES[channel].label} messages there when ${CHANNEL_RULES[channel].label} cannot deliver them.`;
 }
 
+/** FALLBACK SMS +number refused: we text a number only so often, whoever asks. Nothing was sent. */
+export function fallbackLimitedText(limit: 'requester' | 'number' | 'country' | 'all', retryIn: string): string {
+  const why = limit === 'requester' ? 'You asked for several fallback numbers recently' : limit === 'number' ? 'That number was sent several confirmations recently' : 'We are sending many confirmations right now';
+  return `${why}: nothing was sent. Try again in ${retryIn}.`;
+}
+
 /** Sent to the number a person named: nothing goes there until it says YES. */
 export function fallbackConfirmRequestText(channel: Channel): string {
   return `tickercast: someone on ${CHANNEL_RULES[channel].label} asked to get their price messages here when ${CHANNEL_RULES[channel].label} cannot deliver them. Reply YES to agree, NO if it was not you.`;

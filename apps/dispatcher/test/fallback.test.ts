@@ -108,6 +108,20 @@ describe('FALLBACK SMS on Messenger, which gives no number', () => {
     expect(await says('messenger', PSID, 'LIST')).toBe('You follow 1:\nMSFT 412.35');
   });
 
+  it('the texts asking a number are paid for: the number has the web signup\'s daily budget, a person a few per hour', async () => {
+    // SIGNUP_NUMBER_RATE_LIMIT (3 a day per number) and SIGNUP_RATE_LIMIT (5 an hour per requester), their defaults.
+    for (let i = 0; i < 3; i++) expect(await says('messenger', PSID, `FALLBACK SMS +${OTHER}`)).toMatch(/^We texted/);
+    await until('three asks on the phone', async () => ((await shown('sms', OTHER)).length === 3 ? true : undefined));
+    expect(await says('messenger', PSID, `FALLBACK SMS +${OTHER}`)).toMatch(/^That number was sent several confirmations recently: nothing was sent\. Try again in \d+ hours\.$/);
+    expect(await says('messenger', PSID, 'FALLBACK SMS +447700900457')).toMatch(/^We texted/);
+    expect(await says('messenger', PSID, 'FALLBACK SMS +447700900458')).toMatch(/^You asked for several fallback numbers recently: nothing was sent\. Try again in \d+ minutes\.$/);
+    // Nothing went to the numbers refused, and nothing more to the first.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await shown('sms', OTHER)).toHaveLength(3);
+    expect(await shown('sms', '447700900458')).toEqual([]);
+    expect(await shown('sms', '447700900457')).toHaveLength(1);
+  });
+
   it('a NO from the number sets nothing', async () => {
     await says('messenger', PSID, 'FALLBACK SMS 447700900456');
     expect(await says('sms', OTHER, 'no')).toBe('OK, this number will not be used.');

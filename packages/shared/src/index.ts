@@ -21,6 +21,8 @@ export * from './pacing/reply-pacer.ts';
 export * from './pacing/send-pacer.ts';
 export * from './pacing/send-window.ts';
 export * from './pacing/feed-floor.ts';
+export * from './pacing/fixed-window-counter.ts';
+export * from './pacing/confirmation-budget.ts';
 
 export * from './stores/deliveries.ts';
 export * from './stores/due-index.ts';

@@ -3,9 +3,8 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { RedisClient } from '@tickercast/shared';
 import { z } from 'zod';
 import { callingCode, normalizeNumber } from '@tickercast/messages-client';
-import { CHANNEL_RULES, maskAddress, PendingSignups, signupJobId, subscriberId, type RedisKeys, type ReplyPacer, type SignupChannel } from '@tickercast/shared';
+import { CHANNEL_RULES, ConfirmationBudget, humanDuration, maskAddress, PendingSignups, signupJobId, subscriberId, type RedisKeys, type ReplyPacer, type SignupChannel } from '@tickercast/shared';
 import { clientSubject } from '../client-address.ts';
-import { FixedWindowCounter } from '../rate-limit.ts';
 import { fromAnotherSite } from '../same-origin.ts';
 import { sentPage, signupPage, type FormState, type Notice } from './page.ts';
 import { confirmationText } from './texts.ts';
@@ -33,7 +32,6 @@ export interface SignupOptions {
 }
 
 const MINUTE_MS = 60 * 1000;
-const HOUR_MS = 60 * MINUTE_MS;
 /** A confirmation that would wait longer than this for its slot is not queued: the person is asked to try again. */
 const MAX_CONFIRMATION_DELAY_MS = 2 * MINUTE_MS;
 
@@ -62,11 +60,6 @@ const formSchema = z.looseObject({
     .transform((v) => [...new Set((v ?? []).map((s) => s.trim().toUpperCase()).filter(Boolean))]),
 });
 
-function humanDuration(ms: number): string {
-  const minutes = Math.max(1, Math.ceil(ms / 60_000));
-  if (minutes < 120) return `${minutes} minute${minutes === 1 ? '' : 's'}`;
-  return `${Math.round(minutes / 60)} hours`;
-}
 
 /**
  * GET /signup: the form. POST /signup: a request to receive prices, which never subscribes
@@ -79,11 +72,12 @@ function humanDuration(ms: number): string {
  */
 export const signupRoutes: FastifyPluginAsync<SignupOptions> = async (app, opts) => {
   const pending = new PendingSignups(opts.redis, opts.keys);
-  const counter = (scope: string, max: number, windowMs: number) => new FixedWindowCounter({ redis: opts.redis, keys: opts.keys, scope, max, windowMs });
-  const byAddress = counter('signup-client', opts.perAddressPerHour, HOUR_MS);
-  const byNumber = counter('signup-number', opts.perNumberPerDay, 24 * HOUR_MS);
-  const byCountry = counter('signup-country', opts.countryBudgetPerMinute, MINUTE_MS);
-  const overall = counter('signup-all', opts.budgetPerMinute, MINUTE_MS);
+  const budget = new ConfirmationBudget(opts.redis, opts.keys, 'signup-client', {
+    perRequesterPerHour: opts.perAddressPerHour,
+    perNumberPerDay: opts.perNumberPerDay,
+    countryBudgetPerMinute: opts.countryBudgetPerMinute,
+    budgetPerMinute: opts.budgetPerMinute,
+  });
   const publicHost = new URL(opts.publicUrl).host;
   const offered = new Set(opts.symbols);
   const page = (form?: FormState, notice?: Notice) => signupPage({ channels: opts.channels, symbols: opts.symbols, form, notice });
@@ -118,9 +112,9 @@ export const signupRoutes: FastifyPluginAsync<SignupOptions> = async (app, opts)
         lines: ['Nothing was sent. Open the signup page and try again.'],
       }));
     }
-    const limit = await byAddress.hit(clientSubject(req.ip));
+    const limit = await budget.requester(clientSubject(req.ip));
     if (!limit.allowed) {
-      return tooMany(reply, undefined, limit.resetMs, 'Too many signups from your network', (when) => `Nothing was sent. Please try again in ${when}.`);
+      return tooMany(reply, undefined, limit.retryAfterMs, 'Too many signups from your network', (when) => `Nothing was sent. Please try again in ${when}.`);
     }
 
     const parsed = formSchema.safeParse(typeof req.body === 'object' && req.body !== null ? req.body : {});
@@ -150,18 +144,15 @@ export const signupRoutes: FastifyPluginAsync<SignupOptions> = async (app, opts)
     }
 
     const id = subscriberId(channel, number);
-    const perNumber = await byNumber.hit(id);
-    if (!perNumber.allowed) {
-      return tooMany(reply, kept, perNumber.resetMs, 'Too many confirmations for this number', (when) =>
+    const country = callingCode(number) ?? 'unknown';
+    const spent = await budget.destination(id, country);
+    if (!spent.allowed && spent.limit === 'number') {
+      return tooMany(reply, kept, spent.retryAfterMs, 'Too many confirmations for this number', (when) =>
         `We already sent several confirmation messages to this number. Check your phone, or try again in ${when}.`);
     }
-    const country = callingCode(number) ?? 'unknown';
-    for (const [budget, subject] of [[byCountry, country], [overall, 'all']] as const) {
-      const spent = await budget.hit(subject);
-      if (!spent.allowed) {
-        req.log.warn({ channel, country, budget: subject === 'all' ? 'all' : 'country' }, 'signup refused: budget spent');
-        return busy(reply, kept, spent.resetMs);
-      }
+    if (!spent.allowed) {
+      req.log.warn({ channel, country, budget: spent.limit }, 'signup refused: budget spent');
+      return busy(reply, kept, spent.retryAfterMs);
     }
 
     // The slot first: a signup refused for want of one writes nothing (and leaves an earlier pending signup of this number as it was).

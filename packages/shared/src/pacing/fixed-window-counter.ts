@@ -1,10 +1,12 @@
-import type { RedisClient } from '@tickercast/shared';
-import { LuaScript, type RedisKeys } from '@tickercast/shared';
+import type { RedisKeys } from '../keys.ts';
+import { LuaScript } from '../runtime/lua.ts';
+import type { RedisClient } from '../runtime/redis.ts';
 
 /*
  * A fixed window per subject, opened by its first hit: INCR, and on the first one PEXPIRE, in
  * one script (so a counter can never be left without its TTL). It lives in Redis, so the limit
- * holds across every ingress replica.
+ * holds across every replica: the web signup's (ingress) and the SMS fallback's (dispatcher)
+ * confirmations count against the same budgets.
  */
 const HIT_SCRIPT = new LuaScript(`
 local n = redis.call('INCR', KEYS[1])
