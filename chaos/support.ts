@@ -14,6 +14,7 @@ import {
   redisKeys,
   scanKeys,
   SubscriptionStore,
+  type Channel,
   type Queues,
   type RedisClient,
   type RedisKeys,
@@ -242,10 +243,15 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
 
 /** N SMS subscribers of `symbol`, numbers 4477009{base+i}. Returns their addresses. */
 export async function seedSmsSubscribers(sys: System, n: number, symbol = 'MSFT', base = 10_000): Promise<string[]> {
+  return seedSubscribers(sys, 'sms', n, symbol, base);
+}
+
+/** N subscribers of `symbol` on `channel` (through the store, so on any layout), numbers 4477009{base+i}. Returns their addresses. */
+export async function seedSubscribers(sys: System, channel: Channel, n: number, symbol = 'MSFT', base = 10_000): Promise<string[]> {
   const addresses: string[] = [];
   for (let i = 0; i < n; i += 100) {
     const batch = Array.from({ length: Math.min(100, n - i) }, (_, j) => `4477009${String(base + i + j).padStart(5, '0')}`);
-    await Promise.all(batch.map((a) => sys.store.subscribe('sms', a, [symbol])));
+    await Promise.all(batch.map((a) => sys.store.subscribe(channel, a, [symbol])));
     addresses.push(...batch);
   }
   return addresses;
