@@ -1,20 +1,25 @@
 /**
  * The whole system as separate processes for chaos scenarios: the simulator, the ingress and N
- * dispatchers (optionally the ticker), on the test Redis under a fresh namespace, with a freshly
- * generated application key. `stop()` always ends every process (SIGTERM, then SIGKILL) and
- * deletes the namespace's keys; call it from `afterAll`/`finally`.
+ * dispatchers (optionally the ticker), on the test Redis under a fresh namespace (or, with
+ * `cluster`, on a local Redis Cluster of its own), with a freshly generated application key.
+ * `stop()` always ends every process (SIGTERM, then SIGKILL) and deletes the namespace's keys (or
+ * the cluster); call it from `afterAll`/`finally`.
  */
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import {
+  connectRedis,
   createQueues,
-  createRedis,
+  loadConfig,
   PriceCache,
   redisKeys,
+  scanKeys,
   SubscriptionStore,
+  type Channel,
   type Queues,
-  type Redis,
+  type RedisClient,
   type RedisKeys,
 } from '@tickercast/shared';
+import { startLocalCluster, type LocalCluster, type LocalClusterOptions } from '../scripts/lib/local-cluster.ts';
 import { freePort, spawnScript, until, type Spawned } from '../test/support/processes.ts';
 import { redisUrl, testNamespace } from '../test/support/redis.ts';
 
@@ -29,6 +34,12 @@ export interface SystemOptions {
   /** Extra environment for the dispatchers only. */
   dispatcherEnv?: NodeJS.ProcessEnv;
   redisUrl?: string;
+  /**
+   * Run on a local Redis Cluster of the system's own (3 primaries, a replica each;
+   * scripts/lib/local-cluster.ts) with these options, instead of the test Redis: every process gets
+   * REDIS_CLUSTER_NODES, and `sys.cluster` can kill a node. `stop()` ends the cluster.
+   */
+  cluster?: LocalClusterOptions;
 }
 
 export interface Proc {
@@ -42,12 +53,17 @@ export interface SimMessage {
   display: string;
   channel: string;
   acceptedAt: string;
+  /** When the request reached the simulator (before any injected latency). */
+  arrivedAt: string;
 }
 
 export interface System {
   namespace: string;
   keys: RedisKeys;
-  redis: Redis;
+  /** The system's Redis: the test Redis, or (with `cluster`) an ioredis Cluster on the local cluster. */
+  redis: RedisClient;
+  /** The local cluster, when started with `cluster`. */
+  cluster?: LocalCluster;
   queues: Queues;
   store: SubscriptionStore;
   prices: PriceCache;
@@ -87,9 +103,12 @@ async function httpOk(url: string): Promise<boolean> {
 
 export async function startSystem(opts: SystemOptions = {}): Promise<System> {
   const namespace = testNamespace();
-  const keys = redisKeys(namespace);
+  // As the processes lay them out: on a cluster each queue has a tag of its own.
+  const keys = redisKeys(namespace, { cluster: Boolean(opts.cluster) });
   const url = opts.redisUrl ?? redisUrl();
-  const redis = createRedis(url);
+  const cluster = opts.cluster ? await startLocalCluster(opts.cluster) : undefined;
+  const redisEnv: NodeJS.ProcessEnv = cluster ? { REDIS_URL: url, REDIS_CLUSTER_NODES: cluster.nodes.join(',') } : { REDIS_URL: url };
+  const redis = connectRedis(loadConfig(redisEnv));
   // It reconnects by itself (the Redis-restart scenario); without a listener ioredis prints each failed attempt.
   redis.on('error', () => undefined);
   const queues = createQueues(redis, keys);
@@ -100,7 +119,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
     HOST: '127.0.0.1',
-    REDIS_URL: url,
+    ...redisEnv,
     REDIS_NAMESPACE: namespace,
     PORT: String(port),
     SIMULATOR_PORT: String(simPort),
@@ -138,6 +157,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     namespace,
     keys,
     redis,
+    ...(cluster ? { cluster } : {}),
     queues,
     store: new SubscriptionStore(redis, keys),
     prices: new PriceCache(redis, keys),
@@ -188,13 +208,15 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     async stop() {
       await Promise.all(procs.map((p) => terminate(p, 10_000)));
       await queues.close().catch(() => undefined);
-      let cursor = '0';
+      if (cluster) {
+        // The cluster was the system's own: it goes, keys and all.
+        redis.disconnect();
+        await cluster.close();
+        return;
+      }
       try {
-        do {
-          const [next, found] = await redis.scan(cursor, 'MATCH', `${namespace}:*`, 'COUNT', 1000);
-          cursor = next;
-          if (found.length > 0) await redis.unlink(...found);
-        } while (cursor !== '0');
+        // One key at a time: on a cluster they are in many slots.
+        for await (const found of scanKeys(redis, `${namespace}:*`)) await Promise.all(found.map((k) => redis.unlink(k)));
       } catch {
         // Redis may be gone (the Redis-restart scenario): nothing to clean.
       }
@@ -222,10 +244,15 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
 
 /** N SMS subscribers of `symbol`, numbers 4477009{base+i}. Returns their addresses. */
 export async function seedSmsSubscribers(sys: System, n: number, symbol = 'MSFT', base = 10_000): Promise<string[]> {
+  return seedSubscribers(sys, 'sms', n, symbol, base);
+}
+
+/** N subscribers of `symbol` on `channel` (through the store, so on any layout), numbers 4477009{base+i}. Returns their addresses. */
+export async function seedSubscribers(sys: System, channel: Channel, n: number, symbol = 'MSFT', base = 10_000): Promise<string[]> {
   const addresses: string[] = [];
   for (let i = 0; i < n; i += 100) {
     const batch = Array.from({ length: Math.min(100, n - i) }, (_, j) => `4477009${String(base + i + j).padStart(5, '0')}`);
-    await Promise.all(batch.map((a) => sys.store.subscribe('sms', a, [symbol])));
+    await Promise.all(batch.map((a) => sys.store.subscribe(channel, a, [symbol])));
     addresses.push(...batch);
   }
   return addresses;
