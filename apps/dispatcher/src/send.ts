@@ -50,7 +50,7 @@ function recipientIsDead(err: unknown): boolean {
 }
 
 /** Why a send job sent nothing and is done. */
-export type SkipReason = 'not subscribed' | 'no price yet' | 'price unchanged' | 'held (EVERY)' | OutboundSkip;
+export type SkipReason = 'not subscribed' | 'no price yet' | 'price unchanged' | 'prices moved while it waited' | 'held (EVERY)' | OutboundSkip;
 
 /** Why the message will never go: the job fails for good. */
 export type RefusalReason =
@@ -83,6 +83,12 @@ export type SendOutcome =
  * takes a slot there too (without waiting for it: the provider sends the leg later, if at all).
  */
 export type Pace = (failoverOn?: Channel) => Promise<{ waitedMs: number } | { restMs: number }>;
+
+/**
+ * A feed send whose prices were read longer ago than this, when its slot comes, reads them again
+ * before it goes: one more read on a send that waited, none on one that did not.
+ */
+const FRESH_MS = 50;
 
 /** The separator between the tickers of one feed message. */
 export const TICKER_SEPARATOR = ' · ';
@@ -129,7 +135,8 @@ export function createSendProcessor(deps: SendDeps) {
     clientRef: string,
     lastInboundAt: number | undefined,
     pace: Pace,
-    recheck: (() => Promise<boolean>) | undefined,
+    /** Asked once the slot is taken, last before the request: a reason not to send after all. */
+    recheck: ((waitedMs: number) => Promise<SkipReason | undefined>) | undefined,
     extra: { ttlS?: number | undefined; optIn?: boolean | undefined; fallback?: Fallback | undefined } = {},
   ): Promise<{ messageUuid: string; workflowId?: string } | SendOutcome> => {
     const { fallback, ...options } = extra;
@@ -143,8 +150,8 @@ export function createSendProcessor(deps: SendDeps) {
     }
     const slot = await pace(message.failover ? fallback!.channel : undefined);
     if ('restMs' in slot) return { kind: 'no-slot', restMs: slot.restMs };
-    // A STOP may have come while this send waited for its slot: the check before is that old.
-    if (recheck && slot.waitedMs > 1 && !(await recheck())) return { kind: 'skipped', why: 'not subscribed' };
+    const why = recheck ? await recheck(slot.waitedMs) : undefined;
+    if (why) return { kind: 'skipped', why };
     try {
       return await deps.client.send(message);
     } catch (err) {
@@ -176,6 +183,12 @@ export function createSendProcessor(deps: SendDeps) {
     return { kind: 'sent', messageUuid: answer.messageUuid, text: job.text };
   };
 
+  /** True when a price in `sent` is no longer the latest. */
+  const pricesMoved = async (sent: Record<string, number>): Promise<boolean> => {
+    const { quotes } = await deps.prices.read(Object.keys(sent));
+    return Object.entries(sent).some(([symbol, price]) => quotes.get(symbol)?.price !== price);
+  };
+
   const feed = async (id: string, jobId: string, pace: Pace): Promise<SendOutcome> => {
     const { channel, address } = parseSubscriberId(id);
     const state = await deps.lastSent.feedState(id);
@@ -186,6 +199,7 @@ export function createSendProcessor(deps: SendDeps) {
       return { kind: 'skipped', why: 'not subscribed' };
     }
     const { quotes, readAt } = await deps.prices.read(state.symbols);
+    const readPerf = performance.now();
     if (quotes.size === 0) {
       await settle(0);
       return { kind: 'skipped', why: 'no price yet' };
@@ -218,8 +232,17 @@ export function createSendProcessor(deps: SendDeps) {
     // A price the network cannot deliver in time is worthless: the provider drops it past this.
     const ttlS = priceTtlS(channel, state.intervalMs, deps.outbound);
     for (const part of parts) {
+      const recheck = async (waitedMs: number): Promise<SkipReason | undefined> => {
+        // A STOP may have come while this send waited for its slot: the check before is that old.
+        if (waitedMs > 1 && !(await deps.store.isActive(id))) return 'not subscribed';
+        // So may a newer price. A send held up long enough (its slot, a Redis failover) would land
+        // after the update that overtook it, and leave the person on an old price: it goes back
+        // (settled up to its read, so the newer write keeps them due) rather than out.
+        if (performance.now() - readPerf > FRESH_MS && (await pricesMoved(part.prices))) return 'prices moved while it waited';
+        return undefined;
+      };
       // Every message of the turn carries the job's id: what the send window's place and the delivery log know it by.
-      const answer = await deliver(channel, address, part.text, jobId, state.lastInboundAt, pace, () => deps.store.isActive(id), { ttlS, fallback: state.fallback });
+      const answer = await deliver(channel, address, part.text, jobId, state.lastInboundAt, pace, recheck, { ttlS, fallback: state.fallback });
       if ('kind' in answer) {
         // Skipped or refused: this turn is over. Anything else goes back to the queue and retries.
         if (answer.kind === 'skipped' || answer.kind === 'refused') await settle(readAt);

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { senderFor, subscriberId } from '@tickercast/shared';
+import { createSendProcessor, type Pace } from '../src/send.ts';
+import { testConfig, testDispatcher, type TestDispatcher } from '../../../test/support/dispatcher.ts';
+import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
+import { startSimulator, type RunningSimulator } from '../../../test/support/simulator.ts';
+
+/*
+ * A feed send reads the prices when it starts, then may wait: for its slot on the channel's
+ * schedule, or for Redis (a cluster primary failing over: docs/reliability.md §10). If a newer
+ * price is written meanwhile, the send must not go out with the old one: it would reach the
+ * person after the update that carries the newer price, and leave them on the old one.
+ */
+describe('a feed send that waited', () => {
+  let sim: RunningSimulator;
+  let t: TestRedis;
+  let d: TestDispatcher;
+
+  beforeAll(async () => {
+    sim = await startSimulator();
+    t = testRedis();
+  });
+  afterAll(async () => {
+    await d?.close();
+    await t.cleanup();
+    await sim.close();
+  });
+
+  it('goes back instead when a newer price was written while it waited; the next turn sends the newer one', async () => {
+    const phone = '447700900811';
+    const id = subscriberId('sms', phone);
+    d = await testDispatcher(t, sim, { offered: ['MSFT'] });
+    // The processor alone, with a pace the test controls: no worker or refill of the dispatcher's runs.
+    await d.stopWorkers();
+    const config = testConfig(t, { offered: ['MSFT'] });
+    const send = createSendProcessor({
+      client: d.client,
+      store: d.store,
+      prices: d.prices,
+      lastSent: d.lastSent,
+      due: d.due,
+      deliveries: d.deliveries,
+      senders: senderFor(config),
+      outbound: {
+        whatsappTemplate: { name: config.WHATSAPP_TEMPLATE_NAME, locale: config.WHATSAPP_TEMPLATE_LOCALE },
+        whatsappOptInTemplate: config.WHATSAPP_OPTIN_TEMPLATE_NAME,
+        messengerTag: config.MESSENGER_TAG,
+        viberTtlS: config.VIBER_TTL_S,
+        priceTtl: { maxS: config.PRICE_TTL_S, tickMs: config.TICK_INTERVAL_MS },
+      },
+    });
+    await d.store.subscribe('sms', phone, ['MSFT'], Date.now() - 60_000);
+    await d.prices.set('MSFT', 101);
+
+    // The slot comes after a wait, during which the next tick writes 102.
+    const slowSlot: Pace = async () => {
+      await d.prices.set('MSFT', 102);
+      await new Promise((r) => setTimeout(r, 80));
+      return { waitedMs: 80 };
+    };
+    expect(await send({ kind: 'feed', subscriberId: id }, 'feed-1', slowSlot)).toEqual({ kind: 'skipped', why: 'prices moved while it waited' });
+    expect(sim.store.messages({ to: phone })).toEqual([]);
+
+    // Still due on 102 (written after the read that went back), and sent it on its next turn.
+    const due = await d.due.due('sms', await d.prices.writeTimes(), 10);
+    expect(due).toContain(id);
+    const promptSlot: Pace = async () => ({ waitedMs: 0 });
+    expect(await send({ kind: 'feed', subscriberId: id }, 'feed-2', promptSlot)).toMatchObject({ kind: 'sent', text: 'MSFT 102.00' });
+    expect(sim.store.messages({ to: phone }).map((m) => m.display)).toEqual(['MSFT 102.00']);
+  });
+});
