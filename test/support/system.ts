@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { createQueues, redisKeys, type Channel, type Queues } from '@tickercast/shared';
+import { createQueues, type Channel, type Queues } from '@tickercast/shared';
 import { buildIngress } from '../../apps/ingress/src/app.ts';
 import type { ConversationEntry } from '../../apps/simulator/src/store.ts';
 import { testDispatcher, type TestDispatcher, type TestDispatcherOptions } from './dispatcher.ts';
@@ -23,7 +23,7 @@ export interface TestSystem {
 }
 
 export async function startSystem(t: TestRedis, opts: TestDispatcherOptions = {}): Promise<TestSystem> {
-  const keys = redisKeys(t.namespace);
+  const keys = t.keys;
   const queues: Queues = createQueues(t.redis, keys);
   const ingress = buildIngress({ queues, redis: t.redis, keys, symbols: opts.offered ?? ['MSFT', 'GOOGL'] });
   const ingressUrl = await ingress.listen({ port: 0, host: '127.0.0.1' });

@@ -50,7 +50,7 @@ function recipientIsDead(err: unknown): boolean {
 }
 
 /** Why a send job sent nothing and is done. */
-export type SkipReason = 'not subscribed' | 'no price yet' | 'price unchanged' | 'prices moved while it waited' | 'held (EVERY)' | OutboundSkip;
+export type SkipReason = 'not subscribed' | 'no price yet' | 'price unchanged' | 'held (EVERY)' | OutboundSkip;
 
 /** Why the message will never go: the job fails for good. */
 export type RefusalReason =
@@ -86,7 +86,7 @@ export type Pace = (failoverOn?: Channel) => Promise<{ waitedMs: number } | { re
 
 /**
  * A feed send whose prices were read longer ago than this, when its slot comes, reads them again
- * before it goes: one more read on a send that waited, none on one that did not.
+ * and sends the latest: one more read on a send that waited, none on one that did not.
  */
 const FRESH_MS = 50;
 
@@ -135,23 +135,31 @@ export function createSendProcessor(deps: SendDeps) {
     clientRef: string,
     lastInboundAt: number | undefined,
     pace: Pace,
-    /** Asked once the slot is taken, last before the request: a reason not to send after all. */
-    recheck: ((waitedMs: number) => Promise<SkipReason | undefined>) | undefined,
+    /** Asked once the slot is taken, last before the request: a reason not to send after all, or the text to send instead. */
+    recheck: ((waitedMs: number) => Promise<SkipReason | { text: string } | undefined>) | undefined,
     extra: { ttlS?: number | undefined; optIn?: boolean | undefined; fallback?: Fallback | undefined } = {},
   ): Promise<{ messageUuid: string; workflowId?: string } | SendOutcome> => {
     const { fallback, ...options } = extra;
-    const decision = outboundFor({ channel, to: address, from: deps.senders[channel], text, clientRef, lastInboundAt, now: clock(), ...options }, deps.outbound);
-    if ('skip' in decision) return { kind: 'skipped', why: decision.skip };
-    const message: OutboundMessage = decision.send;
-    if (fallback && fallback.channel !== channel && (await fallbackStillWanted(fallback))) {
+    const withFailover = fallback && fallback.channel !== channel && (await fallbackStillWanted(fallback));
+    const build = (body: string): OutboundMessage | SkipReason => {
+      const decision = outboundFor({ channel, to: address, from: deps.senders[channel], text: body, clientRef, lastInboundAt, now: clock(), ...options }, deps.outbound);
+      if ('skip' in decision) return decision.skip;
+      const message: OutboundMessage = decision.send;
       // The provider's own failover: if this message is rejected or undeliverable, Vonage sends the
       // SMS itself, with no round trip through us.
-      message.failover = [{ channel: 'sms', to: fallback.address, from: deps.senders.sms, text, clientRef, ...(options.ttlS !== undefined && { ttl: options.ttlS }) }];
-    }
+      if (withFailover) message.failover = [{ channel: 'sms', to: fallback.address, from: deps.senders.sms, text: body, clientRef, ...(options.ttlS !== undefined && { ttl: options.ttlS }) }];
+      return message;
+    };
+    let message = build(text);
+    if (typeof message === 'string') return { kind: 'skipped', why: message };
     const slot = await pace(message.failover ? fallback!.channel : undefined);
     if ('restMs' in slot) return { kind: 'no-slot', restMs: slot.restMs };
-    const why = recheck ? await recheck(slot.waitedMs) : undefined;
-    if (why) return { kind: 'skipped', why };
+    const after = recheck ? await recheck(slot.waitedMs) : undefined;
+    if (typeof after === 'string') return { kind: 'skipped', why: after };
+    if (after) {
+      message = build(after.text);
+      if (typeof message === 'string') return { kind: 'skipped', why: message };
+    }
     try {
       return await deps.client.send(message);
     } catch (err) {
@@ -181,12 +189,6 @@ export function createSendProcessor(deps: SendDeps) {
     if ('kind' in answer) return answer;
     await deps.deliveries.recordSent({ messageUuid: answer.messageUuid, subscriberId: job.subscriberId, channel, text: job.text, workflowId: answer.workflowId });
     return { kind: 'sent', messageUuid: answer.messageUuid, text: job.text };
-  };
-
-  /** True when a price in `sent` is no longer the latest. */
-  const pricesMoved = async (sent: Record<string, number>): Promise<boolean> => {
-    const { quotes } = await deps.prices.read(Object.keys(sent));
-    return Object.entries(sent).some(([symbol, price]) => quotes.get(symbol)?.price !== price);
   };
 
   const feed = async (id: string, jobId: string, pace: Pace): Promise<SendOutcome> => {
@@ -231,21 +233,32 @@ export function createSendProcessor(deps: SendDeps) {
     const sent: { messageUuid: string; text: string }[] = [];
     // A price the network cannot deliver in time is worthless: the provider drops it past this.
     const ttlS = priceTtlS(channel, state.intervalMs, deps.outbound);
+    let served = readAt;
     for (const part of parts) {
-      const recheck = async (waitedMs: number): Promise<SkipReason | undefined> => {
+      const recheck = async (waitedMs: number): Promise<SkipReason | { text: string } | undefined> => {
         // A STOP may have come while this send waited for its slot: the check before is that old.
         if (waitedMs > 1 && !(await deps.store.isActive(id))) return 'not subscribed';
-        // So may a newer price. A send held up long enough (its slot, a Redis failover) would land
-        // after the update that overtook it, and leave the person on an old price: it goes back
-        // (settled up to its read, so the newer write keeps them due) rather than out.
-        if (performance.now() - readPerf > FRESH_MS && (await pricesMoved(part.prices))) return 'prices moved while it waited';
-        return undefined;
+        // So may a newer price. A send held up long enough (its slot, a Redis failover) goes with
+        // the latest prices, not the ones it read: latest value wins, even over an update for the
+        // same person that overtook it while it waited.
+        if (performance.now() - readPerf <= FRESH_MS) return undefined;
+        const symbols = Object.keys(part.prices);
+        const again = await deps.prices.read(symbols);
+        if (symbols.every((s) => again.quotes.get(s)?.price === part.prices[s])) return undefined;
+        const priced = symbols.filter((s) => again.quotes.has(s));
+        part.prices = Object.fromEntries(priced.map((s) => [s, again.quotes.get(s)!.price]));
+        part.text = priced.map((s) => priceLine(s, again.quotes.get(s)!.price, state.previous.get(s)?.price)).join(TICKER_SEPARATOR);
+        for (const s of priced) quotes.set(s, again.quotes.get(s)!);
+        // Served up to this read only when this message carries all of their tickers; else a move
+        // of another one since the first read must still make them due.
+        if (parts.length === 1 && changed.length === state.symbols.length) served = again.readAt;
+        return { text: part.text };
       };
       // Every message of the turn carries the job's id: what the send window's place and the delivery log know it by.
       const answer = await deliver(channel, address, part.text, jobId, state.lastInboundAt, pace, recheck, { ttlS, fallback: state.fallback });
       if ('kind' in answer) {
         // Skipped or refused: this turn is over. Anything else goes back to the queue and retries.
-        if (answer.kind === 'skipped' || answer.kind === 'refused') await settle(readAt);
+        if (answer.kind === 'skipped' || answer.kind === 'refused') await settle(served);
         return answer;
       }
       // Recorded per message: a retry after a failure further on sends only the rest.
@@ -255,7 +268,7 @@ export function createSendProcessor(deps: SendDeps) {
       ]);
       sent.push({ messageUuid: answer.messageUuid, text: part.text });
     }
-    await settle(readAt, state.intervalMs ? now + state.intervalMs : 0);
+    await settle(served, state.intervalMs ? now + state.intervalMs : 0);
     return { kind: 'sent', messageUuid: sent[sent.length - 1]!.messageUuid, text: sent.map((m) => m.text).join('\n'), tickedAt: Math.max(...changed.map((s) => quotes.get(s)!.tickedAt)) };
   };
 

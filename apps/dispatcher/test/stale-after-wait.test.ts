@@ -8,8 +8,8 @@ import { startSimulator, type RunningSimulator } from '../../../test/support/sim
 /*
  * A feed send reads the prices when it starts, then may wait: for its slot on the channel's
  * schedule, or for Redis (a cluster primary failing over: docs/reliability.md §10). If a newer
- * price is written meanwhile, the send must not go out with the old one: it would reach the
- * person after the update that carries the newer price, and leave them on the old one.
+ * price is written meanwhile, the send must go with it, not the old one: the old one could reach
+ * the person after an update that carries the newer price, and leave them on the old one.
  */
 describe('a feed send that waited', () => {
   let sim: RunningSimulator;
@@ -26,7 +26,7 @@ describe('a feed send that waited', () => {
     await sim.close();
   });
 
-  it('goes back instead when a newer price was written while it waited; the next turn sends the newer one', async () => {
+  it('goes with the newer price when one was written while it waited, never with the one it read', async () => {
     const phone = '447700900811';
     const id = subscriberId('sms', phone);
     d = await testDispatcher(t, sim, { offered: ['MSFT'] });
@@ -58,14 +58,15 @@ describe('a feed send that waited', () => {
       await new Promise((r) => setTimeout(r, 80));
       return { waitedMs: 80 };
     };
-    expect(await send({ kind: 'feed', subscriberId: id }, 'feed-1', slowSlot)).toEqual({ kind: 'skipped', why: 'prices moved while it waited' });
-    expect(sim.store.messages({ to: phone })).toEqual([]);
-
-    // Still due on 102 (written after the read that went back), and sent it on its next turn.
-    const due = await d.due.due('sms', await d.prices.writeTimes(), 10);
-    expect(due).toContain(id);
-    const promptSlot: Pace = async () => ({ waitedMs: 0 });
-    expect(await send({ kind: 'feed', subscriberId: id }, 'feed-2', promptSlot)).toMatchObject({ kind: 'sent', text: 'MSFT 102.00' });
+    expect(await send({ kind: 'feed', subscriberId: id }, 'feed-1', slowSlot)).toMatchObject({ kind: 'sent', text: 'MSFT 102.00' });
     expect(sim.store.messages({ to: phone }).map((m) => m.display)).toEqual(['MSFT 102.00']);
+    expect((await d.store.get(id as `sms:${string}`)) && (await d.lastSent.feedState(id)).previous.get('MSFT')?.price).toBe(102);
+    // Served up to the read that found 102: not due again until a newer price.
+    expect(await d.due.due('sms', await d.prices.writeTimes(), 10)).not.toContain(id);
+
+    // A send whose slot came at once goes with what it read.
+    await d.prices.set('MSFT', 103);
+    const promptSlot: Pace = async () => ({ waitedMs: 0 });
+    expect(await send({ kind: 'feed', subscriberId: id }, 'feed-2', promptSlot)).toMatchObject({ kind: 'sent', text: 'MSFT 103.00 ▲ +1.00 (+0.98%)' });
   });
 });
