@@ -301,6 +301,12 @@ export class BenchSystem {
     return Object.fromEntries(nodes.map((n, i) => [nodeAddress(n), read(infos[i]!)]));
   }
 
+  /** The hash slots each primary serves (`[from, to]` ranges), by `host:port`: none on one Redis. */
+  async primarySlots(): Promise<Record<string, [number, number][]>> {
+    if (!this.#cluster) return {};
+    return Object.fromEntries((await this.#cluster.view()).filter((n) => n.role === 'primary').map((n) => [n.address, n.slots]));
+  }
+
   /** Empties every primary (their replicas follow). */
   async flushAll(): Promise<void> {
     await Promise.all(this.#nodes().map((n) => n.flushall()));

@@ -81,7 +81,7 @@ export interface SustainedRun {
   cpu: ReturnType<ReturnType<typeof watchCpu>['stop']>;
   loadavg: { before: number[]; after: number[] };
   /** On a cluster: each primary's Redis CPU per tick and used_memory (empty, seeded), by `host:port`. */
-  by_primary?: Record<string, { redis_cpu_s_per_tick: number; used_memory_empty: number; used_memory_seeded: number }>;
+  by_primary?: Record<string, { slots: [number, number][]; redis_cpu_s_per_tick: number; used_memory_empty: number; used_memory_seeded: number }>;
   /** On a cluster: the replicas' CPU per tick, all together (they apply their primary's writes). */
   replicas_cpu_s_per_tick?: number;
 }
@@ -209,10 +209,16 @@ async function oneSize(sys: BenchSystem, n: number, opts: SustainedOptions): Pro
       loadavg: { before: load0.map((v) => round(v)), after: load1.map((v) => round(v)) },
     };
     if (sys.clustered) {
+      const slots = await sys.primarySlots();
       run.by_primary = Object.fromEntries(
         Object.keys(redis1).map((node) => [
           node,
-          { redis_cpu_s_per_tick: round((redis1[node]! - (redis0[node] ?? NaN)) / ticks, 4), used_memory_empty: memEmpty[node] ?? NaN, used_memory_seeded: memSeeded[node] ?? NaN },
+          {
+            slots: slots[node] ?? [],
+            redis_cpu_s_per_tick: round((redis1[node]! - (redis0[node] ?? NaN)) / ticks, 4),
+            used_memory_empty: memEmpty[node] ?? NaN,
+            used_memory_seeded: memSeeded[node] ?? NaN,
+          },
         ]),
       );
       run.replicas_cpu_s_per_tick = round((total(replicas1) - total(replicas0)) / ticks, 4);
