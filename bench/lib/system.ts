@@ -75,6 +75,7 @@ export class BenchSystem {
   queues!: Queues;
   store!: SubscriptionStore;
   prices!: PriceCache;
+  /** The one redis-server's port and URL: unset on a cluster. */
   redisPort = 0;
   redisUrl = '';
   simUrl = '';
@@ -102,8 +103,10 @@ export class BenchSystem {
   async start(): Promise<void> {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     this.#app = { id: randomUUID(), privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
-    this.redisPort = await freePort();
-    this.redisUrl = `redis://127.0.0.1:${this.redisPort}`;
+    if (!this.clustered) {
+      this.redisPort = await freePort();
+      this.redisUrl = `redis://127.0.0.1:${this.redisPort}`;
+    }
     const simPort = await freePort();
     this.#ingressPort = await freePort();
     this.simUrl = `http://127.0.0.1:${simPort}`;
@@ -163,7 +166,9 @@ export class BenchSystem {
 
   /** Where Redis is, as the configuration takes it: REDIS_URL, or the cluster's REDIS_CLUSTER_NODES (REDIS_URL then left at its default). */
   #redisEnv(): Record<string, string> {
-    return this.#cluster ? { REDIS_CLUSTER_NODES: this.#cluster.nodes.join(',') } : { REDIS_URL: this.redisUrl };
+    if (!this.clustered) return { REDIS_URL: this.redisUrl };
+    // The simulator, started while the cluster comes up, needs no Redis.
+    return this.#cluster ? { REDIS_CLUSTER_NODES: this.#cluster.nodes.join(',') } : {};
   }
 
   /** What every app process gets: Redis, namespace, the simulator as the API, the application's key. */
