@@ -9,6 +9,7 @@
  *   npm run bench -- --only fanout --repeat 3          # each fan-out size 3 times, the median counts
  *   npm run bench -- --wait-quiet 120                  # on a shared machine: before each scenario, wait up to 120 s for the others to go quiet
  *   npm run bench -- --only sustained --sustained-sizes 10000,100000 --sustained-seconds 60
+ *   npm run bench -- --only sustained --sustained-cluster   # sustained on one Redis, then on a local 3-primary cluster, side by side
  *
  * Every process it starts is stopped at the end, on failure and on Ctrl-C too. See docs/benchmarks.md.
  */
@@ -46,6 +47,8 @@ const { values: args } = parseArgs({
     /** The sustained scenario's sizes and seconds, instead of the mode's. */
     'sustained-sizes': { type: 'string' },
     'sustained-seconds': { type: 'string' },
+    /** Run the sustained scenario a second time on a local Redis Cluster (3 primaries, a replica each). */
+    'sustained-cluster': { type: 'boolean', default: false },
   },
 });
 /** Quick mode leaves out the micro-benchmarks (ask for them with --only micro). */
@@ -103,7 +106,8 @@ const errors: Record<string, string> = {};
 /** Per scenario: wall time, CPU of the bench's processes, CPU of everything else on the machine. */
 const machineLoad: Record<string, ReturnType<ReturnType<typeof watchMachine>['stop']>> = {};
 
-async function scenario<T>(name: Scenario, title: string, fn: () => Promise<T>): Promise<T | undefined> {
+/** `key` names the figures of a second run of a scenario (its machine load, its error). */
+async function scenario<T>(name: Scenario, title: string, fn: () => Promise<T>, key: string = name): Promise<T | undefined> {
   if (!only.has(name)) return undefined;
   console.log(`\n▶ ${title}`);
   const quietS = Number(args['wait-quiet']);
@@ -115,13 +119,13 @@ async function scenario<T>(name: Scenario, title: string, fn: () => Promise<T>):
   try {
     const r = await fn();
     const m = watch.stop();
-    machineLoad[name] = m;
+    machineLoad[key] = m;
     const busy = m.others_s === undefined ? '' : `; other work on the machine took ${m.others_s} CPU s (${(m.others_s / m.wall_s).toFixed(2)} of a core)`;
     console.log(`  (${m.wall_s.toFixed(1)} s; the bench's processes ${m.ours_s} CPU s${busy})`);
     return r;
   } catch (err) {
-    errors[name] = (err as Error).stack ?? String(err);
-    console.error(`  ✗ ${name} failed: ${(err as Error).message}`);
+    errors[key] = (err as Error).stack ?? String(err);
+    console.error(`  ✗ ${key} failed: ${(err as Error).message}`);
     await sys.stopDispatchers(5000).catch(() => undefined);
     await sys.stopIngress().catch(() => undefined);
     return undefined;
@@ -159,6 +163,23 @@ try {
     `Sustained: ${PLAN.sustained.sizes.join(', ')} subscribers, 5 symbols ticked every second for ${PLAN.sustained.seconds} s, channels at their default limits, one dispatcher`,
     () => runSustained(sys, PLAN.sustained),
   );
+  // The same on a Redis Cluster of the bench's own: a second system (its own simulator and dispatchers), stopped before the figures.
+  const sustainedCluster = args['sustained-cluster']
+    ? await scenario(
+        'sustained',
+        `Sustained on a local Redis Cluster (3 primaries, a replica each, on this machine's ${cpus().length} cores): the same sizes and ticks`,
+        async () => {
+          const csys = new BenchSystem({ profileDir, cluster: true });
+          try {
+            await csys.start();
+            return await runSustained(csys, PLAN.sustained);
+          } finally {
+            await csys.close();
+          }
+        },
+        'sustained_cluster',
+      )
+    : undefined;
 
   // --- the figures ---
   const largest = fanout?.runs.at(-1);
@@ -211,6 +232,7 @@ try {
     reply_latency_ms: replies && { p50: replies.p50, max: replies.max },
     replies,
     sustained: sustained && Object.fromEntries(sustained.map((r) => [r.subscribers, { ...r, queues_within: queuesWithin(r) }])),
+    sustained_cluster: sustainedCluster && Object.fromEntries(sustainedCluster.map((r) => [r.subscribers, { ...r, queues_within: queuesWithin(r) }])),
   });
 
   const small = sustained?.[0];
@@ -253,6 +275,7 @@ try {
   results.targets = targets;
 
   printTable(results, targets);
+  if (sustained && sustainedCluster) printClusterTable(sustained, sustainedCluster);
 } catch (err) {
   errors.run = (err as Error).stack ?? String(err);
   console.error(`\nbench failed: ${(err as Error).stack ?? String(err)}`);
@@ -335,4 +358,30 @@ function printTable(r: Record<string, unknown>, targets: { name: string; target:
   console.log('─'.repeat(w + 30));
   const tw = Math.max(...targets.map((t) => t.name.length));
   for (const t of targets) console.log(`${t.met === null ? '·' : t.met ? '✓' : '✗'} ${t.name.padEnd(tw)}  ${fmt(t.value).padStart(8)}  target ${t.target}`);
+}
+
+/** The sustained scenario on one Redis and on the cluster, size by size, in two columns. */
+function printClusterTable(single: SustainedRun[], cluster: SustainedRun[]): void {
+  const ms = (s: number | undefined) => (s === undefined ? '—' : `${(s * 1000).toFixed(1)} ms`);
+  const rows: [string, string, string][] = [['', 'one Redis', 'cluster, 3 primaries']];
+  for (const one of single) {
+    const cl = cluster.find((r) => r.subscribers === one.subscribers);
+    const col = (f: (r: SustainedRun) => string): [string, string] => [f(one), cl ? f(cl) : '—'];
+    const n = one.subscribers;
+    rows.push([`${n}: Redis CPU per tick, total`, ...col((r) => ms(r.redis_cpu_s_per_tick))]);
+    rows.push([`${n}: Redis CPU per tick, per primary`, ...col((r) => (r.by_primary ? Object.values(r.by_primary).map((p) => ms(p.redis_cpu_s_per_tick)).join(' / ') : ms(r.redis_cpu_s_per_tick)))]);
+    rows.push([`${n}: replicas' CPU per tick, together`, ...col((r) => ms(r.replicas_cpu_s_per_tick))]);
+    rows.push([`${n}: dispatcher CPU per tick`, ...col((r) => ms(r.dispatcher_cpu_s_per_tick))]);
+    for (const c of Object.keys(one.channels) as (keyof SustainedRun['channels'])[])
+      rows.push([`${n}: accepted/s ${c} (limit ${one.channels[c].limit}; 429s)`, ...col((r) => `${r.channels[c].accepted_per_s} (${r.channels[c].throttled})`)]);
+    rows.push([`${n}: price age p50 / p99`, ...col((r) => `${r.price_age_ms.p50} / ${r.price_age_ms.p99} ms`)]);
+    rows.push([`${n}: memory per subscriber`, ...col((r) => `${r.memory_bytes_per_subscriber} B`)]);
+    rows.push([`${n}: used_memory seeded, per primary`, ...col((r) => (r.by_primary ? Object.values(r.by_primary).map((p) => `${(p.used_memory_seeded / 1048576).toFixed(1)}`).join(' / ') : (r.used_memory_seeded / 1048576).toFixed(1)) + ' MB')]);
+  }
+  const w0 = Math.max(...rows.map(([k]) => k.length));
+  const w1 = Math.max(...rows.map(([, a]) => a.length));
+  console.log(`\nsustained, one Redis and a local cluster side by side (all on the same ${cpus().length} cores)`);
+  console.log('─'.repeat(w0 + w1 + 40));
+  for (const [k, a, b] of rows) console.log(`${k.padEnd(w0)}  ${a.padEnd(w1)}  ${b}`);
+  console.log('─'.repeat(w0 + w1 + 40));
 }

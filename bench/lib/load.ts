@@ -4,7 +4,7 @@
  * knows each tick's time).
  */
 import { randomUUID } from 'node:crypto';
-import { SUBSCRIPTIONS_LAYOUT, SYMBOL_FIELD, duePartition, fanoutJobId, inboundJobId, subscriberId, type Channel } from '@tickercast/shared';
+import { SUBSCRIPTIONS_LAYOUT, SYMBOL_FIELD, duePartition, fanoutJobId, inboundJobId, subscriberId, type Channel, type RedisClient } from '@tickercast/shared';
 import type { BenchSystem } from './system.ts';
 
 /** The channel mix of a fan-out: 70% SMS, 20% WhatsApp, 10% Viber. */
@@ -25,6 +25,8 @@ function channelAt(i: number, mix: readonly { channel: Channel; share: number }[
   return mix[mix.length - 1]!.channel;
 }
 
+type Pipeline = ReturnType<RedisClient['pipeline']>;
+
 export interface SeedOptions {
   symbol: string;
   /** Each subscriber's tickers, when not just `symbol` (which the read-back check then uses for subscriber 0). */
@@ -44,6 +46,8 @@ export interface SeedOptions {
  * does after building it, so a dispatcher started after seeding does not scan everyone again.
  * WhatsApp and Messenger subscribers wrote to us a minute ago, so their 24-hour window is open
  * (free text, not templates or tags). Checks one of them through SubscriptionStore afterwards.
+ * On a cluster a pipeline must stay in one slot: there each batch's writes go in a pipeline per
+ * (channel, partition), the hash tag every one of them has; on one Redis, one pipeline a batch.
  */
 export async function seedSubscribers(sys: BenchSystem, opts: SeedOptions): Promise<{ ids: string[]; byChannel: Record<string, number> }> {
   const { keys, redis } = sys;
@@ -53,7 +57,15 @@ export async function seedSubscribers(sys: BenchSystem, opts: SeedOptions): Prom
   const byChannel: Record<string, number> = {};
   const BATCH = 2000;
   for (let start = 0; start < opts.n; start += BATCH) {
-    const p = redis.pipeline();
+    const single = sys.clustered ? undefined : redis.pipeline();
+    const byTag = new Map<string, Pipeline>();
+    const pipelineOf = (channel: Channel, partition: number): Pipeline => {
+      if (single) return single;
+      const tag = `${channel}:${partition}`;
+      let p = byTag.get(tag);
+      if (!p) byTag.set(tag, (p = redis.pipeline()));
+      return p;
+    };
     for (let i = start; i < Math.min(opts.n, start + BATCH); i++) {
       const channel = channelAt(i, mix);
       // A UK mobile number (447 and nine digits), which the client's E.164 check accepts.
@@ -61,6 +73,7 @@ export async function seedSubscribers(sys: BenchSystem, opts: SeedOptions): Prom
       const id = subscriberId(channel, address);
       const symbols = opts.symbolsOf?.(i) ?? [opts.symbol];
       const partition = duePartition(id);
+      const p = pipelineOf(channel, partition);
       ids.push(id);
       byChannel[channel] = (byChannel[channel] ?? 0) + 1;
       p.hset(keys.subscriber(id), {
@@ -76,8 +89,8 @@ export async function seedSubscribers(sys: BenchSystem, opts: SeedOptions): Prom
       p.sadd(keys.partitionActive(channel, partition), id);
       for (const symbol of symbols) p.zadd(keys.dueFollowers(channel, partition, symbol), 'NX', now, id);
     }
-    const results = await p.exec();
-    const failed = results?.find(([err]) => err);
+    const results = await Promise.all((single ? [single] : [...byTag.values()]).map((p) => p.exec()));
+    const failed = results.flatMap((r) => r ?? []).find(([err]) => err);
     if (failed) throw failed[0]!;
   }
   await redis.set(keys.subscriptionsLayout, SUBSCRIPTIONS_LAYOUT);

@@ -14,6 +14,10 @@
  * minus the time the bench wrote the newest price the message carries (each tick's prices are
  * unique: tick t adds t cents to the symbol's base price, so a price names its tick).
  * Redis is flushed between sizes.
+ *
+ * On a Redis Cluster (a BenchSystem with `cluster`), Redis' figures are summed over the primaries,
+ * and each primary's CPU per tick and used_memory are kept too (`by_primary`), with the replicas'
+ * CPU per tick (all of them together).
  */
 import { loadavg } from 'node:os';
 import { CHANNELS, loadConfig, ratesFor, type Channel } from '@tickercast/shared';
@@ -21,7 +25,7 @@ import { watchCpu } from '../lib/cpu.ts';
 import { seedSubscribers, tick } from '../lib/load.ts';
 import { sleep } from '../lib/procs.ts';
 import { percentiles, round, type Percentiles } from '../lib/stats.ts';
-import type { BenchSystem, LaneStats } from '../lib/system.ts';
+import type { BenchSystem, LaneStats, PerNode } from '../lib/system.ts';
 
 /** The symbols and the base price of each: tick t sets base + t cents. */
 export const SUSTAINED_SYMBOLS: Readonly<Record<string, number>> = { MSFT: 412, GOOGL: 170, AAPL: 230, AMZN: 185, NVDA: 140 };
@@ -76,6 +80,10 @@ export interface SustainedRun {
   /** CPU of every process over the run, and what else the machine did meanwhile. */
   cpu: ReturnType<ReturnType<typeof watchCpu>['stop']>;
   loadavg: { before: number[]; after: number[] };
+  /** On a cluster: each primary's Redis CPU per tick and used_memory (empty, seeded), by `host:port`. */
+  by_primary?: Record<string, { slots: [number, number][]; redis_cpu_s_per_tick: number; used_memory_empty: number; used_memory_seeded: number }>;
+  /** On a cluster: the replicas' CPU per tick, all together (they apply their primary's writes). */
+  replicas_cpu_s_per_tick?: number;
 }
 
 async function oneSize(sys: BenchSystem, n: number, opts: SustainedOptions): Promise<SustainedRun> {
@@ -85,18 +93,20 @@ async function oneSize(sys: BenchSystem, n: number, opts: SustainedOptions): Pro
   await sys.startDispatchers();
   try {
     await sleep(500);
-    const usedEmpty = await sys.usedMemory();
+    const memEmpty = await sys.usedMemoryByNode();
+    const usedEmpty = total(memEmpty);
     const seedStart = performance.now();
     const { byChannel } = await seedSubscribers(sys, { symbol: SYMBOLS[0]!, symbolsOf, n, series: 30, mix: MIX });
     const seed_s = (performance.now() - seedStart) / 1000;
-    const usedSeeded = await sys.usedMemory();
+    const memSeeded = await sys.usedMemoryByNode();
+    const usedSeeded = total(memSeeded);
     let tickers = 0;
     for (let i = 0; i < n; i++) tickers += (i % 3) + 1;
     console.log(`  ${n} subscribers (${tickers} tickers) seeded in ${seed_s.toFixed(1)} s: used_memory ${((usedSeeded - usedEmpty) / n).toFixed(0)} B per subscriber`);
 
     const load0 = loadavg();
-    await sys.redis.config('RESETSTAT');
-    const redis0 = await sys.redisCpuSeconds();
+    await sys.resetStats();
+    const [redis0, replicas0] = await Promise.all([sys.redisCpuByNode(), sys.redisCpuByNode('slave')]);
     const cpu = watchCpu(sys.pids());
     const stats0 = await sys.simStats();
     const start = Date.now();
@@ -133,7 +143,7 @@ async function oneSize(sys: BenchSystem, n: number, opts: SustainedOptions): Pro
     if (end > Date.now()) await sleep(end - Date.now());
     const stats1 = await sys.simStats();
     const steadyS = (performance.now() - steady!.at) / 1000;
-    const redis1 = await sys.redisCpuSeconds();
+    const [redis1, replicas1] = await Promise.all([sys.redisCpuByNode(), sys.redisCpuByNode('slave')]);
     const usage = cpu.stop();
     const commands = await sys.commandStats();
     sampling = false;
@@ -179,7 +189,7 @@ async function oneSize(sys: BenchSystem, n: number, opts: SustainedOptions): Pro
       ticks,
       seconds: opts.seconds,
       dispatchers: 1,
-      redis_cpu_s_per_tick: round((redis1 - redis0) / ticks, 4),
+      redis_cpu_s_per_tick: round((total(redis1) - total(redis0)) / ticks, 4),
       dispatcher_cpu_s_per_tick: round((usage.cpu_s['dispatcher-1'] ?? NaN) / ticks, 4),
       max_queue_depth: maxDepth,
       depth_series: series,
@@ -198,9 +208,27 @@ async function oneSize(sys: BenchSystem, n: number, opts: SustainedOptions): Pro
       cpu: usage,
       loadavg: { before: load0.map((v) => round(v)), after: load1.map((v) => round(v)) },
     };
+    if (sys.clustered) {
+      const slots = await sys.primarySlots();
+      run.by_primary = Object.fromEntries(
+        Object.keys(redis1).map((node) => [
+          node,
+          {
+            slots: slots[node] ?? [],
+            redis_cpu_s_per_tick: round((redis1[node]! - (redis0[node] ?? NaN)) / ticks, 4),
+            used_memory_empty: memEmpty[node] ?? NaN,
+            used_memory_seeded: memSeeded[node] ?? NaN,
+          },
+        ]),
+      );
+      run.replicas_cpu_s_per_tick = round((total(replicas1) - total(replicas0)) / ticks, 4);
+    }
+    const perPrimary = run.by_primary
+      ? ` (per primary ${Object.values(run.by_primary).map((p) => p.redis_cpu_s_per_tick).join(' / ')}; replicas ${run.replicas_cpu_s_per_tick})`
+      : '';
     const others = usage.others_s === undefined ? '' : `; other work on the machine ${(usage.others_s / usage.wall_s).toFixed(2)} of a core, loadavg ${run.loadavg.after[0]}`;
     console.log(
-      `  sustained ${n}: Redis ${run.redis_cpu_s_per_tick} CPU s/tick, dispatcher ${run.dispatcher_cpu_s_per_tick} CPU s/tick; max depth ${JSON.stringify(maxDepth)}; ` +
+      `  sustained ${n}: Redis ${run.redis_cpu_s_per_tick} CPU s/tick${perPrimary}, dispatcher ${run.dispatcher_cpu_s_per_tick} CPU s/tick; max depth ${JSON.stringify(maxDepth)}; ` +
         `accepted/s ${CHANNELS.map((c) => `${c} ${channels[c].accepted_per_s}/${channels[c].limit} (429: ${channels[c].throttled})`).join(', ')}; ` +
         `price age p50 ${run.price_age_ms.p50} / p99 ${run.price_age_ms.p99} / max ${run.price_age_ms.max} ms (${ages.length} msgs, ${unmatched} unmatched)${others}`,
     );
@@ -216,7 +244,7 @@ export async function runSustained(sys: BenchSystem, opts: SustainedOptions): Pr
     for (const n of opts.sizes) runs.push(await oneSize(sys, n, opts));
   } finally {
     // A million subscribers are a gigabyte: not for the scenarios after this one.
-    await sys.redis.flushall().catch(() => undefined);
+    await sys.flushAll().catch(() => undefined);
   }
   return runs;
 }
@@ -230,4 +258,8 @@ export function queuesWithin(run: SustainedRun, symbols = SYMBOLS.length): { ok:
   limits.status = 0;
   const ok = Object.entries(run.max_queue_depth).every(([q, d]) => d <= (limits[q] ?? Infinity));
   return { ok, limits };
+}
+
+function total(perNode: PerNode): number {
+  return Object.values(perNode).reduce((a, b) => a + b, 0);
 }
