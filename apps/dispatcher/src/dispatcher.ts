@@ -33,6 +33,7 @@ import { createInboundProcessor } from './inbound.ts';
 import { instrumentWorkers } from './instrument.ts';
 import { LastSentPrices } from './last-sent.ts';
 import { Refiller } from './refill.ts';
+import { outboundSettings } from './outbound.ts';
 import { createSendProcessor } from './send.ts';
 import { createStatusProcessor } from './status.ts';
 import { wakeWorkersOnReconnect } from './wake-on-reconnect.ts';
@@ -179,13 +180,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
       due,
       deliveries,
       senders: senderFor(config),
-      outbound: {
-        whatsappTemplate: { name: config.WHATSAPP_TEMPLATE_NAME, locale: config.WHATSAPP_TEMPLATE_LOCALE },
-        whatsappOptInTemplate: config.WHATSAPP_OPTIN_TEMPLATE_NAME,
-        messengerTag: config.MESSENGER_TAG,
-        viberTtlS: config.VIBER_TTL_S,
-        priceTtl: { maxS: config.PRICE_TTL_S, tickMs: config.TICK_INTERVAL_MS },
-      },
+      outbound: outboundSettings(config),
     }),
     status: createStatusProcessor({ deliveries, store, logger, metrics }),
   };

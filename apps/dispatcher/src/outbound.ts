@@ -1,5 +1,5 @@
 import { MESSAGES_API_CHANNELS, type OutboundMessage } from '@tickercast/messages-client';
-import type { Channel } from '@tickercast/shared';
+import type { Channel, Config } from '@tickercast/shared';
 
 /** What the configuration decides about outbound messages (the rules themselves are the channel tables'). */
 export interface OutboundSettings {
@@ -11,6 +11,17 @@ export interface OutboundSettings {
   viberTtlS: number;
   /** How long price updates may wait at the provider (priceTtlS). */
   priceTtl: { maxS: number; tickMs: number };
+}
+
+/** The outbound settings of a configuration. */
+export function outboundSettings(config: Config): OutboundSettings {
+  return {
+    whatsappTemplate: { name: config.WHATSAPP_TEMPLATE_NAME, locale: config.WHATSAPP_TEMPLATE_LOCALE },
+    whatsappOptInTemplate: config.WHATSAPP_OPTIN_TEMPLATE_NAME,
+    messengerTag: config.MESSENGER_TAG,
+    viberTtlS: config.VIBER_TTL_S,
+    priceTtl: { maxS: config.PRICE_TTL_S, tickMs: config.TICK_INTERVAL_MS },
+  };
 }
 
 /** A price update without an EVERY interval may wait this many ticks: by then newer prices are on their way. */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { senderFor, subscriberId } from '@tickercast/shared';
+import { outboundSettings } from '../src/outbound.ts';
 import { createSendProcessor, type Pace } from '../src/send.ts';
 import { testConfig, testDispatcher, type TestDispatcher } from '../../../test/support/dispatcher.ts';
 import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
@@ -41,13 +42,7 @@ describe('a feed send that waited', () => {
       due: d.due,
       deliveries: d.deliveries,
       senders: senderFor(config),
-      outbound: {
-        whatsappTemplate: { name: config.WHATSAPP_TEMPLATE_NAME, locale: config.WHATSAPP_TEMPLATE_LOCALE },
-        whatsappOptInTemplate: config.WHATSAPP_OPTIN_TEMPLATE_NAME,
-        messengerTag: config.MESSENGER_TAG,
-        viberTtlS: config.VIBER_TTL_S,
-        priceTtl: { maxS: config.PRICE_TTL_S, tickMs: config.TICK_INTERVAL_MS },
-      },
+      outbound: outboundSettings(config),
     });
     await d.store.subscribe('sms', phone, ['MSFT'], Date.now() - 60_000);
     await d.prices.set('MSFT', 101);
