@@ -45,10 +45,13 @@ describe('conflation under a fast ticker and a stalled provider', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
 
-    await until('the queue drains', async () => {
+    // Everyone on the final price, and nothing left to send. (An empty queue alone is not the end:
+    // a tick's job only wakes the refill, which may not have queued the last sends yet.)
+    const onFinal = (s: string) => new RegExp(`^MSFT ${finalPrice.toFixed(2)} `).test(sim.store.messages({ to: s }).at(-1)?.display ?? '');
+    await until('everyone on the final price and the queue drained', async () => {
       const c = await queues.send.sms.getJobCounts('waiting', 'prioritized', 'active', 'delayed');
       const f = await queues.fanout.getJobCounts('waiting', 'active');
-      return c.waiting! + c.prioritized! + c.active! + c.delayed! + f.waiting! + f.active! === 0;
+      return subscribers.every(onFinal) && c.waiting! + c.prioritized! + c.active! + c.delayed! + f.waiting! + f.active! === 0;
     }, 30_000);
 
     expect(maxPending).toBeGreaterThan(0);

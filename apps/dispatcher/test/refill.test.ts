@@ -122,8 +122,13 @@ describe('the refill', () => {
       await d.refiller.wake();
       await new Promise((r) => setTimeout(r, 150));
     }
-    await until('the queue drained', async () => (await d.queues.send.sms.getJobCounts('prioritized', 'active', 'wait')).prioritized === 0, 20_000);
-    await d.refiller.wake();
+    // Until every follower of a changed ticker has its final price (an empty queue alone is not
+    // the end: a wake may not have queued the last sends yet), then a little longer for extras.
+    const lastOf = (i: number, s: string) => (inboxes().get(number(43, i)) ?? []).filter((m) => m.text.includes(`${s} `)).at(-1)?.text ?? '';
+    await until('every follower on the final prices', async () => {
+      await d.refiller.wake();
+      return Array.from({ length: 40 }, (_, i) => i).every((i) => sets[i % sets.length]!.every((s) => s === 'IBM' || lastOf(i, s).includes(`${s} ${final[s]!.toFixed(2)}`)));
+    }, 20_000);
     await new Promise((r) => setTimeout(r, 1500));
     const boxes = inboxes();
     for (let i = 0; i < 40; i++) {
