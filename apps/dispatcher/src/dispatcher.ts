@@ -21,6 +21,7 @@ import {
   SendWindow,
   SubscriptionStore,
   vonageAuth,
+  type Channel,
   type Config,
   type Logger,
   type Queues,
@@ -146,10 +147,11 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
       try {
         return await client.send(message);
       } finally {
-        // clientRef is the send job's id: the place its slot came with (and its failover leg's, counted as arrived now).
+        // clientRef is the send job's id: the place its slot came with on its channel (and its failover leg's, counted as arrived now).
         if (message.clientRef) {
-          window.release(message.clientRef);
-          window.release(failoverLegId(message.clientRef));
+          window.release(message.channel as Channel, message.clientRef);
+          const leg = message.failover?.[0];
+          if (leg) window.release(leg.channel as Channel, failoverLegId(message.clientRef));
         }
       }
     },

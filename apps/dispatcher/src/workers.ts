@@ -112,12 +112,14 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
       sendQueueName(channel),
       async (job: Job): Promise<SendResult> => {
         const feed = isFeedSend(job.name);
+        let legOn: Channel | undefined;
         const pace = async (failoverOn?: Channel) => {
           // Replies have had every send for too long: the next feed update goes right after this one.
           if (!feed && (await floor.owed(channel))) await deps.promoteFeed(channel);
           if (failoverOn) {
             // The failover leg's slot on its own channel first, taken now and not waited for: if that
             // channel is full, this send rests as if its own were (a wasted reservation only slows).
+            legOn = failoverOn;
             const legWait = await pacer.reserve(failoverOn, failoverLegId(job.id!));
             if (legWait < 0) return { restMs: Math.ceil(-legWait) };
           }
@@ -128,8 +130,8 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
         };
         // A slot whose send did not go (skipped, STOP meanwhile, a throw) gives its place back; one that went already has.
         const outcome = await deps.send(jobData(sendJobSchema, job), job.id!, pace).finally(() => {
-          deps.window.release(job.id!);
-          deps.window.release(failoverLegId(job.id!));
+          deps.window.release(channel, job.id!);
+          if (legOn) deps.window.release(legOn, failoverLegId(job.id!));
         });
         switch (outcome.kind) {
           case 'sent':

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { sendSpacingMs, SendWindow } from '@tickercast/shared';
+import { redisKeys, sendSpacingMs, SendWindow } from '@tickercast/shared';
 import { testRedis } from '../../../test/support/redis.ts';
 
 /*
@@ -33,7 +33,7 @@ describe('SendWindow', () => {
     expect(await window.reserve('sms', 'c', 1, HORIZON)).toBeLessThan(0);
     expect(await window.reserve('sms', 'c', 1, HORIZON)).toBeLessThan(0);
 
-    window.release('a');
+    window.release('sms', 'a');
     await t.redis.ping(); // the release went before this, on the same connection
     const answeredAt = (await entries('sms')).find((e) => e.send === 'a')!.bound;
     expect(answeredAt).toBeLessThanOrEqual(await redisNow());
@@ -45,8 +45,8 @@ describe('SendWindow', () => {
     }
     const c = (await entries('sms')).find((e) => e.send === 'c')!;
     expect(c.bound - (TIMEOUT_MS + 1000) - answeredAt).toBeGreaterThanOrEqual(1000);
-    window.release('b');
-    window.release('c');
+    window.release('sms', 'b');
+    window.release('sms', 'c');
   });
 
   it('a slot beyond the horizon is not taken and takes no place', async () => {
@@ -55,15 +55,35 @@ describe('SendWindow', () => {
     expect(await window.reserve('whatsapp', 'x', spacing, 100)).toBeGreaterThanOrEqual(0);
     expect(await window.reserve('whatsapp', 'y', spacing, 100)).toBeLessThan(0);
     expect((await entries('whatsapp')).map((e) => e.send)).toEqual(['x']);
-    window.release('x');
+    window.release('whatsapp', 'x');
+  });
+
+  it('the same send id on two channels is two sends: one giving its place back leaves the other\'s', async () => {
+    // Job ids are counters per queue: SMS job 7 and Messenger job 7 are different sends. (Keys of its own: the other tests' places stay out of it.)
+    const keys = redisKeys(`${t.namespace}:ids`);
+    const window = new SendWindow(t.redis, keys, rates, TIMEOUT_MS);
+    const bound = async (channel: string, send: string) => {
+      const flat = await t.redis.zrange(keys.sendWindow(channel), '0', '-1', 'WITHSCORES');
+      const i = flat.findIndex((m, j) => j % 2 === 0 && m.startsWith(`${send}|`));
+      return Number(flat[i + 1]);
+    };
+    expect(await window.reserve('messenger', '7', 1, HORIZON)).toBeGreaterThanOrEqual(0);
+    expect(await window.reserve('sms', '7', 1, HORIZON)).toBeGreaterThanOrEqual(0);
+    window.release('sms', '7');
+    await t.redis.ping();
+    const before = await redisNow();
+    // Messenger's 7 is still in flight: it counts as arriving as late as its request could.
+    expect(await bound('messenger', '7')).toBeGreaterThan(before + TIMEOUT_MS);
+    expect(await bound('sms', '7')).toBeLessThanOrEqual(before);
+    window.release('messenger', '7');
   });
 
   it('a place given back twice, or never taken, changes nothing', async () => {
     const window = new SendWindow(t.redis, t.keys, rates, TIMEOUT_MS);
-    window.release('never');
+    window.release('messenger', 'never');
     expect(await window.reserve('messenger', 'm', 1, HORIZON)).toBeGreaterThanOrEqual(0);
-    window.release('m');
-    window.release('m');
+    window.release('messenger', 'm');
+    window.release('messenger', 'm');
     await t.redis.ping();
     expect((await entries('messenger')).length).toBe(1);
     expect((await entries('viber_service')).length).toBe(0);

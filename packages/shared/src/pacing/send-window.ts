@@ -66,8 +66,12 @@ export class SendWindow {
   readonly #keys: RedisKeys;
   readonly #limit: Record<Channel, number>;
   readonly #inflightMs: number;
-  /** This process's places not yet given back, by the send's id (its job id, the message's client_ref). */
-  readonly #held = new Map<string, { channel: Channel; token: string }>();
+  /**
+   * This process's places not yet given back, by channel and the send's id (its job id, the
+   * message's client_ref): job ids are counters per queue, so the same id is a different send on
+   * each channel, and one channel's send must never give back another's place.
+   */
+  readonly #held = new Map<string, string>();
 
   /** `requestTimeoutMs`: the client's timeout, after which a request without an answer is abandoned. */
   constructor(redis: RedisClient, keys: RedisKeys, rates: Record<Channel, number>, requestTimeoutMs: number) {
@@ -92,17 +96,18 @@ export class SendWindow {
     )) as [number, string];
     if (taken !== 1) return -Number(ms);
     // A send that let its slot go and took another gives the first place back.
-    this.release(sendId);
-    this.#held.set(sendId, { channel, token });
+    this.release(channel, sendId);
+    this.#held.set(`${channel}:${sendId}`, token);
     return Number(ms);
   }
 
   /** The send's answer (or failure) is back, or it will not go: its place counts from now and frees a second later. */
-  release(sendId: string): void {
-    const held = this.#held.get(sendId);
-    if (!held) return;
-    this.#held.delete(sendId);
+  release(channel: Channel, sendId: string): void {
+    const key = `${channel}:${sendId}`;
+    const token = this.#held.get(key);
+    if (token === undefined) return;
+    this.#held.delete(key);
     // Not awaited: nothing waits for it. Lost, the place frees itself at its in-flight bound: slower, never unsafe.
-    DONE.run(this.#redis, [this.#keys.sendWindow(held.channel)], [held.token]).catch(() => undefined);
+    DONE.run(this.#redis, [this.#keys.sendWindow(channel)], [token]).catch(() => undefined);
   }
 }
