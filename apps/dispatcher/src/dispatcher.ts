@@ -200,6 +200,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
       const [next] = await queues.send[channel].getPrioritized(0, 0);
       await next?.changePriority({ priority: 0, lifo: true });
     },
+    feedSettled: (channel) => refiller.settled(channel),
     autorun: deps.autorun ?? true,
     name: deps.workerName ?? `${hostname()}:${process.pid}`,
     ...processors,

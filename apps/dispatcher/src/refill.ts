@@ -41,6 +41,8 @@ const LOCK_MS = 5000;
 const CLAIM_MS = 60_000;
 /** How soon to try again when another dispatcher is refilling the channel. */
 const BUSY_RETRY_MS = 100;
+/** How soon after a feed send settles the refill runs: every send settling meanwhile shares it. */
+const SETTLED_REFILL_MS = 20;
 
 interface ChannelState {
   running: Promise<void> | undefined;
@@ -126,6 +128,15 @@ export class Refiller {
   async close(): Promise<void> {
     this.#closed = true;
     await this.stop();
+  }
+
+  /**
+   * A feed send settled: someone it held may be due again (a price written while their send was
+   * in flight). A refill soon, shared by every send that settles meanwhile, rather than on the next
+   * tick or safety wake: that would hold them back a tick or a second.
+   */
+  settled(channel: Channel): void {
+    this.#later(channel, SETTLED_REFILL_MS);
   }
 
   #later(channel: Channel, ms: number): void {

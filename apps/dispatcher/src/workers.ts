@@ -44,6 +44,8 @@ export interface WorkerDeps {
   window: SendWindow;
   /** Puts the next waiting feed update of a channel at the head of its queue, if one waits (FeedFloor). */
   promoteFeed: (channel: Channel) => Promise<void>;
+  /** A feed send of the channel settled its subscriber in the due index (the refill may have them due again). */
+  feedSettled: (channel: Channel) => void;
   inbound: ReturnType<typeof createInboundProcessor>;
   fanout: ReturnType<typeof createFanoutProcessor>;
   send: ReturnType<typeof createSendProcessor>;
@@ -135,6 +137,7 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
         });
         switch (outcome.kind) {
           case 'sent':
+            if (feed) deps.feedSettled(channel);
             await providerAnswered();
             return { sent: true, messageUuid: outcome.messageUuid, text: outcome.text, ...(outcome.tickedAt !== undefined && { tickedAt: outcome.tickedAt }) };
           case 'skipped':
