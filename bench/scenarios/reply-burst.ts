@@ -37,7 +37,8 @@ export async function runReplyBurst(sys: BenchSystem, opts: ReplyBurstOptions) {
   const feedSeconds = expectedS * 2 + 20;
   const loop = tickLoop(sys, { symbol: 'FEED', intervalMs: 1000, maxTicks: feedSeconds, maxMs: feedSeconds * 1000, priceOf: (i) => 100 + i });
   try {
-    await waitFor('a feed backlog', async () => (await sys.pendingSends()).byChannel.sms > opts.feedSubscribers / 2, 30_000, 50);
+    // The backlog is the due index's: the queue holds the refill's watermark of it (2 s of the rate), not half the feed.
+    await waitFor('a feed backlog at the watermark', async () => (await sys.pendingSends()).byChannel.sms >= 2 * opts.limit, 30_000, 50);
     const confirmNumbers = Array.from({ length: opts.confirmations }, (_, k) => `4477009${String(20_000 + k).padStart(5, '0')}`);
     const helpNumbers = opts.helpsAtMs.map((_, k) => `4477009${String(30_000 + k).padStart(5, '0')}`);
     const postedAt = new Map<string, number>();
