@@ -50,13 +50,5 @@ export async function startSystem(t: TestRedis, opts: TestDispatcherOptions = {}
   };
 }
 
-/** Polls until `fn` gives something truthy; throws naming `what` after `timeoutMs`. */
-export async function until<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 8000): Promise<NonNullable<T>> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** The harness' polling wait, for the tests built on this system. */
+export { until } from './processes.ts';

@@ -223,13 +223,15 @@ export function createSendProcessor(deps: SendDeps) {
       await settle(readAt);
       return { kind: 'skipped', why: 'price unchanged' };
     }
+    /** One message: these tickers at these prices, each with its change since they last got it. */
+    const partOf = (symbols: readonly string[], at: ReadonlyMap<string, { price: number }>): FeedPart => ({
+      text: symbols.map((s) => priceLine(s, at.get(s)!.price, state.previous.get(s)?.price)).join(TICKER_SEPARATOR),
+      prices: Object.fromEntries(symbols.map((s) => [s, at.get(s)!.price])),
+    });
     const lines = changed.map((s) => priceLine(s, quotes.get(s)!.price, state.previous.get(s)?.price));
     const rule: ChannelRule = CHANNEL_RULES[channel];
     const groups = rule.feedMessage === 'per ticker' ? lines.map((_, i) => [i]) : packLines(lines, rule.replyTextMax);
-    const parts: FeedPart[] = groups.map((g) => ({
-      text: g.map((i) => lines[i]!).join(TICKER_SEPARATOR),
-      prices: Object.fromEntries(g.map((i) => [changed[i]!, quotes.get(changed[i]!)!.price])),
-    }));
+    const parts: FeedPart[] = groups.map((g) => partOf(g.map((i) => changed[i]!), quotes));
     const sent: { messageUuid: string; text: string }[] = [];
     // A price the network cannot deliver in time is worthless: the provider drops it past this.
     const ttlS = priceTtlS(channel, state.intervalMs, deps.outbound);
@@ -246,8 +248,7 @@ export function createSendProcessor(deps: SendDeps) {
         const again = await deps.prices.read(symbols);
         if (symbols.every((s) => again.quotes.get(s)?.price === part.prices[s])) return undefined;
         const priced = symbols.filter((s) => again.quotes.has(s));
-        part.prices = Object.fromEntries(priced.map((s) => [s, again.quotes.get(s)!.price]));
-        part.text = priced.map((s) => priceLine(s, again.quotes.get(s)!.price, state.previous.get(s)?.price)).join(TICKER_SEPARATOR);
+        Object.assign(part, partOf(priced, again.quotes));
         for (const s of priced) quotes.set(s, again.quotes.get(s)!);
         // Served up to this read only when this message carries all of their tickers; else a move
         // of another one since the first read must still make them due.
