@@ -1,4 +1,4 @@
-import { LuaScript, type Channel, type Fallback, type RedisClient, type RedisKeys } from '@tickercast/shared';
+import { LUA_SYMBOL_FIELDS, LuaScript, type Channel, type Fallback, type RedisClient, type RedisKeys } from '@tickercast/shared';
 
 export interface LastSent {
   price: number;
@@ -29,14 +29,16 @@ export interface FeedSendState extends SubscriberContext {
  * also their symbols and the last price of each they were sent (the record's `sym:` fields).
  */
 const SEND_STATE_SCRIPT = new LuaScript(`
+${LUA_SYMBOL_FIELDS}
 local ctx = redis.call('HMGET', KEYS[1], 'lastInboundAt', 'intervalMs', 'status', 'fallbackChannel', 'fallbackAddress')
 local fallback = { ctx[4] or false, ctx[5] or false }
 if ARGV[1] == 'reply' then return { ctx[1] or false, ctx[2] or false, fallback } end
 local syms, last = {}, {}
 local flat = redis.call('HGETALL', KEYS[1])
 for i = 1, #flat, 2 do
-  if string.sub(flat[i], 1, 4) == 'sym:' then
-    syms[#syms + 1] = string.sub(flat[i], 5)
+  local s = symbol_of(flat[i])
+  if s then
+    syms[#syms + 1] = s
     last[#last + 1] = flat[i + 1]
   end
 end
@@ -48,8 +50,9 @@ return { ctx[1] or false, ctx[2] or false, ctx[3] or false, syms, last, fallback
  * while they dropped a symbol must not add it back. ARGV: symbol and `price|ms` in pairs.
  */
 const SET_SCRIPT = new LuaScript(`
+${LUA_SYMBOL_FIELDS}
 for i = 1, #ARGV, 2 do
-  local f = 'sym:' .. ARGV[i]
+  local f = sym_field(ARGV[i])
   if redis.call('HEXISTS', KEYS[1], f) == 1 then redis.call('HSET', KEYS[1], f, ARGV[i + 1]) end
 end
 return 1

@@ -1,11 +1,14 @@
 import {
   DUE_PARTITIONS,
   duePartition,
+  LUA_SYMBOL_FIELDS,
   LuaScript,
   parseSubscriberId,
   parseSubscriberKey,
   releaseLease,
   SUBSCRIPTIONS_LAYOUT,
+  SYMBOL_FIELD,
+  symbolsOf,
   scanKeys,
   takeLease,
   CHANNELS,
@@ -27,6 +30,7 @@ const PAGE = 500;
  * then field and value pairs of the old record, '', then symbol and last-sent pairs.
  */
 const MERGE_SCRIPT = new LuaScript(`
+${LUA_SYMBOL_FIELDS}
 local i = 3
 while ARGV[i] ~= '' do
   local f, v = ARGV[i], ARGV[i + 1]
@@ -38,15 +42,16 @@ while ARGV[i] ~= '' do
   end
   i = i + 2
 end
-for j = i + 1, #ARGV, 2 do redis.call('HSETNX', KEYS[1], 'sym:' .. ARGV[j], ARGV[j + 1]) end
+for j = i + 1, #ARGV, 2 do redis.call('HSETNX', KEYS[1], sym_field(ARGV[j]), ARGV[j + 1]) end
 redis.call('SADD', KEYS[2], ARGV[1])
 if redis.call('HGET', KEYS[1], 'status') == 'stopped' then return 0 end
 redis.call('SADD', KEYS[3], ARGV[1])
 local flat = redis.call('HGETALL', KEYS[1])
 for j = 1, #flat, 2 do
-  if string.sub(flat[j], 1, 4) == 'sym:' then
+  local s = symbol_of(flat[j])
+  if s then
     local at = tonumber(string.match(flat[j + 1], '|(%d+)$') or '0') or 0
-    redis.call('ZADD', ARGV[2] .. string.sub(flat[j], 5), 'NX', at, ARGV[1])
+    redis.call('ZADD', ARGV[2] .. s, 'NX', at, ARGV[1])
   end
 end
 return 1
@@ -58,9 +63,8 @@ return 1
  * old partition's index prefix.
  */
 const DROP_SCRIPT = new LuaScript(`
-for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
-  if string.sub(f, 1, 4) == 'sym:' then redis.call('ZREM', ARGV[2] .. string.sub(f, 5), ARGV[1]) end
-end
+${LUA_SYMBOL_FIELDS}
+for _, s in ipairs(symbols_of(KEYS[1])) do redis.call('ZREM', ARGV[2] .. s, ARGV[1]) end
 redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('SREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
@@ -139,10 +143,10 @@ export async function ensureSubscriptionsLayout(redis: RedisClient, keys: RedisK
         const at = parseSubscriberKey(key);
         if (!at || key === keys.subscriber(at.id)) continue;
         const record = await redis.hgetall(key);
-        const symbols = Object.keys(record).filter((f) => f.startsWith('sym:'));
-        const lastSent = Object.fromEntries(symbols.map((f) => [f.slice(4), record[f]!]));
-        for (const f of symbols) delete record[f];
-        if (await merge(redis, keys, at.id, { record, symbols: Object.keys(lastSent), lastSent })) count++;
+        const symbols = symbolsOf(record);
+        const lastSent = Object.fromEntries(symbols.map((s) => [s, record[SYMBOL_FIELD + s]!]));
+        for (const s of symbols) delete record[SYMBOL_FIELD + s];
+        if (await merge(redis, keys, at.id, { record, symbols, lastSent })) count++;
         const { channel, partition: p } = at;
         await DROP_SCRIPT.run(redis, [key, keys.partitionSubscribers(channel, p), keys.partitionActive(channel, p), keys.dueHeld(channel, p)], [at.id, keys.dueFollowersPrefix(channel, p)]);
       }

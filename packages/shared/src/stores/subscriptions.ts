@@ -41,19 +41,30 @@ export interface Fallback {
 /** The prefix of a record's symbol fields. */
 export const SYMBOL_FIELD = 'sym:';
 
-/** Lua: the symbols of the record in KEYS[1] (its `sym:` fields). */
-const LUA_SYMBOLS = `
+/**
+ * Lua for a record's symbol fields, for every script that reads or writes them (here, the send's
+ * state, the layout move): sym_field(symbol), symbol_of(field) (nil if not a symbol field),
+ * symbols_of(key).
+ */
+export const LUA_SYMBOL_FIELDS = `
+local SYM = '${SYMBOL_FIELD}'
+local function sym_field(s) return SYM .. s end
+local function symbol_of(f)
+  if string.sub(f, 1, #SYM) == SYM then return string.sub(f, #SYM + 1) end
+  return nil
+end
 local function symbols_of(key)
   local out = {}
   for _, f in ipairs(redis.call('HKEYS', key)) do
-    if string.sub(f, 1, 4) == 'sym:' then out[#out + 1] = string.sub(f, 5) end
+    local s = symbol_of(f)
+    if s then out[#out + 1] = s end
   end
   return out
 end`;
 
 /** KEYS: record, the partition's active set, its held set. ARGV: id, time, the index's key prefix for the partition. */
 const STOP_SCRIPT = new LuaScript(`
-${LUA_SYMBOLS}
+${LUA_SYMBOL_FIELDS}
 for _, s in ipairs(symbols_of(KEYS[1])) do redis.call('ZREM', ARGV[3] .. s, ARGV[1]) end
 redis.call('ZREM', KEYS[3], ARGV[1])
 local was = redis.call('HGET', KEYS[1], 'status')
@@ -65,7 +76,7 @@ return was or false
 /** KEYS: record, the partition's active set. ARGV as STOP's. */
 const START_SCRIPT = new LuaScript(`
 ${LUA_NOW_MS}
-${LUA_SYMBOLS}
+${LUA_SYMBOL_FIELDS}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
 local syms = symbols_of(KEYS[1])
 for _, s in ipairs(syms) do redis.call('ZADD', ARGV[3] .. s, 'NX', now, ARGV[1]) end
@@ -86,16 +97,16 @@ return syms
  */
 const SUBSCRIBE_SCRIPT = new LuaScript(`
 ${LUA_NOW_MS}
-${LUA_SYMBOLS}
+${LUA_SYMBOL_FIELDS}
 if redis.call('HGET', KEYS[1], 'status') == 'stopped' then
-  for _, s in ipairs(symbols_of(KEYS[1])) do redis.call('HDEL', KEYS[1], 'sym:' .. s) end
+  for _, s in ipairs(symbols_of(KEYS[1])) do redis.call('HDEL', KEYS[1], sym_field(s)) end
 end
 redis.call('HSETNX', KEYS[1], 'createdAt', ARGV[2])
 redis.call('HSET', KEYS[1], 'channel', ARGV[3], 'address', ARGV[4], 'status', 'active', 'updatedAt', ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[1])
 for i = 6, #ARGV do
-  redis.call('HSETNX', KEYS[1], 'sym:' .. ARGV[i], '')
+  redis.call('HSETNX', KEYS[1], sym_field(ARGV[i]), '')
   redis.call('ZADD', ARGV[5] .. ARGV[i], 'NX', now, ARGV[1])
 end
 return 1
