@@ -261,22 +261,10 @@ export class SubscriptionStore {
    * the returned cursor is '0' when every follower has been listed.
    */
   async followersPage(symbol: string, cursor: string, count: number, channel?: Channel): Promise<{ ids: string[]; cursor: string }> {
-    const channels = channel ? [channel] : CHANNELS;
-    const [c0, p0, z0] = cursor === '0' ? [0, 0, '0'] : cursor.split('.');
-    let ci = Number(c0);
-    let p = Number(p0);
-    let z = String(z0);
-    const ids: string[] = [];
-    while (ci < channels.length && ids.length < count) {
-      const [next, flat] = await this.#redis.zscan(this.#keys.dueFollowers(channels[ci]!, p, symbol), z, 'COUNT', count);
-      for (let i = 0; i < flat.length; i += 2) ids.push(flat[i]!);
-      z = next;
-      if (z === '0' && ++p === DUE_PARTITIONS) {
-        p = 0;
-        ci++;
-      }
-    }
-    return { ids, cursor: ci >= channels.length ? '0' : `${ci}.${p}.${z}` };
+    return this.#pageAcross(cursor, count, channel, async (c, p, from, want) => {
+      const [next, flat] = await this.#redis.zscan(this.#keys.dueFollowers(c, p, symbol), from, 'COUNT', want);
+      return [next, flat.filter((_, i) => i % 2 === 0)];
+    });
   }
 
   /** Pages through a symbol's active followers, about `count` at a time. */
@@ -296,22 +284,35 @@ export class SubscriptionStore {
    * few more than `count`.
    */
   async subscribersPage(cursor: string, count: number, channel?: Channel): Promise<{ ids: string[]; cursor: string }> {
+    return this.#pageAcross(cursor, count, channel, (c, p, from, want) => this.#redis.sscan(this.#keys.partitionSubscribers(c, p), from, 'COUNT', want));
+  }
+
+  /**
+   * A page of ids from one key per (channel, partition), scanned in turn: the cursor is
+   * `channel.partition.scan` ('0' to begin, '0' once every key is done).
+   */
+  async #pageAcross(
+    cursor: string,
+    count: number,
+    channel: Channel | undefined,
+    scan: (channel: Channel, partition: number, from: string, want: number) => Promise<[string, string[]]>,
+  ): Promise<{ ids: string[]; cursor: string }> {
     const channels = channel ? [channel] : CHANNELS;
     const [c0, p0, s0] = cursor === '0' ? [0, 0, '0'] : cursor.split('.');
     let ci = Number(c0);
     let p = Number(p0);
-    let sc = String(s0);
+    let from = String(s0);
     const ids: string[] = [];
     while (ci < channels.length && ids.length < count) {
-      const [next, found] = await this.#redis.sscan(this.#keys.partitionSubscribers(channels[ci]!, p), sc, 'COUNT', count - ids.length);
+      const [next, found] = await scan(channels[ci]!, p, from, count - ids.length);
       ids.push(...found);
-      sc = next;
-      if (sc === '0' && ++p === DUE_PARTITIONS) {
+      from = next;
+      if (from === '0' && ++p === DUE_PARTITIONS) {
         p = 0;
         ci++;
       }
     }
-    return { ids, cursor: ci >= channels.length ? '0' : `${ci}.${p}.${sc}` };
+    return { ids, cursor: ci >= channels.length ? '0' : `${ci}.${p}.${from}` };
   }
 }
 
