@@ -113,6 +113,8 @@ export function buildSimulator(options: SimulatorOptions): Simulator {
     const next = i + 1 < legs.length ? (last: StatusStep | undefined) => {
       if (!failedOver(last)) return;
       const now = ctx.now();
+      // Each leg counts against its own channel's rate, as Vonage counts it.
+      ctx.limiter.count(legs[i + 1]!.channel, now);
       dispatch(legs, i + 1, workflowId, now, now);
     } : undefined;
     runStatuses(statusDeps, message, entry, steps, next);

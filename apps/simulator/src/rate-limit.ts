@@ -126,6 +126,21 @@ export class RollingWindowLimiter {
     return { ok: true };
   }
 
+  /**
+   * Counts a message the provider sends by itself (a failover's next leg): it arrives at no door,
+   * so nothing can refuse it, but it uses the channel's rate like any other, and a request that
+   * would share a second with it over the limit is throttled. One past the limit shows in
+   * `maxPerSecond`.
+   */
+  count(channel: ApiChannel, now: number): void {
+    const lane = this.#lanes.get(channel)!;
+    evict(lane, now);
+    record(lane, now);
+    const all = this.#lanes.get('all')!;
+    evict(all, now);
+    record(all, now);
+  }
+
   stats(): Record<LimitKey, LaneStats> {
     return Object.fromEntries(
       [...this.#lanes].map(([k, { limit, accepted, throttled, maxPerSecond }]) => [k, { limit, accepted, throttled, maxPerSecond }]),

@@ -345,6 +345,18 @@ describe('failover: the messages Vonage sends itself when the one before is not 
     if (specAvailable) for (const b of got) expect(validateStatusWebhook(b).errors).toEqual([]);
   });
 
+  it("the failover leg counts against its own channel's rate: an SMS request in the same second over the limit is throttled", async () => {
+    start({ statusWebhooks: { failNumbers: { [`whatsapp:${PHONE}`]: { status: 'rejected', code: 1300 } } } });
+    sim.ctx.limiter.setLimits({ sms: 1 });
+    sim.ctx.windows.record(PHONE, Date.now());
+    expect((await send(sim, { ...WHATSAPP_TEXT, failover: [smsLeg] })).statusCode).toBe(202);
+    await until('the SMS leg delivered', () => all().some((b) => b.channel === 'sms' && b.status === 'delivered'));
+    expect(sim.ctx.limiter.stats().sms.accepted).toBe(1);
+    const direct = await send(sim, { ...smsLeg, to: '447700900555', client_ref: 'job-8' });
+    expect(direct.statusCode).toBe(429);
+    expect(sim.store.messages({ channel: 'sms' }).map((m) => m.to)).toEqual([PHONE]);
+  });
+
   it('a delivered message ends its workflow: the failover is never sent', async () => {
     start();
     sim.ctx.windows.record(PHONE, Date.now());
