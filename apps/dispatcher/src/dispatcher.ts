@@ -184,7 +184,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
       senders: senderFor(config),
       outbound: outboundSettings(config),
     }),
-    status: createStatusProcessor({ deliveries, store, logger, metrics }),
+    status: createStatusProcessor({ deliveries, store, logger, metrics, replies }),
   };
 
   const workers = startWorkers({

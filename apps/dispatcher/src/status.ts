@@ -1,5 +1,16 @@
 import { DEAD_RECIPIENT_CODES } from './send.ts';
-import { subscriberId, type DeliveryLog, type Logger, type MetricsRecorder, type StatusUpdate, type SubscriptionStore } from '@tickercast/shared';
+import { fallbackEndedText } from './texts.ts';
+import {
+  fallbackEndedJobId,
+  parseSubscriberId,
+  subscriberId,
+  type DeliveryLog,
+  type Logger,
+  type MetricsRecorder,
+  type ReplyPacer,
+  type StatusUpdate,
+  type SubscriptionStore,
+} from '@tickercast/shared';
 
 /**
  * Delivery reports: move the message's state forward, count it, and stop feeding a recipient
@@ -9,18 +20,42 @@ import { subscriberId, type DeliveryLog, type Logger, type MetricsRecorder, type
  *
  * A report of a failover workflow's later leg (the provider sent it itself when the subscriber's
  * own channel could not deliver) is about a message we never saw accepted: it is recorded then,
- * for the subscriber of the workflow's first message, and counted once as a failover.
+ * for the subscriber of the workflow's first message, and counted once as a failover. If that leg's
+ * number is dead (barred, opted out), it is that subscriber's fallback which is: it is removed, and
+ * they are told on their own channel; they are not unsubscribed.
  */
-export function createStatusProcessor(deps: { deliveries: DeliveryLog; store: SubscriptionStore; logger: Logger; metrics?: Pick<MetricsRecorder, 'inc'> }) {
+export function createStatusProcessor(deps: {
+  deliveries: DeliveryLog;
+  store: SubscriptionStore;
+  logger: Logger;
+  metrics?: Pick<MetricsRecorder, 'inc'>;
+  /** Where the notice of a dead fallback goes; without it the fallback is removed silently. */
+  replies?: Pick<ReplyPacer, 'add'>;
+}) {
+  /** A failover leg to a dead number: the owner's fallback goes if it still names that number (a newer one stays). */
+  const fallbackDead = async (ownerId: string, update: StatusUpdate & { workflow: { id: string } }): Promise<void> => {
+    const { channel, address } = parseSubscriberId(ownerId);
+    const owner = subscriberId(channel, address);
+    const fallback = (await deps.store.get(owner))?.fallback;
+    if (!fallback || fallback.channel !== update.channel || fallback.address !== update.to) return;
+    if (!(await deps.store.clearFallback(owner))) return;
+    deps.logger.warn({ channel: update.channel, code: update.error?.code }, 'fallback number is dead: removed from its subscriber');
+    await deps.replies?.add(channel, 'fallback-ended', { subscriberId: owner, text: fallbackEndedText(fallback) }, fallbackEndedJobId(update.workflow.id));
+  };
+
   return async (update: StatusUpdate): Promise<boolean> => {
-    if (update.workflow && update.workflow.item > 1) {
+    const dead = update.error?.code !== undefined && DEAD_RECIPIENT_CODES.has(update.error.code);
+    const laterLeg = update.workflow !== undefined && update.workflow.item > 1;
+    if (update.workflow && laterLeg) {
       const leg = await deps.deliveries.failoverLeg(update.workflow.id, update.messageId, update.channel);
       if (leg?.isNew) deps.metrics?.inc('tickercast_failovers_total', { from: leg.first.channel, to: update.channel });
+      if (leg && dead) await fallbackDead(leg.first.subscriberId, { ...update, workflow: update.workflow });
     }
     const applied = await deps.deliveries.applyStatus(update);
     if (update.error) {
       deps.logger.info({ channel: update.channel, status: update.status, error: update.error }, 'delivery failed');
-      if (update.to && update.error.code && DEAD_RECIPIENT_CODES.has(update.error.code)) {
+      // A later leg's number is the fallback's, handled above: its owner is someone else.
+      if (update.to && dead && !laterLeg) {
         const recipient = subscriberId(update.channel, update.to);
         if ((await deps.deliveries.recipientOf(update.messageId)) === recipient) await deps.store.stop(recipient);
         else deps.logger.warn({ channel: update.channel, code: update.error.code }, 'a dead-recipient report for a message we did not send to that address: ignored');

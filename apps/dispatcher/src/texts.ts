@@ -56,6 +56,11 @@ export function fallbackOffText(had: boolean): string {
   return had ? 'Fallback removed: messages go only here now.' : 'You have no fallback. Nothing changed.';
 }
 
+/** The fallback number cannot be reached (barred, opted out): it is removed, and its owner told where the messages went. */
+export function fallbackEndedText(fallback: Fallback): string {
+  return `Your fallback SMS to +${fallback.address} could not be delivered (the number is barred or opted out), so it is removed. FALLBACK SMS +number sets another.`;
+}
+
 export function fallbackOnSmsText(): string {
   return 'You are on SMS already: FALLBACK SMS is for WhatsApp, Messenger and Viber. Nothing changed.';
 }

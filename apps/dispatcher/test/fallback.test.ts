@@ -76,6 +76,32 @@ describe('FALLBACK SMS on WhatsApp', () => {
     }
   });
 
+  it('a dead fallback number (the SMS leg barred, 1050) is removed and its owner told; they stay subscribed', async () => {
+    const id = subscriberId('whatsapp', PHONE);
+    await says('whatsapp', PHONE, 'MSFT');
+    await says('whatsapp', PHONE, 'FALLBACK SMS');
+    await s.d.store.touch('sms', PHONE);
+    await s.sim.app.inject({
+      method: 'PATCH',
+      url: '/_sim/settings',
+      payload: { statusWebhooks: { failNumbers: { [`whatsapp:${PHONE}`]: { status: 'rejected', code: 1300 }, [`sms:${PHONE}`]: { status: 'rejected', code: 1050 } } } },
+    });
+    const q = await s.d.prices.set('MSFT', 413.55);
+    await s.d.queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
+
+    const notice = `Your fallback SMS to +${PHONE} could not be delivered (the number is barred or opted out), so it is removed. FALLBACK SMS +number sets another.`;
+    await until('the notice on WhatsApp', () => s.sim.store.messages({ channel: 'whatsapp', to: PHONE }).some((m) => m.display === notice));
+    expect(s.sim.store.messages({ channel: 'sms', to: PHONE }).map((m) => [m.workflow?.item, m.status])).toEqual([[2, 'rejected']]);
+    const after = await record(id);
+    expect(after.fallbackChannel).toBeUndefined();
+    expect(after.status).toBe('active');
+    // The notice went without a failover of its own: there is none left.
+    const sent = s.sim.store.messages({ channel: 'whatsapp', to: PHONE }).find((m) => m.display === notice)!;
+    expect(sent.request.failover).toBeUndefined();
+    // The SMS number's own record was not stopped: the dead number was the fallback, not a subscriber.
+    expect((await record(subscriberId('sms', PHONE))).status).not.toBe('stopped');
+  });
+
   it('a fallback number that sent STOP on SMS gets no failover legs', async () => {
     await says('whatsapp', PHONE, 'MSFT');
     await says('whatsapp', PHONE, 'FALLBACK SMS');

@@ -62,6 +62,11 @@ export function fallbackConfirmJobId(inboundJobId: string): string {
   return `fb-${inboundJobId}`;
 }
 
+/** The notice that a fallback number is dead: one per failover workflow, however often its status comes. */
+export function fallbackEndedJobId(workflowId: string): string {
+  return `fbend-${jobIdPart(workflowId)}`;
+}
+
 /** A web signup's confirmation: every signup request is its own. */
 export function signupJobId(uuid: string): string {
   return `signup-${uuid}`;
