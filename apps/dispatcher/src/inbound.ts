@@ -69,25 +69,27 @@ export function createInboundProcessor(deps: InboundDeps) {
         reply = await subscribe(command.symbols, command.unknown);
         break;
       case 'confirm': {
-        const signup = await deps.signups?.get(id);
-        if (signup?.fallbackFor) {
-          // This number agreed to be the SMS fallback of the subscriber who named it.
-          const owner = parseSubscriberId(signup.fallbackFor);
-          await store.setFallback(signup.fallbackFor, { channel: message.channel, address: message.from }, at);
-          await deps.signups?.cancel(id);
-          reply = texts.fallbackConfirmedText(owner.channel);
-          break;
-        }
+        // One YES answers everything this number was asked: a web signup and a fallback request both.
+        const { signup, fallbackFor } = (await deps.signups?.pending(id)) ?? {};
+        const answers: string[] = [];
         // A web signup becomes a subscription only now, by the person's own YES. Forgotten only once
-        // subscribed, so a retried job still finds it; subscribing twice is harmless.
+        // acted on, so a retried job still finds it; subscribing or setting a fallback twice is harmless.
         const symbols = signup?.symbols.filter((s) => offeredSet.has(s)) ?? [];
-        reply = symbols.length > 0 ? await subscribe(symbols, []) : texts.helpText(offered);
-        if (signup) await deps.signups?.cancel(id);
+        if (symbols.length > 0) answers.push(await subscribe(symbols, []));
+        if (fallbackFor) {
+          // This number agreed to be the SMS fallback of the subscriber who named it.
+          await store.setFallback(fallbackFor, { channel: message.channel, address: message.from }, at);
+          answers.push(texts.fallbackConfirmedText(parseSubscriberId(fallbackFor).channel));
+        }
+        reply = answers.length > 0 ? answers.join('\n') : texts.helpText(offered);
+        if (signup || fallbackFor) await deps.signups?.cancel(id);
         break;
       }
       case 'decline': {
-        const pending = await deps.signups?.get(id);
-        reply = (await deps.signups?.cancel(id)) ? (pending?.fallbackFor ? texts.fallbackDeclinedText() : texts.signupDeclinedText()) : texts.helpText(offered);
+        const { signup, fallbackFor } = (await deps.signups?.pending(id)) ?? {};
+        const answers = [...(signup ? [texts.signupDeclinedText()] : []), ...(fallbackFor ? [texts.fallbackDeclinedText()] : [])];
+        if (answers.length > 0) await deps.signups?.cancel(id);
+        reply = answers.length > 0 ? answers.join('\n') : texts.helpText(offered);
         break;
       }
       case 'fallback': {
@@ -116,7 +118,7 @@ export function createInboundProcessor(deps: InboundDeps) {
             reply = texts.fallbackLimitedText(spent.limit, humanDuration(spent.retryAfterMs));
             break;
           }
-          await deps.signups.create({ channel: 'sms', address: command.number, symbols: [], ttlS: deps.pendingTtlS ?? 3600, at, fallbackFor: id });
+          await deps.signups.requestFallback({ channel: 'sms', address: command.number, owner: id, ttlS: deps.pendingTtlS ?? 3600 });
           await replies.add('sms', 'fallback-confirm', { subscriberId: target, text: texts.fallbackConfirmRequestText(message.channel) }, fallbackConfirmJobId(jobId));
           reply = texts.fallbackAskedText(message.channel, command.number);
         }

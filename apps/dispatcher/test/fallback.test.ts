@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { subscriberId, type Channel } from '@tickercast/shared';
+import { PendingSignups, subscriberId, type Channel } from '@tickercast/shared';
 import { specAvailable, validateRequestBody, validateStatusWebhook, warnIfSpecMissing } from '../../../test/support/openapi.ts';
 import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
 import { startSystem, until, type TestSystem } from '../../../test/support/system.ts';
@@ -146,6 +146,28 @@ describe('FALLBACK SMS on Messenger, which gives no number', () => {
     expect(await shown('sms', OTHER)).toHaveLength(3);
     expect(await shown('sms', '447700900458')).toEqual([]);
     expect(await shown('sms', '447700900457')).toHaveLength(1);
+  });
+
+  it('a web signup pending for the same number is kept beside the fallback request: one YES confirms both', async () => {
+    // The number signed up on the web page (pending its YES), then someone on Messenger named it as their fallback.
+    await new PendingSignups(t.redis, s.d.keys).create({ channel: 'sms', address: OTHER, symbols: ['MSFT'], ttlS: 3600 });
+    await says('messenger', PSID, 'MSFT');
+    expect(await says('messenger', PSID, `FALLBACK SMS +${OTHER}`)).toMatch(/^We texted/);
+
+    const answer = await says('sms', OTHER, 'YES');
+    expect(answer).toMatch(/^Subscribed to MSFT/);
+    expect(answer).toMatch(/\nConfirmed: tickercast messages for your Messenger come here/);
+    expect(await record(subscriberId('sms', OTHER))).toMatchObject({ status: 'active', 'sym:MSFT': expect.any(String) });
+    expect(await record(subscriberId('messenger', PSID))).toMatchObject({ fallbackChannel: 'sms', fallbackAddress: OTHER });
+    expect(await t.redis.exists(s.d.keys.pendingSignup(`sms:${OTHER}`), s.d.keys.pendingFallback(`sms:${OTHER}`))).toBe(0);
+  });
+
+  it('a NO answers both, and sets nothing', async () => {
+    await new PendingSignups(t.redis, s.d.keys).create({ channel: 'sms', address: OTHER, symbols: ['MSFT'], ttlS: 3600 });
+    await says('messenger', PSID, `FALLBACK SMS +${OTHER}`);
+    expect(await says('sms', OTHER, 'NO')).toBe('OK, you will not be subscribed and we will not write again. Send a ticker any time to start.\nOK, this number will not be used.');
+    expect((await record(subscriberId('messenger', PSID))).fallbackAddress).toBeUndefined();
+    expect(await record(subscriberId('sms', OTHER))).not.toHaveProperty('sym:MSFT');
   });
 
   it('a NO from the number sets nothing', async () => {

@@ -92,6 +92,11 @@ export function redisKeys(namespace: string, layout: KeyLayout = {}) {
     rateLimit: (scope: string, subject: string) => `${namespace}:{ratelimit}:${scope}:${subject}`,
     /** String (JSON) with a TTL: a web signup waiting for the person's YES, by subscriber id. */
     pendingSignup: (id: SubscriberId | string) => `${namespace}:{signups}:pending:${id}`,
+    /**
+     * String with a TTL: the subscriber whose SMS fallback this number becomes on its YES
+     * (FALLBACK SMS +number). Beside the web signup, not in its key: the number may have both pending.
+     */
+    pendingFallback: (id: SubscriberId | string) => `${namespace}:{signups}:pending-fallback:${id}`,
 
     /** String (ms, Redis time): the next free send slot of a channel (GCRA), see send-pacer.ts. */
     sendPacing: (channel: string) => `${namespace}:{pacing}:send:${channel}`,
