@@ -194,6 +194,8 @@ async function prepareCluster(): Promise<string[]> {
     localCluster = await startLocalCluster();
     if (stopping) return [];
     env.REDIS_CLUSTER_NODES = localCluster.nodes.join(',');
+    // Each channel's sends over several queues, so that they spread over the three primaries.
+    env.SEND_PARTITIONS ||= '6';
   }
   const cluster = connectRedis(loadConfig(env), { connectionName: 'npm-start', lazyConnect: true }) as Cluster;
   cluster.on('error', () => undefined); // a failed check below says what is wrong

@@ -19,7 +19,6 @@ import {
   loadConfig,
   PriceCache,
   redisKeys,
-  sendQueueName,
   SubscriptionStore,
   type Channel,
   type Queues,
@@ -366,8 +365,12 @@ export class BenchSystem {
   }
 
   async pendingSends(): Promise<Pending> {
-    const counts = await Promise.all(CHANNELS.map((c) => this.queues.send[c].getJobCounts('waiting', 'prioritized', 'active', 'delayed')));
-    const byChannel = Object.fromEntries(CHANNELS.map((c, i) => [c, Object.values(counts[i]!).reduce((a, b) => a + b, 0)])) as Record<Channel, number>;
+    const pending = async (q: Queues['send'][Channel]): Promise<number> => {
+      const c = await q.getJobCounts('waiting', 'prioritized', 'active', 'delayed');
+      return Object.values(c).reduce((a, b) => a + b, 0);
+    };
+    const counts = await Promise.all(CHANNELS.map(async (c) => (await Promise.all(this.queues.sendQueues[c].map(pending))).reduce((a, b) => a + b, 0)));
+    const byChannel = Object.fromEntries(CHANNELS.map((c, i) => [c, counts[i]!])) as Record<Channel, number>;
     return { total: Object.values(byChannel).reduce((a, b) => a + b, 0), byChannel };
   }
 
@@ -385,7 +388,8 @@ export class BenchSystem {
   /** Jobs ever added to the send queues (BullMQ's id counters: one INCR per add, deduplicated or not). */
   async sendJobsAdded(): Promise<number> {
     // One GET per queue: on a cluster each queue has a slot of its own, so no MGET across them.
-    const ids = await Promise.all(CHANNELS.map((c) => this.redis.get(`${this.keys.queuePrefix(sendQueueName(c))}:${sendQueueName(c)}:id`)));
+    const names = Object.values(this.queues.sendQueues).flatMap((qs) => qs.map((q) => q.name));
+    const ids = await Promise.all(names.map((name) => this.redis.get(`${this.keys.queuePrefix(name)}:${name}:id`)));
     return ids.reduce((total, v) => total + Number(v ?? 0), 0);
   }
 

@@ -128,7 +128,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
   if (!deps.client) await client.prepare().catch((err: unknown) => logger.error({ err }, 'the Vonage credentials cannot be used'));
 
   const rates = ratesFor(config);
-  const queues = createQueues(redis, keys);
+  const queues = createQueues(redis, keys, { sendPartitions: config.SEND_PARTITIONS });
   const store = new SubscriptionStore(data, keys);
   const prices = new PriceCache(data, keys);
   const lastSent = new LastSentPrices(data, keys);
@@ -192,12 +192,13 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
     keys,
     logger,
     concurrency: config.DISPATCHER_CONCURRENCY,
+    sendPartitions: queues.sendPartitions,
     rates,
     replyShare: config.REPLY_RATE_SHARE,
     window,
-    async promoteFeed(channel) {
+    async promoteFeed(channel, partition) {
       // The next feed update in line (the prioritized set's first) to the head of the waiting list, ahead of the replies there.
-      const [next] = await queues.send[channel].getPrioritized(0, 0);
+      const [next] = await queues.sendQueues[channel][partition]!.getPrioritized(0, 0);
       await next?.changePriority({ priority: 0, lifo: true });
     },
     feedSettled: (channel) => refiller.settled(channel),

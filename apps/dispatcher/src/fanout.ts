@@ -51,14 +51,7 @@ export function createFanoutProcessor(deps: FanoutDeps) {
   const pageSize = deps.pageSize ?? 1000;
 
   const addPage = async (broadcast: NonNullable<FanoutJob['broadcast']>, ids: readonly string[]): Promise<void> => {
-    const byChannel = new Map<Channel, SendJobSpec[]>();
-    for (const id of ids) {
-      const channel = channelOf(id);
-      let list = byChannel.get(channel);
-      if (!list) byChannel.set(channel, (list = []));
-      list.push(sendFor(broadcast, id, channel));
-    }
-    await Promise.all([...byChannel].map(([channel, jobs]) => deps.queues.send[channel].addBulk(jobs)));
+    await deps.queues.addSends(ids.map((id) => sendFor(broadcast, id, channelOf(id))));
   };
 
   /** Hands pages on; a retried broadcast hands them on again, which the sends' job ids absorb. */

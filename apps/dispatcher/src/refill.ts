@@ -166,9 +166,9 @@ export class Refiller {
       return;
     }
     try {
-      const queue = queues.send[channel];
       const watermark = this.watermark(channel);
-      const [backlog, written] = await Promise.all([queue.getPrioritizedCount(), prices.writeTimes()]);
+      const [counts, written] = await Promise.all([Promise.all(queues.sendQueues[channel].map((q) => q.getPrioritizedCount())), prices.writeTimes()]);
+      const backlog = counts.reduce((a, b) => a + b, 0);
       const need = Math.min(MAX_BATCH, watermark - backlog);
       if (need <= 0) return;
       const ids = await due.due(channel, written, need);
@@ -176,7 +176,7 @@ export class Refiller {
       // Claimed before they are added: a send that runs at once settles its subscriber after the
       // claim, never before it. A crash in between leaves them held until CLAIM_MS runs out.
       await due.claim(ids, written.keys(), Date.now() + CLAIM_MS);
-      await queue.addBulk(ids.map(feedSend));
+      await queues.addSends(ids.map(feedSend));
       if (ids.length < need) return;
       // More may be due: come back when the queue is down to half the watermark.
       const ahead = backlog + ids.length - watermark / 2;

@@ -31,7 +31,10 @@ export interface WorkerDeps {
   connection: RedisClient;
   keys: RedisKeys;
   logger: Logger;
+  /** Jobs in progress at once per queue; a channel's send partitions share it between them. */
   concurrency: number;
+  /** SEND_PARTITIONS: each channel's send queues, each with a worker here. */
+  sendPartitions: number;
   /** false: the workers take no job until their `run()`. */
   autorun: boolean;
   /** Which dispatcher took a job: BullMQ keeps it with the job (`processedBy`, shown by Bull Board). */
@@ -42,8 +45,8 @@ export interface WorkerDeps {
   replyShare: number;
   /** Each channel's window at the provider, whose places come with the send slots (the send processor's client gives them back when answered). */
   window: SendWindow;
-  /** Puts the next waiting feed update of a channel at the head of its queue, if one waits (FeedFloor). */
-  promoteFeed: (channel: Channel) => Promise<void>;
+  /** Puts the next waiting feed update of a channel's send partition at the head of its queue, if one waits (FeedFloor). */
+  promoteFeed: (channel: Channel, partition: number) => Promise<void>;
   /** A feed send of the channel settled its subscriber in the due index (the refill may have them due again). */
   feedSettled: (channel: Channel) => void;
   inbound: ReturnType<typeof createInboundProcessor>;
@@ -68,6 +71,15 @@ function jobData<T>(schema: JobSchema<T>, job: Job): T {
   throw new JobFailure('invalid_job', `invalid job data: ${issues.join('; ')}`);
 }
 
+/**
+ * A send's id on its channel: its job's id, which the window's place, the message's client_ref
+ * and the delivery log know it by. Job ids are counters per queue, so past the first partition
+ * the partition is part of it: job 57 of two partitions of a channel are two sends.
+ */
+export function sendIdOf(jobId: string, partition: number): string {
+  return partition === 0 ? jobId : `${jobId}@${partition}`;
+}
+
 /** A refused send fails for good: its message tells whoever reads the failed job what happened; metrics read `reason`. */
 function refusal(reason: RefusalReason, error: MessagesError): JobFailure {
   if (reason === 'recipient-unreachable') return new JobFailure('recipient_unreachable', `recipient unreachable, unsubscribed: ${error.message}`);
@@ -80,7 +92,11 @@ function refusal(reason: RefusalReason, error: MessagesError): JobFailure {
  */
 export const BREAKER_MARK_GRACE_MS = 10_000;
 
-/** One Worker per queue, sharing the caller's connection (BullMQ duplicates it for blocking reads). */
+/**
+ * One Worker per queue, sharing the caller's connection (BullMQ duplicates it for blocking reads):
+ * inbound, fan-out, status, and every send partition of every channel. A channel's partitions
+ * share its schedule and window (one pace per channel, whatever the partitions) and its breaker.
+ */
 export function startWorkers(deps: WorkerDeps): Worker[] {
   const { connection, keys, logger, concurrency, autorun, name } = deps;
   const base = (queue: string) => ({ connection, prefix: keys.queuePrefix(queue), autorun, name });
@@ -97,75 +113,83 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
     new Worker(QUEUE.status, async (job: Job) => deps.status(jobData(statusUpdateSchema, job)), { ...base(QUEUE.status), concurrency }),
   );
 
+  const partitions = Math.max(1, deps.sendPartitions);
   for (const channel of CHANNELS) {
     const breaker = new ProviderBreaker();
     let openSince = 0;
-    // Pause this channel's queue for `ms`; the job goes back without spending an attempt.
-    const rest = async (ms: number): Promise<never> => {
-      await worker.rateLimit(ms);
-      throw Worker.RateLimitError();
-    };
     const providerAnswered = async () => {
       if (!breaker.answered()) return;
       logger.info({ channel }, 'provider answers again: sending resumes');
       await providerStatus.closed(channel).catch(markFailed);
     };
-    const worker: Worker = new Worker(
-      sendQueueName(channel),
-      async (job: Job): Promise<SendResult> => {
-        const feed = isFeedSend(job.name);
-        let legOn: Channel | undefined;
-        const pace = async (failoverOn?: Channel) => {
-          // Replies have had every send for too long: the next feed update goes right after this one.
-          if (!feed && (await floor.owed(channel))) await deps.promoteFeed(channel);
-          if (failoverOn) {
-            // The failover leg's slot on its own channel first, taken now and not waited for: if that
-            // channel is full, this send rests as if its own were (a wasted reservation only slows).
-            legOn = failoverOn;
-            const legWait = await pacer.reserve(failoverOn, failoverLegId(job.id!));
-            if (legWait < 0) return { restMs: Math.ceil(-legWait) };
-          }
-          const slot = await pacer.waitForSlot(channel, job.id!);
-          // Not awaited: nothing stands between a slot and its send. The mark only informs the floor.
-          if (feed && 'waitedMs' in slot) floor.fed(channel).catch((err: unknown) => logger.warn({ err, channel }, 'feed send not marked'));
-          return slot;
-        };
-        // A slot whose send did not go (skipped, STOP meanwhile, a throw) gives its place back; one that went already has.
-        const outcome = await deps.send(jobData(sendJobSchema, job), job.id!, pace).finally(() => {
-          deps.window.release(channel, job.id!);
-          if (legOn) deps.window.release(legOn, failoverLegId(job.id!));
-        });
-        switch (outcome.kind) {
-          case 'sent':
-            if (feed) deps.feedSettled(channel);
-            await providerAnswered();
-            return { sent: true, messageUuid: outcome.messageUuid, text: outcome.text, ...(outcome.tickedAt !== undefined && { tickedAt: outcome.tickedAt }) };
-          case 'skipped':
-            return { sent: false, reason: outcome.why };
-          case 'no-slot':
-            return rest(outcome.restMs);
-          case 'rate-limited':
-            return rest(outcome.retryAfterMs);
-          case 'provider-down': {
-            const wasOpen = breaker.open;
-            const restMs = breaker.failed();
-            // Not down yet by the breaker's count: this failure spends an attempt and backs off.
-            if (restMs === undefined) throw outcome.error;
-            if (!wasOpen) {
-              openSince = Date.now();
-              logger.warn({ channel }, 'provider looks down: resting the queue between probes, attempts are not spent');
+    for (let partition = 0; partition < partitions; partition++) {
+      // Pause this partition's queue for `ms`; the job goes back without spending an attempt.
+      const rest = async (ms: number): Promise<never> => {
+        await worker.rateLimit(ms);
+        throw Worker.RateLimitError();
+      };
+      const worker: Worker = new Worker(
+        sendQueueName(channel, partition),
+        async (job: Job): Promise<SendResult> => {
+          const feed = isFeedSend(job.name);
+          const sendId = sendIdOf(job.id!, partition);
+          let legOn: Channel | undefined;
+          const pace = async (failoverOn?: Channel) => {
+            // Replies have had every send for too long: the next feed update goes right after this one.
+            if (!feed && (await floor.owed(channel))) await deps.promoteFeed(channel, partition);
+            if (failoverOn) {
+              // The failover leg's slot on its own channel first, taken now and not waited for: if that
+              // channel is full, this send rests as if its own were (a wasted reservation only slows).
+              legOn = failoverOn;
+              const legWait = await pacer.reserve(failoverOn, failoverLegId(sendId));
+              if (legWait < 0) return { restMs: Math.ceil(-legWait) };
             }
-            await providerStatus.opened(channel, openSince, restMs + BREAKER_MARK_GRACE_MS).catch(markFailed);
-            return rest(restMs);
+            const slot = await pacer.waitForSlot(channel, sendId);
+            // Not awaited: nothing stands between a slot and its send. The mark only informs the floor.
+            if (feed && 'waitedMs' in slot) floor.fed(channel).catch((err: unknown) => logger.warn({ err, channel }, 'feed send not marked'));
+            return slot;
+          };
+          // A slot whose send did not go (skipped, STOP meanwhile, a throw) gives its place back; one that went already has.
+          const outcome = await deps.send(jobData(sendJobSchema, job), sendId, pace).finally(() => {
+            deps.window.release(channel, sendId);
+            if (legOn) deps.window.release(legOn, failoverLegId(sendId));
+          });
+          switch (outcome.kind) {
+            case 'sent':
+              if (feed) deps.feedSettled(channel);
+              await providerAnswered();
+              return { sent: true, messageUuid: outcome.messageUuid, text: outcome.text, ...(outcome.tickedAt !== undefined && { tickedAt: outcome.tickedAt }) };
+            case 'skipped':
+              return { sent: false, reason: outcome.why };
+            case 'no-slot':
+              return rest(outcome.restMs);
+            case 'rate-limited':
+              return rest(outcome.retryAfterMs);
+            case 'provider-down': {
+              const wasOpen = breaker.open;
+              const restMs = breaker.failed();
+              // Not down yet by the breaker's count: this failure spends an attempt and backs off.
+              if (restMs === undefined) throw outcome.error;
+              if (!wasOpen) {
+                openSince = Date.now();
+                logger.warn({ channel }, 'provider looks down: resting the queue between probes, attempts are not spent');
+              }
+              await providerStatus.opened(channel, openSince, restMs + BREAKER_MARK_GRACE_MS).catch(markFailed);
+              return rest(restMs);
+            }
+            case 'refused':
+              await providerAnswered();
+              throw refusal(outcome.reason, outcome.error);
           }
-          case 'refused':
-            await providerAnswered();
-            throw refusal(outcome.reason, outcome.error);
-        }
-      },
-      { ...base(sendQueueName(channel)), concurrency, limiter: sendFetchLimiter(deps.rates[channel]) },
-    );
-    workers.push(worker);
+        },
+        {
+          ...base(sendQueueName(channel, partition)),
+          concurrency: Math.ceil(concurrency / partitions),
+          limiter: sendFetchLimiter(deps.rates[channel] / partitions),
+        },
+      );
+      workers.push(worker);
+    }
   }
 
   for (const w of workers) {

@@ -43,8 +43,8 @@ describe.runIf(onCluster())('on a Redis Cluster', () => {
     expect((await store.countByChannel()).sms).toBe(50);
   });
 
-  it('each queue has a tag of its own, and the queues land on every primary', async () => {
-    const queues = createQueues(t.redis, t.keys);
+  it("each queue has a tag of its own, and the queues land on every primary; so do one channel's send partitions", async () => {
+    const queues = createQueues(t.redis, t.keys, { sendPartitions: 8 });
     try {
       for (const q of queues.all()) await q.add('probe', {}, { delay: 60_000 });
       const cluster = t.redis as Cluster;
@@ -61,6 +61,10 @@ describe.runIf(onCluster())('on a Redis Cluster', () => {
       }
       expect(Object.values(perPrimary).flat().sort()).toEqual(queues.all().map((q) => q.name).sort());
       for (const names of Object.values(perPrimary)) expect(names.length, JSON.stringify(perPrimary)).toBeGreaterThan(0);
+      // SEND_PARTITIONS: one channel's sends are no longer one primary's load.
+      const smsOn = Object.values(perPrimary).filter((names) => names.some((n) => n === 'send-sms' || n.startsWith('send-sms-')));
+      expect(queues.sendQueues.sms).toHaveLength(8);
+      expect(smsOn.length, JSON.stringify(perPrimary)).toBeGreaterThan(1);
     } finally {
       await queues.close();
     }

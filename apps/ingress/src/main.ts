@@ -6,7 +6,7 @@ const config = loadConfigOrExit(process.env, requireWebhookSecret);
 const logger = createLogger('ingress', config.LOG_LEVEL);
 const keys = configuredKeys(config);
 const redis = connectRedis(config, { connectionName: 'ingress' });
-const queues = createQueues(redis, keys);
+const queues = createQueues(redis, keys, { sendPartitions: config.SEND_PARTITIONS });
 const app = buildIngress({ queues, redis, keys, logger, ...ingressSettings(config) });
 
 if (!config.VONAGE_SIGNATURE_SECRET) {

@@ -6,7 +6,7 @@ const config = loadConfigOrExit();
 const logger = createLogger('ticker', config.LOG_LEVEL);
 const keys = configuredKeys(config);
 const redis = connectRedis(config, { connectionName: 'ticker' });
-const queues = createQueues(redis, keys);
+const queues = createQueues(redis, keys, { sendPartitions: config.SEND_PARTITIONS });
 const ticker = new Ticker({
   symbols: config.TICKER_SYMBOLS,
   intervalMs: config.TICK_INTERVAL_MS,

@@ -8,6 +8,21 @@
 /** Partitions per channel. Records and index entries are moved when this changes (see SUBSCRIPTIONS_LAYOUT). */
 export const DUE_PARTITIONS = 4;
 
+/**
+ * The most partitions a channel's send queue may be split into (SEND_PARTITIONS): each is a queue
+ * of its own (its own hash tag on a cluster) with a worker of its own in every dispatcher.
+ */
+export const SEND_PARTITIONS_MAX = 64;
+
+/**
+ * Which of a channel's send queues a subscriber's sends go to: always the same one for the same
+ * number of partitions, so that a subscriber's feed send is deduplicated in one queue and their
+ * replies stay in order.
+ */
+export function sendPartition(id: string, partitions: number): number {
+  return partitions <= 1 ? 0 : duePartition(`send|${id}`, partitions);
+}
+
 /** FNV-1a over the id's UTF-16 code units: stable across processes, cheap, well spread. */
 export function duePartition(id: string, partitions = DUE_PARTITIONS): number {
   let h = 0x811c9dc5;

@@ -2,7 +2,6 @@ import {
   CHANNELS,
   readLatest,
   readRecentCounters,
-  sendQueueName,
   type Channel,
   DeliveryLog,
   PriceCache,
@@ -101,7 +100,9 @@ export async function takeSnapshot(src: SnapshotSources): Promise<DashboardSnaps
   const queues = Object.fromEntries(queueCounts);
   const answers = providerAnswers(recent);
   const channel = (c: Channel): ChannelNow => {
-    const q = queues[sendQueueName(c)] ?? {};
+    // Summed over the channel's send partitions (SEND_PARTITIONS).
+    const q: Record<string, number> = {};
+    for (const { name } of src.queues.sendQueues[c]) for (const [state, n] of Object.entries(queues[name] ?? {})) q[state] = (q[state] ?? 0) + n;
     const sentAt = latest.find((g) => g.name === 'tickercast_last_price_sent_timestamp_seconds' && g.labels.channel === c)?.value;
     return {
       limit: src.rates[c],

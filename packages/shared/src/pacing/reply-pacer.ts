@@ -83,6 +83,6 @@ export class ReplyPacer {
   /** Adds the reply, fitted to its channel, to go in `delayMs`: a slot reserve() took. */
   async addReserved(channel: Channel, name: string, data: Omit<ReplyJob, 'kind'>, jobId: string, delayMs: number): Promise<Job<SendJob>> {
     const send = replySend(name, { ...data, text: fitReplyText(channel, data.text) }, jobId, delayMs);
-    return this.#queues.send[channel].add(send.name, send.data, send.opts);
+    return this.#queues.sendFor(data.subscriberId).add(send.name, send.data, send.opts);
   }
 }

@@ -7,8 +7,10 @@ import { Queue, type DefaultJobOptions } from 'bullmq';
 import type { RedisClient } from '../runtime/redis.ts';
 import { z } from 'zod';
 import type { Channel } from '../channels.ts';
-import { CHANNELS, channelSchema } from '../channels.ts';
+import { CHANNELS, channelSchema, parseSubscriberId } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
+import { sendPartition } from '../partitions.ts';
+import type { SendJobSpec } from './send-jobs.ts';
 
 /**
  * The longest text an inbound job carries: the ingress refuses longer webhooks (400) and cuts a
@@ -119,9 +121,13 @@ export const QUEUE = {
   fanout: 'fanout',
 } as const;
 
-/** One send queue per channel, so a slow channel never holds up another. */
-export function sendQueueName(channel: Channel): `send-${Channel}` {
-  return `send-${channel}`;
+/**
+ * A send queue per channel, so a slow channel never holds up another, split into SEND_PARTITIONS
+ * queues so that on a cluster one channel's sends spread over several primaries. The first
+ * partition keeps the channel's plain name: one partition is the layout from before partitions.
+ */
+export function sendQueueName(channel: Channel, partition = 0): string {
+  return partition === 0 ? `send-${channel}` : `send-${channel}-${partition}`;
 }
 
 const DAY_S = 24 * 60 * 60;
@@ -173,28 +179,61 @@ export interface Queues {
   inbound: Queue<InboundMessage>;
   status: Queue<StatusUpdate>;
   fanout: Queue<FanoutJob>;
+  /** How many queues each channel's sends are split into (SEND_PARTITIONS). */
+  sendPartitions: number;
+  /** Every send queue of each channel, by partition. */
+  sendQueues: Record<Channel, Queue<SendJob>[]>;
+  /**
+   * Each channel's first send queue: with one partition (the default), all of its sends. Add
+   * sends through `sendFor` or `addSends`, which pick the subscriber's partition.
+   */
   send: Record<Channel, Queue<SendJob>>;
+  /** The send queue of this subscriber's sends. */
+  sendFor(subscriberId: string): Queue<SendJob>;
+  /** Adds sends, each to its subscriber's queue (one addBulk per queue). */
+  addSends(specs: readonly SendJobSpec[]): Promise<void>;
   all(): Queue[];
   close(): Promise<void>;
 }
 
 /**
  * Producers for every queue, on a connection the caller owns (and closes after `close()`).
+ * `sendPartitions`: SEND_PARTITIONS, the same in every process.
  */
-export function createQueues(connection: RedisClient, keys: RedisKeys): Queues {
+export function createQueues(connection: RedisClient, keys: RedisKeys, options: { sendPartitions?: number } = {}): Queues {
+  const sendPartitions = Math.max(1, options.sendPartitions ?? 1);
   const opts = (name: string, defaultJobOptions: DefaultJobOptions) => ({ connection, prefix: keys.queuePrefix(name), defaultJobOptions });
   const inbound = new Queue<InboundMessage>(QUEUE.inbound, opts(QUEUE.inbound, JOB_DEFAULTS.inbound));
   const status = new Queue<StatusUpdate>(QUEUE.status, opts(QUEUE.status, JOB_DEFAULTS.status));
   const fanout = new Queue<FanoutJob>(QUEUE.fanout, opts(QUEUE.fanout, JOB_DEFAULTS.fanout));
-  const send = Object.fromEntries(
-    CHANNELS.map((c) => [c, new Queue<SendJob>(sendQueueName(c), opts(sendQueueName(c), JOB_DEFAULTS.send))]),
-  ) as Record<Channel, Queue<SendJob>>;
-  const all = (): Queue[] => [inbound, status, fanout, ...Object.values(send)] as Queue[];
+  const sendQueues = Object.fromEntries(
+    CHANNELS.map((c) => [
+      c,
+      Array.from({ length: sendPartitions }, (_, p) => new Queue<SendJob>(sendQueueName(c, p), opts(sendQueueName(c, p), JOB_DEFAULTS.send))),
+    ]),
+  ) as Record<Channel, Queue<SendJob>[]>;
+  const send = Object.fromEntries(CHANNELS.map((c) => [c, sendQueues[c][0]!])) as Record<Channel, Queue<SendJob>>;
+  const sendFor = (subscriberId: string): Queue<SendJob> =>
+    sendQueues[parseSubscriberId(subscriberId).channel][sendPartition(subscriberId, sendPartitions)]!;
+  const all = (): Queue[] => [inbound, status, fanout, ...Object.values(sendQueues).flat()] as Queue[];
   return {
     inbound,
     status,
     fanout,
+    sendPartitions,
+    sendQueues,
     send,
+    sendFor,
+    async addSends(specs) {
+      const byQueue = new Map<Queue<SendJob>, SendJobSpec[]>();
+      for (const spec of specs) {
+        const queue = sendFor(spec.data.subscriberId);
+        let list = byQueue.get(queue);
+        if (!list) byQueue.set(queue, (list = []));
+        list.push(spec);
+      }
+      await Promise.all([...byQueue].map(([queue, list]) => queue.addBulk(list)));
+    },
     all,
     close: async () => {
       await Promise.all(all().map((q) => q.close()));

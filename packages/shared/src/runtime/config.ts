@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { API_CHANNELS, MESSAGES_API_CHANNELS } from '@tickercast/messages-client/channels';
 import { CHANNEL_RULES, CHANNELS, type Channel } from '../channels.ts';
 import { ConfigError } from './errors.ts';
+import { SEND_PARTITIONS_MAX } from '../partitions.ts';
 
 const optionalString = z
   .string()
@@ -193,6 +194,8 @@ const variables = z.object({
     // Seeds of a Redis Cluster; its password, user name and TLS come from REDIS_URL (whose host is then unused).
     REDIS_CLUSTER_NODES: clusterNodes,
     REDIS_NAMESPACE: z.string().regex(/^[a-z0-9_-]{1,32}$/i, 'letters, digits, _ or -, at most 32').default('tc'),
+    // Queues each channel's sends are split into: on a cluster, one channel's sends spread over several primaries.
+    SEND_PARTITIONS: z.coerce.number().int().min(1).max(SEND_PARTITIONS_MAX).default(1),
 
     HOST: z.string().default('0.0.0.0'),
     PORT: port(9000),
