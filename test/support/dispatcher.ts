@@ -12,6 +12,8 @@ export interface TestDispatcherOptions {
   replyShare?: number;
   /** Further variables, over the ones set here. */
   env?: Record<string, string>;
+  /** The clock of the feed's holds (DispatcherDeps.now): a test that moves it moves the time of day. */
+  now?: () => number;
 }
 
 /**
@@ -63,6 +65,7 @@ export async function testDispatcher(
     fanoutPageSize: opts.fanoutPageSize ?? 100,
     ...(opts.refillAheadS ? { refillAheadS: opts.refillAheadS } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
   };
   const build = (concurrency = opts.concurrency) => buildDispatcher(testConfig(t, { ...opts, concurrency, apiUrl: sim.url }), deps);
   let current = await build();

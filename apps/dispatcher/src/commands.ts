@@ -1,5 +1,7 @@
 import { normalizeNumber } from '@tickercast/messages-client';
 import { INBOUND_TEXT_MAX } from '@tickercast/shared';
+import { MINUTES_PER_DAY } from './quiet-hours.ts';
+import { resolveZone } from './time-zones.ts';
 
 /** What a person asked for, parsed from free text. */
 export type Command =
@@ -17,6 +19,14 @@ export type Command =
   | { kind: 'fallback-off' }
   /** A FALLBACK that did not parse: what was not understood. Nothing changes. */
   | { kind: 'bad-fallback'; problem: string }
+  /** QUIET 22-07: no feed updates between these wall-clock minutes of the day (start > end runs across midnight). */
+  | { kind: 'quiet'; startMin: number; endMin: number }
+  | { kind: 'quiet-off' }
+  /** A QUIET that did not parse: what was not understood. Nothing changes. */
+  | { kind: 'bad-quiet'; problem: string }
+  /** TZ Europe/London: the zone their quiet hours are kept in, as Intl spells it. */
+  | { kind: 'time-zone'; zone: string }
+  | { kind: 'bad-time-zone'; problem: string }
   | { kind: 'confirm' }
   | { kind: 'decline' };
 
@@ -117,6 +127,11 @@ export function parseCommand(text: string, offered: ReadonlySet<string>): Comman
   if (first === 'LIST' || first === 'STATUS') return { kind: 'list' };
   if (first === 'HELP' || first === 'INFO' || first === '?') return { kind: 'help' };
   if (first === 'FALLBACK') return parseFallback(words.slice(1));
+  if (first === 'QUIET') return parseQuiet(restAfterFirstWord(text));
+  if (first === 'TZ' || first === 'TIMEZONE') {
+    const answer = resolveZone(restAfterFirstWord(text));
+    return 'zone' in answer ? { kind: 'time-zone', zone: answer.zone } : { kind: 'bad-time-zone', problem: answer.problem };
+  }
   if (first === 'EVERY') {
     const intervalMs = parseEvery(words.slice(1));
     return intervalMs === undefined ? { kind: 'bad-every' } : { kind: 'every', intervalMs };
@@ -129,6 +144,64 @@ export function parseCommand(text: string, offered: ReadonlySet<string>): Comman
   // One short word that looks like a ticker is probably a ticker we do not offer; longer text is chat.
   if (unknown.length === 1 && words.length === 1 && /^[A-Z]{1,5}$/.test(unknown[0]!)) return { kind: 'unknown-symbols', unknown };
   return { kind: 'help' };
+}
+
+/**
+ * The text after the first word, as typed but for the folding every command gets (normalizeText,
+ * upper case): QUIET's times and TZ's zone names need the ':', '-' and '/' that commandWords drops.
+ * The first word is the first run of the characters commandWords keeps, as it finds it.
+ */
+function restAfterFirstWord(text: string): string {
+  const s = normalizeText(text).slice(0, COMMAND_TEXT_MAX + 64).toUpperCase();
+  const first = /[A-Z0-9.]+/.exec(s);
+  return first ? s.slice(first.index + first[0].length, first.index + first[0].length + COMMAND_TEXT_MAX) : '';
+}
+
+/** What divides QUIET's two times: a dash of any kind, or a word. */
+const QUIET_SEPARATOR = /\s*[-‐‑‒–—―−~]\s*|\s+(?:TO|UNTIL|TILL|TIL)\s+/;
+
+/** One time of day: `22`, `7`, `22:30`, `22.30`, `22h30`, `2230`, `10PM`, `10:30 pm`, `7a.m.`, `noon`, `midnight`. */
+const TIME_OF_DAY = /^(?:(\d{1,2})(?:[:.H](\d{2}))?|(\d{2})(\d{2}))H? ?(AM|PM|A|P|A\.M\.?|P\.M\.?)?$/;
+
+/** A time of day as minutes since midnight, or what is wrong with it. */
+function parseTimeOfDay(text: string): number | { problem: string } {
+  if (text === 'MIDNIGHT') return 0;
+  if (text === 'NOON' || text === 'MIDDAY') return 12 * 60;
+  const shown = text.length > 20 ? `${text.slice(0, 20)}…` : text;
+  const m = TIME_OF_DAY.exec(text);
+  if (!m) return { problem: `"${shown}" is not a time of day` };
+  let hour = Number(m[1] ?? m[3]);
+  const minute = Number(m[2] ?? m[4] ?? 0);
+  const half = m[5]?.[0];
+  if (minute > 59) return { problem: `"${shown}" is not a time of day` };
+  if (half) {
+    if (hour < 1 || hour > 12) return { problem: `"${shown}": with AM or PM the hour is 1 to 12` };
+    hour = (hour % 12) + (half === 'P' ? 12 : 0);
+  } else if (hour === 24 && minute === 0) {
+    hour = 0;
+  } else if (hour > 23) {
+    return { problem: `"${shown}" is not an hour of the day` };
+  }
+  return hour * 60 + minute;
+}
+
+/** `22-07`, `22:30-07:00`, `10PM-7AM`, `from 10pm to 7am`, `22 7`, `OFF` (the text after QUIET). */
+function parseQuiet(rest: string): Command {
+  const text = rest.replace(/\s+/g, ' ').trim().replace(/[!?,;.]+$/, '');
+  if (text === '') return { kind: 'bad-quiet', problem: 'QUIET needs the hours' };
+  if (text === 'OFF' || text === 'NONE') return { kind: 'quiet-off' };
+  const range = text.replace(/^FROM\s+/, '');
+  const sep = QUIET_SEPARATOR.exec(range);
+  // Two times with only a space between them (QUIET 22 7) are a range too.
+  const spaced = sep ? undefined : /^(\S+(?: ?[AP]\.?M?\.?)?) (\S+(?: ?[AP]\.?M?\.?)?)$/.exec(range);
+  const [from, to] = sep ? [range.slice(0, sep.index), range.slice(sep.index + sep[0].length)] : spaced ? [spaced[1]!, spaced[2]!] : [range, ''];
+  if (to === '') return { kind: 'bad-quiet', problem: `"${from.length > 20 ? `${from.slice(0, 20)}…` : from}" needs a start and an end` };
+  const startMin = parseTimeOfDay(from);
+  if (typeof startMin !== 'number') return { kind: 'bad-quiet', problem: startMin.problem };
+  const endMin = parseTimeOfDay(to);
+  if (typeof endMin !== 'number') return { kind: 'bad-quiet', problem: endMin.problem };
+  if (startMin === endMin) return { kind: 'bad-quiet', problem: 'the quiet hours start and end at the same time' };
+  return { kind: 'quiet', startMin: startMin % MINUTES_PER_DAY, endMin: endMin % MINUTES_PER_DAY };
 }
 
 /** The fallback channels on offer: SMS only (the Messages API's failover to it from every other channel). */

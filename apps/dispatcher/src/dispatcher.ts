@@ -60,6 +60,8 @@ export interface DispatcherDeps {
   autorun?: boolean;
   /** The workers' name, kept with each job they take (default `<hostname>:<pid>`: a container's hostname is its id). */
   workerName?: string;
+  /** The clock of the feed's holds (EVERY, quiet hours), for the sends and the refill alike (default Date.now): tests move it. */
+  now?: () => number;
 }
 
 export interface Dispatcher {
@@ -137,7 +139,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
   const due = new DueIndex(data, keys);
   // Before the first refill: after an upgrade, the subscriptions already in Redis get their index.
   await ensureSubscriptionsLayout(data, keys, logger);
-  const refiller = new Refiller({ redis: data, keys, due, prices, queues, rates, logger, ...(deps.refillAheadS ? { aheadS: deps.refillAheadS } : {}) });
+  const refiller = new Refiller({ redis: data, keys, due, prices, queues, rates, logger, ...(deps.refillAheadS ? { aheadS: deps.refillAheadS } : {}), ...(deps.now ? { now: deps.now } : {}) });
   // Every send takes a slot with a place in its channel's window (SendPacer, on BullMQ's connection:
   // no pipelining to delay it), and gives the place back when the provider has answered, so that
   // no rolling second at the provider holds more than the rate.
@@ -183,6 +185,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
       deliveries,
       senders: senderFor(config),
       outbound: outboundSettings(config),
+      ...(deps.now ? { now: deps.now } : {}),
     }),
     status: createStatusProcessor({ deliveries, store, logger, metrics, replies }),
   };

@@ -17,7 +17,9 @@ import {
 } from '@tickercast/shared';
 import { parseCommand } from './commands.ts';
 import type { LastSentPrices } from './last-sent.ts';
+import { clockText, wallClock } from './quiet-hours.ts';
 import * as texts from './texts.ts';
+import { zoneForAddress } from './time-zones.ts';
 
 export interface InboundDeps {
   store: SubscriptionStore;
@@ -59,9 +61,11 @@ export function createInboundProcessor(deps: InboundDeps) {
 
     let reply: string;
     switch (command.kind) {
-      case 'help':
-        reply = texts.helpText(offered, message.channel, (await store.get(id))?.fallback);
+      case 'help': {
+        const sub = await store.get(id);
+        reply = texts.helpText(offered, message.channel, sub?.fallback, sub ?? {});
         break;
+      }
       case 'unknown-symbols':
         reply = texts.unknownSymbolsText(command.unknown, offered);
         break;
@@ -152,10 +156,33 @@ export function createInboundProcessor(deps: InboundDeps) {
       case 'bad-every':
         reply = texts.badEveryText();
         break;
+      case 'quiet': {
+        const quiet = { startMin: command.startMin, endMin: command.endMin };
+        const own = (await store.get(id))?.timeZone;
+        // Without a zone of their own, their number's country suggests one, kept as theirs (and said so).
+        const guess = own ? undefined : await zoneForAddress(message.channel, message.from);
+        await store.setQuiet(id, quiet, guess?.zone, at);
+        reply = texts.quietSetText(quiet, own ? { from: 'theirs', zone: own } : guess ? { from: 'number', guess } : { from: 'none' });
+        break;
+      }
+      case 'quiet-off':
+        reply = texts.quietOffText(await store.clearQuiet(id, at));
+        break;
+      case 'bad-quiet':
+        reply = texts.badQuietText(command.problem);
+        break;
+      case 'time-zone': {
+        await store.setTimeZone(id, command.zone, at);
+        reply = texts.timeZoneSetText(command.zone, clockText(wallClock(Date.now(), command.zone).minute), (await store.get(id))?.quiet);
+        break;
+      }
+      case 'bad-time-zone':
+        reply = texts.badTimeZoneText(command.problem);
+        break;
       case 'list': {
         const sub = await store.get(id);
         const symbols = sub?.status === 'active' ? sub.symbols : [];
-        reply = texts.listText(symbols, await prices.getMany(symbols), offered, sub?.fallback);
+        reply = texts.listText(symbols, await prices.getMany(symbols), offered, sub?.fallback, sub ?? {});
         break;
       }
     }

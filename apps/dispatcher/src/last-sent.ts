@@ -1,4 +1,5 @@
-import { LUA_SYMBOL_FIELDS, LuaScript, type Channel, type Fallback, type RedisClient, type RedisKeys } from '@tickercast/shared';
+import { LUA_SYMBOL_FIELDS, LuaScript, quietOf, type Channel, type Fallback, type RedisClient, type RedisKeys } from '@tickercast/shared';
+import type { QuietWindow } from './quiet-hours.ts';
 
 export interface LastSent {
   price: number;
@@ -22,6 +23,8 @@ export interface FeedSendState extends SubscriberContext {
   /** Their symbols, sorted. */
   symbols: string[];
   previous: Map<string, LastSent>;
+  /** Their quiet hours in their time zone (UTC when they named none and their number gives none). */
+  quiet: QuietWindow | undefined;
 }
 
 /*
@@ -42,7 +45,8 @@ for i = 1, #flat, 2 do
     last[#last + 1] = flat[i + 1]
   end
 end
-return { ctx[1] or false, ctx[2] or false, ctx[3] or false, syms, last, fallback }
+local quiet = redis.call('HMGET', KEYS[1], 'quietStart', 'quietEnd', 'timeZone')
+return { ctx[1] or false, ctx[2] or false, ctx[3] or false, syms, last, fallback, { quiet[1] or false, quiet[2] or false, quiet[3] or false } }
 `);
 
 /*
@@ -110,8 +114,10 @@ export class LastSentPrices {
       string[],
       (string | null)[],
       RawFallback,
+      [string | null, string | null, string | null],
     ];
-    const [last, interval, status, symbols, lastSent, fallback] = raw;
+    const [last, interval, status, symbols, lastSent, fallback, [quietStart, quietEnd, timeZone]] = raw;
+    const quiet = quietOf(quietStart, quietEnd)?.quiet;
     const previous = new Map<string, LastSent>();
     symbols.forEach((s, i) => {
       const v = decode(lastSent[i]);
@@ -124,6 +130,7 @@ export class LastSentPrices {
       subscribed: status !== 'stopped' && symbols.length > 0,
       symbols: symbols.sort(),
       previous,
+      quiet: quiet ? { ...quiet, timeZone: timeZone ?? 'UTC' } : undefined,
     };
   }
 }

@@ -23,8 +23,10 @@ export interface RefillOptions {
   logger: Logger;
   /** Seconds of the channel's rate kept waiting in its queue (the watermark). */
   aheadS?: number;
-  /** How often each channel is refilled even when nothing wakes it: held subscribers whose EVERY ended, a missed wake. */
+  /** How often each channel is refilled even when nothing wakes it: held subscribers whose EVERY or quiet hours ended, a missed wake. */
   safetyMs?: number;
+  /** The clock holds are read and claims made by: the send's (SendDeps.now), which tests set. */
+  now?: () => number;
 }
 
 /** The fewest feed sends a watermark allows, so a slow channel still has something in hand. */
@@ -171,11 +173,12 @@ export class Refiller {
       const backlog = counts.reduce((a, b) => a + b, 0);
       const need = Math.min(MAX_BATCH, watermark - backlog);
       if (need <= 0) return;
-      const ids = await due.due(channel, written, need);
+      const now = this.#o.now?.() ?? Date.now();
+      const ids = await due.due(channel, written, need, now);
       if (ids.length === 0) return;
       // Claimed before they are added: a send that runs at once settles its subscriber after the
       // claim, never before it. A crash in between leaves them held until CLAIM_MS runs out.
-      await due.claim(ids, written.keys(), Date.now() + CLAIM_MS);
+      await due.claim(ids, written.keys(), now + CLAIM_MS);
       await queues.addSends(ids.map(feedSend));
       if (ids.length < need) return;
       // More may be due: come back when the queue is down to half the watermark.

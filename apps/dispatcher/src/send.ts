@@ -22,6 +22,7 @@ import {
 } from '@tickercast/shared';
 import type { LastSentPrices } from './last-sent.ts';
 import { outboundFor, priceTtlS, type OutboundSettings, type OutboundSkip } from './outbound.ts';
+import { quietUntil, type QuietWindow } from './quiet-hours.ts';
 import { priceLine } from './texts.ts';
 
 export interface SendDeps {
@@ -34,6 +35,7 @@ export interface SendDeps {
   deliveries: DeliveryLog;
   senders: Record<Channel, string>;
   outbound: OutboundSettings;
+  /** The clock of the feed's holds (EVERY, quiet hours): tests set it. */
   now?: () => number;
 }
 
@@ -50,7 +52,16 @@ function recipientIsDead(err: unknown): boolean {
 }
 
 /** Why a send job sent nothing and is done. */
-export type SkipReason = 'not subscribed' | 'no price yet' | 'price unchanged' | 'held (EVERY)' | OutboundSkip;
+export type SkipReason = 'not subscribed' | 'no price yet' | 'price unchanged' | 'held (EVERY)' | 'held (quiet hours)' | OutboundSkip;
+
+/**
+ * When a send to someone in their quiet hours may go: undefined for now (not quiet, or an urgent
+ * send, which quiet hours never hold), else when their quiet hours end. Only the feed asks:
+ * replies to what a person wrote are never held.
+ */
+export function quietHoldUntil(quiet: QuietWindow | undefined, now: number, urgent: boolean): number | undefined {
+  return urgent ? undefined : quietUntil(quiet, now);
+}
 
 /** Why the message will never go: the job fails for good. */
 export type RefusalReason =
@@ -191,7 +202,8 @@ export function createSendProcessor(deps: SendDeps) {
     return { kind: 'sent', messageUuid: answer.messageUuid, text: job.text };
   };
 
-  const feed = async (id: string, jobId: string, pace: Pace): Promise<SendOutcome> => {
+  /** `urgent`: goes through quiet hours (ALERT … NOW, when alerts come); a feed update never is. */
+  const feed = async (id: string, jobId: string, pace: Pace, urgent = false): Promise<SendOutcome> => {
     const { channel, address } = parseSubscriberId(id);
     const state = await deps.lastSent.feedState(id);
     // Every way out settles them in the due index (their claim ends), except the ones that retry.
@@ -199,6 +211,13 @@ export function createSendProcessor(deps: SendDeps) {
     if (!state.subscribed) {
       await settle(0);
       return { kind: 'skipped', why: 'not subscribed' };
+    }
+    const quietEnd = quietHoldUntil(state.quiet, clock(), urgent);
+    if (quietEnd !== undefined) {
+      // Quiet hours: held until they end, served nothing (0), so they are due then on whatever is
+      // newer than their last update: the first message after carries the latest prices.
+      await settle(0, quietEnd);
+      return { kind: 'skipped', why: 'held (quiet hours)' };
     }
     const { quotes, readAt } = await deps.prices.read(state.symbols);
     const readPerf = performance.now();

@@ -1,13 +1,25 @@
-import { CHANNEL_RULES, type Channel, type Fallback, type PriceQuote } from '@tickercast/shared';
+import { CHANNEL_RULES, type Channel, type Fallback, type PriceQuote, type QuietHours } from '@tickercast/shared';
+import { clockText } from './quiet-hours.ts';
+import type { ZoneGuess } from './time-zones.ts';
 
 /** The texts the dispatcher sends: command replies and price lines. The web signup's confirmation is in apps/ingress/src/signup/texts.ts. */
 
-/** `channel`: where the person writes from; off SMS, the help names FALLBACK SMS (and the fallback they have). */
-export function helpText(offered: readonly string[], channel?: Channel, fallback?: Fallback): string {
+/** A person's quiet hours and time zone, as the help and LIST show them. */
+export interface QuietSettings {
+  quiet?: QuietHours | undefined;
+  timeZone?: string | undefined;
+}
+
+/**
+ * `channel`: where the person writes from; off SMS, the help names FALLBACK SMS (and the fallback
+ * they have). The help names QUIET, or the quiet hours they have.
+ */
+export function helpText(offered: readonly string[], channel?: Channel, fallback?: Fallback, { quiet, timeZone }: QuietSettings = {}): string {
   const lines = [
     'tickercast: live prices by message.',
     `Send a ticker to subscribe (${offered.join(', ')}), e.g. "${offered[0] ?? 'MSFT'}".`,
     `LIST shows yours, STOP ${offered[0] ?? 'MSFT'} drops one, STOP ends all, START resumes, EVERY 5m slows updates, HELP shows this.`,
+    quiet ? `${quietLine(quiet, timeZone)} QUIET OFF ends them, TZ Europe/London sets your time zone.` : 'QUIET 22-07 holds updates overnight (TZ Europe/London sets your time zone).',
   ];
   if (channel !== undefined && CHANNEL_RULES[channel].smsFallback !== 'none') {
     lines.push(fallback ? `${fallbackLine(fallback)} FALLBACK OFF removes it.` : `${fallbackForm(channel)} gets your messages by SMS when ${CHANNEL_RULES[channel].label} cannot deliver them.`);
@@ -121,13 +133,55 @@ export function startedText(symbols: readonly string[], offered: readonly string
     : `Welcome back. Send a ticker to subscribe: ${offered.join(', ')}.`;
 }
 
-export function listText(symbols: readonly string[], quotes: Map<string, PriceQuote>, offered: readonly string[], fallback?: Fallback): string {
+export function listText(symbols: readonly string[], quotes: Map<string, PriceQuote>, offered: readonly string[], fallback?: Fallback, { quiet, timeZone }: QuietSettings = {}): string {
   const lines =
     symbols.length === 0
       ? [`You follow nothing. Send a ticker to subscribe: ${offered.join(', ')}.`]
       : [`You follow ${symbols.length}:`, ...symbols.map((s) => { const q = quotes.get(s); return q ? priceLine(s, q.price) : s; })];
   if (fallback) lines.push(fallbackLine(fallback));
+  if (quiet) lines.push(quietLine(quiet, timeZone));
   return lines.join('\n');
+}
+
+/** How quiet hours are shown back to their owner (LIST, HELP): `Quiet 22:00-07:00 (Europe/London).` */
+export function quietLine(quiet: QuietHours, timeZone: string | undefined): string {
+  return `Quiet ${clockText(quiet.startMin)}-${clockText(quiet.endMin)} (${timeZone ?? 'UTC'}).`;
+}
+
+/**
+ * Where the zone of new quiet hours came from: the person's own (TZ), their number's country (a
+ * guess: said so, with how to name theirs), or none known (UTC: said so).
+ */
+export type QuietZone = { from: 'theirs'; zone: string } | { from: 'number'; guess: ZoneGuess } | { from: 'none' };
+
+export function quietSetText(quiet: QuietHours, where: QuietZone): string {
+  const zone = where.from === 'theirs' ? where.zone : where.from === 'number' ? where.guess.zone : undefined;
+  const lines = [`${quietLine(quiet, zone)} No updates then; the first one after carries the latest prices. QUIET OFF ends them.`];
+  if (where.from === 'number') {
+    const { country, alternative } = where.guess;
+    lines.push(alternative ? `Time zone from your number (${country}). Elsewhere? Send your zone, e.g. TZ ${alternative}.` : `Time zone from your number (${country}). Elsewhere? Send TZ and your zone, e.g. TZ Europe/Paris.`);
+  } else if (where.from === 'none') {
+    lines.push('We do not know your time zone, so these are UTC times. Send yours, e.g. TZ Europe/London.');
+  }
+  return lines.join('\n');
+}
+
+export function quietOffText(had: boolean): string {
+  return had ? 'Quiet hours off: updates come at any hour again.' : 'You have no quiet hours. Nothing changed.';
+}
+
+export function badQuietText(problem: string): string {
+  return `Sorry, not understood: ${problem}. Send QUIET 22-07 (or QUIET 10PM-7AM, QUIET 22:30-07:00), or QUIET OFF. Nothing changed.`;
+}
+
+/** `localTime`: what their clock reads now (`23:05`), so that they can see the zone is theirs. */
+export function timeZoneSetText(zone: string, localTime: string, quiet: QuietHours | undefined): string {
+  const then = quiet ? ` ${quietLine(quiet, zone)}` : ' QUIET 22-07 holds updates overnight.';
+  return `Time zone: ${zone} (it is ${localTime} there).${then}`;
+}
+
+export function badTimeZoneText(problem: string): string {
+  return `Sorry, not understood: ${problem}. Send TZ and a zone, e.g. TZ Europe/London or TZ America/Chicago (or TZ Chicago). Nothing changed.`;
 }
 
 export function everyText(intervalMs: number | null): string {

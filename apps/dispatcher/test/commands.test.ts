@@ -201,3 +201,82 @@ describe('FALLBACK', () => {
     );
   });
 });
+
+describe('QUIET and TZ (issue 16: quiet hours)', () => {
+  const offered = new Set(['MSFT', 'GOOGL']);
+  const q = (startH: number, startM: number, endH: number, endM: number): Command => ({ kind: 'quiet', startMin: startH * 60 + startM, endMin: endH * 60 + endM });
+  it.each<[string, Command]>([
+    ['QUIET 22-07', q(22, 0, 7, 0)],
+    ['quiet 22-7', q(22, 0, 7, 0)],
+    ['QUIET 22:30-07:00', q(22, 30, 7, 0)],
+    ['Quiet 22.30 - 6.45', q(22, 30, 6, 45)],
+    ['QUIET 10PM-7AM', q(22, 0, 7, 0)],
+    ['quiet 10 pm - 7 am', q(22, 0, 7, 0)],
+    ['quiet 10:30pm to 6:15am', q(22, 30, 6, 15)],
+    ['QUIET from 11p.m. until 7a.m.', q(23, 0, 7, 0)],
+    ['QUIET 12AM-6AM', q(0, 0, 6, 0)],
+    ['QUIET 9AM-12PM', q(9, 0, 12, 0)],
+    ['QUIET 2230-0700', q(22, 30, 7, 0)],
+    ['QUIET 22h-7h', q(22, 0, 7, 0)],
+    ['QUIET 22 7', q(22, 0, 7, 0)],
+    ['QUIET 10PM 7AM', q(22, 0, 7, 0)],
+    ['QUIET 18-24', q(18, 0, 0, 0)],
+    ['QUIET midnight-noon', q(0, 0, 12, 0)],
+    ['QUIET 22–07', q(22, 0, 7, 0)],
+    ['ＱＵＩＥＴ ２２：００－０７：００', q(22, 0, 7, 0)],
+    ['QUIET 22-07!', q(22, 0, 7, 0)],
+    ['QUIET OFF', { kind: 'quiet-off' }],
+    ['quiet off.', { kind: 'quiet-off' }],
+    ['QUIET', { kind: 'bad-quiet', problem: 'QUIET needs the hours' }],
+    ['QUIET 22', { kind: 'bad-quiet', problem: '"22" needs a start and an end' }],
+    ['QUIET 25-07', { kind: 'bad-quiet', problem: '"25" is not an hour of the day' }],
+    ['QUIET 22:75-07', { kind: 'bad-quiet', problem: '"22:75" is not a time of day' }],
+    ['QUIET 13PM-7AM', { kind: 'bad-quiet', problem: '"13PM": with AM or PM the hour is 1 to 12' }],
+    ['QUIET 7-7', { kind: 'bad-quiet', problem: 'the quiet hours start and end at the same time' }],
+    ['QUIET tonight-tomorrow', { kind: 'bad-quiet', problem: '"TONIGHT" is not a time of day' }],
+    ['QUIET 22-07 please', { kind: 'bad-quiet', problem: '"07 PLEASE" is not a time of day' }],
+    ['QUIET ON', { kind: 'bad-quiet', problem: '"ON" needs a start and an end' }],
+  ])('%s', (text, expected) => {
+    expect(parseCommand(text, offered)).toEqual(expected);
+  });
+
+  it.each<[string, Command]>([
+    ['TZ Europe/London', { kind: 'time-zone', zone: 'Europe/London' }],
+    ['tz europe/london', { kind: 'time-zone', zone: 'Europe/London' }],
+    ['TZ America/Chicago', { kind: 'time-zone', zone: 'America/Chicago' }],
+    ['TZ Chicago', { kind: 'time-zone', zone: 'America/Chicago' }],
+    ['tz new york', { kind: 'time-zone', zone: 'America/New_York' }],
+    // Intl's own spelling (CLDR's), whichever IANA name was typed.
+    ['TZ America/Argentina/Buenos_Aires', { kind: 'time-zone', zone: 'America/Buenos_Aires' }],
+    ['TIMEZONE utc', { kind: 'time-zone', zone: 'UTC' }],
+    ['TZ Etc/GMT+5', { kind: 'time-zone', zone: 'Etc/GMT+5' }],
+    ['TZ', { kind: 'bad-time-zone', problem: 'TZ needs a time zone' }],
+    ['TZ Mars/Olympus', { kind: 'bad-time-zone', problem: '"MARS/OLYMPUS" is not a time zone we know' }],
+    ['TZ +01:00', { kind: 'bad-time-zone', problem: '"+01:00" is not a time zone' }],
+    ['TZ Europe/London; DROP', { kind: 'bad-time-zone', problem: '"EUROPE/LONDON; DROP" is not a time zone' }],
+  ])('%s', (text, expected) => {
+    expect(parseCommand(text, offered)).toEqual(expected);
+  });
+
+  it('are commands only as the first word: "MSFT QUIET 22-07" subscribes', () => {
+    expect(parseCommand('MSFT QUIET 22-07', offered)).toMatchObject({ kind: 'subscribe', symbols: ['MSFT'] });
+  });
+
+  it('no QUIET or TZ text throws, whatever follows, and each is one of its answers; a quiet window is two different minutes of the day', () => {
+    const piece = fc.constantFrom('22', '07', '7', ':', '-', '–', 'TO', 'PM', 'AM', 'a.m.', 'OFF', 'FROM', '24', '99', '0700', '/', 'Europe', 'London', '\u200b', 'ＱＵＩＥＴ', '.', 'x'.repeat(700), '9'.repeat(40), '🙂', ' ', '\n');
+    fc.assert(
+      fc.property(fc.constantFrom('QUIET', 'quiet', 'TZ', 'timezone'), fc.array(fc.oneof(piece, fc.string({ maxLength: 20 })), { maxLength: 8 }), fc.constantFrom('', ' ', '-'), (word, pieces, glue) => {
+        const command = parseCommand(`${word} ${pieces.join(glue)}`, offered);
+        if (word.toUpperCase() === 'QUIET') expect(['quiet', 'quiet-off', 'bad-quiet']).toContain(command.kind);
+        else expect(['time-zone', 'bad-time-zone']).toContain(command.kind);
+        if (command.kind === 'quiet') {
+          for (const m of [command.startMin, command.endMin]) expect(Number.isInteger(m) && m >= 0 && m < 24 * 60).toBe(true);
+          expect(command.startMin).not.toBe(command.endMin);
+        }
+        if (command.kind === 'time-zone') expect(() => new Intl.DateTimeFormat('en', { timeZone: command.zone })).not.toThrow();
+        if (command.kind === 'bad-quiet' || command.kind === 'bad-time-zone') expect(command.problem.length).toBeLessThan(120);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

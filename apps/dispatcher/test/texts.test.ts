@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { helpText, priceLine, subscribedText, unknownSymbolsText } from '../src/texts.ts';
+import { CHANNEL_RULES, CHANNELS, loadConfig } from '@tickercast/shared';
+import { badQuietText, badTimeZoneText, helpText, listText, priceLine, quietSetText, subscribedText, timeZoneSetText, unknownSymbolsText } from '../src/texts.ts';
 
 describe('priceLine', () => {
   it('names the ticker, two decimals, and the change since the previous update', () => {
@@ -36,5 +37,50 @@ describe('tickers not on offer (issue 19 item 10)', () => {
 
   it('a few are all named', () => {
     expect(subscribedText(['MSFT'], new Map(), ['IBM', 'ORCL'], ['MSFT'])).toContain('Not on offer: IBM, ORCL.');
+  });
+});
+
+describe('quiet hours in the texts (issue 16)', () => {
+  const quiet = { startMin: 22 * 60, endMin: 7 * 60 };
+  const offered = loadConfig({}).TICKER_SYMBOLS;
+
+  it('LIST shows the quiet hours with their zone, and UTC when there is none', () => {
+    expect(listText(['MSFT'], new Map(), offered, undefined, { quiet, timeZone: 'Europe/London' })).toContain('\nQuiet 22:00-07:00 (Europe/London).');
+    expect(listText([], new Map(), offered, undefined, { quiet: { startMin: 30, endMin: 6 * 60 + 15 } })).toContain('Quiet 00:30-06:15 (UTC).');
+    expect(listText(['MSFT'], new Map(), offered)).not.toContain('Quiet');
+  });
+
+  it('HELP names QUIET and TZ, or the quiet hours the person has and how to end them', () => {
+    expect(helpText(offered, 'sms')).toContain('QUIET 22-07');
+    expect(helpText(offered, 'sms')).toContain('TZ Europe/London');
+    const own = helpText(offered, 'sms', undefined, { quiet, timeZone: 'America/Chicago' });
+    expect(own).toContain('Quiet 22:00-07:00 (America/Chicago). QUIET OFF ends them');
+  });
+
+  it('every help and quiet-hours reply fits the reply limit of its channel, with the default tickers and every setting shown', () => {
+    const fallback = { channel: 'sms' as const, address: '447700900123' };
+    for (const channel of CHANNELS) {
+      const max = CHANNEL_RULES[channel].replyTextMax;
+      const texts = [
+        helpText(offered, channel),
+        helpText(offered, channel, fallback, { quiet, timeZone: 'America/Argentina/ComodRivadavia' }),
+        listText(offered, new Map(), offered, fallback, { quiet, timeZone: 'America/Argentina/ComodRivadavia' }),
+        quietSetText(quiet, { from: 'number', guess: { zone: 'America/New_York', country: 'United States of America', alternative: 'America/Chicago' } }),
+        quietSetText(quiet, { from: 'none' }),
+        badQuietText('"22:75" is not a time of day'),
+        badTimeZoneText(`"${'X'.repeat(40)}…" is not a time zone`),
+        timeZoneSetText('America/Argentina/ComodRivadavia', '23:05', quiet),
+      ];
+      for (const text of texts) expect(text.length, `${channel}: ${text}`).toBeLessThanOrEqual(max);
+    }
+  });
+
+  it('the confirmation says which zone was taken, from where, and how to name another', () => {
+    expect(quietSetText(quiet, { from: 'number', guess: { zone: 'America/New_York', country: 'United States of America', alternative: 'America/Chicago' } })).toBe(
+      'Quiet 22:00-07:00 (America/New_York). No updates then; the first one after carries the latest prices. QUIET OFF ends them.\n' +
+        'Time zone from your number (United States of America). Elsewhere? Send your zone, e.g. TZ America/Chicago.',
+    );
+    expect(quietSetText(quiet, { from: 'none' })).toContain('these are UTC times. Send yours, e.g. TZ Europe/London.');
+    expect(quietSetText(quiet, { from: 'theirs', zone: 'Asia/Tokyo' })).toBe('Quiet 22:00-07:00 (Asia/Tokyo). No updates then; the first one after carries the latest prices. QUIET OFF ends them.');
   });
 });

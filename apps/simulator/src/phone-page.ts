@@ -41,7 +41,7 @@ export function phonePage(businessNumbers: Record<Channel, string>): string {
 </style></head>
 <body><main>
   <h1>Phone simulator</h1>
-  <p class="sub">Be a subscriber: text a ticker (e.g. <b>MSFT</b>), <b>HELP</b>, <b>LIST</b> or <b>STOP</b>.</p>
+  <p class="sub">Be a subscriber: text a ticker (e.g. <b>MSFT</b>), <b>HELP</b>, <b>LIST</b>, <b>QUIET 22-07</b> or <b>STOP</b>.</p>
   <div class="bar">
     <select id="channel" aria-label="channel">${options}</select>
     <input id="number" aria-label="your number" value="447700900123" inputmode="numeric">

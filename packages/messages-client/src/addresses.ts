@@ -34,6 +34,17 @@ export function callingCode(normalized: string): string | undefined {
   return parsePhoneNumberFromString(`+${normalized}`)?.countryCallingCode;
 }
 
+/**
+ * The country (ISO 3166 alpha-2) a normalized number belongs to: where the person probably is,
+ * for their time zone. Within +1 the area code decides (`US`, `CA`, …); a number the plan does not
+ * place (a range set aside for drama, 447700900123) gets its calling code's main country (`GB`,
+ * `US`). Undefined when not even that is known.
+ */
+export function countryOf(normalized: string): string | undefined {
+  const parsed = parsePhoneNumberFromString(`+${normalized}`);
+  return parsed?.country ?? parsed?.getPossibleCountries()[0];
+}
+
 /*
  * Parsing a number with libphonenumber's metadata is the costliest step of building a message
  * (several percent of a dispatcher's CPU), and a feed sends to the same numbers tick after tick:

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  countryOf,
   isPageScopedId,
   isSmsSender,
   MessagesClient,
@@ -139,5 +140,16 @@ describe('a message that fails validation is never sent', () => {
     await client.send({ ...sms, to: '+447700900123' });
     expect(requests).toBe(1);
     expect(sim.store.messages().map((m) => m.to)).toEqual(['447700900123']);
+  });
+});
+
+describe('countryOf', () => {
+  it('is the number\'s country; within +1 the area code decides; an unplaced number gets its calling code\'s main country', () => {
+    expect(countryOf('33612345678')).toBe('FR');
+    expect(countryOf('12125550123')).toBe('US');
+    expect(countryOf('14165550123')).toBe('CA');
+    // 07700 900xxx is set aside for drama: no UK operator has it, but +44 is the UK's.
+    expect(countryOf('447700900123')).toBe('GB');
+    expect(countryOf('3912')).toBeUndefined();
   });
 });

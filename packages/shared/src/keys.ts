@@ -29,7 +29,8 @@ export function redisKeys(namespace: string, layout: KeyLayout = {}) {
 
     /**
      * Hash, a subscriber's record: channel, address, status, createdAt, updatedAt, lastInboundAt,
-     * intervalMs, fallbackChannel and fallbackAddress (FALLBACK SMS), and a field `sym:<SYMBOL>` per symbol they follow, whose value is the last price
+     * intervalMs, fallbackChannel and fallbackAddress (FALLBACK SMS), quietStart and quietEnd
+     * (QUIET 22-07: minutes of the day) and timeZone (IANA, TZ Europe/London), and a field `sym:<SYMBOL>` per symbol they follow, whose value is the last price
      * they were sent of it and when (`price|ms`), or '' before the first.
      */
     subscriber: (id: SubscriberId | string) => `${partition(id)}:sub:${id}`,
@@ -61,7 +62,7 @@ export function redisKeys(namespace: string, layout: KeyLayout = {}) {
     dueFollowers: (channel: string, partition: number, symbol: string) => `${namespace}:{due:${channel}:${partition}}:sym:${symbol}`,
     /** The same key before the symbol, for scripts that build it per symbol. */
     dueFollowersPrefix: (channel: string, partition: number) => `${namespace}:{due:${channel}:${partition}}:sym:`,
-    /** Sorted set subscriber id -> when their EVERY interval ends, for the held ones of a (channel, partition). */
+    /** Sorted set subscriber id -> when their hold ends (their feed send settles it, their EVERY interval or quiet hours end), for the held ones of a (channel, partition). */
     dueHeld: (channel: string, partition: number) => `${namespace}:{due:${channel}:${partition}}:held`,
     /** String: the layout the subscriptions are in (SUBSCRIPTIONS_LAYOUT); a dispatcher that finds another one moves them at start. */
     subscriptionsLayout: `${namespace}:{due}:layout`,

@@ -1,5 +1,5 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { CHANNELS, createRedis, DUE_PARTITIONS, redisKeys, subscriberId, SubscriptionStore, symbolsOf, type Channel, type Redis, type SubscriberId } from '@tickercast/shared';
+import { CHANNELS, createRedis, DUE_PARTITIONS, duePartition, redisKeys, subscriberId, SubscriptionStore, symbolsOf, type Channel, type Redis, type SubscriberId } from '@tickercast/shared';
 import { redisUrl, testRedis } from '../../../test/support/redis.ts';
 
 const t = testRedis();
@@ -271,6 +271,45 @@ describe('SubscriptionStore', () => {
       expect(stopped).toBeLessThan(people.length);
     } finally {
       await Promise.all(connections.map((c) => c.quit()));
+    }
+  });
+});
+
+describe('quiet hours in the record (issue 16)', () => {
+  const quiet = { startMin: 22 * 60, endMin: 7 * 60 };
+  const held = (id: string) => redis.zscore(keys.dueHeld('sms', duePartition(id)), id);
+
+  it('QUIET sets them with the zone given, QUIET OFF clears them and keeps the zone, STOP removes all three', async () => {
+    const id = await store.subscribe('sms', '447700900123', ['MSFT']);
+    await store.setQuiet(id, quiet, 'Europe/London');
+    expect(await store.get(id)).toMatchObject({ quiet, timeZone: 'Europe/London' });
+    // Without a zone (a zone of their own is kept as it is).
+    await store.setTimeZone(id, 'America/Chicago');
+    await store.setQuiet(id, { startMin: 30, endMin: 6 * 60 }, undefined);
+    expect(await store.get(id)).toMatchObject({ quiet: { startMin: 30, endMin: 360 }, timeZone: 'America/Chicago' });
+
+    expect(await store.clearQuiet(id)).toBe(true);
+    expect(await store.clearQuiet(id)).toBe(false);
+    const cleared = await store.get(id);
+    expect(cleared?.quiet).toBeUndefined();
+    expect(cleared?.timeZone).toBe('America/Chicago');
+
+    await store.setQuiet(id, quiet, undefined);
+    await store.stop(id);
+    const record = await redis.hgetall(keys.subscriber(id));
+    expect([record.quietStart, record.quietEnd, record.timeZone]).toEqual([undefined, undefined, undefined]);
+    expect(record.status).toBe('stopped');
+  });
+
+  it('each of QUIET, QUIET OFF and TZ brings a hold in the due index forward to now, and holds nobody who was not held', async () => {
+    const id = await store.subscribe('sms', '447700900123', ['MSFT']);
+    const later = Date.now() + 8 * 3_600_000;
+    await store.setQuiet(id, quiet, 'Europe/London', 1000);
+    expect(await held(id)).toBeNull();
+    for (const change of [() => store.setQuiet(id, quiet, undefined, 1000), () => store.clearQuiet(id, 1000), () => store.setTimeZone(id, 'UTC', 1000)]) {
+      await redis.zadd(keys.dueHeld('sms', duePartition(id)), later, id);
+      await change();
+      expect(await held(id)).toBe('1000');
     }
   });
 });

@@ -18,8 +18,21 @@ export interface Subscriber {
   intervalMs?: number;
   /** Where their messages go when their channel cannot deliver them (FALLBACK SMS): the Messages API's failover. */
   fallback?: Fallback;
+  /** QUIET 22-07: wall-clock minutes of the day in `timeZone` when no feed update goes (fields quietStart, quietEnd). */
+  quiet?: QuietHours;
+  /** Their IANA time zone (TZ Europe/London, or their number's when QUIET was set): what their quiet hours are read in. */
+  timeZone?: string;
   symbols: string[];
 }
+
+/** A daily window [startMin, endMin) of wall-clock minutes; start > end runs across midnight. */
+export interface QuietHours {
+  startMin: number;
+  endMin: number;
+}
+
+/** The record's fields of quiet hours: STOP removes them with everything else a person set. */
+export const QUIET_FIELDS = ['quietStart', 'quietEnd', 'timeZone'] as const;
 
 /** A subscriber's fallback: a channel and the address there, kept in their record (fields fallbackChannel, fallbackAddress). */
 export interface Fallback {
@@ -69,6 +82,7 @@ for _, s in ipairs(symbols_of(KEYS[1])) do redis.call('ZREM', ARGV[3] .. s, ARGV
 redis.call('ZREM', KEYS[3], ARGV[1])
 local was = redis.call('HGET', KEYS[1], 'status')
 if was then redis.call('HSET', KEYS[1], 'status', 'stopped', 'updatedAt', ARGV[2]) end
+redis.call('HDEL', KEYS[1], ${QUIET_FIELDS.map((f) => `'${f}'`).join(', ')})
 redis.call('SREM', KEYS[2], ARGV[1])
 return was or false
 `);
@@ -200,6 +214,8 @@ export class SubscriptionStore {
       ...(hash.lastInboundAt ? { lastInboundAt: Number(hash.lastInboundAt) } : {}),
       ...(hash.intervalMs ? { intervalMs: Number(hash.intervalMs) } : {}),
       ...(hash.fallbackChannel && hash.fallbackAddress ? { fallback: { channel: hash.fallbackChannel as Channel, address: hash.fallbackAddress } } : {}),
+      ...(quietOf(hash.quietStart, hash.quietEnd) ?? {}),
+      ...(hash.timeZone ? { timeZone: hash.timeZone } : {}),
       symbols: symbolsOf(hash),
     };
   }
@@ -223,6 +239,37 @@ export class SubscriptionStore {
     const key = this.#keys.subscriber(id);
     const [[, removed]] = (await this.#redis.multi().hdel(key, 'fallbackChannel', 'fallbackAddress').hset(key, 'updatedAt', at).exec()) as [[Error | null, number], unknown];
     return removed > 0;
+  }
+
+  /**
+   * Sets their quiet hours (QUIET 22-07), and their time zone when one is given (the one their
+   * number suggests, if they had none). Ends a hold of theirs in the due index: one made for the
+   * quiet hours they had must not outlast them; any other hold their next feed send makes again.
+   */
+  async setQuiet(id: SubscriberId | string, quiet: QuietHours, timeZone: string | undefined, at = Date.now()): Promise<void> {
+    const key = this.#keys.subscriber(id);
+    const tx = this.#redis.multi().hset(key, { quietStart: quiet.startMin, quietEnd: quiet.endMin, updatedAt: at, ...(timeZone ? { timeZone } : {}) });
+    await this.#endHold(tx, id, at).exec();
+  }
+
+  /** Ends their quiet hours (QUIET OFF), keeping their time zone; true when they had some. Ends a hold as setQuiet does. */
+  async clearQuiet(id: SubscriberId | string, at = Date.now()): Promise<boolean> {
+    const key = this.#keys.subscriber(id);
+    const tx = this.#redis.multi().hdel(key, 'quietStart', 'quietEnd').hset(key, 'updatedAt', at);
+    const [[, removed]] = (await this.#endHold(tx, id, at).exec()) as [[Error | null, number], unknown];
+    return removed > 0;
+  }
+
+  /** Sets their time zone (TZ Europe/London): their quiet hours are read in it from now on. Ends a hold as setQuiet does. */
+  async setTimeZone(id: SubscriberId | string, timeZone: string, at = Date.now()): Promise<void> {
+    const tx = this.#redis.multi().hset(this.#keys.subscriber(id), { timeZone, updatedAt: at });
+    await this.#endHold(tx, id, at).exec();
+  }
+
+  /** Brings the end of the subscriber's hold in the due index forward to `at` (never later): the next refill frees them. */
+  #endHold(tx: ReturnType<RedisClient['multi']>, id: SubscriberId | string, at: number): ReturnType<RedisClient['multi']> {
+    const { channel } = parseSubscriberId(id);
+    return tx.zadd(this.#keys.dueHeld(channel, duePartition(id)), 'XX', 'LT', at, id);
   }
 
   /** Opted-in subscribers per channel. */
@@ -314,6 +361,13 @@ export class SubscriptionStore {
     }
     return { ids, cursor: ci >= channels.length ? '0' : `${ci}.${p}.${from}` };
   }
+}
+
+/** Quiet hours from a record's quietStart and quietEnd, if it has them. */
+export function quietOf(start: string | null | undefined, end: string | null | undefined): { quiet: QuietHours } | undefined {
+  if (!start || !end) return undefined;
+  const quiet = { startMin: Number(start), endMin: Number(end) };
+  return Number.isInteger(quiet.startMin) && Number.isInteger(quiet.endMin) && quiet.startMin !== quiet.endMin ? { quiet } : undefined;
 }
 
 /** The symbols of a record (its `sym:` fields), sorted. */
