@@ -50,15 +50,19 @@ return 1
 
 /*
  * A message the provider accepted: its record, its place in the subscriber's history, the count.
- * One script instead of a MULTI of six commands: this runs once per message sent.
+ * One script instead of a MULTI of six commands: this runs once per message sent. ARGV[9] '1':
+ * only if the message has no record yet (a failover leg, which each of its statuses may be the
+ * first to record): returns 0 then, and records nothing, so two at once count it once.
  */
 const SENT_SCRIPT = new LuaScript(`
+if ARGV[9] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'subscriberId', ARGV[1], 'channel', ARGV[2], 'text', ARGV[3], 'state', 'accepted', 'rank', ARGV[4], 'sentAt', ARGV[5], 'updatedAt', ARGV[5])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('LPUSH', KEYS[2], ARGV[7])
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[8]) - 1)
 redis.call('EXPIRE', KEYS[2], ARGV[6])
 redis.call('HINCRBY', KEYS[3], ARGV[2] .. ':accepted', 1)
+return 1
 `);
 
 /** Every message we sent, its delivery state, and each subscriber's recent history. */
@@ -73,13 +77,19 @@ export class DeliveryLog {
 
   /** `workflowId`: the message went with a failover; its later legs are known by it (failoverLeg). */
   async recordSent(m: { messageUuid: string; subscriberId: SubscriberId | string; channel: Channel; text: string; at?: number; workflowId?: string | undefined }): Promise<void> {
+    await this.#recordSent(m, false);
+    if (m.workflowId) await this.#redis.set(this.#keys.workflow(m.workflowId), m.messageUuid, 'EX', TTL_S);
+  }
+
+  /** Records the message unless it has a record already (`onlyIfNew`); true when this call recorded it. */
+  async #recordSent(m: { messageUuid: string; subscriberId: SubscriberId | string; channel: Channel; text: string; at?: number }, onlyIfNew: boolean): Promise<boolean> {
     const k = this.#keys;
-    await SENT_SCRIPT.run(
+    const recorded = await SENT_SCRIPT.run(
       this.#redis,
       [k.message(m.messageUuid), k.messageHistory(m.subscriberId), k.deliveryCounts],
-      [m.subscriberId, m.channel, m.text, RANK.accepted, m.at ?? Date.now(), TTL_S, m.messageUuid, HISTORY],
+      [m.subscriberId, m.channel, m.text, RANK.accepted, m.at ?? Date.now(), TTL_S, m.messageUuid, HISTORY, onlyIfNew ? '1' : '0'],
     );
-    if (m.workflowId) await this.#redis.set(k.workflow(m.workflowId), m.messageUuid, 'EX', TTL_S);
+    return recorded === 1;
   }
 
   /**
@@ -92,8 +102,8 @@ export class DeliveryLog {
     const firstUuid = await this.#redis.get(this.#keys.workflow(workflowId));
     const first = firstUuid ? await this.get(firstUuid) : undefined;
     if (!first) return undefined;
-    const isNew = (await this.#redis.exists(this.#keys.message(legUuid))) === 0;
-    if (isNew) await this.recordSent({ messageUuid: legUuid, subscriberId: first.subscriberId, channel, text: first.text });
+    // Checked and recorded in one script: two statuses of the leg at once (submitted, delivered) count it once.
+    const isNew = await this.#recordSent({ messageUuid: legUuid, subscriberId: first.subscriberId, channel, text: first.text }, true);
     return { first, isNew };
   }
 
