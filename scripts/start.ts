@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { closeRedis, ConfigError, connectRedis, loadConfig, type Cluster } from '@tickercast/shared';
 import { freePort } from './lib/free-port.ts';
-import { startLocalCluster, type LocalCluster } from './lib/local-cluster.ts';
+import { LOCAL_CLUSTER_SEND_PARTITIONS, startLocalCluster, type LocalCluster } from './lib/local-cluster.ts';
 
 const root = join(import.meta.dirname, '..');
 const USAGE = `Usage: npm start -- [options]
@@ -194,8 +194,7 @@ async function prepareCluster(): Promise<string[]> {
     localCluster = await startLocalCluster();
     if (stopping) return [];
     env.REDIS_CLUSTER_NODES = localCluster.nodes.join(',');
-    // Each channel's sends over several queues, so that they spread over the three primaries.
-    env.SEND_PARTITIONS ||= '6';
+    env.SEND_PARTITIONS ||= String(LOCAL_CLUSTER_SEND_PARTITIONS);
   }
   const cluster = connectRedis(loadConfig(env), { connectionName: 'npm-start', lazyConnect: true }) as Cluster;
   cluster.on('error', () => undefined); // a failed check below says what is wrong

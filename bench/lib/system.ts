@@ -27,7 +27,7 @@ import {
   type RedisClient,
   type RedisKeys,
 } from '@tickercast/shared';
-import { startLocalCluster, type LocalCluster } from '../../scripts/lib/local-cluster.ts';
+import { LOCAL_CLUSTER_SEND_PARTITIONS, startLocalCluster, type LocalCluster } from '../../scripts/lib/local-cluster.ts';
 import { freePort, launch, launchScript, waitFor, type Proc } from './procs.ts';
 
 export const NAMESPACE = 'bench';
@@ -69,6 +69,10 @@ export type PerNode = Record<string, number>;
 export class BenchSystem {
   /** On a local Redis Cluster of its own rather than one redis-server. */
   readonly clustered: boolean;
+  /** SEND_PARTITIONS of the apps: on the cluster, the local cluster's (npm start --cluster's) number. */
+  get sendPartitions(): number {
+    return this.clustered ? LOCAL_CLUSTER_SEND_PARTITIONS : 1;
+  }
   readonly keys: RedisKeys;
   redis!: RedisClient;
   queues!: Queues;
@@ -152,7 +156,7 @@ export class BenchSystem {
         return (await redis.ping()) === 'PONG';
       }, 10_000, 50, this.#redisProc);
     }
-    this.queues = createQueues(this.redis, this.keys);
+    this.queues = createQueues(this.redis, this.keys, { sendPartitions: this.sendPartitions });
     this.store = new SubscriptionStore(this.redis, this.keys);
     this.prices = new PriceCache(this.redis, this.keys);
     await waitFor('simulator', async () => (await fetch(`${this.simUrl}/healthz`)).ok, 20_000, 50, this.#sim);
@@ -167,7 +171,7 @@ export class BenchSystem {
   #redisEnv(): Record<string, string> {
     if (!this.clustered) return { REDIS_URL: this.redisUrl };
     // The simulator, started while the cluster comes up, needs no Redis.
-    return this.#cluster ? { REDIS_CLUSTER_NODES: this.#cluster.nodes.join(',') } : {};
+    return this.#cluster ? { REDIS_CLUSTER_NODES: this.#cluster.nodes.join(','), SEND_PARTITIONS: String(this.sendPartitions) } : {};
   }
 
   /** What every app process gets: Redis, namespace, the simulator as the API, the application's key. */

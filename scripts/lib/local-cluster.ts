@@ -14,6 +14,12 @@ import { freePort } from './free-port.ts';
 const run = promisify(execFile);
 const HOST = '127.0.0.1';
 
+/**
+ * SEND_PARTITIONS for a system on the local cluster (npm start --cluster, the cluster benchmark)
+ * when none is set: each channel's sends over six queues, so that they spread over the three primaries.
+ */
+export const LOCAL_CLUSTER_SEND_PARTITIONS = 6;
+
 export interface LocalClusterOptions {
   /** Primaries (redis-cli wants at least 3); each gets `replicas` replicas. Default 3. */
   primaries?: number;
