@@ -186,6 +186,8 @@ describe('docker-compose.yml, the cluster profile', () => {
       expect(config.REDIS_CLUSTER_NODES).toEqual(nodes.map(([node]) => ({ host: node, port: 6379 })));
       expect(twin.environment!.VONAGE_API_URL).toBe('${VONAGE_API_URL:-http://simulator-cluster:9100}');
       expect(twin.depends_on?.['redis-cluster']?.condition).toBe('service_completed_successfully');
+      // Compose stops in reverse dependency order: the app before the nodes its shutdown needs.
+      for (const [node] of nodes) expect(twin.depends_on?.[node]?.condition, node).toBe('service_healthy');
     }
     expect(twin.command).toEqual(single.command);
     expect(twin.healthcheck).toEqual(single.healthcheck);
