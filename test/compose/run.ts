@@ -11,10 +11,10 @@
  *      API get the help and then prices; Bull Board answers with the token (and not without);
  *      both dispatcher containers took send jobs (Bull Board's processedBy); `restart redis`
  *      loses no subscription (AOF on its volume)
- *   5. `--profile cluster up` beside it: the six Redis nodes, the one-shot that joins them (and,
- *      run again, finds the cluster made) and the apps' twins on REDIS_CLUSTER_NODES; an SMS MSFT
- *      through the twins' simulator gets a price; CLUSTER INFO says ok, with 3 primaries that
- *      each hold keys
+ *   5. `--profile simulator --profile cluster up` beside it: the six Redis nodes, the one-shot
+ *      that joins them (and, run again, finds the cluster up) and the apps' twins on
+ *      REDIS_CLUSTER_NODES; an SMS MSFT through the twins' simulator gets a price; CLUSTER INFO
+ *      says ok, with 3 primaries that each hold keys
  *   6. `down -v`, then no container, network or volume of the project is left
  *
  * TICKERCAST_COMPOSE=v1|v2 picks the Compose CLI; TICKERCAST_DOCKER_DATA moves the started
@@ -156,7 +156,9 @@ async function main(): Promise<'passed' | 'failed' | 'skipped'> {
     const found = findCompose(PROJECT, env, [PROFILE]);
     if (typeof found === 'string') throw new Error(found);
     const compose = found;
-    all = findCompose(PROJECT, env, [PROFILE, CLUSTER_PROFILE]) as Compose;
+    const withCluster = findCompose(PROJECT, env, [PROFILE, CLUSTER_PROFILE]);
+    if (typeof withCluster === 'string') throw new Error(withCluster);
+    all = withCluster;
     log(`compose: ${compose.name} ${compose.version}`);
     await step('base images', () => ensureBaseImages(engine.env));
     // Leftovers of an interrupted run would hold the ports and the volumes.
@@ -297,14 +299,13 @@ async function stack(compose: Compose): Promise<void> {
     const list = await phone.waitFor('the LIST reply', seen, (t) => t.includes('MSFT') && !/^MSFT \d/.test(t));
     check(true, `LIST after the restart: ${JSON.stringify(list.split('\n')[0])}`);
   });
-
 }
 
-/** The `cluster` profile, up beside the one-Redis stack as `docker compose --profile cluster up` brings it. */
+/** The `cluster` profile, up beside the one-Redis stack as `docker compose --profile simulator --profile cluster up` brings it. */
 async function clusterStack(compose: Compose): Promise<void> {
   const ingress = `http://127.0.0.1:${ports.clusterIngress}`;
   const simulator = `http://127.0.0.1:${ports.clusterSimulator}`;
-  await step(`compose --profile ${CLUSTER_PROFILE} up`, () => compose.loud('up', '-d', '--no-build', '--scale', `dispatcher=${DISPATCHERS}`));
+  await step(`compose --profile ${PROFILE} --profile ${CLUSTER_PROFILE} up`, () => compose.loud('up', '-d', '--no-build', '--scale', `dispatcher=${DISPATCHERS}`));
 
   await step('cluster: ingress-cluster /readyz, simulator-cluster /healthz', async () => {
     await waitFor('the ingress-cluster /readyz', 120_000, async () => ((await http(`${ingress}/readyz`)).ok ? true : undefined));
@@ -341,7 +342,7 @@ async function clusterStack(compose: Compose): Promise<void> {
     check(keys.every((n) => n > 0), `keys on each primary (DBSIZE): ${keys.join(', ')}`);
   });
 
-  await step('cluster: redis-cluster run again finds the cluster made', async () => {
+  await step('cluster: redis-cluster run again finds the cluster up', async () => {
     const again = compose.ok('run', '--rm', '-T', '--no-deps', 'redis-cluster');
     check(/the cluster is up already/.test(again), `a second run: ${JSON.stringify(again.trim().split('\n'))}`);
   });
