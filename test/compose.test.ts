@@ -22,6 +22,7 @@ interface Service {
   depends_on?: Record<string, { condition: string }>;
   volumes?: string[];
   image?: string;
+  hostname?: string;
 }
 
 const compose = parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
@@ -30,8 +31,10 @@ const known = new Set(ENV_VARIABLES);
 const apps = ['ingress', 'ticker', 'dispatcher', 'simulator'];
 
 describe('docker-compose.yml', () => {
-  it('has redis, ingress, ticker, dispatcher and simulator', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['dispatcher', 'ingress', 'redis', 'secrets', 'simulator', 'ticker']);
+  it('has redis, ingress, ticker, dispatcher and simulator, and nothing else outside a profile', () => {
+    const always = Object.entries(compose.services).filter(([, s]) => !s.profiles).map(([name]) => name);
+    expect(always.sort()).toEqual(['dispatcher', 'ingress', 'redis', 'secrets', 'ticker']);
+    expect(compose.services.simulator!.profiles).toEqual(['simulator']);
   });
 
   it('runs the apps in production, so an ingress without a signature secret would refuse to start', () => {
@@ -122,6 +125,81 @@ describe('docker-compose.yml', () => {
     expect(compose.services.simulator!.profiles).toEqual(['simulator']);
     expect(readFileSync(join(repoRoot, '.env'), 'utf8')).toMatch(/^COMPOSE_PROFILES=simulator$/m);
     expect(compose.services.simulator!.environment?.SIMULATOR_WEBHOOK_URL).toBe('http://ingress:9000');
+  });
+});
+
+describe('docker-compose.yml, the cluster profile', () => {
+  const inCluster = Object.entries(compose.services).filter(([, s]) => s.profiles?.includes('cluster'));
+  const nodes = inCluster.filter(([name]) => /^redis-node-\d+$/.test(name));
+  const twins = apps.map((name) => [name, compose.services[name]!, compose.services[`${name}-cluster`]!] as const);
+
+  it('holds six Redis nodes, the one-shot that joins them and a twin of each app, and only these', () => {
+    expect(inCluster.map(([name]) => name).sort()).toEqual(
+      [...nodes.map(([name]) => name), 'redis-cluster', ...apps.map((a) => `${a}-cluster`)].sort(),
+    );
+    expect(nodes).toHaveLength(6);
+    for (const [name, s] of inCluster) expect(s.profiles, name).toEqual(['cluster']);
+  });
+
+  it('leaves the one-Redis system as it is: no service outside the profile depends on one inside it', () => {
+    const cluster = new Set(inCluster.map(([name]) => name));
+    for (const [name, s] of Object.entries(compose.services).filter(([, s]) => !s.profiles?.includes('cluster'))) {
+      for (const dep of Object.keys(s.depends_on ?? {})) expect(cluster, `${name} → ${dep}`).not.toContain(dep);
+    }
+  });
+
+  it('runs each node in cluster mode with AOF and noeviction, announcing its own name, on a volume of its own', () => {
+    for (const [name, s] of nodes) {
+      const command = s.command!.join(' ');
+      expect(s.image, name).toBe(compose.services.redis!.image);
+      expect(s.hostname, name).toBe(name);
+      expect(command).toContain('--cluster-enabled yes');
+      expect(command).toMatch(/--cluster-node-timeout \d+/);
+      expect(command).toContain('--cluster-announce-hostname "$$HOSTNAME" --cluster-preferred-endpoint-type hostname');
+      expect(command).toContain('--appendonly yes');
+      expect(command).toContain('--maxmemory-policy noeviction');
+      expect(s.volumes, name).toEqual([`${name}:/data`]);
+      expect(s.healthcheck?.test).toContain('ping');
+    }
+  });
+
+  it('joins the nodes once, 3 primaries with a replica each, after every node is healthy', () => {
+    const join = compose.services['redis-cluster']!;
+    expect(join.restart).toBe('no');
+    expect(Object.keys(join.depends_on ?? {}).sort()).toEqual(nodes.map(([name]) => name).sort());
+    for (const d of Object.values(join.depends_on ?? {})) expect(d.condition).toBe('service_healthy');
+    const script = join.command!.join(' ');
+    expect(script).toContain('redis-cli --cluster create $$addresses --cluster-replicas 1 --cluster-yes');
+    for (const [name] of nodes) expect(script).toContain(name);
+  });
+
+  it.each(apps)('%s-cluster is %s with only the cluster settings changed', (name) => {
+    const [, single, twin] = twins.find(([n]) => n === name)!;
+    const changed = Object.entries(twin.environment ?? {}).filter(([k, v]) => single.environment?.[k] !== v);
+    expect(Object.keys(single.environment ?? {}).filter((k) => !(k in (twin.environment ?? {})))).toEqual([]);
+    if (name === 'simulator') {
+      // It uses no Redis: its twin sends webhooks to the twin ingress.
+      expect(Object.fromEntries(changed)).toEqual({ SIMULATOR_WEBHOOK_URL: 'http://ingress-cluster:9000' });
+    } else {
+      expect(changed.map(([k]) => k).sort()).toEqual(['PUBLIC_URL', 'REDIS_CLUSTER_NODES', 'REDIS_URL', 'VONAGE_API_URL']);
+      const config = loadConfig({ REDIS_CLUSTER_NODES: twin.environment!.REDIS_CLUSTER_NODES, REDIS_URL: twin.environment!.REDIS_URL });
+      expect(config.REDIS_CLUSTER_NODES).toEqual(nodes.map(([node]) => ({ host: node, port: 6379 })));
+      expect(twin.environment!.VONAGE_API_URL).toBe('${VONAGE_API_URL:-http://simulator-cluster:9100}');
+      expect(twin.depends_on?.['redis-cluster']?.condition).toBe('service_completed_successfully');
+      // Compose stops in reverse dependency order: the app before the nodes its shutdown needs.
+      for (const [node] of nodes) expect(twin.depends_on?.[node]?.condition, node).toBe('service_healthy');
+    }
+    expect(twin.command).toEqual(single.command);
+    expect(twin.healthcheck).toEqual(single.healthcheck);
+    expect(twin.volumes).toEqual(single.volumes);
+    expect(twin.depends_on?.redis).toBeUndefined();
+  });
+
+  it('publishes the twins beside the one-Redis system: ingress-cluster on 9010, simulator-cluster on 9110', () => {
+    expect(compose.services['ingress-cluster']!.ports).toEqual(['${CLUSTER_PORT:-9010}:9000']);
+    expect(compose.services['ingress-cluster']!.environment?.PUBLIC_URL).toBe('${CLUSTER_PUBLIC_URL:-http://localhost:9010}');
+    expect(compose.services['simulator-cluster']!.ports).toEqual(['${CLUSTER_SIMULATOR_PORT:-9110}:9100']);
+    expect(compose.services['dispatcher-cluster']!.ports).toBeUndefined();
   });
 });
 

@@ -17,7 +17,8 @@ export interface Compose {
   loud(...args: string[]): Promise<void>;
 }
 
-export function findCompose(project: string, env: NodeJS.ProcessEnv, profile: string): Compose | string {
+/** The Compose CLI for `project` with `profiles` on (each a `--profile`: v1 and v2 both read them so). */
+export function findCompose(project: string, env: NodeJS.ProcessEnv, profiles: string[]): Compose | string {
   const want = process.env.TICKERCAST_COMPOSE;
   const v2 = runQuiet('docker', ['compose', 'version', '--short'], env);
   let argv0: string[];
@@ -27,9 +28,9 @@ export function findCompose(project: string, env: NodeJS.ProcessEnv, profile: st
   else return 'neither `docker compose` nor `docker-compose` is installed';
 
   const [cmd, ...pre] = argv0 as [string, ...string[]];
-  // v1's API timeout (60 s) is short for a slow disk stopping and removing seven containers; v2 ignores it.
+  // v1's API timeout (60 s) is short for a slow disk stopping and removing the stack's containers; v2 ignores it.
   env = { COMPOSE_HTTP_TIMEOUT: '600', ...env };
-  const base = [...pre, '--project-name', project, '--profile', profile];
+  const base = [...pre, '--project-name', project, ...profiles.flatMap((p) => ['--profile', p])];
   const version = runOk(cmd, [...pre, 'version', '--short'], env).trim();
   return {
     name: argv0.join(' '),

@@ -11,7 +11,11 @@
  *      API get the help and then prices; Bull Board answers with the token (and not without);
  *      both dispatcher containers took send jobs (Bull Board's processedBy); `restart redis`
  *      loses no subscription (AOF on its volume)
- *   5. `down -v`, then no container, network or volume of the project is left
+ *   5. `--profile simulator --profile cluster up` beside it: the six Redis nodes, the one-shot
+ *      that joins them (and, run again, finds the cluster up) and the apps' twins on
+ *      REDIS_CLUSTER_NODES; an SMS MSFT through the twins' simulator gets a price; CLUSTER INFO
+ *      says ok, with 3 primaries that each hold keys
+ *   6. `down -v`, then no container, network or volume of the project is left
  *
  * TICKERCAST_COMPOSE=v1|v2 picks the Compose CLI; TICKERCAST_DOCKER_DATA moves the started
  * engine's data-root (default ~/.cache/tickercast/docker).
@@ -20,6 +24,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../scripts/lib/free-port.ts';
+import { parseClusterNodes } from '../../scripts/lib/local-cluster.ts';
 import { findCompose, type Compose } from './compose.ts';
 import { aptInstall, dataRoot, ensureEngine, type Engine } from './engine.ts';
 import { commandExists, log, runLoud, runOk, runQuiet, sleep, waitFor } from './shell.ts';
@@ -27,9 +32,15 @@ import { commandExists, log, runLoud, runOk, runQuiet, sleep, waitFor } from './
 const root = join(import.meta.dirname, '..', '..');
 const PROJECT = 'tickercast-compose-test';
 const PROFILE = 'simulator';
+const CLUSTER_PROFILE = 'cluster';
 const DISPATCHERS = 2;
-/** Host ports that were free a moment ago (a stack people run may hold 9000 and 9100), and a token for the admin surfaces. */
-const ports: Ports = { ingress: String(await freePort()), simulator: String(await freePort()) };
+/** Host ports that were free a moment ago (a stack people run may hold 9000, 9100, 9010 and 9110), and a token for the admin surfaces. */
+const ports: Ports = {
+  ingress: String(await freePort()),
+  simulator: String(await freePort()),
+  clusterIngress: String(await freePort()),
+  clusterSimulator: String(await freePort()),
+};
 const adminToken = randomBytes(16).toString('hex');
 
 const timings: [string, number][] = [];
@@ -75,6 +86,8 @@ async function ensureBaseImages(env: NodeJS.ProcessEnv): Promise<void> {
 interface Ports {
   ingress: string;
   simulator: string;
+  clusterIngress: string;
+  clusterSimulator: string;
 }
 
 async function http(url: string, init: RequestInit = {}): Promise<Response> {
@@ -136,30 +149,36 @@ async function main(): Promise<'passed' | 'failed' | 'skipped'> {
     return 'skipped';
   }
   log(`engine: Docker ${engine.version} (${engine.kind === 'started' ? `started by this test, ${engine.storage}, data-root ${dataRoot()}` : 'already running'})`);
-  let compose: Compose | undefined;
+  /** The whole project, the cluster profile's services too: what is cleaned up and reported. */
+  let all: Compose | undefined;
   try {
     const env = composeEnv(engine);
-    const found = findCompose(PROJECT, env, PROFILE);
+    const found = findCompose(PROJECT, env, [PROFILE]);
     if (typeof found === 'string') throw new Error(found);
-    compose = found;
+    const compose = found;
+    const withCluster = findCompose(PROJECT, env, [PROFILE, CLUSTER_PROFILE]);
+    if (typeof withCluster === 'string') throw new Error(withCluster);
+    all = withCluster;
     log(`compose: ${compose.name} ${compose.version}`);
     await step('base images', () => ensureBaseImages(engine.env));
     // Leftovers of an interrupted run would hold the ports and the volumes.
-    compose.quiet('down', '-v', '--remove-orphans');
-    // The four app services share one image (tickercast:latest): building one builds it for all.
-    await step('project image (compose build)', () => compose!.loud('build', 'ingress'));
-    await stack(compose, env);
+    all.quiet('down', '-v', '--remove-orphans');
+    // The app services share one image (tickercast:latest): building one builds it for all.
+    await step('project image (compose build)', () => compose.loud('build', 'ingress'));
+    await stack(compose);
+    await clusterStack(all);
+    await down(all, env);
     return 'passed';
   } catch (err) {
     log(`FAILED: ${err instanceof Error ? err.message : String(err)}`);
-    if (compose) {
+    if (all) {
       log('compose ps and the last log lines of each service:');
-      process.stdout.write(compose.quiet('ps').stdout);
-      process.stdout.write(compose.quiet('logs', '--no-color', '--tail', '40').stdout);
+      process.stdout.write(all.quiet('ps').stdout);
+      process.stdout.write(all.quiet('logs', '--no-color', '--tail', '40').stdout);
     }
     return 'failed';
   } finally {
-    if (compose) compose.quiet('down', '-v', '--remove-orphans');
+    if (all) all.quiet('down', '-v', '--remove-orphans');
     // In our own engine's cache, untagged images older than a week. Younger ones stay: the build's
     // deps and check stages are untagged too, and are what makes the next build skip its npm ci.
     if (engine.kind === 'started') runQuiet('docker', ['image', 'prune', '-f', '--filter', 'until=168h'], engine.env);
@@ -176,6 +195,9 @@ function composeEnv(engine: Engine): NodeJS.ProcessEnv {
     PORT: ports.ingress,
     SIMULATOR_PORT: ports.simulator,
     PUBLIC_URL: `http://localhost:${ports.ingress}`,
+    CLUSTER_PORT: ports.clusterIngress,
+    CLUSTER_SIMULATOR_PORT: ports.clusterSimulator,
+    CLUSTER_PUBLIC_URL: `http://localhost:${ports.clusterIngress}`,
     ADMIN_TOKEN: adminToken,
     // Quicker ticks than the default 5 s, so prices arrive within the test's patience.
     TICK_INTERVAL_MS: '1000',
@@ -183,7 +205,7 @@ function composeEnv(engine: Engine): NodeJS.ProcessEnv {
   return env;
 }
 
-async function stack(compose: Compose, env: NodeJS.ProcessEnv): Promise<void> {
+async function stack(compose: Compose): Promise<void> {
   const ingress = `http://127.0.0.1:${ports.ingress}`;
   const simulator = `http://127.0.0.1:${ports.simulator}`;
   await step(`compose up --scale dispatcher=${DISPATCHERS}`, () => compose.loud('up', '-d', '--no-build', '--scale', `dispatcher=${DISPATCHERS}`));
@@ -277,7 +299,56 @@ async function stack(compose: Compose, env: NodeJS.ProcessEnv): Promise<void> {
     const list = await phone.waitFor('the LIST reply', seen, (t) => t.includes('MSFT') && !/^MSFT \d/.test(t));
     check(true, `LIST after the restart: ${JSON.stringify(list.split('\n')[0])}`);
   });
+}
 
+/** The `cluster` profile, up beside the one-Redis stack as `docker compose --profile simulator --profile cluster up` brings it. */
+async function clusterStack(compose: Compose): Promise<void> {
+  const ingress = `http://127.0.0.1:${ports.clusterIngress}`;
+  const simulator = `http://127.0.0.1:${ports.clusterSimulator}`;
+  await step(`compose --profile ${PROFILE} --profile ${CLUSTER_PROFILE} up`, () => compose.loud('up', '-d', '--no-build', '--scale', `dispatcher=${DISPATCHERS}`));
+
+  await step('cluster: ingress-cluster /readyz, simulator-cluster /healthz', async () => {
+    await waitFor('the ingress-cluster /readyz', 120_000, async () => ((await http(`${ingress}/readyz`)).ok ? true : undefined));
+    check(true, `GET /readyz on ingress-cluster's published port ${ports.clusterIngress}: 200`);
+    await waitFor('the simulator-cluster /healthz', 120_000, async () => ((await http(`${simulator}/healthz`)).ok ? true : undefined));
+    // The apps waited for it (service_completed_successfully): it ended, and said why.
+    const made = compose.ok('logs', '--no-color', 'redis-cluster');
+    check(/cluster_state:ok on all six nodes/.test(made), `redis-cluster joined the nodes: ${JSON.stringify(made.trim().split('\n').pop())}`);
+  });
+
+  await step('cluster: SMS MSFT gets a price', async () => {
+    const token = compose.ok('exec', '-T', 'simulator-cluster', 'cat', '/run/tickercast/simulator-token').trim();
+    const phone = new Phone(`4477007${String(Date.now()).slice(-5)}`, simulator, token);
+    await phone.send('MSFT');
+    const confirmation = await phone.waitFor('the confirmation', 0, (t) => t.includes('Subscribed to MSFT'));
+    check(true, `MSFT answered through ingress-cluster: ${JSON.stringify(confirmation.split('\n')[0])}`);
+    const after = (await phone.received()).indexOf(confirmation) + 1;
+    const price = await phone.waitFor('a price after the confirmation', after, (t) => /^MSFT \d+\.\d{2}/.test(t));
+    check(true, `then a price: ${JSON.stringify(price)}`);
+  });
+
+  await step('cluster: CLUSTER INFO ok, 3 primaries holding keys', async () => {
+    const redis = (...args: string[]) => compose.ok('exec', '-T', 'redis-node-1', 'redis-cli', ...args);
+    const state = /^cluster_state:(\w+)/m.exec(redis('cluster', 'info'))?.[1];
+    check(state === 'ok', `CLUSTER INFO on redis-node-1: cluster_state:${state}`);
+    const view = parseClusterNodes(redis('cluster', 'nodes'));
+    const primaries = view.filter((n) => n.role === 'primary' && n.slots.length > 0);
+    const replicas = view.filter((n) => n.role === 'replica');
+    check(primaries.length === 3 && replicas.length === 3, `${primaries.length} primaries serving slots, ${replicas.length} replicas`);
+    const keys = primaries.map((p) => {
+      const [host, port] = [p.address.slice(0, p.address.lastIndexOf(':')), p.address.slice(p.address.lastIndexOf(':') + 1)];
+      return Number(redis('-h', host, '-p', port, 'dbsize').trim());
+    });
+    check(keys.every((n) => n > 0), `keys on each primary (DBSIZE): ${keys.join(', ')}`);
+  });
+
+  await step('cluster: redis-cluster run again finds the cluster up', async () => {
+    const again = compose.ok('run', '--rm', '-T', '--no-deps', 'redis-cluster');
+    check(/the cluster is up already/.test(again), `a second run: ${JSON.stringify(again.trim().split('\n'))}`);
+  });
+}
+
+async function down(compose: Compose, env: NodeJS.ProcessEnv): Promise<void> {
   await step('compose down -v leaves nothing', async () => {
     await compose.loud('down', '-v', '--remove-orphans');
     const label = `label=com.docker.compose.project=${PROJECT}`;
