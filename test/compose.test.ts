@@ -181,7 +181,9 @@ describe('docker-compose.yml, the cluster profile', () => {
       // It uses no Redis: its twin sends webhooks to the twin ingress.
       expect(Object.fromEntries(changed)).toEqual({ SIMULATOR_WEBHOOK_URL: 'http://ingress-cluster:9000' });
     } else {
-      expect(changed.map(([k]) => k).sort()).toEqual(['PUBLIC_URL', 'REDIS_CLUSTER_NODES', 'REDIS_URL', 'VONAGE_API_URL']);
+      expect(changed.map(([k]) => k).sort()).toEqual(['PUBLIC_URL', 'REDIS_CLUSTER_NODES', 'REDIS_URL', 'SEND_PARTITIONS', 'VONAGE_API_URL']);
+      // Every app splits a channel's sends the same way (the ingress adds replies, the dispatchers take them).
+      expect(twin.environment!.SEND_PARTITIONS).toBe('${CLUSTER_SEND_PARTITIONS:-6}');
       const config = loadConfig({ REDIS_CLUSTER_NODES: twin.environment!.REDIS_CLUSTER_NODES, REDIS_URL: twin.environment!.REDIS_URL });
       expect(config.REDIS_CLUSTER_NODES).toEqual(nodes.map(([node]) => ({ host: node, port: 6379 })));
       expect(twin.environment!.VONAGE_API_URL).toBe('${VONAGE_API_URL:-http://simulator-cluster:9100}');
