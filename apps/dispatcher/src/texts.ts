@@ -160,8 +160,11 @@ function moveText(price: number, base: number): string {
  * (`MSFT 421.10 ▲ crossed 420`, `MSFT 412.35 ▼ -2.1% since your last`).
  */
 export function alertLine(symbol: string, price: number, fired: readonly Alert[]): string {
-  const reasons = fired.map((a) => (a.kind === 'move' ? `${moveText(price, a.base ?? price)} since your last` : `crossed ${level(a.level)}`));
-  const first = fired[0];
+  // The crossing the price is beyond now first (the latest): the arrow is its direction.
+  const beyond = (a: Alert) => a.kind === 'move' || (a.kind === 'above' ? price >= a.level : price <= a.level);
+  const ordered = [...fired].sort((a, b) => Number(beyond(b)) - Number(beyond(a)));
+  const reasons = ordered.map((a) => (a.kind === 'move' ? `${moveText(price, a.base ?? price)} since your last` : `crossed ${level(a.level)}`));
+  const first = ordered[0];
   const up = first?.kind === 'above' || (first?.kind === 'move' && price >= (first.base ?? price));
   return `${symbol} ${price.toFixed(2)} ${up ? '▲' : '▼'} ${reasons.join(', ')}`;
 }
