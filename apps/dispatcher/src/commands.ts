@@ -187,10 +187,11 @@ const NUMBER = /^\d+(?:\.\d+)?$/;
 
 /**
  * The words after ALERT: `MSFT 2%`, `MSFT > 420`, `MSFT < 400`, `MSFT ABOVE 420`, each with NOW
- * anywhere for urgent; `OFF [MSFT …]`, `MSFT OFF`. Anything else names what was not understood.
+ * anywhere for urgent (an ALERT OFF ignores it); `OFF [MSFT …]`, `MSFT OFF`. Anything else names what was not understood.
  */
 function parseAlert(all: string[], offered: ReadonlySet<string>): Command {
-  const words = all.filter((w) => !ALERT_FILLER.has(w));
+  const urgent = all.some((w) => URGENT.has(w));
+  const words = all.filter((w) => !ALERT_FILLER.has(w) && !URGENT.has(w));
   const forms = 'ALERT MSFT 2%, ALERT MSFT > 420 or ALERT MSFT < 400';
   if (words[0] === 'OFF') {
     const rest = words.slice(1);
@@ -198,11 +199,9 @@ function parseAlert(all: string[], offered: ReadonlySet<string>): Command {
     if (unknown.length > 0) return { kind: 'bad-alert', problem: `"${unknown.join(' ')}" after ALERT OFF is not a ticker on offer` };
     return { kind: 'alert-off', symbols: unique(rest) };
   }
-  const [symbol, ...tail] = words;
+  const [symbol, ...rest] = words;
   if (symbol === undefined) return { kind: 'bad-alert', problem: `ALERT needs a ticker and a move or a price (${forms})` };
   if (!offered.has(symbol)) return { kind: 'bad-alert', problem: /^[A-Z][A-Z0-9.]{0,9}$/.test(symbol) ? `${symbol} is not a ticker on offer` : `"${symbol}" is not a ticker` };
-  const urgent = tail.some((w) => URGENT.has(w));
-  const rest = tail.filter((w) => !URGENT.has(w));
   const now = urgent ? ' NOW' : '';
   if (rest.length === 1 && rest[0] === 'OFF' && !urgent) return { kind: 'alert-off', symbols: [symbol] };
   if (rest.length === 0) return { kind: 'bad-alert', problem: `ALERT ${symbol} needs a move (ALERT ${symbol} 2%) or a price (ALERT ${symbol} > 420)` };
