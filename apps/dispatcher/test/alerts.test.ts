@@ -145,6 +145,20 @@ describe('alerts and the plain feed', () => {
     expect((await shown('sms', PHONE)).slice(after)).toEqual(['MSFT 414.00 ▲ +1.00 (+0.24%)']);
   });
 
+  it('EVERY holds the plain feed, not an alert: the alert comes alone, and the hold stays as it was', async () => {
+    await says(PHONE, 'GOOGL');
+    await says(PHONE, 'EVERY 1h');
+    await says(PHONE, 'ALERT MSFT > 420');
+    await tick(171, 'GOOGL'); // the first update after EVERY: it goes, and starts the hour
+    const before = (await shown('sms', PHONE)).length;
+    await tick(172, 'GOOGL');
+    await tick(421);
+    expect((await shown('sms', PHONE)).slice(before)).toEqual(['MSFT 421.00 ▲ crossed 420']);
+    // Still held in the due index until the hour is over: the alert's send did not end the hold.
+    const held = await t.redis.zscore(s.d.keys.dueHeld('sms', duePartition(ID)), ID);
+    expect(Number(held)).toBeGreaterThan(Date.now() + 3_000_000);
+  });
+
   it('ALERT OFF MSFT, STOP MSFT and STOP remove alerts; a tick then sends nothing', async () => {
     await says(PHONE, 'ALERT MSFT > 420');
     expect(await says(PHONE, 'ALERT OFF MSFT')).toBe('Alerts on MSFT removed.');
