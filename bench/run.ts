@@ -77,7 +77,7 @@ const PLAN = {
     steadyAfterS: Number(args['sustained-seconds'] ?? (quick ? 20 : 60)) >= 40 ? 10 : 5,
   },
   /** Price alerts held (issue 16): the same ticks with none and with 100,000, beside a plain feed. */
-  alerts: { sizes: [0, 100_000], subscribers: quick ? 1000 : 10_000, seconds: quick ? 10 : 30, checkRounds: quick ? 200 : 1000 },
+  alerts: { sizes: [0, 100_000], subscribers: 60, seconds: quick ? 10 : 30, checkRounds: quick ? 500 : 2000 },
 };
 
 function machine() {
@@ -288,9 +288,9 @@ try {
       met: (v: number) => v <= 1.25,
     },
     {
-      name: `alerts: the check alone, Redis CPU per tick, ${manyAlerts?.alerts ?? 100_000} held over none`,
+      name: `alerts: the check alone, time in its scripts per tick, ${manyAlerts?.alerts ?? 100_000} held over none`,
       target: '≤ 1.25',
-      value: noAlerts && manyAlerts ? round(manyAlerts.check_redis_us_per_round / noAlerts.check_redis_us_per_round, 2) : undefined,
+      value: noAlerts && manyAlerts ? round(manyAlerts.check_script_us_per_round / noAlerts.check_script_us_per_round, 2) : undefined,
       met: (v: number) => v <= 1.25,
     },
     { name: 'alerts: fired (none crossed)', target: '0', value: alerts?.reduce((a, r) => a + r.fired, 0), met: (v: number) => v === 0 },
@@ -378,7 +378,7 @@ function printTable(r: Record<string, unknown>, targets: { name: string; target:
   const al = r.alerts as Record<string, AlertsRun> | undefined;
   for (const [n, x] of Object.entries(al ?? {})) {
     rows.push([`alerts ${n} held: Redis / dispatcher CPU per tick`, `${fmt(x.redis_cpu_s_per_tick * 1000, ' ms')} / ${fmt(x.dispatcher_cpu_s_per_tick * 1000, ' ms')}`]);
-    rows.push([`alerts ${n} held: the check alone, Redis CPU per tick; memory per alert`, `${fmt(x.check_redis_us_per_round, ' µs')}; ${fmt(x.memory_bytes_per_alert, ' B')}`]);
+    rows.push([`alerts ${n} held: the check alone per tick, Redis CPU / in its scripts; memory per alert`, `${fmt(x.check_redis_us_per_round, ' µs')} / ${fmt(x.check_script_us_per_round, ' µs')}; ${fmt(x.memory_bytes_per_alert, ' B')}`]);
   }
 
   const load = Object.entries(machineLoad).filter(([, m]) => m.others_s !== undefined);
