@@ -10,6 +10,7 @@
  *   npm run bench -- --wait-quiet 120                  # on a shared machine: before each scenario, wait up to 120 s for the others to go quiet
  *   npm run bench -- --only sustained --sustained-sizes 10000,100000 --sustained-seconds 60
  *   npm run bench -- --only sustained --sustained-cluster   # sustained on one Redis, then on a local 3-primary cluster, side by side
+ *   npm run bench -- --quick --only alerts             # tick cost with 0 and 100,000 price alerts held
  *
  * Every process it starts is stopped at the end, on failure and on Ctrl-C too. See docs/benchmarks.md.
  */
@@ -22,6 +23,7 @@ import { waitForQuiet, watchMachine } from './lib/cpu.ts';
 import { repoRoot, stopAll } from './lib/procs.ts';
 import { round } from './lib/stats.ts';
 import { BenchSystem } from './lib/system.ts';
+import { runAlerts, type AlertsRun } from './scenarios/alerts.ts';
 import { runBaseline } from './scenarios/baseline.ts';
 import { runConflation } from './scenarios/conflation.ts';
 import { runFanout } from './scenarios/fanout.ts';
@@ -33,7 +35,7 @@ import { runReplies } from './scenarios/replies.ts';
 import { runScaleout } from './scenarios/scaleout.ts';
 import { queuesWithin, runSustained, type SustainedRun } from './scenarios/sustained.ts';
 
-const SCENARIOS = ['baseline', 'micro', 'fanout', 'latency', 'scaleout', 'conflation', 'ratelimit', 'replies', 'sustained'] as const;
+const SCENARIOS = ['baseline', 'micro', 'fanout', 'latency', 'scaleout', 'conflation', 'ratelimit', 'replies', 'sustained', 'alerts'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values: args } = parseArgs({
@@ -74,6 +76,8 @@ const PLAN = {
     seconds: Number(args['sustained-seconds'] ?? (quick ? 20 : 60)),
     steadyAfterS: Number(args['sustained-seconds'] ?? (quick ? 20 : 60)) >= 40 ? 10 : 5,
   },
+  /** Price alerts held (issue 16): the same ticks with none and with 100,000, beside a plain feed. */
+  alerts: { sizes: [0, 100_000], subscribers: 60, seconds: quick ? 10 : 30, checkRounds: quick ? 500 : 2000 },
 };
 
 function machine() {
@@ -163,6 +167,11 @@ try {
     `Sustained: ${PLAN.sustained.sizes.join(', ')} subscribers, 5 symbols ticked every second for ${PLAN.sustained.seconds} s, channels at their default limits, one dispatcher`,
     () => runSustained(sys, PLAN.sustained),
   );
+  const alerts = await scenario(
+    'alerts',
+    `Alerts: ${PLAN.alerts.sizes.join(' and ')} price alerts held beside ${PLAN.alerts.subscribers} subscribers, 5 symbols ticked every second for ${PLAN.alerts.seconds} s, none crossing`,
+    () => runAlerts(sys, PLAN.alerts),
+  );
   // The same on a Redis Cluster of the bench's own: a second system (its own simulator and dispatchers), stopped before the figures.
   const sustainedCluster = args['sustained-cluster']
     ? await scenario(
@@ -233,7 +242,10 @@ try {
     replies,
     sustained: sustained && Object.fromEntries(sustained.map((r) => [r.subscribers, { ...r, queues_within: queuesWithin(r) }])),
     sustained_cluster: sustainedCluster && Object.fromEntries(sustainedCluster.map((r) => [r.subscribers, { ...r, queues_within: queuesWithin(r) }])),
+    alerts: alerts && Object.fromEntries(alerts.map((r) => [r.alerts, r])),
   });
+  const noAlerts = alerts?.find((r) => r.alerts === 0);
+  const manyAlerts = alerts?.find((r) => r.alerts > 0);
 
   const small = sustained?.[0];
   const large = sustained?.at(-1);
@@ -269,6 +281,19 @@ try {
       value: sustained?.reduce((sum, r) => sum + Object.values(r.channels).reduce((a, c) => a + c.throttled, 0), 0),
       met: (v: number) => v === 0,
     },
+    {
+      name: `alerts: Redis CPU per tick, ${manyAlerts?.alerts ?? 100_000} alerts held over none`,
+      target: '≤ 1.25',
+      value: noAlerts && manyAlerts ? round(manyAlerts.redis_cpu_s_per_tick / noAlerts.redis_cpu_s_per_tick, 2) : undefined,
+      met: (v: number) => v <= 1.25,
+    },
+    {
+      name: `alerts: the check alone, time in its scripts per tick, ${manyAlerts?.alerts ?? 100_000} held over none`,
+      target: '≤ 1.25',
+      value: noAlerts && manyAlerts ? round(manyAlerts.check_script_us_per_round / noAlerts.check_script_us_per_round, 2) : undefined,
+      met: (v: number) => v <= 1.25,
+    },
+    { name: 'alerts: fired (none crossed)', target: '0', value: alerts?.reduce((a, r) => a + r.fired, 0), met: (v: number) => v === 0 },
     { name: 'memory per subscriber, 1 ticker (fan-out seeding) (B)', target: '≤ 724', value: results.memory_bytes_per_subscriber as number | undefined, met: (v: number) => v <= 724 },
     { name: `memory per subscriber, 1–3 tickers (sustained, ${large?.subscribers ?? 'largest size'}) (B)`, target: '≤ 724', value: large?.memory_bytes_per_subscriber, met: (v: number) => v <= 724 },
   ].map((t) => ({ name: t.name, target: t.target, value: t.value ?? null, met: t.value === undefined ? null : t.met(t.value) }));
@@ -348,6 +373,12 @@ function printTable(r: Record<string, unknown>, targets: { name: string; target:
     rows.push([`sustained ${n}: max queue depth`, Object.entries(x.max_queue_depth).map(([q, d]) => `${q} ${d}`).join(', ')]);
     rows.push([`sustained ${n}: accepted/s of limit (429s)`, ch.map(([c, v]) => `${c} ${v.accepted_per_s}/${v.limit} (${v.throttled})`).join(', ')]);
     rows.push([`sustained ${n}: price age p50 / p99 / max; memory per subscriber`, `${x.price_age_ms.p50} / ${x.price_age_ms.p99} / ${x.price_age_ms.max} ms; ${fmt(x.memory_bytes_per_subscriber, ' B')}`]);
+  }
+
+  const al = r.alerts as Record<string, AlertsRun> | undefined;
+  for (const [n, x] of Object.entries(al ?? {})) {
+    rows.push([`alerts ${n} held: Redis / dispatcher CPU per tick`, `${fmt(x.redis_cpu_s_per_tick * 1000, ' ms')} / ${fmt(x.dispatcher_cpu_s_per_tick * 1000, ' ms')}`]);
+    rows.push([`alerts ${n} held: the check alone per tick, Redis CPU / in its scripts; memory per alert`, `${fmt(x.check_redis_us_per_round, ' µs')} / ${fmt(x.check_script_us_per_round, ' µs')}; ${fmt(x.memory_bytes_per_alert, ' B')}`]);
   }
 
   const load = Object.entries(machineLoad).filter(([, m]) => m.others_s !== undefined);

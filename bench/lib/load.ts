@@ -4,7 +4,20 @@
  * knows each tick's time).
  */
 import { randomUUID } from 'node:crypto';
-import { SUBSCRIPTIONS_LAYOUT, SYMBOL_FIELD, duePartition, fanoutJobId, inboundJobId, subscriberId, type Channel, type RedisClient } from '@tickercast/shared';
+import {
+  AlertStore,
+  alertField,
+  duePartition,
+  encodeAlert,
+  fanoutJobId,
+  inboundJobId,
+  moveTriggers,
+  subscriberId,
+  SUBSCRIPTIONS_LAYOUT,
+  SYMBOL_FIELD,
+  type Channel,
+  type RedisClient,
+} from '@tickercast/shared';
 import type { BenchSystem } from './system.ts';
 
 /** The channel mix of a fan-out: 70% SMS, 20% WhatsApp, 10% Viber. */
@@ -152,4 +165,93 @@ export async function postInboundSms(sys: BenchSystem, from: string, text: strin
   });
   if (res.status !== 200) throw new Error(`inbound webhook: ${res.status} ${await res.text()}`);
   return { at, jobId: inboundJobId({ messageId: body.message_uuid }) };
+}
+
+export interface SeedAlertsOptions {
+  n: number;
+  /** Two digits that keep each seeding's phone numbers apart. */
+  series: number;
+  /** The symbols and the price each stands at: alerts are set around it. */
+  prices: Readonly<Record<string, number>>;
+  /** How far from the price the nearest alert is, in percent: ticks that stay closer fire none. */
+  awayPct: number;
+  mix?: readonly { channel: Channel; share: number }[];
+}
+
+/**
+ * Writes N active subscribers holding one alert each, as AlertStore.set leaves them: the record
+ * with its `alert:` field, the partition's all and active sets, the alert's trigger(s) in the
+ * (channel, partition, symbol) sorted sets, and the partition's checked price of the symbol. A
+ * third each: a move (ALERT S x%), a price above, a price below, each `awayPct` to 10 × `awayPct`
+ * from the symbol's price, over the symbols in turn. In pipelines, one per (channel, partition) on
+ * a cluster. Checks one of them through AlertStore afterwards.
+ */
+export async function seedAlerts(sys: BenchSystem, opts: SeedAlertsOptions): Promise<{ byChannel: Record<string, number> }> {
+  const { keys, redis } = sys;
+  const mix = opts.mix ?? MIX;
+  const symbols = Object.keys(opts.prices);
+  const now = Date.now();
+  const byChannel: Record<string, number> = {};
+  const BATCH = 2000;
+  const checked = new Set<string>();
+  let first: string | undefined;
+  for (let start = 0; start < opts.n; start += BATCH) {
+    const single = sys.clustered ? undefined : redis.pipeline();
+    const byTag = new Map<string, Pipeline>();
+    const pipelineOf = (channel: Channel, partition: number): Pipeline => {
+      if (single) return single;
+      const tag = `${channel}:${partition}`;
+      let p = byTag.get(tag);
+      if (!p) byTag.set(tag, (p = redis.pipeline()));
+      return p;
+    };
+    for (let i = start; i < Math.min(opts.n, start + BATCH); i++) {
+      const channel = channelAt(i, mix);
+      const address = `447${String(opts.series).padStart(2, '0')}${String(i).padStart(7, '0')}`;
+      const id = subscriberId(channel, address);
+      first ??= id;
+      const partition = duePartition(id);
+      const symbol = symbols[i % symbols.length]!;
+      const price = opts.prices[symbol]!;
+      const kind = (['move', 'above', 'below'] as const)[Math.floor(i / symbols.length) % 3]!;
+      // Spread over awayPct … 10 × awayPct, so the triggers are not all one score.
+      const pct = opts.awayPct * (1 + ((i * 7919) % 1000) / 111);
+      const level = kind === 'move' ? Math.round(pct * 10) / 10 : Math.round(price * (kind === 'above' ? 1 + pct / 100 : 1 - pct / 100) * 100) / 100;
+      const p = pipelineOf(channel, partition);
+      byChannel[channel] = (byChannel[channel] ?? 0) + 1;
+      p.hset(keys.subscriber(id), {
+        channel,
+        address,
+        status: 'active',
+        createdAt: now,
+        updatedAt: now,
+        ...(channel === 'whatsapp' || channel === 'messenger' ? { lastInboundAt: now - 60_000 } : {}),
+        [alertField(symbol, kind)]: encodeAlert({ state: 'armed', urgent: false, level, ...(kind === 'move' ? { base: price } : {}) }),
+      });
+      p.sadd(keys.partitionSubscribers(channel, partition), id);
+      p.sadd(keys.partitionActive(channel, partition), id);
+      const member = `${kind}|${id}`;
+      if (kind === 'move') {
+        const t = moveTriggers(price, level);
+        p.zadd(keys.alertTriggers(channel, partition, 'up', symbol), t.up, member);
+        p.zadd(keys.alertTriggers(channel, partition, 'down', symbol), t.down, member);
+      } else {
+        p.zadd(keys.alertTriggers(channel, partition, kind === 'above' ? 'up' : 'down', symbol), level, member);
+      }
+      const c = `${channel}:${partition}:${symbol}`;
+      if (!checked.has(c)) {
+        checked.add(c);
+        p.hset(keys.alertsChecked(channel, partition), symbol, price);
+      }
+    }
+    const results = await Promise.all((single ? [single] : [...byTag.values()]).map((p) => p.exec()));
+    const failed = results.flatMap((r) => r ?? []).find(([err]) => err);
+    if (failed) throw failed[0]!;
+  }
+  await redis.set(keys.subscriptionsLayout, SUBSCRIPTIONS_LAYOUT);
+  if (first) {
+    const held = await new AlertStore(redis, keys).list(first);
+    if (held.length !== 1 || held[0]!.state !== 'armed') throw new Error(`seeding alerts: ${first} does not read back with one armed alert`);
+  }
+  return { byChannel };
 }

@@ -76,6 +76,7 @@ export async function testDispatcher(
     get prices() { return current.prices; },
     get lastSent() { return current.lastSent; },
     get due() { return current.due; },
+    get alerts() { return current.alerts; },
     get refiller() { return current.refiller; },
     get deliveries() { return current.deliveries; },
     get replies() { return current.replies; },

@@ -1,5 +1,5 @@
 import { normalizeNumber } from '@tickercast/messages-client';
-import { INBOUND_TEXT_MAX } from '@tickercast/shared';
+import { INBOUND_TEXT_MAX, type AlertKind } from '@tickercast/shared';
 import { MINUTES_PER_DAY } from './quiet-hours.ts';
 import { resolveZone } from './time-zones.ts';
 
@@ -28,7 +28,13 @@ export type Command =
   | { kind: 'time-zone'; zone: string }
   | { kind: 'bad-time-zone'; problem: string }
   | { kind: 'confirm' }
-  | { kind: 'decline' };
+  | { kind: 'decline' }
+  /** ALERT MSFT 2% (move), ALERT MSFT > 420 (above), ALERT MSFT < 400 (below); NOW marks it urgent. */
+  | { kind: 'alert'; symbol: string; rule: AlertKind; level: number; urgent: boolean }
+  /** ALERT OFF MSFT; no symbol named: every alert. */
+  | { kind: 'alert-off'; symbols: string[] }
+  /** An ALERT that did not parse: what was not understood, and the form meant when it is plain. Nothing changes. */
+  | { kind: 'bad-alert'; problem: string; suggestion?: string };
 
 /** Shortest and longest EVERY a person may ask for. */
 export const EVERY_MIN_MS = 10_000;
@@ -82,15 +88,31 @@ export function normalizeText(text: string): string {
   return text.slice(0, INBOUND_TEXT_MAX).normalize('NFKD').replace(INVISIBLE, '');
 }
 
-/** The uppercase words a command is read from: every step is linear, and at most COMMAND_TEXT_MAX characters are read. */
-function commandWords(text: string): string[] {
-  let s = normalizeText(text).toUpperCase().replace(/[^A-Z0-9.]+/g, ' ').trimStart();
+/**
+ * The uppercase words a command is read from: every step is linear, and at most COMMAND_TEXT_MAX
+ * characters are read. For ALERT (`alert`), `%`, `>` and `<` are words of their own (`≥`, `≤` read
+ * as `>`, `<`; `1,000` as `1000`), and `.5` is 0.5.
+ */
+function commandWords(text: string, alert = false): string[] {
+  const upper = normalizeText(text).toUpperCase();
+  let s = alert
+    ? upper
+        .replace(/\u2265/g, '>')
+        .replace(/\u2264/g, '<')
+        .replace(/(\d),(?=\d{3}(?!\d))/g, '$1')
+        .replace(/[^A-Z0-9.%<>]+/g, ' ')
+        .replace(/[%<>]/g, ' $& ')
+        .trimStart()
+    : upper.replace(/[^A-Z0-9.]+/g, ' ').trimStart();
   if (s.length > COMMAND_TEXT_MAX) {
     // A word cut in two at the limit is not read at all: half a ticker would be another ticker.
     const cut = s[COMMAND_TEXT_MAX] === ' ' ? COMMAND_TEXT_MAX : s.lastIndexOf(' ', COMMAND_TEXT_MAX);
     s = s.slice(0, Math.max(cut, 0));
   }
-  return s.split(' ').map(trimDots).filter(Boolean);
+  return s
+    .split(' ')
+    .map((w) => (alert && /^\.\d/.test(w) ? `0.${trimDots(w)}` : trimDots(w)))
+    .filter(Boolean);
 }
 
 /** Dots off both ends, by index: the regex /^\.+|\.+$/ it replaces backtracked quadratically on a long word of dots. */
@@ -132,6 +154,7 @@ export function parseCommand(text: string, offered: ReadonlySet<string>): Comman
     const answer = resolveZone(restAfterFirstWord(text));
     return 'zone' in answer ? { kind: 'time-zone', zone: answer.zone } : { kind: 'bad-time-zone', problem: answer.problem };
   }
+  if (first === 'ALERT' || first === 'ALERTS') return parseAlert(commandWords(text, true).slice(1), offered);
   if (first === 'EVERY') {
     const intervalMs = parseEvery(words.slice(1));
     return intervalMs === undefined ? { kind: 'bad-every' } : { kind: 'every', intervalMs };
@@ -219,6 +242,63 @@ function parseFallback(words: string[]): Command {
   if (notDigits.length > 0) return { kind: 'bad-fallback', problem: `"${notDigits.join(' ')}" is not a phone number` };
   const number = normalizeNumber(rest.join(''));
   return number ? { kind: 'fallback', number } : { kind: 'bad-fallback', problem: `"${rest.join(' ')}" is not a phone number with its country code` };
+}
+
+/** The smallest and largest move an ALERT may ask for, in percent. */
+export const ALERT_MOVE_MIN = 0.1;
+export const ALERT_MOVE_MAX = 50;
+/** A price to cross must be below this (and above 0). */
+const ALERT_PRICE_MAX = 1e9;
+
+const ABOVE = new Set(['>', 'ABOVE', 'OVER']);
+const BELOW = new Set(['<', 'BELOW', 'UNDER']);
+const PERCENT = new Set(['%', 'PC', 'PCT', 'PERCENT']);
+const URGENT = new Set(['NOW', 'URGENT']);
+/** Words around an alert that change nothing: "alert me when msft goes above 420". */
+const ALERT_FILLER = new Set(['ME', 'WHEN', 'IF', 'ON', 'FOR', 'IS', 'GOES', 'GO', 'MOVES', 'MOVE', 'BY', 'CROSSES', 'PRICE', 'OF', 'AT', 'TO', 'THE', 'A', 'PLEASE', 'PLS']);
+const NUMBER = /^\d+(?:\.\d+)?$/;
+
+/**
+ * The words after ALERT: `MSFT 2%`, `MSFT > 420`, `MSFT < 400`, `MSFT ABOVE 420`, each with NOW
+ * anywhere for urgent (an ALERT OFF ignores it); `OFF [MSFT …]`, `MSFT OFF`. Anything else names what was not understood.
+ */
+function parseAlert(all: string[], offered: ReadonlySet<string>): Command {
+  const urgent = all.some((w) => URGENT.has(w));
+  const words = all.filter((w) => !ALERT_FILLER.has(w) && !URGENT.has(w));
+  const forms = 'ALERT MSFT 2%, ALERT MSFT > 420 or ALERT MSFT < 400';
+  if (words[0] === 'OFF') {
+    const rest = words.slice(1);
+    const unknown = rest.filter((w) => !offered.has(w));
+    if (unknown.length > 0) return { kind: 'bad-alert', problem: `"${unknown.join(' ')}" after ALERT OFF is not a ticker on offer` };
+    return { kind: 'alert-off', symbols: unique(rest) };
+  }
+  const [symbol, ...rest] = words;
+  if (symbol === undefined) return { kind: 'bad-alert', problem: `ALERT needs a ticker and a move or a price (${forms})` };
+  if (!offered.has(symbol)) return { kind: 'bad-alert', problem: /^[A-Z][A-Z0-9.]{0,9}$/.test(symbol) ? `${symbol} is not a ticker on offer` : `"${symbol}" is not a ticker` };
+  const now = urgent ? ' NOW' : '';
+  if (rest.length === 1 && rest[0] === 'OFF' && !urgent) return { kind: 'alert-off', symbols: [symbol] };
+  if (rest.length === 0) return { kind: 'bad-alert', problem: `ALERT ${symbol} needs a move (ALERT ${symbol} 2%) or a price (ALERT ${symbol} > 420)` };
+  const [a, b, ...more] = rest;
+  const said = `ALERT ${all.join(' ')}`;
+  if (more.length === 0 && (ABOVE.has(a!) || BELOW.has(a!))) {
+    const rule: AlertKind = ABOVE.has(a!) ? 'above' : 'below';
+    const sign = rule === 'above' ? '>' : '<';
+    if (b === undefined || !NUMBER.test(b)) return { kind: 'bad-alert', problem: `ALERT ${symbol} ${sign} needs a price, e.g. ALERT ${symbol} ${sign} 420` };
+    const level = Number(b);
+    if (!(level > 0 && level < ALERT_PRICE_MAX)) return { kind: 'bad-alert', problem: `${b} is not a price to alert on` };
+    return { kind: 'alert', symbol, rule, level, urgent };
+  }
+  if (more.length === 0 && NUMBER.test(a!) && (b === undefined || PERCENT.has(b))) {
+    const level = Number(a);
+    if (b === undefined) {
+      // A bare number: a move when it could be one, else a price to cross, either way.
+      const suggestion = level >= ALERT_MOVE_MIN && level <= ALERT_MOVE_MAX ? `ALERT ${symbol} ${a}%${now}` : `ALERT ${symbol} > ${a}${now} or ALERT ${symbol} < ${a}${now}`;
+      return { kind: 'bad-alert', problem: said, suggestion };
+    }
+    if (level < ALERT_MOVE_MIN || level > ALERT_MOVE_MAX) return { kind: 'bad-alert', problem: `a move of ${a}% (from ${ALERT_MOVE_MIN}% to ${ALERT_MOVE_MAX}%)` };
+    return { kind: 'alert', symbol, rule: 'move', level, urgent };
+  }
+  return { kind: 'bad-alert', problem: `"${rest.join(' ')}" after ALERT ${symbol}` };
 }
 
 function unique<T>(xs: T[]): T[] {

@@ -9,6 +9,7 @@ import {
   ConfirmationBudget,
   connectRedis,
   DeliveryLog,
+  AlertStore,
   DueIndex,
   failoverLegId,
   MetricsRecorder,
@@ -71,6 +72,7 @@ export interface Dispatcher {
   prices: PriceCache;
   lastSent: LastSentPrices;
   due: DueIndex;
+  alerts: AlertStore;
   refiller: Refiller;
   deliveries: DeliveryLog;
   replies: ReplyPacer;
@@ -137,9 +139,10 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
   const deliveries = new DeliveryLog(data, keys);
   const replies = new ReplyPacer(queues, data, keys, { rates, share: config.REPLY_RATE_SHARE });
   const due = new DueIndex(data, keys);
+  const alerts = new AlertStore(data, keys);
   // Before the first refill: after an upgrade, the subscriptions already in Redis get their index.
   await ensureSubscriptionsLayout(data, keys, logger);
-  const refiller = new Refiller({ redis: data, keys, due, prices, queues, rates, logger, ...(deps.refillAheadS ? { aheadS: deps.refillAheadS } : {}), ...(deps.now ? { now: deps.now } : {}) });
+  const refiller = new Refiller({ redis: data, keys, due, alerts, prices, queues, rates, logger, ...(deps.refillAheadS ? { aheadS: deps.refillAheadS } : {}), ...(deps.now ? { now: deps.now } : {}) });
   // Every send takes a slot with a place in its channel's window (SendPacer, on BullMQ's connection:
   // no pipelining to delay it), and gives the place back when the provider has answered, so that
   // no rolling second at the provider holds more than the rate.
@@ -161,6 +164,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
   const processors = {
     inbound: createInboundProcessor({
       store,
+      alerts,
       prices,
       replies,
       lastSent,
@@ -182,6 +186,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
       prices,
       lastSent,
       due,
+      alerts,
       deliveries,
       senders: senderFor(config),
       outbound: outboundSettings(config),
@@ -220,6 +225,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
     prices,
     lastSent,
     due,
+    alerts,
     refiller,
     deliveries,
     replies,

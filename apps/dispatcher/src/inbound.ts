@@ -6,6 +6,7 @@ import {
   replyJobId,
   parseSubscriberId,
   subscriberId,
+  type AlertStore,
   type BudgetDecision,
   type ConfirmationBudget,
   type InboundMessage,
@@ -23,6 +24,7 @@ import { zoneForAddress } from './time-zones.ts';
 
 export interface InboundDeps {
   store: SubscriptionStore;
+  alerts: AlertStore;
   prices: PriceCache;
   /** Where replies go: ahead of the feed, paced past a share of the channel's rate. */
   replies: ReplyPacer;
@@ -181,10 +183,30 @@ export function createInboundProcessor(deps: InboundDeps) {
         break;
       case 'list': {
         const sub = await store.get(id);
-        const symbols = sub?.status === 'active' ? sub.symbols : [];
-        reply = texts.listText(symbols, await prices.getMany(symbols), offered, sub?.fallback, sub ?? {});
+        const active = sub?.status === 'active';
+        const symbols = active ? sub.symbols : [];
+        const alerts = active ? await deps.alerts.list(id) : [];
+        const quotes = await prices.getMany([...new Set([...symbols, ...alerts.map((a) => a.symbol)])]);
+        reply = texts.listText(symbols, quotes, offered, sub?.fallback, sub ?? {}, alerts);
         break;
       }
+      case 'alert': {
+        const quote = await prices.get(command.symbol);
+        if (!quote) {
+          reply = texts.alertNoPriceText(command.symbol);
+          break;
+        }
+        const { symbol, rule, level, urgent } = command;
+        const { replacedFeed } = await deps.alerts.set(message.channel, message.from, { symbol, kind: rule, level, urgent, price: quote.price }, at);
+        reply = texts.alertSetText(symbol, rule, level, quote.price, urgent, replacedFeed);
+        break;
+      }
+      case 'alert-off':
+        reply = texts.alertOffText(command.symbols, await deps.alerts.remove(id, command.symbols, at));
+        break;
+      case 'bad-alert':
+        reply = texts.badAlertText(command.problem, command.suggestion);
+        break;
     }
     await replies.add(message.channel, 'reply', { subscriberId: id, text: reply }, replyJobId(jobId));
     deps.logger.debug({ command: command.kind, channel: message.channel }, 'inbound handled');

@@ -1,4 +1,17 @@
-import { LUA_SYMBOL_FIELDS, LuaScript, quietOf, type Channel, type Fallback, type RedisClient, type RedisKeys } from '@tickercast/shared';
+import {
+  decodeAlert,
+  duePartition,
+  LUA_ALERT_FIELDS,
+  LUA_SYMBOL_FIELDS,
+  LuaScript,
+  parseSubscriberId,
+  quietOf,
+  type Alert,
+  type Channel,
+  type Fallback,
+  type RedisClient,
+  type RedisKeys,
+} from '@tickercast/shared';
 import type { QuietWindow } from './quiet-hours.ts';
 
 export interface LastSent {
@@ -18,35 +31,50 @@ export interface SubscriberContext {
 
 /** What a feed send needs besides: whether it still goes, what they follow, and what went last of each. */
 export interface FeedSendState extends SubscriberContext {
-  /** Opted in, with something to follow (a STOP wins over anything queued). */
+  /** Opted in, with something to follow or an alert fired (a STOP wins over anything queued). */
   subscribed: boolean;
   /** Their symbols, sorted. */
   symbols: string[];
   previous: Map<string, LastSent>;
   /** Their quiet hours in their time zone (UTC when they named none and their number gives none). */
   quiet: QuietWindow | undefined;
+  /** Their alerts whose message is due (fired), by symbol. */
+  fired: Alert[];
+  /**
+   * One of the fired alerts was set with NOW (ALERT MSFT > 420 NOW): this send may go in the
+   * person's quiet hours.
+   */
+  urgent: boolean;
 }
 
 /*
  * The read of a send, from the subscriber's record: for a reply their context; for a feed send
- * also their symbols and the last price of each they were sent (the record's `sym:` fields).
+ * also their symbols and the last price of each they were sent (the record's `sym:` fields), and
+ * their fired alerts (field and value in pairs). A feed send that finds no alert fired lets go of
+ * their place in the alerts due set (an alert removed after it fired): one that fires from now on
+ * puts them back. KEYS: record, and for a feed send the partition's alerts due. ARGV: what for, id.
  */
 const SEND_STATE_SCRIPT = new LuaScript(`
 ${LUA_SYMBOL_FIELDS}
+${LUA_ALERT_FIELDS}
 local ctx = redis.call('HMGET', KEYS[1], 'lastInboundAt', 'intervalMs', 'status', 'fallbackChannel', 'fallbackAddress')
 local fallback = { ctx[4] or false, ctx[5] or false }
 if ARGV[1] == 'reply' then return { ctx[1] or false, ctx[2] or false, fallback } end
-local syms, last = {}, {}
+local syms, last, fired = {}, {}, {}
 local flat = redis.call('HGETALL', KEYS[1])
 for i = 1, #flat, 2 do
   local s = symbol_of(flat[i])
   if s then
     syms[#syms + 1] = s
     last[#last + 1] = flat[i + 1]
+  elseif alert_of(flat[i]) and alert_state(flat[i + 1]) == 'fired' then
+    fired[#fired + 1] = flat[i]
+    fired[#fired + 1] = flat[i + 1]
   end
 end
 local quiet = redis.call('HMGET', KEYS[1], 'quietStart', 'quietEnd', 'timeZone')
-return { ctx[1] or false, ctx[2] or false, ctx[3] or false, syms, last, fallback, { quiet[1] or false, quiet[2] or false, quiet[3] or false } }
+if #fired == 0 then redis.call('ZREM', KEYS[2], ARGV[2]) end
+return { ctx[1] or false, ctx[2] or false, ctx[3] or false, syms, last, fallback, fired, { quiet[1] or false, quiet[2] or false, quiet[3] or false } }
 `);
 
 /*
@@ -107,30 +135,40 @@ export class LastSentPrices {
   /** The one read of a subscriber's state for a feed send: their context, symbols, and the last price of each they got. */
   async feedState(subscriberId: string): Promise<FeedSendState> {
     const k = this.#keys;
-    const raw = (await SEND_STATE_SCRIPT.run(this.#redis, [k.subscriber(subscriberId)], ['feed'])) as [
+    const { channel } = parseSubscriberId(subscriberId);
+    const raw = (await SEND_STATE_SCRIPT.run(this.#redis, [k.subscriber(subscriberId), k.alertsDue(channel, duePartition(subscriberId))], ['feed', subscriberId])) as [
       string | null,
       string | null,
       string | null,
       string[],
       (string | null)[],
       RawFallback,
+      string[],
       [string | null, string | null, string | null],
     ];
-    const [last, interval, status, symbols, lastSent, fallback, [quietStart, quietEnd, timeZone]] = raw;
+    const [last, interval, status, symbols, lastSent, fallback, firedFlat, [quietStart, quietEnd, timeZone]] = raw;
     const quiet = quietOf(quietStart, quietEnd)?.quiet;
     const previous = new Map<string, LastSent>();
     symbols.forEach((s, i) => {
       const v = decode(lastSent[i]);
       if (v) previous.set(s, v);
     });
+    const fired: Alert[] = [];
+    for (let i = 0; i + 1 < firedFlat.length; i += 2) {
+      const a = decodeAlert(firedFlat[i]!, firedFlat[i + 1]!);
+      if (a) fired.push(a);
+    }
+    fired.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
     return {
       lastInboundAt: last ? Number(last) : undefined,
       intervalMs: interval ? Number(interval) : undefined,
       fallback: decodeFallback(fallback),
-      subscribed: status !== 'stopped' && symbols.length > 0,
+      subscribed: status !== 'stopped' && (symbols.length > 0 || fired.length > 0),
       symbols: symbols.sort(),
       previous,
       quiet: quiet ? { ...quiet, timeZone: timeZone ?? 'UTC' } : undefined,
+      fired,
+      urgent: fired.some((a) => a.urgent),
     };
   }
 }

@@ -1,4 +1,5 @@
 import {
+  type AlertStore,
   CHANNELS,
   feedSend,
   releaseLease,
@@ -16,6 +17,8 @@ export interface RefillOptions {
   redis: RedisClient;
   keys: RedisKeys;
   due: DueIndex;
+  /** Price alerts: checked against the prices before each refill, and their fired ones served first. */
+  alerts?: AlertStore;
   prices: PriceCache;
   queues: Queues;
   /** Sends per second per channel: what the queue is kept topped up for. */
@@ -47,6 +50,8 @@ const BUSY_RETRY_MS = 100;
 const SETTLED_REFILL_MS = 20;
 
 interface ChannelState {
+  /** The prices' write times this process last checked the channel's alerts at: unchanged, there is nothing new to check. */
+  alertsCheckedAt: string;
   running: Promise<void> | undefined;
   again: boolean;
   timer: NodeJS.Timeout | undefined;
@@ -73,7 +78,7 @@ export class Refiller {
 
   constructor(options: RefillOptions) {
     this.#o = options;
-    this.#state = Object.fromEntries(CHANNELS.map((c) => [c, { running: undefined, again: false, timer: undefined, timerAt: 0 }])) as Record<Channel, ChannelState>;
+    this.#state = Object.fromEntries(CHANNELS.map((c) => [c, { alertsCheckedAt: '', running: undefined, again: false, timer: undefined, timerAt: 0 }])) as Record<Channel, ChannelState>;
   }
 
   /** Feed sends kept waiting in a channel's queue. */
@@ -169,16 +174,21 @@ export class Refiller {
     }
     try {
       const watermark = this.watermark(channel);
-      const [counts, written] = await Promise.all([Promise.all(queues.sendQueues[channel].map((q) => q.getPrioritizedCount())), prices.writeTimes()]);
+      const [counts, { written, prices: latest }] = await Promise.all([Promise.all(queues.sendQueues[channel].map((q) => q.getPrioritizedCount())), prices.latest()]);
       const backlog = counts.reduce((a, b) => a + b, 0);
+      await this.#checkAlerts(channel, written, latest);
       const need = Math.min(MAX_BATCH, watermark - backlog);
       if (need <= 0) return;
       const now = this.#o.now?.() ?? Date.now();
-      const ids = await due.due(channel, written, need, now);
+      // Fired alerts first: a crossing is news, a plain update is replaced by a fresher one anyway.
+      const alerted = (await this.#o.alerts?.due(channel, need, now)) ?? [];
+      const fed = await due.due(channel, written, need - alerted.length, now);
+      const ids = [...new Set([...alerted, ...fed])];
       if (ids.length === 0) return;
       // Claimed before they are added: a send that runs at once settles its subscriber after the
       // claim, never before it. A crash in between leaves them held until CLAIM_MS runs out.
-      await due.claim(ids, written.keys(), now + CLAIM_MS);
+      const until = now + CLAIM_MS;
+      await Promise.all([due.claim(fed, written.keys(), until), alerted.length > 0 ? this.#o.alerts?.claim(alerted, until) : undefined]);
       await queues.addSends(ids.map(feedSend));
       if (ids.length < need) return;
       // More may be due: come back when the queue is down to half the watermark.
@@ -189,5 +199,20 @@ export class Refiller {
     } finally {
       await releaseLease(redis, keys.refillLock(channel), token).catch(() => undefined);
     }
+  }
+
+  /**
+   * Fires the channel's alerts that the prices crossed, once per new set of prices: a write time
+   * is unique to its write, so unchanged write times mean every price was checked already (by this
+   * process; another's check moved the checked prices on, which the next one starts from).
+   */
+  async #checkAlerts(channel: Channel, written: ReadonlyMap<string, string>, latest: ReadonlyMap<string, number>): Promise<void> {
+    const { alerts } = this.#o;
+    if (!alerts) return;
+    const st = this.#state[channel];
+    const at = [...written].map(([s, t]) => `${s}@${t}`).join(' ');
+    if (at === st.alertsCheckedAt) return;
+    await alerts.check(channel, latest);
+    st.alertsCheckedAt = at;
   }
 }

@@ -11,6 +11,8 @@ import {
   CHANNEL_RULES,
   parseSubscriberId,
   subscriberId,
+  type Alert,
+  type AlertStore,
   type Channel,
   type ChannelRule,
   type DeliveryLog,
@@ -23,7 +25,7 @@ import {
 import type { LastSentPrices } from './last-sent.ts';
 import { outboundFor, priceTtlS, type OutboundSettings, type OutboundSkip } from './outbound.ts';
 import { quietUntil, type QuietWindow } from './quiet-hours.ts';
-import { priceLine } from './texts.ts';
+import { alertLine, priceLine } from './texts.ts';
 
 export interface SendDeps {
   /** The provider (its channel's send window around it: dispatcher.ts). */
@@ -32,6 +34,8 @@ export interface SendDeps {
   prices: PriceCache;
   lastSent: LastSentPrices;
   due: DueIndex;
+  /** Settles the fired alerts a feed send carried. */
+  alerts: AlertStore;
   deliveries: DeliveryLog;
   senders: Record<Channel, string>;
   outbound: OutboundSettings;
@@ -124,10 +128,11 @@ export function packLines(lines: readonly string[], max: number): number[][] {
   return groups;
 }
 
-/** One message of a feed turn: its text and the tickers (with their prices) it carries. */
+/** One message of a feed turn: its text, the tickers (with their prices) it carries, and the symbols of its fired alerts (with theirs). */
 interface FeedPart {
   text: string;
   prices: Record<string, number>;
+  alerted: Record<string, number>;
 }
 
 /**
@@ -202,59 +207,93 @@ export function createSendProcessor(deps: SendDeps) {
     return { kind: 'sent', messageUuid: answer.messageUuid, text: job.text };
   };
 
-  /** `urgent`: goes through quiet hours (ALERT … NOW, when alerts come); a feed update never is. */
-  const feed = async (id: string, jobId: string, pace: Pace, urgent = false): Promise<SendOutcome> => {
+  const feed = async (id: string, jobId: string, pace: Pace): Promise<SendOutcome> => {
     const { channel, address } = parseSubscriberId(id);
     const state = await deps.lastSent.feedState(id);
     // Every way out settles them in the due index (their claim ends), except the ones that retry.
     const settle = (served: string | 0, holdUntil = 0) => deps.due.settle([id], state.symbols, served, holdUntil);
+    // Fired alerts by symbol: each symbol's alerts are one line, ahead of the plain tickers.
+    const firedBy = new Map<string, Alert[]>();
+    for (const a of state.fired) firedBy.set(a.symbol, [...(firedBy.get(a.symbol) ?? []), a]);
+    const alertSymbols = [...firedBy.keys()];
+    /** The fired alerts carried at these prices (or given up on): armed again around them, or spent. */
+    const settleAlerts = async (at: Record<string, number>) => {
+      const sent = state.fired.filter((a) => at[a.symbol] !== undefined).map((a) => ({ symbol: a.symbol, kind: a.kind, price: at[a.symbol]! }));
+      if (sent.length > 0) await deps.alerts.settle(id, sent);
+    };
     if (!state.subscribed) {
       await settle(0);
       return { kind: 'skipped', why: 'not subscribed' };
     }
-    const quietEnd = quietHoldUntil(state.quiet, clock(), urgent);
+    // Quiet hours hold the whole turn, fired alerts too (claimed until then); an urgent alert
+    // (ALERT … NOW) goes through them, alone, and the plain feed stays held (below).
+    const quietEnd = quietHoldUntil(state.quiet, clock(), state.urgent);
     if (quietEnd !== undefined) {
-      // Quiet hours: held until they end, served nothing (0), so they are due then on whatever is
-      // newer than their last update: the first message after carries the latest prices.
-      await settle(0, quietEnd);
+      // Held until they end, served nothing (0), so they are due then on whatever is newer than
+      // their last update: the first message after carries the latest prices.
+      await Promise.all([settle(0, quietEnd), alertSymbols.length > 0 ? deps.alerts.claim([id], quietEnd) : undefined]);
       return { kind: 'skipped', why: 'held (quiet hours)' };
     }
-    const { quotes, readAt } = await deps.prices.read(state.symbols);
+    const quietPlainEnd = quietUntil(state.quiet, clock()) ?? 0;
+    const { quotes, readAt } = await deps.prices.read(alertSymbols.length > 0 ? [...new Set([...state.symbols, ...alertSymbols])] : state.symbols);
     const readPerf = performance.now();
+    /** Gives up on the fired alerts at the prices read: a message that cannot go must not come round again and again. */
+    const giveUpAlerts = () => settleAlerts(Object.fromEntries(alertSymbols.filter((s) => quotes.has(s)).map((s) => [s, quotes.get(s)!.price])));
     if (quotes.size === 0) {
       await settle(0);
       return { kind: 'skipped', why: 'no price yet' };
     }
     const now = clock();
     const lastAt = Math.max(0, ...[...state.previous.values()].map((p) => p.at));
-    if (state.intervalMs && lastAt > 0 && now < lastAt + state.intervalMs) {
+    // EVERY (and quiet hours, when an urgent alert goes through them) hold the plain feed; an alert that fired goes anyway, alone.
+    const heldUntil = Math.max(state.intervalMs && lastAt > 0 && now < lastAt + state.intervalMs ? lastAt + state.intervalMs : 0, quietPlainEnd);
+    if (heldUntil > 0 && alertSymbols.length === 0) {
       // EVERY: not yet. The index holds them until then (served nothing new: 0), and they are
       // due again after, on the prices of then.
-      await settle(0, lastAt + state.intervalMs);
+      await settle(0, heldUntil);
       return { kind: 'skipped', why: 'held (EVERY)' };
     }
-    const changed = state.symbols.filter((s) => {
-      const q = quotes.get(s);
-      return q !== undefined && q.price !== state.previous.get(s)?.price;
-    });
-    if (changed.length === 0) {
+    const changed =
+      heldUntil > 0
+        ? []
+        : state.symbols.filter((s) => {
+            const q = quotes.get(s);
+            return q !== undefined && q.price !== state.previous.get(s)?.price;
+          });
+    const alerting = alertSymbols.filter((s) => quotes.has(s));
+    if (changed.length === 0 && alerting.length === 0) {
       // Served up to this read: a price written after it makes them due again.
       await settle(readAt);
       return { kind: 'skipped', why: 'price unchanged' };
     }
-    /** One message: these tickers at these prices, each with its change since they last got it. */
-    const partOf = (symbols: readonly string[], at: ReadonlyMap<string, { price: number }>): FeedPart => ({
-      text: symbols.map((s) => priceLine(s, at.get(s)!.price, state.previous.get(s)?.price)).join(TICKER_SEPARATOR),
+    /** One message: these alerts and tickers at these prices, each ticker with its change since they last got it. */
+    const partOf = (alerted: readonly string[], symbols: readonly string[], at: ReadonlyMap<string, { price: number }>): FeedPart => ({
+      text: [
+        ...alerted.map((s) => alertLine(s, at.get(s)!.price, firedBy.get(s)!)),
+        ...symbols.map((s) => priceLine(s, at.get(s)!.price, state.previous.get(s)?.price)),
+      ].join(TICKER_SEPARATOR),
       prices: Object.fromEntries(symbols.map((s) => [s, at.get(s)!.price])),
+      alerted: Object.fromEntries(alerted.map((s) => [s, at.get(s)!.price])),
     });
-    const lines = changed.map((s) => priceLine(s, quotes.get(s)!.price, state.previous.get(s)?.price));
+    // Lines in order: the alerts, then the plain tickers; `alerting.length` tells them apart.
+    const lines = [...alerting.map((s) => alertLine(s, quotes.get(s)!.price, firedBy.get(s)!)), ...changed.map((s) => priceLine(s, quotes.get(s)!.price, state.previous.get(s)?.price))];
     const rule: ChannelRule = CHANNEL_RULES[channel];
     const groups = rule.feedMessage === 'per ticker' ? lines.map((_, i) => [i]) : packLines(lines, rule.replyTextMax);
-    const parts: FeedPart[] = groups.map((g) => partOf(g.map((i) => changed[i]!), quotes));
+    const parts: FeedPart[] = groups.map((g) =>
+      partOf(
+        g.filter((i) => i < alerting.length).map((i) => alerting[i]!),
+        g.filter((i) => i >= alerting.length).map((i) => changed[i - alerting.length]!),
+        quotes,
+      ),
+    );
     const sent: { messageUuid: string; text: string }[] = [];
     // A price the network cannot deliver in time is worthless: the provider drops it past this.
     const ttlS = priceTtlS(channel, state.intervalMs, deps.outbound);
     let served = readAt;
+    const alertsLeft = new Set(alerting);
+    const finish = async (holdUntil: number) => {
+      await settle(heldUntil > 0 ? 0 : served, heldUntil > 0 ? heldUntil : holdUntil);
+    };
     for (const part of parts) {
       const recheck = async (waitedMs: number): Promise<SkipReason | { text: string } | undefined> => {
         // A STOP may have come while this send waited for its slot: the check before is that old.
@@ -264,11 +303,12 @@ export function createSendProcessor(deps: SendDeps) {
         // same person that overtook it while it waited.
         if (performance.now() - readPerf <= FRESH_MS) return undefined;
         const symbols = Object.keys(part.prices);
-        const again = await deps.prices.read(symbols);
-        if (symbols.every((s) => again.quotes.get(s)?.price === part.prices[s])) return undefined;
+        const alerted = Object.keys(part.alerted);
+        const again = await deps.prices.read([...alerted, ...symbols]);
+        if (symbols.every((s) => again.quotes.get(s)?.price === part.prices[s]) && alerted.every((s) => again.quotes.get(s)?.price === part.alerted[s])) return undefined;
         const priced = symbols.filter((s) => again.quotes.has(s));
-        Object.assign(part, partOf(priced, again.quotes));
-        for (const s of priced) quotes.set(s, again.quotes.get(s)!);
+        Object.assign(part, partOf(alerted.filter((s) => again.quotes.has(s)), priced, again.quotes));
+        for (const s of [...alerted, ...priced]) if (again.quotes.has(s)) quotes.set(s, again.quotes.get(s)!);
         // Served up to this read only when this message carries all of their tickers; else a move
         // of another one since the first read must still make them due.
         if (parts.length === 1 && changed.length === state.symbols.length) served = again.readAt;
@@ -278,18 +318,24 @@ export function createSendProcessor(deps: SendDeps) {
       const answer = await deliver(channel, address, part.text, jobId, state.lastInboundAt, pace, recheck, { ttlS, fallback: state.fallback });
       if ('kind' in answer) {
         // Skipped or refused: this turn is over. Anything else goes back to the queue and retries.
-        if (answer.kind === 'skipped' || answer.kind === 'refused') await settle(served);
+        if (answer.kind === 'skipped' || answer.kind === 'refused') {
+          await finish(0);
+          if (alertsLeft.size > 0) await giveUpAlerts();
+        }
         return answer;
       }
       // Recorded per message: a retry after a failure further on sends only the rest.
       await Promise.all([
         deps.lastSent.set(id, part.prices, clock()),
+        Object.keys(part.alerted).length > 0 ? settleAlerts(part.alerted) : undefined,
         deps.deliveries.recordSent({ messageUuid: answer.messageUuid, subscriberId: id, channel, text: part.text, workflowId: answer.workflowId }),
       ]);
+      for (const s of Object.keys(part.alerted)) alertsLeft.delete(s);
       sent.push({ messageUuid: answer.messageUuid, text: part.text });
     }
-    await settle(served, state.intervalMs ? now + state.intervalMs : 0);
-    return { kind: 'sent', messageUuid: sent[sent.length - 1]!.messageUuid, text: sent.map((m) => m.text).join('\n'), tickedAt: Math.max(...changed.map((s) => quotes.get(s)!.tickedAt)) };
+    await finish(state.intervalMs && changed.length > 0 ? now + state.intervalMs : 0);
+    const carried = [...changed, ...alerting];
+    return { kind: 'sent', messageUuid: sent[sent.length - 1]!.messageUuid, text: sent.map((m) => m.text).join('\n'), tickedAt: Math.max(...carried.map((s) => quotes.get(s)!.tickedAt)) };
   };
 
   return async (job: SendJob, jobId: string, pace: Pace): Promise<SendOutcome> => (job.kind === 'reply' ? reply(job, jobId, pace) : feed(job.subscriberId, jobId, pace));

@@ -1,4 +1,4 @@
-import { CHANNEL_RULES, type Channel, type Fallback, type PriceQuote, type QuietHours } from '@tickercast/shared';
+import { CHANNEL_RULES, type Alert, type AlertKind, type Channel, type Fallback, type PriceQuote, type QuietHours } from '@tickercast/shared';
 import { clockText } from './quiet-hours.ts';
 import type { ZoneGuess } from './time-zones.ts';
 
@@ -20,6 +20,7 @@ export function helpText(offered: readonly string[], channel?: Channel, fallback
     `Send a ticker to subscribe (${offered.join(', ')}), e.g. "${offered[0] ?? 'MSFT'}".`,
     `LIST shows yours, STOP ${offered[0] ?? 'MSFT'} drops one, STOP ends all, START resumes, EVERY 5m slows updates, HELP shows this.`,
     quiet ? `${quietLine(quiet, timeZone)} QUIET OFF ends them, TZ Europe/London sets your time zone.` : 'QUIET 22-07 holds updates overnight (TZ Europe/London sets your time zone).',
+    `${alertForms(offered[0] ?? 'MSFT')} message you only on a move or once on a crossing (add NOW to get it in quiet hours); ALERT OFF ${offered[0] ?? 'MSFT'} ends it.`,
   ];
   if (channel !== undefined && CHANNEL_RULES[channel].smsFallback !== 'none') {
     lines.push(fallback ? `${fallbackLine(fallback)} FALLBACK OFF removes it.` : `${fallbackForm(channel)} gets your messages by SMS when ${CHANNEL_RULES[channel].label} cannot deliver them.`);
@@ -133,11 +134,19 @@ export function startedText(symbols: readonly string[], offered: readonly string
     : `Welcome back. Send a ticker to subscribe: ${offered.join(', ')}.`;
 }
 
-export function listText(symbols: readonly string[], quotes: Map<string, PriceQuote>, offered: readonly string[], fallback?: Fallback, { quiet, timeZone }: QuietSettings = {}): string {
+export function listText(
+  symbols: readonly string[],
+  quotes: Map<string, PriceQuote>,
+  offered: readonly string[],
+  fallback?: Fallback,
+  { quiet, timeZone }: QuietSettings = {},
+  alerts: readonly Alert[] = [],
+): string {
   const lines =
     symbols.length === 0
-      ? [`You follow nothing. Send a ticker to subscribe: ${offered.join(', ')}.`]
+      ? [alerts.length === 0 ? `You follow nothing. Send a ticker to subscribe: ${offered.join(', ')}.` : 'You follow no ticker plainly.']
       : [`You follow ${symbols.length}:`, ...symbols.map((s) => { const q = quotes.get(s); return q ? priceLine(s, q.price) : s; })];
+  if (alerts.length > 0) lines.push(`Alerts: ${alerts.map((a) => alertDescription(a, quotes.get(a.symbol)?.price)).join('; ')}.`);
   if (fallback) lines.push(fallbackLine(fallback));
   if (quiet) lines.push(quietLine(quiet, timeZone));
   return lines.join('\n');
@@ -182,6 +191,69 @@ export function timeZoneSetText(zone: string, localTime: string, quiet: QuietHou
 
 export function badTimeZoneText(problem: string): string {
   return `Sorry, not understood: ${problem}. Send TZ and a zone, e.g. TZ Europe/London or TZ America/Chicago (or TZ Chicago). Nothing changed.`;
+}
+
+/** The forms of ALERT, for the help and the reply to one that did not parse. */
+export function alertForms(symbol = 'MSFT'): string {
+  return `ALERT ${symbol} 2%, ALERT ${symbol} > 420 or ALERT ${symbol} < 400`;
+}
+
+/** A price to cross as people write it: 420, 420.50. */
+function level(price: number): string {
+  return Number.isInteger(price) ? String(price) : price.toFixed(2);
+}
+
+/** How LIST shows an alert: what fires it, and whether it is spent, on its way or urgent. */
+export function alertDescription(a: Alert, now?: number): string {
+  const what = a.kind === 'move' ? `${a.symbol} moves ${a.level}% from ${(a.base ?? now ?? 0).toFixed(2)}` : `${a.symbol} ${a.kind} ${level(a.level)}`;
+  const state = a.state === 'spent' ? ' (spent: it fired)' : a.state === 'fired' ? ' (fired, message on its way)' : '';
+  return `${what}${a.urgent ? ' NOW' : ''}${state}`;
+}
+
+/** A move since a base, as an alert message says it: +2.1%. */
+function moveText(price: number, base: number): string {
+  const pct = base > 0 ? ((price - base) / base) * 100 : 0;
+  return `${pct < 0 ? '-' : '+'}${Math.abs(pct).toFixed(1)}%`;
+}
+
+/**
+ * A feed message's line for a symbol's fired alerts: the price now, and why it came
+ * (`MSFT 421.10 ▲ crossed 420`, `MSFT 412.35 ▼ -2.1% since your last`).
+ */
+export function alertLine(symbol: string, price: number, fired: readonly Alert[]): string {
+  // The crossing the price is beyond now first (the latest): the arrow is its direction.
+  const beyond = (a: Alert) => a.kind === 'move' || (a.kind === 'above' ? price >= a.level : price <= a.level);
+  const ordered = [...fired].sort((a, b) => Number(beyond(b)) - Number(beyond(a)));
+  const reasons = ordered.map((a) => (a.kind === 'move' ? `${moveText(price, a.base ?? price)} since your last` : `crossed ${level(a.level)}`));
+  const first = ordered[0];
+  const up = first?.kind === 'above' || (first?.kind === 'move' && price >= (first.base ?? price));
+  return `${symbol} ${price.toFixed(2)} ${up ? '▲' : '▼'} ${reasons.join(', ')}`;
+}
+
+/** The reply to an alert set: what will fire it, from what price, and what it replaced. */
+export function alertSetText(symbol: string, rule: AlertKind, at: number, price: number, urgent: boolean, replacedFeed: boolean): string {
+  const p = price.toFixed(2);
+  let what: string;
+  if (rule === 'move') what = `Alert set: a message when ${symbol} moves ${at}% from ${p}, then from the price in that message.`;
+  else if (rule === 'above') what = price >= at ? `Alert set: ${symbol} is ${p}, above ${level(at)} already: one message when it comes back up to ${level(at)}.` : `Alert set: one message when ${symbol} reaches ${level(at)} (now ${p}).`;
+  else what = price <= at ? `Alert set: ${symbol} is ${p}, below ${level(at)} already: one message when it comes back down to ${level(at)}.` : `Alert set: one message when ${symbol} falls to ${level(at)} (now ${p}).`;
+  const instead = replacedFeed ? ` It replaces your ${symbol} updates (send ${symbol} to get them again).` : '';
+  const now = urgent ? ' NOW: it comes in quiet hours too.' : '';
+  return `${what}${instead}${now} ALERT OFF ${symbol} removes it.`;
+}
+
+export function alertOffText(symbols: readonly string[], removed: number): string {
+  const on = symbols.length > 0 ? ` on ${symbols.join(', ')}` : '';
+  return removed > 0 ? `Alerts${on} removed.` : `You have no alerts${on}. Nothing changed.`;
+}
+
+export function alertNoPriceText(symbol: string): string {
+  return `${symbol} has no price yet: try again in a moment. Nothing changed.`;
+}
+
+export function badAlertText(problem: string, suggestion?: string): string {
+  if (suggestion) return `Sorry, "${problem}" is not understood: did you mean ${suggestion}? Nothing changed.`;
+  return `Sorry, not understood: ${problem}. Send ${alertForms()} (add NOW to get it in quiet hours), or ALERT OFF MSFT. Nothing changed.`;
 }
 
 export function everyText(intervalMs: number | null): string {

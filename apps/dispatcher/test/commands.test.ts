@@ -280,3 +280,94 @@ describe('QUIET and TZ (issue 16: quiet hours)', () => {
     );
   });
 });
+
+describe('ALERT', () => {
+  const offered = new Set(['MSFT', 'GOOGL', 'BRK.B']);
+  const alert = (symbol: string, rule: 'move' | 'above' | 'below', level: number, urgent = false): Command => ({ kind: 'alert', symbol, rule, level, urgent });
+  it.each<[string, Command]>([
+    ['ALERT MSFT 2%', alert('MSFT', 'move', 2)],
+    ['alert msft 2 %', alert('MSFT', 'move', 2)],
+    ['ALERT MSFT 2.5 percent', alert('MSFT', 'move', 2.5)],
+    ['ALERT MSFT .5%', alert('MSFT', 'move', 0.5)],
+    ['Alert me when MSFT moves 3%!', alert('MSFT', 'move', 3)],
+    ['ALERT MSFT ２％', alert('MSFT', 'move', 2)],
+    ['ALERT MSFT > 420', alert('MSFT', 'above', 420)],
+    ['ALERT MSFT >420.50', alert('MSFT', 'above', 420.5)],
+    ['alert msft above 420', alert('MSFT', 'above', 420)],
+    ['ALERT MSFT ≥ 420', alert('MSFT', 'above', 420)],
+    ['ALERT MSFT ＞ 420', alert('MSFT', 'above', 420)],
+    ['ALERT MSFT > 1,000', alert('MSFT', 'above', 1000)],
+    ['ALERT MSFT < 400', alert('MSFT', 'below', 400)],
+    ['ALERT MSFT below $400', alert('MSFT', 'below', 400)],
+    ['ALERT MSFT goes under 400', alert('MSFT', 'below', 400)],
+    ['ALERT MSFT > 420 NOW', alert('MSFT', 'above', 420, true)],
+    ['ALERT MSFT 2% now', alert('MSFT', 'move', 2, true)],
+    ['ALERT NOW GOOGL < 150', alert('GOOGL', 'below', 150, true)],
+    ['ALERT MSFT OFF NOW', { kind: 'bad-alert', problem: '"OFF" after ALERT MSFT' }],
+    ['ALERT BRK.B 1%', alert('BRK.B', 'move', 1)],
+    ['ALERT OFF MSFT', { kind: 'alert-off', symbols: ['MSFT'] }],
+    ['ALERT OFF MSFT GOOGL', { kind: 'alert-off', symbols: ['MSFT', 'GOOGL'] }],
+    ['alert off', { kind: 'alert-off', symbols: [] }],
+    ['ALERT MSFT OFF', { kind: 'alert-off', symbols: ['MSFT'] }],
+    ['ALERT MSFT 2', { kind: 'bad-alert', problem: 'ALERT MSFT 2', suggestion: 'ALERT MSFT 2%' }],
+    ['ALERT MSFT 2 NOW', { kind: 'bad-alert', problem: 'ALERT MSFT 2 NOW', suggestion: 'ALERT MSFT 2% NOW' }],
+    ['ALERT MSFT 420', { kind: 'bad-alert', problem: 'ALERT MSFT 420', suggestion: 'ALERT MSFT > 420 or ALERT MSFT < 420' }],
+    ['ALERT', { kind: 'bad-alert', problem: 'ALERT needs a ticker and a move or a price (ALERT MSFT 2%, ALERT MSFT > 420 or ALERT MSFT < 400)' }],
+    ['ALERT MSFT', { kind: 'bad-alert', problem: 'ALERT MSFT needs a move (ALERT MSFT 2%) or a price (ALERT MSFT > 420)' }],
+    ['ALERT IBM 2%', { kind: 'bad-alert', problem: 'IBM is not a ticker on offer' }],
+    ['ALERT 2%', { kind: 'bad-alert', problem: '"2" is not a ticker' }],
+    ['ALERT MSFT 0%', { kind: 'bad-alert', problem: 'a move of 0% (from 0.1% to 50%)' }],
+    ['ALERT MSFT 75%', { kind: 'bad-alert', problem: 'a move of 75% (from 0.1% to 50%)' }],
+    ['ALERT MSFT > 0', { kind: 'bad-alert', problem: '0 is not a price to alert on' }],
+    ['ALERT MSFT >', { kind: 'bad-alert', problem: 'ALERT MSFT > needs a price, e.g. ALERT MSFT > 420' }],
+    ['ALERT MSFT < soon', { kind: 'bad-alert', problem: 'ALERT MSFT < needs a price, e.g. ALERT MSFT < 420' }],
+    ['ALERT MSFT > 420 < 400', { kind: 'bad-alert', problem: '"> 420 < 400" after ALERT MSFT' }],
+    ['ALERT MSFT 2% 3%', { kind: 'bad-alert', problem: '"2 % 3 %" after ALERT MSFT' }],
+    ['ALERT OFF IBM', { kind: 'bad-alert', problem: '"IBM" after ALERT OFF is not a ticker on offer' }],
+  ])('%s', (text, expected) => {
+    expect(parseCommand(text, offered)).toEqual(expected);
+  });
+
+  it('is a command only as the first word: "MSFT ALERT 2%" subscribes, and %, > and < change no other command', () => {
+    expect(parseCommand('MSFT ALERT 2%', offered)).toMatchObject({ kind: 'subscribe', symbols: ['MSFT'] });
+    expect(parseCommand('MSFT%', offered)).toEqual({ kind: 'subscribe', symbols: ['MSFT'], unknown: [] });
+    expect(parseCommand('IBM%', offered)).toEqual({ kind: 'unknown-symbols', unknown: ['IBM'] });
+    expect(parseCommand('stop <msft>', offered)).toEqual({ kind: 'stop', symbols: ['MSFT'], unknown: [] });
+  });
+
+  it('no ALERT text throws, whatever follows it, and each is one of its answers', () => {
+    const piece = fc.constantFrom('MSFT', 'GOOGL', 'OFF', 'NOW', '%', '>', '<', '≥', '＞', '２', '2', '2.5', '.5', '1,000', '420', '-', '+', '$', 'ABOVE', 'BELOW', 'x'.repeat(700), '9'.repeat(400), '.'.repeat(50), '🙂', '\u200b', ' ', 'IBM', 'ME', 'WHEN');
+    fc.assert(
+      fc.property(fc.array(fc.oneof(piece, fc.string({ maxLength: 20 })), { maxLength: 10 }), fc.boolean(), (words, spaced) => {
+        const kind = parseCommand(`ALERT ${words.join(spaced ? ' ' : '')}`, offered).kind;
+        expect(['alert', 'alert-off', 'bad-alert']).toContain(kind);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('an alert parsed always has a symbol on offer and a level in range', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('MSFT', 'msft', 'GOOGL', 'IBM', ''), fc.constantFrom('', '>', '<', 'above', 'below'), fc.double({ min: -10, max: 1e10, noNaN: true }), fc.constantFrom('', '%', ' %', ' now'), (sym, op, n, tail) => {
+        const c = parseCommand(`ALERT ${sym} ${op} ${n}${tail}`, offered);
+        if (c.kind !== 'alert') return;
+        expect(offered.has(c.symbol)).toBe(true);
+        if (c.rule === 'move') expect(c.level >= 0.1 && c.level <= 50).toBe(true);
+        else expect(c.level > 0 && c.level < 1e9).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('any text', () => {
+  it('no command throws (fuzzed with fast-check)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'grapheme', maxLength: 100 }), fc.string({ unit: 'binary', maxLength: 100 })), (text) => {
+        expect(() => parseCommand(text, offered)).not.toThrow();
+        expect(() => parseCommand(`ALERT ${text}`, offered)).not.toThrow();
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});

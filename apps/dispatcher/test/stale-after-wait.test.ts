@@ -40,6 +40,7 @@ describe('a feed send that waited', () => {
       prices: d.prices,
       lastSent: d.lastSent,
       due: d.due,
+      alerts: d.alerts,
       deliveries: d.deliveries,
       senders: senderFor(config),
       outbound: outboundSettings(config),

@@ -24,6 +24,8 @@ export * from './pacing/feed-floor.ts';
 export * from './pacing/fixed-window-counter.ts';
 export * from './pacing/confirmation-budget.ts';
 
+export * from './stores/alert-fields.ts';
+export * from './stores/alerts.ts';
 export * from './stores/deliveries.ts';
 export * from './stores/due-index.ts';
 export * from './stores/prices.ts';

@@ -31,7 +31,7 @@ export function redisKeys(namespace: string, layout: KeyLayout = {}) {
      * Hash, a subscriber's record: channel, address, status, createdAt, updatedAt, lastInboundAt,
      * intervalMs, fallbackChannel and fallbackAddress (FALLBACK SMS), quietStart and quietEnd
      * (QUIET 22-07: minutes of the day) and timeZone (IANA, TZ Europe/London), and a field `sym:<SYMBOL>` per symbol they follow, whose value is the last price
-     * they were sent of it and when (`price|ms`), or '' before the first.
+     * they were sent of it and when (`price|ms`), or '' before the first; a field `alert:<SYMBOL>:<kind>` per alert they hold (stores/alert-fields.ts).
      */
     subscriber: (id: SubscriberId | string) => `${partition(id)}:sub:${id}`,
     /** Set of the ids of every subscriber ever seen in a (channel, partition). */
@@ -64,6 +64,25 @@ export function redisKeys(namespace: string, layout: KeyLayout = {}) {
     dueFollowersPrefix: (channel: string, partition: number) => `${namespace}:{due:${channel}:${partition}}:sym:`,
     /** Sorted set subscriber id -> when their hold ends (their feed send settles it, their EVERY interval or quiet hours end), for the held ones of a (channel, partition). */
     dueHeld: (channel: string, partition: number) => `${namespace}:{due:${channel}:${partition}}:held`,
+    /** A (channel, partition)'s record key before the id, for scripts that reach the records of the alerts that fired (keys.subscriber). */
+    subscriberPrefix: (channel: string, partition: number) => `${namespace}:{due:${channel}:${partition}}:sub:`,
+
+    /**
+     * Sorted sets per (channel, partition) and symbol: the alerts' triggers (stores/alerts.ts),
+     * members `<kind>|<subscriber id>` scored by the price that fires them: `up` when the price
+     * rises to the score or past it, `down` when it falls to it or below. A tick reads only the
+     * range between the price checked last and the new one: what fires, not what is held.
+     */
+    alertTriggers: (channel: string, partition: number, direction: 'up' | 'down', symbol: string) => `${namespace}:{due:${channel}:${partition}}:alert-${direction}:${symbol}`,
+    /** The same key before the symbol, for scripts that build it per symbol. */
+    alertTriggersPrefix: (channel: string, partition: number, direction: 'up' | 'down') => `${namespace}:{due:${channel}:${partition}}:alert-${direction}:`,
+    /**
+     * Sorted set subscriber id -> when their fired alert may be taken (ms): when it fired, or, once
+     * the refill queued their send, when that claim runs out. The refill reads it before the due index.
+     */
+    alertsDue: (channel: string, partition: number) => `${namespace}:{due:${channel}:${partition}}:alerts-due`,
+    /** Hash symbol -> the price the triggers of a (channel, partition) were last checked against: the low end of the next range. */
+    alertsChecked: (channel: string, partition: number) => `${namespace}:{due:${channel}:${partition}}:alerts-checked`,
     /** String: the layout the subscriptions are in (SUBSCRIPTIONS_LAYOUT); a dispatcher that finds another one moves them at start. */
     subscriptionsLayout: `${namespace}:{due}:layout`,
     /** String with a TTL: the one dispatcher moving the subscriptions to this layout. */

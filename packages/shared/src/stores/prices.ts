@@ -91,13 +91,21 @@ export class PriceCache {
    * follower due (DueIndex). One read, whatever the number of subscribers.
    */
   async writeTimes(): Promise<Map<string, string>> {
+    const { written } = await this.latest();
+    return written;
+  }
+
+  /** In one read: when each symbol's price was last written (as writeTimes) and the price itself (what alerts are checked against). */
+  async latest(): Promise<{ written: Map<string, string>; prices: Map<string, number> }> {
     const all = await this.#redis.hgetall(this.#keys.prices);
-    const out = new Map<string, string>();
+    const written = new Map<string, string>();
+    const prices = new Map<string, number>();
     for (const [symbol, raw] of Object.entries(all)) {
-      const written = raw.split('|')[3];
-      if (written) out.set(symbol, written);
+      const [price, , , at] = raw.split('|');
+      if (at) written.set(symbol, at);
+      if (price) prices.set(symbol, Number(price));
     }
-    return out;
+    return { written, prices };
   }
 
   /** The latest prices of these symbols, and when Redis read them. */

@@ -4,6 +4,7 @@ import { CHANNELS, parseSubscriberId, subscriberId } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
 import { LUA_NOW_MS, LuaScript } from '../runtime/lua.ts';
 import { DUE_PARTITIONS, duePartition } from '../partitions.ts';
+import { ALERT_KINDS, alertField, LUA_ALERT_FIELDS } from './alert-fields.ts';
 
 export type SubscriberStatus = 'active' | 'stopped';
 
@@ -75,11 +76,18 @@ local function symbols_of(key)
   return out
 end`;
 
-/** KEYS: record, the partition's active set, its held set. ARGV: id, time, the index's key prefix for the partition. */
+/**
+ * STOP also removes every alert (stores/alerts.ts): START resumes the plain feed only.
+ * KEYS: record, the partition's active set, its held set, its alerts due. ARGV: id, time, the
+ * index's key prefix for the partition, the up and down alert trigger prefixes.
+ */
 const STOP_SCRIPT = new LuaScript(`
 ${LUA_SYMBOL_FIELDS}
+${LUA_ALERT_FIELDS}
 for _, s in ipairs(symbols_of(KEYS[1])) do redis.call('ZREM', ARGV[3] .. s, ARGV[1]) end
 redis.call('ZREM', KEYS[3], ARGV[1])
+drop_all_alerts(KEYS[1], ARGV[1], ARGV[4], ARGV[5])
+redis.call('ZREM', KEYS[4], ARGV[1])
 local was = redis.call('HGET', KEYS[1], 'status')
 if was then redis.call('HSET', KEYS[1], 'status', 'stopped', 'updatedAt', ARGV[2]) end
 redis.call('HDEL', KEYS[1], ${QUIET_FIELDS.map((f) => `'${f}'`).join(', ')})
@@ -106,12 +114,14 @@ return syms
  * SUBSCRIBE is an opt-in to the symbols asked for. After STOP the held symbols are not resumed by
  * it (START does that): it starts afresh, so an active subscriber is always fanned out exactly
  * the symbols of their own record. A symbol already followed keeps its last-sent price (HSETNX).
+ * A symbol with alerts (ALERT MSFT 2%) comes back to the plain feed: its alerts go.
  * KEYS: record, the partition's all and active sets. ARGV: id, time, channel, address, the
- * index's key prefix for the partition, then the symbols.
+ * index's key prefix for the partition, the up and down alert trigger prefixes, then the symbols.
  */
 const SUBSCRIBE_SCRIPT = new LuaScript(`
 ${LUA_NOW_MS}
 ${LUA_SYMBOL_FIELDS}
+${LUA_ALERT_FIELDS}
 if redis.call('HGET', KEYS[1], 'status') == 'stopped' then
   for _, s in ipairs(symbols_of(KEYS[1])) do redis.call('HDEL', KEYS[1], sym_field(s)) end
 end
@@ -119,7 +129,8 @@ redis.call('HSETNX', KEYS[1], 'createdAt', ARGV[2])
 redis.call('HSET', KEYS[1], 'channel', ARGV[3], 'address', ARGV[4], 'status', 'active', 'updatedAt', ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[1])
-for i = 6, #ARGV do
+for i = 8, #ARGV do
+  drop_alerts_of(KEYS[1], ARGV[1], ARGV[i], ARGV[6], ARGV[7])
   redis.call('HSETNX', KEYS[1], sym_field(ARGV[i]), '')
   redis.call('ZADD', ARGV[5] .. ARGV[i], 'NX', now, ARGV[1])
 end
@@ -161,21 +172,31 @@ export class SubscriptionStore {
     await SUBSCRIBE_SCRIPT.run(
       this.#redis,
       [k.subscriber(id), k.partitionSubscribers(channel, p), k.partitionActive(channel, p)],
-      [id, at, channel, address, k.dueFollowersPrefix(channel, p), ...symbols],
+      [id, at, channel, address, k.dueFollowersPrefix(channel, p), k.alertTriggersPrefix(channel, p, 'up'), k.alertTriggersPrefix(channel, p, 'down'), ...symbols],
     );
     return id;
   }
 
-  /** Drops some symbols, keeping the others. */
+  /**
+   * Drops some symbols, keeping the others: their plain feed and their alerts. An alert's
+   * triggers are named by kind and id, so this needs no read; a fired alert's place in the alerts
+   * due set is let go by the feed send that finds nothing fired (LastSentPrices.feedState).
+   */
   async unsubscribe(id: SubscriberId, symbols: readonly string[], at = Date.now()): Promise<void> {
     if (symbols.length === 0) return;
     const k = this.#keys;
     const tx = this.#redis
       .multi()
-      .hdel(k.subscriber(id), ...symbols.map((s) => SYMBOL_FIELD + s))
+      .hdel(k.subscriber(id), ...symbols.flatMap((s) => [SYMBOL_FIELD + s, ...ALERT_KINDS.map((kind) => alertField(s, kind))]))
       .hset(k.subscriber(id), 'updatedAt', at);
     const { channel } = parseSubscriberId(id);
-    for (const s of symbols) tx.zrem(k.dueFollowers(channel, duePartition(id), s), id);
+    const p = duePartition(id);
+    const members = ALERT_KINDS.map((kind) => `${kind}|${id}`);
+    for (const s of symbols) {
+      tx.zrem(k.dueFollowers(channel, p, s), id);
+      tx.zrem(k.alertTriggers(channel, p, 'up', s), ...members);
+      tx.zrem(k.alertTriggers(channel, p, 'down', s), ...members);
+    }
     await tx.exec();
   }
 
@@ -186,8 +207,8 @@ export class SubscriptionStore {
     const p = duePartition(id);
     const was = (await STOP_SCRIPT.run(
       this.#redis,
-      [k.subscriber(id), k.partitionActive(channel, p), k.dueHeld(channel, p)],
-      [id, at, k.dueFollowersPrefix(channel, p)],
+      [k.subscriber(id), k.partitionActive(channel, p), k.dueHeld(channel, p), k.alertsDue(channel, p)],
+      [id, at, k.dueFollowersPrefix(channel, p), k.alertTriggersPrefix(channel, p, 'up'), k.alertTriggersPrefix(channel, p, 'down')],
     )) as SubscriberStatus | null;
     return was ?? undefined;
   }

@@ -1,0 +1,287 @@
+import type { RedisClient } from '../runtime/redis.ts';
+import type { Channel, SubscriberId } from '../channels.ts';
+import { parseSubscriberId, subscriberId } from '../channels.ts';
+import type { RedisKeys } from '../keys.ts';
+import { LuaScript } from '../runtime/lua.ts';
+import { DUE_PARTITIONS, duePartition } from '../partitions.ts';
+import { alertsOf, encodeAlert, LUA_ALERT_FIELDS, type Alert, type AlertKind } from './alert-fields.ts';
+import { LUA_SYMBOL_FIELDS } from './subscriptions.ts';
+
+/*
+ * Price alerts (ALERT MSFT 2%, ALERT MSFT > 420, ALERT MSFT < 400), kept so that a tick costs what
+ * fires, not what is held.
+ *
+ * Each alert is a field of its subscriber's record (alert-fields.ts) and one or two triggers in
+ * the sorted sets of its (channel, partition) and symbol (keys.alertTriggers), scored by the price
+ * that fires them: `up` ones fire when the price rises to their score or past it, `down` ones when
+ * it falls to it or below. A move of 2% is two triggers, 2% above and below the price it was last
+ * sent at, set again after each message of it; a price to cross is one trigger, spent once its
+ * message went. Everything of a subscriber's stays under their partition's hash tag.
+ *
+ * The refill (apps/dispatcher/src/refill.ts), which already runs per channel at each tick, asks
+ * each partition for the triggers between the price checked last and the new one (`check`): two
+ * ZRANGEBYSCOREs per symbol whatever the number of alerts held, plus the work of each one fired.
+ * A fired alert is marked in the record and its subscriber put in the partition's alerts-due set,
+ * which the refill takes from before the due index (`due`, `claim`); their feed send carries the
+ * alert's message through the same path as every update (pace, replies first, STOP re-check,
+ * latest price) and settles it (`settle`).
+ *
+ * An alert on a symbol replaces that person's plain feed of it: setting one drops the symbol from
+ * their feed, and subscribing to the symbol again (MSFT) removes its alerts (SUBSCRIBE_SCRIPT).
+ */
+
+/** Triggers a `check` fires per symbol and partition in one script: a large crossing is taken in several. */
+const CHECK_BATCH = 1000;
+
+/**
+ * KEYS: record, the partition's all and active sets, its checked prices. ARGV: id, time, channel,
+ * address, the due index's key prefix, the up and down trigger prefixes, symbol, kind, the field's
+ * value, the up and down scores ('' for none), the price now. Returns 1 when the symbol was in the
+ * person's plain feed (it no longer is).
+ */
+const SET_SCRIPT = new LuaScript(`
+${LUA_SYMBOL_FIELDS}
+${LUA_ALERT_FIELDS}
+local rec, id, s, k = KEYS[1], ARGV[1], ARGV[8], ARGV[9]
+local up, down = ARGV[6], ARGV[7]
+if redis.call('HGET', rec, 'status') == 'stopped' then
+  for _, sym in ipairs(symbols_of(rec)) do redis.call('HDEL', rec, sym_field(sym)) end
+  drop_all_alerts(rec, id, up, down)
+end
+redis.call('HSETNX', rec, 'createdAt', ARGV[2])
+redis.call('HSET', rec, 'channel', ARGV[3], 'address', ARGV[4], 'status', 'active', 'updatedAt', ARGV[2])
+redis.call('SADD', KEYS[2], id)
+redis.call('SADD', KEYS[3], id)
+local had = redis.call('HDEL', rec, sym_field(s))
+redis.call('ZREM', ARGV[5] .. s, id)
+drop_alert(rec, id, s, k, up, down)
+redis.call('HSET', rec, AL .. s .. ':' .. k, ARGV[10])
+local m = k .. '|' .. id
+if ARGV[11] ~= '' then redis.call('ZADD', up .. s, ARGV[11], m) end
+if ARGV[12] ~= '' then redis.call('ZADD', down .. s, ARGV[12], m) end
+redis.call('HSETNX', KEYS[4], s, ARGV[13])
+return had
+`);
+
+/** KEYS: record. ARGV: id, time, up and down trigger prefixes, then the symbols (none: every alert). Returns how many went. */
+const REMOVE_SCRIPT = new LuaScript(`
+${LUA_ALERT_FIELDS}
+local rec, id, up, down = KEYS[1], ARGV[1], ARGV[3], ARGV[4]
+local n = 0
+if #ARGV == 4 then n = drop_all_alerts(rec, id, up, down)
+else for i = 5, #ARGV do n = n + drop_alerts_of(rec, id, ARGV[i], up, down) end end
+if n > 0 then redis.call('HSET', rec, 'updatedAt', ARGV[2]) end
+return n
+`);
+
+/*
+ * One partition's check: per symbol, the triggers between the price checked last and the new one
+ * fire (up ones in (old, new], down ones in [new, old)), at most `batch` per symbol; the checked
+ * price moves to the new one once a symbol's range is done. A fired trigger leaves both sets; its
+ * alert, if still armed, is marked fired and its subscriber is due (NX: a claim in force stays).
+ * KEYS: checked prices, alerts due. ARGV: now (ms), batch, up and down trigger prefixes, the record
+ * prefix, then symbol and price in pairs. Returns {fired, symbols with more to fire}.
+ */
+const CHECK_SCRIPT = new LuaScript(`
+${LUA_ALERT_FIELDS}
+local now, batch, up, down, recs = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local fired, more = 0, 0
+for i = 6, #ARGV, 2 do
+  local s, p = ARGV[i], ARGV[i + 1]
+  local old = redis.call('HGET', KEYS[1], s)
+  if not old then
+    redis.call('HSET', KEYS[1], s, p)
+  elseif tonumber(old) ~= tonumber(p) then
+    local hits
+    if tonumber(p) > tonumber(old) then
+      hits = redis.call('ZRANGEBYSCORE', up .. s, '(' .. old, p, 'LIMIT', 0, batch)
+    else
+      hits = redis.call('ZRANGEBYSCORE', down .. s, p, '(' .. old, 'LIMIT', 0, batch)
+    end
+    for _, m in ipairs(hits) do
+      local bar = string.find(m, '|', 1, true)
+      local k, id = string.sub(m, 1, bar - 1), string.sub(m, bar + 1)
+      redis.call('ZREM', up .. s, m)
+      redis.call('ZREM', down .. s, m)
+      local rec, f = recs .. id, AL .. s .. ':' .. k
+      local v = redis.call('HGET', rec, f)
+      if v and alert_state(v) == 'armed' then
+        redis.call('HSET', rec, f, with_state(v, 'fired'))
+        redis.call('ZADD', KEYS[2], 'NX', now, id)
+        fired = fired + 1
+      end
+    end
+    if #hits < tonumber(batch) then redis.call('HSET', KEYS[1], s, p) else more = more + 1 end
+  end
+end
+return { fired, more }
+`);
+
+/*
+ * After a feed send carried fired alerts (or gave up on them): a move is armed again around the
+ * price its message carried, a price crossed is spent. Then the subscriber stays due only if an
+ * alert fired meanwhile. KEYS: record, alerts due. ARGV: now, id, up and down trigger prefixes,
+ * then symbol, kind and price in threes.
+ */
+const SETTLE_SCRIPT = new LuaScript(`
+${LUA_ALERT_FIELDS}
+local rec, id, up, down = KEYS[1], ARGV[2], ARGV[3], ARGV[4]
+for i = 5, #ARGV, 3 do
+  local s, k, price = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local f = AL .. s .. ':' .. k
+  local v = redis.call('HGET', rec, f)
+  if v and alert_state(v) == 'fired' then
+    if k == 'move' then
+      local u, pct = string.match(v, '^%a+|(%d)|([^|]*)|')
+      local p, q = tonumber(price), tonumber(pct) / 100
+      local m = k .. '|' .. id
+      redis.call('HSET', rec, f, 'armed|' .. u .. '|' .. pct .. '|' .. price)
+      redis.call('ZADD', up .. s, p * (1 + q), m)
+      redis.call('ZADD', down .. s, p * (1 - q), m)
+    else
+      redis.call('HSET', rec, f, with_state(v, 'spent'))
+    end
+  end
+end
+if has_fired(rec) then redis.call('ZADD', KEYS[2], ARGV[1], id) else redis.call('ZREM', KEYS[2], id) end
+return 1
+`);
+
+/** What an alert was set on: the rule, and the price now (a move's base; the reply's "now"). */
+export interface AlertSpec {
+  symbol: string;
+  kind: AlertKind;
+  level: number;
+  urgent: boolean;
+  price: number;
+}
+
+/** A fired alert as its feed send carried it: the price in its message. */
+export interface AlertSent {
+  symbol: string;
+  kind: AlertKind;
+  price: number;
+}
+
+/** A move's triggers around a price: the prices `pct` percent above and below. */
+export function moveTriggers(price: number, pct: number): { up: number; down: number } {
+  return { up: price * (1 + pct / 100), down: price * (1 - pct / 100) };
+}
+
+export class AlertStore {
+  readonly #redis: RedisClient;
+  readonly #keys: RedisKeys;
+
+  constructor(redis: RedisClient, keys: RedisKeys) {
+    this.#redis = redis;
+    this.#keys = keys;
+  }
+
+  /**
+   * Sets (or replaces) one alert, making the person active: an opt-in, as a ticker is. The symbol
+   * leaves their plain feed. Returns whether it was in it.
+   */
+  async set(channel: Channel, address: string, spec: AlertSpec, at = Date.now()): Promise<{ replacedFeed: boolean }> {
+    const id = subscriberId(channel, address);
+    const k = this.#keys;
+    const p = duePartition(id);
+    const triggers =
+      spec.kind === 'move' ? moveTriggers(spec.price, spec.level) : spec.kind === 'above' ? { up: spec.level, down: undefined } : { up: undefined, down: spec.level };
+    const value = encodeAlert({ state: 'armed', urgent: spec.urgent, level: spec.level, ...(spec.kind === 'move' ? { base: spec.price } : {}) });
+    const had = await SET_SCRIPT.run(
+      this.#redis,
+      [k.subscriber(id), k.partitionSubscribers(channel, p), k.partitionActive(channel, p), k.alertsChecked(channel, p)],
+      [
+        id,
+        at,
+        channel,
+        address,
+        k.dueFollowersPrefix(channel, p),
+        k.alertTriggersPrefix(channel, p, 'up'),
+        k.alertTriggersPrefix(channel, p, 'down'),
+        spec.symbol,
+        spec.kind,
+        value,
+        triggers.up ?? '',
+        triggers.down ?? '',
+        spec.price,
+      ],
+    );
+    return { replacedFeed: had === 1 };
+  }
+
+  /** Removes the alerts on these symbols (none named: every alert). Returns how many went. */
+  async remove(id: SubscriberId | string, symbols: readonly string[] = [], at = Date.now()): Promise<number> {
+    const { channel } = parseSubscriberId(id);
+    const p = duePartition(id);
+    const k = this.#keys;
+    return (await REMOVE_SCRIPT.run(this.#redis, [k.subscriber(id)], [id, at, k.alertTriggersPrefix(channel, p, 'up'), k.alertTriggersPrefix(channel, p, 'down'), ...symbols])) as number;
+  }
+
+  /** A subscriber's alerts, by symbol. */
+  async list(id: SubscriberId | string): Promise<Alert[]> {
+    return alertsOf(await this.#redis.hgetall(this.#keys.subscriber(id)));
+  }
+
+  /**
+   * Fires the alerts of a channel's partitions that the prices crossed since they were last
+   * checked: per partition, two range reads per symbol plus the work of each alert fired.
+   * Returns how many fired.
+   */
+  async check(channel: Channel, prices: ReadonlyMap<string, number>, now = Date.now()): Promise<number> {
+    if (prices.size === 0) return 0;
+    const pairs = [...prices].flatMap(([s, price]) => [s, String(price)]);
+    const k = this.#keys;
+    const counts = await Promise.all(
+      Array.from({ length: DUE_PARTITIONS }, async (_, p) => {
+        let fired = 0;
+        for (;;) {
+          const [n, more] = (await CHECK_SCRIPT.run(
+            this.#redis,
+            [k.alertsChecked(channel, p), k.alertsDue(channel, p)],
+            [now, CHECK_BATCH, k.alertTriggersPrefix(channel, p, 'up'), k.alertTriggersPrefix(channel, p, 'down'), k.subscriberPrefix(channel, p), ...pairs],
+          )) as [number, number];
+          fired += n;
+          if (more === 0) return fired;
+        }
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** The `need` subscribers of a channel whose alert fired longest ago (or whose claim ran out), across partitions. Takes nobody: `claim` does. */
+  async due(channel: Channel, need: number, now = Date.now()): Promise<string[]> {
+    if (need <= 0) return [];
+    const k = this.#keys;
+    const parts = await Promise.all(
+      Array.from({ length: DUE_PARTITIONS }, (_, p) => this.#redis.zrangebyscore(k.alertsDue(channel, p), '-inf', now, 'WITHSCORES', 'LIMIT', 0, need)),
+    );
+    const all: { id: string; score: number }[] = [];
+    for (const flat of parts) for (let i = 0; i + 1 < flat.length; i += 2) all.push({ id: flat[i]!, score: Number(flat[i + 1]) });
+    all.sort((a, b) => a.score - b.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return all.slice(0, need).map((c) => c.id);
+  }
+
+  /** Holds these subscribers out of `due` until `until` (their feed send settles them sooner); only those still due. */
+  async claim(ids: readonly string[], until: number): Promise<void> {
+    const byPartition = new Map<string, string[]>();
+    for (const id of ids) {
+      const key = this.#keys.alertsDue(parseSubscriberId(id).channel, duePartition(id));
+      byPartition.set(key, [...(byPartition.get(key) ?? []), id]);
+    }
+    await Promise.all([...byPartition].map(([key, group]) => this.#redis.zadd(key, 'XX', ...group.flatMap((id) => [until, id]))));
+  }
+
+  /** After their feed send: the fired alerts it carried (or gave up on) are armed again (a move) or spent; due again only if another fired meanwhile. */
+  async settle(id: string, sent: readonly AlertSent[], now = Date.now()): Promise<void> {
+    const { channel } = parseSubscriberId(id);
+    const p = duePartition(id);
+    const k = this.#keys;
+    await SETTLE_SCRIPT.run(
+      this.#redis,
+      [k.subscriber(id), k.alertsDue(channel, p)],
+      [now, id, k.alertTriggersPrefix(channel, p, 'up'), k.alertTriggersPrefix(channel, p, 'down'), ...sent.flatMap((a) => [a.symbol, a.kind, String(a.price)])],
+    );
+  }
+}
+
