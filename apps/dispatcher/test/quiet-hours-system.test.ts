@@ -174,3 +174,51 @@ describe('the zone of the quiet hours', () => {
     expect(await says('messenger', PSID, 'HELP')).toContain('Quiet 22:00-07:00 (Europe/Berlin). QUIET OFF ends them');
   });
 });
+
+describe('alerts in quiet hours', () => {
+  async function tickBoth(msft: number, googl: number): Promise<void> {
+    for (const [symbol, price] of [['MSFT', msft], ['GOOGL', googl]] as const) {
+      const q = await s.d.prices.set(symbol, price);
+      await s.d.queues.fanout.add('fanout', { symbol, version: q.version, tickedAt: Date.now() });
+    }
+  }
+
+  it('ALERT … NOW goes through them, alone: the plain feed stays held until they end', async () => {
+    const id = subscriberId('sms', PHONE);
+    await s.d.prices.set('GOOGL', 170);
+    await says('sms', PHONE, 'MSFT');
+    await says('sms', PHONE, 'QUIET 22-07');
+    expect(await says('sms', PHONE, 'ALERT GOOGL > 175 NOW')).toMatch(/^Alert set: one message when GOOGL reaches 175 \(now 170\.00\)\..* NOW: it comes in quiet hours too\./);
+    const before = (await shown('sms', PHONE)).length;
+
+    // 23:00 in London: GOOGL crosses 175 and MSFT moves; only the urgent crossing goes.
+    await tickBoth(413.55, 176);
+    await until('the urgent alert', async () => (await shown('sms', PHONE)).length === before + 1);
+    expect((await shown('sms', PHONE))[before]).toBe('GOOGL 176.00 ▲ crossed 175');
+    await until('the plain feed held until 07:00', async () => (await heldUntil('sms', id)) === MORNING());
+
+    // 07:00: the MSFT update, with its latest price; the spent alert does not come again.
+    setClock(MORNING() + 1000);
+    await s.d.refiller.wake();
+    await until('the update after the quiet hours', async () => (await shown('sms', PHONE)).length === before + 2);
+    expect((await shown('sms', PHONE))[before + 1]).toBe('MSFT 413.55 ▲ +1.20 (+0.29%)');
+  });
+
+  it('an alert without NOW waits with the feed, and comes in the first message after them', async () => {
+    await s.d.prices.set('GOOGL', 170);
+    await says('sms', PHONE, 'MSFT');
+    await says('sms', PHONE, 'QUIET 22-07');
+    await says('sms', PHONE, 'ALERT GOOGL > 175');
+    const before = (await shown('sms', PHONE)).length;
+
+    await tickBoth(413.55, 176);
+    await until('held until 07:00', async () => (await heldUntil('sms', subscriberId('sms', PHONE))) === MORNING());
+    await s.d.refiller.wake();
+    expect(await shown('sms', PHONE)).toHaveLength(before);
+
+    setClock(MORNING() + 1000);
+    await s.d.refiller.wake();
+    await until('the message after the quiet hours', async () => (await shown('sms', PHONE)).length === before + 1);
+    expect((await shown('sms', PHONE))[before]).toBe('GOOGL 176.00 ▲ crossed 175 · MSFT 413.55 ▲ +1.20 (+0.29%)');
+  });
+});
