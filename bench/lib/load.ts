@@ -51,6 +51,27 @@ export interface SeedOptions {
 }
 
 /**
+ * A batch's pipelines: one on one Redis; on a cluster, where a pipeline must stay in one slot, one
+ * per (channel, partition), the hash tag every write of a subscriber has.
+ */
+function slotPipelines(sys: BenchSystem) {
+  const single = sys.clustered ? undefined : sys.redis.pipeline();
+  const byTag = new Map<string, Pipeline>();
+  return {
+    pipelineOf(channel: Channel, partition: number): Pipeline {
+      if (single) return single;
+      const tag = `${channel}:${partition}`;
+      let p = byTag.get(tag);
+      if (!p) byTag.set(tag, (p = sys.redis.pipeline()));
+      return p;
+    },
+    exec() {
+      return Promise.all((single ? [single] : [...byTag.values()]).map((p) => p.exec()));
+    },
+  };
+}
+
+/**
  * Writes N active subscribers to one symbol (or to `symbolsOf(i)`), as SubscriptionStore.subscribe
  * and touch leave them (the subscriber's record with a field per symbol, their partition's all and active sets, and the due
  * index, which is also who follows what: each (channel, partition, symbol) sorted set scored by
@@ -70,15 +91,7 @@ export async function seedSubscribers(sys: BenchSystem, opts: SeedOptions): Prom
   const byChannel: Record<string, number> = {};
   const BATCH = 2000;
   for (let start = 0; start < opts.n; start += BATCH) {
-    const single = sys.clustered ? undefined : redis.pipeline();
-    const byTag = new Map<string, Pipeline>();
-    const pipelineOf = (channel: Channel, partition: number): Pipeline => {
-      if (single) return single;
-      const tag = `${channel}:${partition}`;
-      let p = byTag.get(tag);
-      if (!p) byTag.set(tag, (p = redis.pipeline()));
-      return p;
-    };
+    const { pipelineOf, exec } = slotPipelines(sys);
     for (let i = start; i < Math.min(opts.n, start + BATCH); i++) {
       const channel = channelAt(i, mix);
       // A UK mobile number (447 and nine digits), which the client's E.164 check accepts.
@@ -102,7 +115,7 @@ export async function seedSubscribers(sys: BenchSystem, opts: SeedOptions): Prom
       p.sadd(keys.partitionActive(channel, partition), id);
       for (const symbol of symbols) p.zadd(keys.dueFollowers(channel, partition, symbol), 'NX', now, id);
     }
-    const results = await Promise.all((single ? [single] : [...byTag.values()]).map((p) => p.exec()));
+    const results = await exec();
     const failed = results.flatMap((r) => r ?? []).find(([err]) => err);
     if (failed) throw failed[0]!;
   }
@@ -196,15 +209,7 @@ export async function seedAlerts(sys: BenchSystem, opts: SeedAlertsOptions): Pro
   const checked = new Set<string>();
   let first: string | undefined;
   for (let start = 0; start < opts.n; start += BATCH) {
-    const single = sys.clustered ? undefined : redis.pipeline();
-    const byTag = new Map<string, Pipeline>();
-    const pipelineOf = (channel: Channel, partition: number): Pipeline => {
-      if (single) return single;
-      const tag = `${channel}:${partition}`;
-      let p = byTag.get(tag);
-      if (!p) byTag.set(tag, (p = redis.pipeline()));
-      return p;
-    };
+    const { pipelineOf, exec } = slotPipelines(sys);
     for (let i = start; i < Math.min(opts.n, start + BATCH); i++) {
       const channel = channelAt(i, mix);
       const address = `447${String(opts.series).padStart(2, '0')}${String(i).padStart(7, '0')}`;
@@ -244,7 +249,7 @@ export async function seedAlerts(sys: BenchSystem, opts: SeedAlertsOptions): Pro
         p.hset(keys.alertsChecked(channel, partition), symbol, price);
       }
     }
-    const results = await Promise.all((single ? [single] : [...byTag.values()]).map((p) => p.exec()));
+    const results = await exec();
     const failed = results.flatMap((r) => r ?? []).find(([err]) => err);
     if (failed) throw failed[0]!;
   }

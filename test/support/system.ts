@@ -3,6 +3,7 @@ import { createQueues, type Channel, type Queues } from '@tickercast/shared';
 import { buildIngress } from '../../apps/ingress/src/app.ts';
 import type { ConversationEntry } from '../../apps/simulator/src/store.ts';
 import { testDispatcher, type TestDispatcher, type TestDispatcherOptions } from './dispatcher.ts';
+import { until } from './processes.ts';
 import type { TestRedis } from './redis.ts';
 import { startSimulator, type RunningSimulator } from './simulator.ts';
 
@@ -19,6 +20,10 @@ export interface TestSystem {
   text(channel: Channel, from: string, text: string): Promise<void>;
   /** What the phone shows: what reached it and what it sent. */
   conversation(channel: Channel, number: string): Promise<ConversationEntry[]>;
+  /** What the business sent to a phone, as it shows there, oldest first. */
+  shown(channel: Channel, number: string): Promise<string[]>;
+  /** The phone texts, and waits for the next message the business sends it: answers it. */
+  says(channel: Channel, number: string, text: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -29,7 +34,7 @@ export async function startSystem(t: TestRedis, opts: TestDispatcherOptions = {}
   const ingressUrl = await ingress.listen({ port: 0, host: '127.0.0.1' });
   const sim = await startSimulator(ingressUrl);
   const d = await testDispatcher(t, sim, opts);
-  return {
+  const system: TestSystem = {
     sim,
     ingress,
     d,
@@ -41,6 +46,14 @@ export async function startSystem(t: TestRedis, opts: TestDispatcherOptions = {}
       const res = await sim.app.inject({ method: 'GET', url: `/_sim/phones/${channel}/${number}` });
       return res.json<{ conversation: ConversationEntry[] }>().conversation;
     },
+    async shown(channel, number) {
+      return (await system.conversation(channel, number)).filter((e) => e.direction === 'out').map((e) => e.text);
+    },
+    async says(channel, number, text) {
+      const before = (await system.shown(channel, number)).length;
+      await system.text(channel, number, text);
+      return until(`the answer to ${text}`, async () => (await system.shown(channel, number))[before]);
+    },
     async close() {
       await d.close();
       await sim.close();
@@ -48,6 +61,7 @@ export async function startSystem(t: TestRedis, opts: TestDispatcherOptions = {}
       await queues.close();
     },
   };
+  return system;
 }
 
 /** The harness' polling wait, for the tests built on this system. */

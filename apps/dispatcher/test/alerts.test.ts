@@ -26,14 +26,9 @@ afterEach(async () => {
   await t.cleanup();
 });
 
-/** What the business sent to a phone, as it shows there. */
-const shown = async (channel: Channel, number: string) => (await s.conversation(channel, number)).filter((e) => e.direction === 'out').map((e) => e.text);
-/** The phone texts, and waits for the answer; returns it. */
-async function says(number: string, text: string): Promise<string> {
-  const before = (await shown('sms', number)).length;
-  await s.text('sms', number, text);
-  return until(`the answer to ${text}`, async () => (await shown('sms', number))[before]);
-}
+const shown = (channel: Channel, number: string) => s.shown(channel, number);
+/** An SMS phone texts, and waits for the answer; returns it. */
+const says = (number: string, text: string) => s.says('sms', number, text);
 const record = () => t.redis.hgetall(s.d.keys.subscriber(ID));
 
 /**

@@ -28,14 +28,8 @@ afterEach(async () => {
   await t.cleanup();
 });
 
-/** What the business sent to a phone, as it shows there. */
-const shown = async (channel: Channel, number: string) => (await s.conversation(channel, number)).filter((e) => e.direction === 'out').map((e) => e.text);
-/** The phone texts, and waits for the n-th message it is sent; answers it. */
-async function says(channel: Channel, number: string, text: string): Promise<string> {
-  const before = (await shown(channel, number)).length;
-  await s.text(channel, number, text);
-  return until(`the answer to ${text}`, async () => (await shown(channel, number))[before]);
-}
+const shown = (channel: Channel, number: string) => s.shown(channel, number);
+const says = (channel: Channel, number: string, text: string) => s.says(channel, number, text);
 const record = (id: string) => t.redis.hgetall(s.d.keys.subscriber(id));
 
 describe('FALLBACK SMS on WhatsApp', () => {

@@ -49,14 +49,8 @@ afterEach(async () => {
   await t.cleanup();
 });
 
-/** What the business sent to a phone, as it shows there. */
-const shown = async (channel: Channel, number: string) => (await s.conversation(channel, number)).filter((e) => e.direction === 'out').map((e) => e.text);
-/** The phone texts, and waits for the answer; returns it. */
-async function says(channel: Channel, number: string, text: string): Promise<string> {
-  const before = (await shown(channel, number)).length;
-  await s.text(channel, number, text);
-  return until(`the answer to ${text}`, async () => (await shown(channel, number))[before]);
-}
+const shown = (channel: Channel, number: string) => s.shown(channel, number);
+const says = (channel: Channel, number: string, text: string) => s.says(channel, number, text);
 const record = (id: string) => t.redis.hgetall(s.d.keys.subscriber(id));
 /** When the subscriber's hold in the due index ends, if they are held. */
 const heldUntil = async (channel: Channel, id: string) => {
@@ -220,5 +214,20 @@ describe('alerts in quiet hours', () => {
     await s.d.refiller.wake();
     await until('the message after the quiet hours', async () => (await shown('sms', PHONE)).length === before + 1);
     expect((await shown('sms', PHONE))[before]).toBe('GOOGL 176.00 ▲ crossed 175 · MSFT 413.55 ▲ +1.20 (+0.29%)');
+  });
+});
+
+describe('LIST', () => {
+  it('shows the tickers, the alerts, the fallback and the quiet hours together', async () => {
+    // Today, not the night ahead: WhatsApp's 24-hour window is open, so LIST goes as text.
+    setClock(Date.now());
+    await s.d.prices.set('GOOGL', 170);
+    await says('whatsapp', PHONE, 'MSFT');
+    await says('whatsapp', PHONE, 'FALLBACK SMS');
+    await says('whatsapp', PHONE, 'QUIET 22-07');
+    await says('whatsapp', PHONE, 'ALERT GOOGL > 175 NOW');
+    expect(await says('whatsapp', PHONE, 'LIST')).toBe(
+      `You follow 1:\nMSFT 412.35\nAlerts: GOOGL above 175 NOW.\nFallback: SMS to +${PHONE}.\nQuiet 22:00-07:00 (Europe/London).`,
+    );
   });
 });
