@@ -79,7 +79,7 @@ test(`a Redis Cluster primary (the queues' slot) SIGKILLed under ticks and sends
     ...[QUEUE.inbound, QUEUE.fanout, QUEUE.status, ...CHANNELS.map(sendQueueName)].map((q) => `{q:${q}}`),
     '{prices}',
     '{msgs}',
-    '{pacing}',
+    ...CHANNELS.map((c) => `{pacing:${c}}`),
     ...CHANNELS.flatMap((c) => [0, 1, 2, 3].map((p) => `{due:${c}:${p}}`)),
   ];
   const victimTags: string[] = [];

@@ -13,7 +13,8 @@ export interface KeyLayout {
   /**
    * On a Redis Cluster every queue has a hash tag of its own, so the queues spread over the
    * primaries; on one Redis they share `{q}`, as they always have (a queue's keys cannot move
-   * without its jobs).
+   * without its jobs). So does each channel's pacing (its send schedule and window, its reply
+   * schedules: a script per send), which on one Redis keeps the shared `{pacing}` and `{replies}`.
    */
   cluster?: boolean;
 }
@@ -23,6 +24,9 @@ export function redisKeys(namespace: string, layout: KeyLayout = {}) {
   /** The tag and prefix of a subscriber's (channel, partition). */
   const partition = (id: string) => `${namespace}:{due:${id.slice(0, id.indexOf(':'))}:${duePartition(id)}}`;
   const prices = `${namespace}:{prices}`;
+  /** A channel's send pacing (schedule, window, feed floor: the send window's script reads two of them at once) and its reply schedules. */
+  const pacing = (channel: string) => (layout.cluster ? `${namespace}:{pacing:${channel}}` : `${namespace}:{pacing}`);
+  const replies = (channel: string) => (layout.cluster ? `${namespace}:{replies:${channel}}` : `${namespace}:{replies}`);
   return {
     /** BullMQ's `prefix` option of a queue (each queue's keys in one slot, as BullMQ requires). */
     queuePrefix: (queue: string) => (layout.cluster ? `${namespace}:{q:${queue}}` : `${namespace}:{q}`),
@@ -119,15 +123,15 @@ export function redisKeys(namespace: string, layout: KeyLayout = {}) {
     pendingFallback: (id: SubscriberId | string) => `${namespace}:{signups}:pending-fallback:${id}`,
 
     /** String (ms, Redis time): the next free send slot of a channel (GCRA), see send-pacer.ts. */
-    sendPacing: (channel: string) => `${namespace}:{pacing}:send:${channel}`,
+    sendPacing: (channel: string) => `${pacing(channel)}:send:${channel}`,
     /** String (ms, Redis time) with a TTL: when a feed update last took a send slot on a channel, see feed-floor.ts. */
-    feedSentAt: (channel: string) => `${namespace}:{pacing}:feed-sent:${channel}`,
+    feedSentAt: (channel: string) => `${pacing(channel)}:feed-sent:${channel}`,
     /** Sorted set token -> latest possible arrival (ms, Redis time) of a channel's recent sends at the provider, see send-window.ts. */
-    sendWindow: (channel: string) => `${namespace}:{pacing}:window:${channel}`,
+    sendWindow: (channel: string) => `${pacing(channel)}:window:${channel}`,
     /** String (ms, Redis time): when the next reply on a channel may go without waiting (GCRA), see reply-pacer.ts. */
-    replyPacing: (channel: string) => `${namespace}:{replies}:pacing:${channel}`,
+    replyPacing: (channel: string) => `${replies(channel)}:pacing:${channel}`,
     /** String (ms, Redis time): when the next web-signup confirmation on a channel may go (GCRA, its own smaller share). */
-    signupPacing: (channel: string) => `${namespace}:{replies}:pacing-signups:${channel}`,
+    signupPacing: (channel: string) => `${replies(channel)}:pacing-signups:${channel}`,
 
     /** Hash metric name (with labels) -> counter value, summed over every dispatcher. */
     metricsCounters: `${namespace}:{metrics}:counters`,

@@ -72,6 +72,23 @@ describe('Redis key names', () => {
     expect(configuredKeys({ REDIS_NAMESPACE: 'tc' }).queuePrefix('fanout')).toBe('tc:{q}');
   });
 
+  it("each channel's pacing keys share a slot (the send window's script reads two); on a cluster each channel's is its own", () => {
+    const k = redisKeys('tc');
+    const c = redisKeys('tc', { cluster: true });
+    for (const keys of [k, c]) {
+      expect(slot(keys.sendWindow('sms'))).toBe(slot(keys.sendPacing('sms')));
+      expect(slot(keys.feedSentAt('sms'))).toBe(slot(keys.sendPacing('sms')));
+    }
+    // One Redis keeps {pacing} and {replies}, as it always had: a schedule never moves under running dispatchers.
+    expect(hashTag(k.sendPacing('sms'))).toBe('pacing');
+    expect(hashTag(k.replyPacing('whatsapp'))).toBe('replies');
+    expect(slot(k.sendPacing('sms'))).toBe(slot(k.sendPacing('whatsapp')));
+    // A cluster spreads the channels' schedules, which every send runs a script on.
+    expect(hashTag(c.sendPacing('sms'))).toBe('pacing:sms');
+    expect(hashTag(c.replyPacing('sms'))).toBe('replies:sms');
+    expect(new Set(['sms', 'whatsapp', 'messenger', 'viber_service'].map((ch) => slot(c.sendPacing(ch)))).size).toBe(4);
+  });
+
   it('every key starts with its namespace, so namespaces never share a key', () => {
     const a = redisKeys('alpha');
     const b = redisKeys('beta');
