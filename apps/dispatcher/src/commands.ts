@@ -26,6 +26,8 @@ export type Command =
   | { kind: 'bad-quiet'; problem: string }
   /** TZ Europe/London: the zone their quiet hours are kept in, as Intl spells it. */
   | { kind: 'time-zone'; zone: string }
+  /** TZ OFF: back to the zone their number suggests (UTC without one). */
+  | { kind: 'time-zone-off' }
   | { kind: 'bad-time-zone'; problem: string }
   | { kind: 'confirm' }
   | { kind: 'decline' }
@@ -151,6 +153,7 @@ export function parseCommand(text: string, offered: ReadonlySet<string>): Comman
   if (first === 'FALLBACK') return parseFallback(words.slice(1));
   if (first === 'QUIET') return parseQuiet(restAfterFirstWord(text));
   if (first === 'TZ' || first === 'TIMEZONE') {
+    if (words.length === 2 && words[1] === 'OFF') return { kind: 'time-zone-off' };
     const answer = resolveZone(restAfterFirstWord(text));
     return 'zone' in answer ? { kind: 'time-zone', zone: answer.zone } : { kind: 'bad-time-zone', problem: answer.problem };
   }

@@ -178,6 +178,15 @@ export function createInboundProcessor(deps: InboundDeps) {
         reply = texts.timeZoneSetText(command.zone, clockText(wallClock(Date.now(), command.zone).minute), (await store.get(id))?.quiet);
         break;
       }
+      case 'time-zone-off': {
+        // Back to what their number suggests, as a first QUIET would have it; UTC where it suggests none.
+        const guess = await zoneForAddress(message.channel, message.from);
+        if (guess) await store.setTimeZone(id, guess.zone, at);
+        else await store.clearTimeZone(id, at);
+        const quiet = (await store.get(id))?.quiet;
+        reply = guess ? texts.timeZoneFromNumberText(guess, clockText(wallClock(Date.now(), guess.zone).minute), quiet) : texts.timeZoneOffText(quiet);
+        break;
+      }
       case 'bad-time-zone':
         reply = texts.badTimeZoneText(command.problem);
         break;

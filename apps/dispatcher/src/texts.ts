@@ -189,6 +189,16 @@ export function timeZoneSetText(zone: string, localTime: string, quiet: QuietHou
   return `Time zone: ${zone} (it is ${localTime} there).${then}`;
 }
 
+/** TZ OFF, with a number that suggests a zone: that one again. */
+export function timeZoneFromNumberText(guess: ZoneGuess, localTime: string, quiet: QuietHours | undefined): string {
+  return `Time zone from your number (${guess.country}): ${guess.zone} (it is ${localTime} there).${quiet ? ` ${quietLine(quiet, guess.zone)}` : ''}`;
+}
+
+/** TZ OFF where no number suggests a zone (Messenger): UTC. */
+export function timeZoneOffText(quiet: QuietHours | undefined): string {
+  return `Time zone removed: ${quiet ? `${quietLine(quiet, undefined)} ` : ''}Times are UTC until you send your zone, e.g. TZ Europe/London.`;
+}
+
 export function badTimeZoneText(problem: string): string {
   return `Sorry, not understood: ${problem}. Send TZ and a zone, e.g. TZ Europe/London or TZ America/Chicago (or TZ Chicago). Nothing changed.`;
 }

@@ -242,6 +242,8 @@ describe('QUIET and TZ (issue 16: quiet hours)', () => {
 
   it.each<[string, Command]>([
     ['TZ Europe/London', { kind: 'time-zone', zone: 'Europe/London' }],
+    ['TZ OFF', { kind: 'time-zone-off' }],
+    ['timezone off', { kind: 'time-zone-off' }],
     ['tz europe/london', { kind: 'time-zone', zone: 'Europe/London' }],
     ['TZ America/Chicago', { kind: 'time-zone', zone: 'America/Chicago' }],
     ['TZ Chicago', { kind: 'time-zone', zone: 'America/Chicago' }],
@@ -268,7 +270,7 @@ describe('QUIET and TZ (issue 16: quiet hours)', () => {
       fc.property(fc.constantFrom('QUIET', 'quiet', 'TZ', 'timezone'), fc.array(fc.oneof(piece, fc.string({ maxLength: 20 })), { maxLength: 8 }), fc.constantFrom('', ' ', '-'), (word, pieces, glue) => {
         const command = parseCommand(`${word} ${pieces.join(glue)}`, offered);
         if (word.toUpperCase() === 'QUIET') expect(['quiet', 'quiet-off', 'bad-quiet']).toContain(command.kind);
-        else expect(['time-zone', 'bad-time-zone']).toContain(command.kind);
+        else expect(['time-zone', 'time-zone-off', 'bad-time-zone']).toContain(command.kind);
         if (command.kind === 'quiet') {
           for (const m of [command.startMin, command.endMin]) expect(Number.isInteger(m) && m >= 0 && m < 24 * 60).toBe(true);
           expect(command.startMin).not.toBe(command.endMin);

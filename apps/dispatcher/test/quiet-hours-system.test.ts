@@ -169,6 +169,32 @@ describe('the zone of the quiet hours', () => {
   });
 });
 
+describe('TZ OFF', () => {
+  // The real clock: Messenger answers only within 24 hours of the person's message, by the sends' clock too.
+  beforeEach(() => {
+    offset = 0;
+  });
+
+  it('goes back to the zone the number suggests, and the quiet hours follow it', async () => {
+    const id = subscriberId('sms', PHONE);
+    await says('sms', PHONE, 'MSFT');
+    await says('sms', PHONE, 'QUIET 22-07');
+    expect(await says('sms', PHONE, 'TZ America/Chicago')).toMatch(/^Time zone: America\/Chicago \(it is \d\d:\d\d there\)\. Quiet 22:00-07:00 \(America\/Chicago\)\.$/);
+    expect(await says('sms', PHONE, 'TZ OFF')).toMatch(/^Time zone from your number \(United Kingdom\): Europe\/London \(it is \d\d:\d\d there\)\. Quiet 22:00-07:00 \(Europe\/London\)\.$/);
+    expect((await record(id)).timeZone).toBe('Europe/London');
+  });
+
+  it('without a number to go by (Messenger), it is UTC again', async () => {
+    const id = subscriberId('messenger', PSID);
+    await says('messenger', PSID, 'MSFT');
+    await says('messenger', PSID, 'QUIET 22-07');
+    await says('messenger', PSID, 'TZ Europe/Berlin');
+    expect(await says('messenger', PSID, 'TZ OFF')).toBe('Time zone removed: Quiet 22:00-07:00 (UTC). Times are UTC until you send your zone, e.g. TZ Europe/London.');
+    expect(await record(id)).not.toHaveProperty('timeZone');
+    expect(await says('messenger', PSID, 'LIST')).toBe('You follow 1:\nMSFT 412.35\nQuiet 22:00-07:00 (UTC).');
+  });
+});
+
 describe('alerts in quiet hours', () => {
   async function tickBoth(msft: number, googl: number): Promise<void> {
     for (const [symbol, price] of [['MSFT', msft], ['GOOGL', googl]] as const) {

@@ -287,6 +287,13 @@ export class SubscriptionStore {
     await this.#endHold(tx, id, at).exec();
   }
 
+  /** Forgets the time zone they named (TZ OFF): their quiet hours are read in UTC until another is set. Ends a hold as setQuiet does. */
+  async clearTimeZone(id: SubscriberId | string, at = Date.now()): Promise<void> {
+    const key = this.#keys.subscriber(id);
+    const tx = this.#redis.multi().hdel(key, 'timeZone').hset(key, 'updatedAt', at);
+    await this.#endHold(tx, id, at).exec();
+  }
+
   /** Brings the end of the subscriber's hold in the due index forward to `at` (never later): the next refill frees them. */
   #endHold(tx: ReturnType<RedisClient['multi']>, id: SubscriberId | string, at: number): ReturnType<RedisClient['multi']> {
     const { channel } = parseSubscriberId(id);
