@@ -76,7 +76,7 @@ test(`a Redis Cluster primary (the queues' slot) SIGKILLed under ticks and sends
   expect(victim, 'the primary of the SMS queue\'s slot').toBeDefined();
   expect(replica, 'its replica').toBeDefined();
   const tags = [
-    ...[QUEUE.inbound, QUEUE.fanout, QUEUE.status, ...CHANNELS.map(sendQueueName)].map((q) => `{q:${q}}`),
+    ...[QUEUE.inbound, QUEUE.fanout, QUEUE.status, ...Object.values(s.queues.sendQueues).flatMap((qs) => qs.map((q) => q.name))].map((q) => `{q:${q}}`),
     '{prices}',
     '{msgs}',
     ...CHANNELS.map((c) => `{pacing:${c}}`),

@@ -19,7 +19,7 @@ import {
   type RedisClient,
   type RedisKeys,
 } from '@tickercast/shared';
-import { startLocalCluster, type LocalCluster, type LocalClusterOptions } from '../scripts/lib/local-cluster.ts';
+import { LOCAL_CLUSTER_SEND_PARTITIONS, startLocalCluster, type LocalCluster, type LocalClusterOptions } from '../scripts/lib/local-cluster.ts';
 import { freePort, spawnScript, until, type Spawned } from '../test/support/processes.ts';
 import { redisUrl, testNamespace } from '../test/support/redis.ts';
 
@@ -107,11 +107,15 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
   const keys = redisKeys(namespace, { cluster: Boolean(opts.cluster) });
   const url = opts.redisUrl ?? redisUrl();
   const cluster = opts.cluster ? await startLocalCluster(opts.cluster) : undefined;
-  const redisEnv: NodeJS.ProcessEnv = cluster ? { REDIS_URL: url, REDIS_CLUSTER_NODES: cluster.nodes.join(',') } : { REDIS_URL: url };
+  // On the cluster, each channel's sends over several queues, as npm start --cluster runs them.
+  const sendPartitions = cluster ? LOCAL_CLUSTER_SEND_PARTITIONS : 1;
+  const redisEnv: NodeJS.ProcessEnv = cluster
+    ? { REDIS_URL: url, REDIS_CLUSTER_NODES: cluster.nodes.join(','), SEND_PARTITIONS: String(sendPartitions) }
+    : { REDIS_URL: url };
   const redis = connectRedis(loadConfig(redisEnv));
   // It reconnects by itself (the Redis-restart scenario); without a listener ioredis prints each failed attempt.
   redis.on('error', () => undefined);
-  const queues = createQueues(redis, keys);
+  const queues = createQueues(redis, keys, { sendPartitions });
   for (const q of queues.all()) q.on('error', () => undefined);
   const [port, simPort] = [await freePort(), await freePort()];
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -198,7 +202,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     },
     async sendCounts() {
       const sum: Record<string, number> = {};
-      for (const q of Object.values(queues.send)) {
+      for (const q of Object.values(queues.sendQueues).flat()) {
         const c = await q.getJobCounts(...STATES);
         for (const [k, v] of Object.entries(c)) sum[k] = (sum[k] ?? 0) + v;
       }
