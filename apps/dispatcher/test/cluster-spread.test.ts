@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Cluster } from 'ioredis';
-import { CHANNELS, createQueues, SubscriptionStore } from '@tickercast/shared';
+import { CHANNELS, createQueues, DeliveryLog, SubscriptionStore } from '@tickercast/shared';
 import { onCluster, testRedis } from '../../../test/support/redis.ts';
 
 /*
@@ -41,6 +41,29 @@ describe.runIf(onCluster())('on a Redis Cluster', () => {
     expect(counts.reduce((n, c) => n + c.records, 0)).toBe(200);
     // Every record reads back through the cluster connection.
     expect((await store.countByChannel()).sms).toBe(50);
+  });
+
+  it('the message log lands on every primary, and reads back whole: records, histories, counts', async () => {
+    const log = new DeliveryLog(t.redis, t.keys);
+    const subscriber = 'sms:447700900123';
+    for (let i = 0; i < 60; i++) await log.recordSent({ messageUuid: `uuid-${i}`, subscriberId: subscriber, channel: 'sms', text: `m${i}` });
+    await Promise.all(Array.from({ length: 60 }, (_, i) => log.applyStatus({ channel: 'sms', messageId: `uuid-${i}`, status: 'delivered', timestamp: new Date().toISOString() })));
+    const cluster = t.redis as Cluster;
+    const perPrimary: number[] = [];
+    for (const node of cluster.nodes('master')) {
+      let n = 0;
+      let cursor = '0';
+      do {
+        const [next, found] = await node.scan(cursor, 'MATCH', `${t.namespace}:{msgs:*}:msg:*`, 'COUNT', 1000);
+        cursor = next;
+        n += found.length;
+      } while (cursor !== '0');
+      perPrimary.push(n);
+    }
+    expect(perPrimary.reduce((a, b) => a + b, 0)).toBe(60);
+    for (const n of perPrimary) expect(n, JSON.stringify(perPrimary)).toBeGreaterThan(0);
+    expect((await log.history(subscriber)).map((m) => m.text).slice(0, 3)).toEqual(['m59', 'm58', 'm57']);
+    expect(await log.counts()).toEqual({ 'sms:accepted': 60, 'sms:delivered': 60 });
   });
 
   it("each queue has a tag of its own, and the queues land on every primary; so do one channel's send partitions", async () => {

@@ -14,10 +14,14 @@ export interface KeyLayout {
    * On a Redis Cluster every queue has a hash tag of its own, so the queues spread over the
    * primaries; on one Redis they share `{q}`, as they always have (a queue's keys cannot move
    * without its jobs). So does each channel's pacing (its send schedule and window, its reply
-   * schedules: a script per send), which on one Redis keeps the shared `{pacing}` and `{replies}`.
+   * schedules: a script per send), which on one Redis keeps the shared `{pacing}` and `{replies}`,
+   * and the message log, which on one Redis keeps `{msgs}`.
    */
   cluster?: boolean;
 }
+
+/** The message log's shards on a cluster (each a hash tag of its own). */
+export const MESSAGE_LOG_SHARDS = 16;
 
 export function redisKeys(namespace: string, layout: KeyLayout = {}) {
   const subs = `${namespace}:{subs}`;
@@ -27,6 +31,12 @@ export function redisKeys(namespace: string, layout: KeyLayout = {}) {
   /** A channel's send pacing (schedule, window, feed floor: the send window's script reads two of them at once) and its reply schedules. */
   const pacing = (channel: string) => (layout.cluster ? `${namespace}:{pacing:${channel}}` : `${namespace}:{pacing}`);
   const replies = (channel: string) => (layout.cluster ? `${namespace}:{replies:${channel}}` : `${namespace}:{replies}`);
+  /**
+   * The message log's tag for a key named by `id` (a message's uuid, a subscriber id, a workflow's
+   * id): one `{msgs}` on one Redis, as it always was; on a cluster one of MESSAGE_LOG_SHARDS, by a
+   * hash of the id, so that every message sent (a script each) does not land on one primary.
+   */
+  const msgs = (id: string) => (layout.cluster ? `${namespace}:{msgs:${duePartition(id, MESSAGE_LOG_SHARDS)}}` : `${namespace}:{msgs}`);
   return {
     /** BullMQ's `prefix` option of a queue (each queue's keys in one slot, as BullMQ requires). */
     queuePrefix: (queue: string) => (layout.cluster ? `${namespace}:{q:${queue}}` : `${namespace}:{q}`),
@@ -102,13 +112,19 @@ export function redisKeys(namespace: string, layout: KeyLayout = {}) {
     smsConcatJoined: (from: string, ref: string) => `${namespace}:{concat}:joined:${from}:${ref}`,
 
     /** Hash per sent message (by provider uuid): subscriber, channel, text, state, times, error. */
-    message: (uuid: string) => `${namespace}:{msgs}:msg:${uuid}`,
+    message: (uuid: string) => `${msgs(uuid)}:msg:${uuid}`,
     /** List of a subscriber's recent message uuids, newest first, bounded. */
-    messageHistory: (id: SubscriberId | string) => `${namespace}:{msgs}:history:${id}`,
+    messageHistory: (id: SubscriberId | string) => `${msgs(id)}:history:${id}`,
     /** String with the message's TTL: the uuid of the message a failover workflow began with (its later legs have uuids of their own). */
-    workflow: (workflowId: string) => `${namespace}:{msgs}:workflow:${workflowId}`,
-    /** Hash `channel:state` -> how many messages reached that state. */
+    workflow: (workflowId: string) => `${msgs(workflowId)}:workflow:${workflowId}`,
+    /** Hash `channel:state` -> how many messages reached that state (on one Redis; see deliveryCountsOf). */
     deliveryCounts: `${namespace}:{msgs}:counts`,
+    /** The counts a message's statuses are counted in: beside its record, in its slot (on a cluster, one hash per shard). */
+    deliveryCountsOf: (uuid: string) => (layout.cluster ? `${msgs(uuid)}:counts` : `${namespace}:{msgs}:counts`),
+    /** Every hash of counts, summed when read. */
+    deliveryCountKeys: layout.cluster
+      ? Array.from({ length: MESSAGE_LOG_SHARDS }, (_, shard) => `${namespace}:{msgs:${shard}}:counts`)
+      : [`${namespace}:{msgs}:counts`],
 
     /** String with a TTL just over the signature age window: a webhook's JWT `jti` or SMS `nonce` already seen (replay guard). */
     webhookReplay: (scheme: 'jti' | 'nonce', value: string) => `${namespace}:{replay}:${scheme}:${value}`,

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { configuredKeys, duePartition, parseSubscriberKey, redisKeys, subscriberId, SubscriptionStore } from '@tickercast/shared';
+import { configuredKeys, duePartition, MESSAGE_LOG_SHARDS, parseSubscriberKey, redisKeys, subscriberId, SubscriptionStore } from '@tickercast/shared';
 import { testRedis } from '../../../test/support/redis.ts';
 
 /** The part of a key Redis Cluster hashes: the text inside the first `{…}`, when not empty. */
@@ -87,6 +87,19 @@ describe('Redis key names', () => {
     expect(hashTag(c.sendPacing('sms'))).toBe('pacing:sms');
     expect(hashTag(c.replyPacing('sms'))).toBe('replies:sms');
     expect(new Set(['sms', 'whatsapp', 'messenger', 'viber_service'].map((ch) => slot(c.sendPacing(ch)))).size).toBe(4);
+  });
+
+  it('the message log keeps {msgs} on one Redis; on a cluster a message, its counts and its workflow are sharded, each record beside its counts', () => {
+    const k = redisKeys('tc');
+    const c = redisKeys('tc', { cluster: true });
+    expect(hashTag(k.message('u-1'))).toBe('msgs');
+    expect(k.deliveryCountsOf('u-1')).toBe(k.deliveryCounts);
+    expect(k.deliveryCountKeys).toEqual([k.deliveryCounts]);
+    const uuids = Array.from({ length: 50 }, (_, i) => `uuid-${i}`);
+    for (const u of uuids) expect(slot(c.deliveryCountsOf(u))).toBe(slot(c.message(u)));
+    expect(new Set(uuids.map((u) => hashTag(c.message(u)))).size).toBeGreaterThan(8);
+    expect(c.deliveryCountKeys).toHaveLength(MESSAGE_LOG_SHARDS);
+    expect(new Set(c.deliveryCountKeys)).toContain(c.deliveryCountsOf('uuid-7'));
   });
 
   it('every key starts with its namespace, so namespaces never share a key', () => {

@@ -49,19 +49,23 @@ return 1
 `);
 
 /*
- * A message the provider accepted: its record, its place in the subscriber's history, the count.
- * One script instead of a MULTI of six commands: this runs once per message sent. ARGV[9] '1':
+ * A message the provider accepted: its record and the count, in the message's slot. ARGV[6] '1':
  * only if the message has no record yet (a failover leg, which each of its statuses may be the
  * first to record): returns 0 then, and records nothing, so two at once count it once.
  */
 const SENT_SCRIPT = new LuaScript(`
-if ARGV[9] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if ARGV[6] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'subscriberId', ARGV[1], 'channel', ARGV[2], 'text', ARGV[3], 'state', 'accepted', 'rank', ARGV[4], 'sentAt', ARGV[5], 'updatedAt', ARGV[5])
-redis.call('EXPIRE', KEYS[1], ARGV[6])
-redis.call('LPUSH', KEYS[2], ARGV[7])
-redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[8]) - 1)
-redis.call('EXPIRE', KEYS[2], ARGV[6])
-redis.call('HINCRBY', KEYS[3], ARGV[2] .. ':accepted', 1)
+redis.call('EXPIRE', KEYS[1], ARGV[7])
+redis.call('HINCRBY', KEYS[2], ARGV[2] .. ':accepted', 1)
+return 1
+`);
+
+/* The message's place in its subscriber's history (the subscriber's slot: on a cluster, not the message's). */
+const HISTORY_SCRIPT = new LuaScript(`
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1
 `);
 
@@ -81,15 +85,27 @@ export class DeliveryLog {
     if (m.workflowId) await this.#redis.set(this.#keys.workflow(m.workflowId), m.messageUuid, 'EX', TTL_S);
   }
 
-  /** Records the message unless it has a record already (`onlyIfNew`); true when this call recorded it. */
+  /**
+   * Records the message unless it has a record already (`onlyIfNew`); true when this call recorded
+   * it. The record and its history entry are two slots on a cluster: a crash between them leaves
+   * the message out of the history (which only shows recent messages), never recorded twice.
+   */
   async #recordSent(m: { messageUuid: string; subscriberId: SubscriberId | string; channel: Channel; text: string; at?: number }, onlyIfNew: boolean): Promise<boolean> {
     const k = this.#keys;
-    const recorded = await SENT_SCRIPT.run(
+    const record = SENT_SCRIPT.run(
       this.#redis,
-      [k.message(m.messageUuid), k.messageHistory(m.subscriberId), k.deliveryCounts],
-      [m.subscriberId, m.channel, m.text, RANK.accepted, m.at ?? Date.now(), TTL_S, m.messageUuid, HISTORY, onlyIfNew ? '1' : '0'],
+      [k.message(m.messageUuid), k.deliveryCountsOf(m.messageUuid)],
+      [m.subscriberId, m.channel, m.text, RANK.accepted, m.at ?? Date.now(), onlyIfNew ? '1' : '0', TTL_S],
     );
-    return recorded === 1;
+    const history = () => HISTORY_SCRIPT.run(this.#redis, [k.messageHistory(m.subscriberId)], [m.messageUuid, HISTORY, TTL_S]);
+    if (onlyIfNew) {
+      if ((await record) !== 1) return false;
+      await history();
+      return true;
+    }
+    // Side by side: a message sent is always new (its uuid is the provider's answer).
+    await Promise.all([record, history()]);
+    return true;
   }
 
   /**
@@ -111,7 +127,7 @@ export class DeliveryLog {
   async applyStatus(update: StatusUpdate, at = Date.now()): Promise<boolean> {
     const applied = await STATUS_SCRIPT.run(
       this.#redis,
-      [this.#keys.message(update.messageId), this.#keys.deliveryCounts],
+      [this.#keys.message(update.messageId), this.#keys.deliveryCountsOf(update.messageId)],
       [update.status, RANK[update.status], at, update.error ? [update.error.code, update.error.reason].filter(Boolean).join(' ') : '', update.channel],
     );
     return applied === 1;
@@ -146,7 +162,10 @@ export class DeliveryLog {
 
   /** `channel:state` -> count. */
   async counts(): Promise<Record<string, number>> {
-    const h = await this.#redis.hgetall(this.#keys.deliveryCounts);
-    return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Number(v)]));
+    const out: Record<string, number> = {};
+    for (const h of await Promise.all(this.#keys.deliveryCountKeys.map((key) => this.#redis.hgetall(key)))) {
+      for (const [k, v] of Object.entries(h)) out[k] = (out[k] ?? 0) + Number(v);
+    }
+    return out;
   }
 }
