@@ -11,7 +11,7 @@
  * replica's promotion, → the first send after it, → everyone on the final price; duplicates.
  */
 import { afterAll, expect, test } from 'vitest';
-import { duePartition, QUEUE, sendQueueName, type Channel } from '@tickercast/shared';
+import { duePartition, MESSAGE_LOG_SHARDS, QUEUE, sendQueueName, type Channel } from '@tickercast/shared';
 import { until } from '../test/support/processes.ts';
 import { QUICK, report, seedSubscribers, sleep, startSystem, type SimMessage, type System } from './support.ts';
 
@@ -78,7 +78,7 @@ test(`a Redis Cluster primary (the queues' slot) SIGKILLed under ticks and sends
   const tags = [
     ...[QUEUE.inbound, QUEUE.fanout, QUEUE.status, ...Object.values(s.queues.sendQueues).flatMap((qs) => qs.map((q) => q.name))].map((q) => `{q:${q}}`),
     '{prices}',
-    '{msgs}',
+    ...Array.from({ length: MESSAGE_LOG_SHARDS }, (_, n) => `{msgs:${n}}`),
     ...CHANNELS.map((c) => `{pacing:${c}}`),
     ...CHANNELS.flatMap((c) => [0, 1, 2, 3].map((p) => `{due:${c}:${p}}`)),
   ];
