@@ -64,8 +64,11 @@ describe('SEND_PARTITIONS', () => {
     await until('everyone got the price', () => [...lastPrices().values()].filter((text) => text.startsWith('MSFT 412.35')).length === N);
 
     // Each subscriber's feed send ran in the partition sendPartition names, and every partition had some.
-    const byPartition = await Promise.all(d.queues.sendQueues.sms.map(async (q) => (await q.getCompleted()).map((j) => j.data.subscriberId)));
-    expect(byPartition.flat().sort()).toEqual([...ids].sort());
+    // (A job is completed a moment after its message is accepted: its bookkeeping comes after.)
+    const completed = () => Promise.all(d.queues.sendQueues.sms.map(async (q) => (await q.getCompleted()).map((j) => j.data.subscriberId)));
+    await until('every send job completed', async () => new Set((await completed()).flat()).size === N);
+    const byPartition = await completed();
+    expect(new Set(byPartition.flat())).toEqual(new Set(ids));
     byPartition.forEach((members, p) => {
       expect(members.length, `partition ${p}`).toBeGreaterThan(0);
       for (const id of members) expect(sendPartition(id, PARTITIONS)).toBe(p);
@@ -76,8 +79,9 @@ describe('SEND_PARTITIONS', () => {
     const m = { channel: 'sms' as const, from: number(7), to: '447700900000', text: 'LIST', messageId: 'm-list-7', receivedAt: new Date().toISOString() };
     await d.queues.inbound.add('inbound', m, { jobId: inboundJobId(m) });
     await until('the LIST answer', () => sim.store.messages({ channel: 'sms', to: number(7) }).some((m) => m.display.startsWith('You follow 1')));
-    const replies = await d.queues.sendFor(someone).getCompleted();
-    expect(replies.some((j) => j.data.kind === 'reply' && j.data.subscriberId === someone)).toBe(true);
+    await until('the reply job completed in their partition', async () =>
+      (await d.queues.sendFor(someone).getCompleted()).some((j) => j.data.kind === 'reply' && j.data.subscriberId === someone),
+    );
     expect(d.queues.sendFor(someone).name).toBe(sendQueueName('sms', sendPartition(someone, PARTITIONS)));
   });
 
