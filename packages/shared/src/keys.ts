@@ -25,8 +25,10 @@ export const MESSAGE_LOG_SHARDS = 16;
 
 export function redisKeys(namespace: string, layout: KeyLayout = {}) {
   const subs = `${namespace}:{subs}`;
-  /** The tag and prefix of a subscriber's (channel, partition). */
-  const partition = (id: string) => `${namespace}:{due:${id.slice(0, id.indexOf(':'))}:${duePartition(id)}}`;
+  /** The tag and prefix of a (channel, partition): everything of its subscribers lives under it. */
+  const due = (channel: string, p: number) => `${namespace}:{due:${channel}:${p}}`;
+  /** The same, of a subscriber's own (channel, partition). */
+  const partition = (id: string) => due(id.slice(0, id.indexOf(':')), duePartition(id));
   const prices = `${namespace}:{prices}`;
   /** A channel's send pacing (schedule, window, feed floor: the send window's script reads two of them at once) and its reply schedules. */
   const pacing = (channel: string) => (layout.cluster ? `${namespace}:{pacing:${channel}}` : `${namespace}:{pacing}`);
@@ -49,9 +51,9 @@ export function redisKeys(namespace: string, layout: KeyLayout = {}) {
      */
     subscriber: (id: SubscriberId | string) => `${partition(id)}:sub:${id}`,
     /** Set of the ids of every subscriber ever seen in a (channel, partition). */
-    partitionSubscribers: (channel: string, p: number) => `${namespace}:{due:${channel}:${p}}:all`,
+    partitionSubscribers: (channel: string, p: number) => `${due(channel, p)}:all`,
     /** Set of the opted-in subscribers (subscribed, not stopped) of a (channel, partition): what the dashboard counts. */
-    partitionActive: (channel: string, p: number) => `${namespace}:{due:${channel}:${p}}:active`,
+    partitionActive: (channel: string, p: number) => `${due(channel, p)}:active`,
     /** SCAN pattern of every subscriber record, in whichever partition (a changed partition count leaves some where they no longer belong). */
     subscriberPattern: `${namespace}:{due:*}:sub:*`,
 
@@ -73,13 +75,13 @@ export function redisKeys(namespace: string, layout: KeyLayout = {}) {
      * (stores/due-index.ts). Each (channel, partition) has its own hash tag, so the index shards
      * on Redis Cluster.
      */
-    dueFollowers: (channel: string, partition: number, symbol: string) => `${namespace}:{due:${channel}:${partition}}:sym:${symbol}`,
+    dueFollowers: (channel: string, partition: number, symbol: string) => `${due(channel, partition)}:sym:${symbol}`,
     /** The same key before the symbol, for scripts that build it per symbol. */
-    dueFollowersPrefix: (channel: string, partition: number) => `${namespace}:{due:${channel}:${partition}}:sym:`,
+    dueFollowersPrefix: (channel: string, partition: number) => `${due(channel, partition)}:sym:`,
     /** Sorted set subscriber id -> when their hold ends (their feed send settles it, their EVERY interval or quiet hours end), for the held ones of a (channel, partition). */
-    dueHeld: (channel: string, partition: number) => `${namespace}:{due:${channel}:${partition}}:held`,
+    dueHeld: (channel: string, partition: number) => `${due(channel, partition)}:held`,
     /** A (channel, partition)'s record key before the id, for scripts that reach the records of the alerts that fired (keys.subscriber). */
-    subscriberPrefix: (channel: string, partition: number) => `${namespace}:{due:${channel}:${partition}}:sub:`,
+    subscriberPrefix: (channel: string, partition: number) => `${due(channel, partition)}:sub:`,
 
     /**
      * Sorted sets per (channel, partition) and symbol: the alerts' triggers (stores/alerts.ts),
@@ -87,16 +89,16 @@ export function redisKeys(namespace: string, layout: KeyLayout = {}) {
      * rises to the score or past it, `down` when it falls to it or below. A tick reads only the
      * range between the price checked last and the new one: what fires, not what is held.
      */
-    alertTriggers: (channel: string, partition: number, direction: 'up' | 'down', symbol: string) => `${namespace}:{due:${channel}:${partition}}:alert-${direction}:${symbol}`,
+    alertTriggers: (channel: string, partition: number, direction: 'up' | 'down', symbol: string) => `${due(channel, partition)}:alert-${direction}:${symbol}`,
     /** The same key before the symbol, for scripts that build it per symbol. */
-    alertTriggersPrefix: (channel: string, partition: number, direction: 'up' | 'down') => `${namespace}:{due:${channel}:${partition}}:alert-${direction}:`,
+    alertTriggersPrefix: (channel: string, partition: number, direction: 'up' | 'down') => `${due(channel, partition)}:alert-${direction}:`,
     /**
      * Sorted set subscriber id -> when their fired alert may be taken (ms): when it fired, or, once
      * the refill queued their send, when that claim runs out. The refill reads it before the due index.
      */
-    alertsDue: (channel: string, partition: number) => `${namespace}:{due:${channel}:${partition}}:alerts-due`,
+    alertsDue: (channel: string, partition: number) => `${due(channel, partition)}:alerts-due`,
     /** Hash symbol -> the price the triggers of a (channel, partition) were last checked against: the low end of the next range. */
-    alertsChecked: (channel: string, partition: number) => `${namespace}:{due:${channel}:${partition}}:alerts-checked`,
+    alertsChecked: (channel: string, partition: number) => `${due(channel, partition)}:alerts-checked`,
     /** String: the layout the subscriptions are in (SUBSCRIPTIONS_LAYOUT); a dispatcher that finds another one moves them at start. */
     subscriptionsLayout: `${namespace}:{due}:layout`,
     /** String with a TTL: the one dispatcher moving the subscriptions to this layout. */
@@ -117,10 +119,8 @@ export function redisKeys(namespace: string, layout: KeyLayout = {}) {
     messageHistory: (id: SubscriberId | string) => `${msgs(id)}:history:${id}`,
     /** String with the message's TTL: the uuid of the message a failover workflow began with (its later legs have uuids of their own). */
     workflow: (workflowId: string) => `${msgs(workflowId)}:workflow:${workflowId}`,
-    /** Hash `channel:state` -> how many messages reached that state (on one Redis; see deliveryCountsOf). */
-    deliveryCounts: `${namespace}:{msgs}:counts`,
-    /** The counts a message's statuses are counted in: beside its record, in its slot (on a cluster, one hash per shard). */
-    deliveryCountsOf: (uuid: string) => (layout.cluster ? `${msgs(uuid)}:counts` : `${namespace}:{msgs}:counts`),
+    /** Hash `channel:state` -> how many messages reached that state, beside the message's record (on a cluster, one per shard). */
+    deliveryCountsOf: (uuid: string) => `${msgs(uuid)}:counts`,
     /** Every hash of counts, summed when read. */
     deliveryCountKeys: layout.cluster
       ? Array.from({ length: MESSAGE_LOG_SHARDS }, (_, shard) => `${namespace}:{msgs:${shard}}:counts`)

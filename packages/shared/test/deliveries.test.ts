@@ -15,7 +15,7 @@ describe('DeliveryLog', () => {
     for (const l of legs) expect(l?.first).toMatchObject({ messageUuid: 'first-1', subscriberId: 'whatsapp:447700900123' });
     expect(await log.get('leg-1')).toMatchObject({ subscriberId: 'whatsapp:447700900123', channel: 'sms', text: 'MSFT 412.35', state: 'accepted' });
     expect((await log.history('whatsapp:447700900123')).map((m) => m.messageUuid)).toEqual(['leg-1', 'first-1']);
-    expect(await t.redis.hget(t.keys.deliveryCounts, 'sms:accepted')).toBe('1');
+    expect(await t.redis.hget(t.keys.deliveryCountsOf('leg-1'), 'sms:accepted')).toBe('1');
     // A workflow that is not ours records nothing.
     expect(await log.failoverLeg('wf-unknown', 'leg-2', 'sms')).toBeUndefined();
     expect(await log.get('leg-2')).toBeUndefined();

@@ -93,8 +93,8 @@ describe('Redis key names', () => {
     const k = redisKeys('tc');
     const c = redisKeys('tc', { cluster: true });
     expect(hashTag(k.message('u-1'))).toBe('msgs');
-    expect(k.deliveryCountsOf('u-1')).toBe(k.deliveryCounts);
-    expect(k.deliveryCountKeys).toEqual([k.deliveryCounts]);
+    expect(k.deliveryCountsOf('u-1')).toBe('tc:{msgs}:counts');
+    expect(k.deliveryCountKeys).toEqual(['tc:{msgs}:counts']);
     const uuids = Array.from({ length: 50 }, (_, i) => `uuid-${i}`);
     for (const u of uuids) expect(slot(c.deliveryCountsOf(u))).toBe(slot(c.message(u)));
     expect(new Set(uuids.map((u) => hashTag(c.message(u)))).size).toBeGreaterThan(8);
@@ -114,7 +114,7 @@ describe('Redis key names', () => {
       k.legacy.all,
       k.dueFollowers('sms', 0, 'MSFT'),
       k.smsConcatParts('447700900123', '7'),
-      k.deliveryCounts,
+      k.deliveryCountsOf('u-1'),
       k.prices,
       k.priceVersions,
       k.tickClaim(1),
