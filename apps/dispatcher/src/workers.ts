@@ -113,7 +113,7 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
     new Worker(QUEUE.status, async (job: Job) => deps.status(jobData(statusUpdateSchema, job)), { ...base(QUEUE.status), concurrency }),
   );
 
-  const partitions = Math.max(1, deps.sendPartitions);
+  const partitions = deps.sendPartitions;
   for (const channel of CHANNELS) {
     const breaker = new ProviderBreaker();
     let openSince = 0;

@@ -133,12 +133,11 @@ export class RollingWindowLimiter {
    * `maxPerSecond`.
    */
   count(channel: ApiChannel, now: number): void {
-    const lane = this.#lanes.get(channel)!;
-    evict(lane, now);
-    record(lane, now);
-    const all = this.#lanes.get('all')!;
-    evict(all, now);
-    record(all, now);
+    for (const key of [channel, 'all'] as const) {
+      const lane = this.#lanes.get(key)!;
+      evict(lane, now);
+      record(lane, now);
+    }
   }
 
   stats(): Record<LimitKey, LaneStats> {

@@ -81,8 +81,7 @@ export class DeliveryLog {
 
   /** `workflowId`: the message went with a failover; its later legs are known by it (failoverLeg). */
   async recordSent(m: { messageUuid: string; subscriberId: SubscriberId | string; channel: Channel; text: string; at?: number; workflowId?: string | undefined }): Promise<void> {
-    await this.#recordSent(m, false);
-    if (m.workflowId) await this.#redis.set(this.#keys.workflow(m.workflowId), m.messageUuid, 'EX', TTL_S);
+    await Promise.all([this.#recordSent(m, false), m.workflowId ? this.#redis.set(this.#keys.workflow(m.workflowId), m.messageUuid, 'EX', TTL_S) : undefined]);
   }
 
   /**
