@@ -1,6 +1,6 @@
 import type { Worker } from 'bullmq';
 import { MessagesClient, type MessagesClientOptions } from '@tickercast/messages-client';
-import { createLogger, loadConfig, type Channel, type Config, type MetricsRecorder } from '@tickercast/shared';
+import { createLogger, fanoutJobId, loadConfig, type Channel, type Config, type MetricsRecorder, type PriceCache, type Queues } from '@tickercast/shared';
 import { buildDispatcher, type Dispatcher, type DispatcherDeps } from '../../apps/dispatcher/src/dispatcher.ts';
 import { redisEnv, type TestRedis } from './redis.ts';
 import type { RunningSimulator } from './simulator.ts';
@@ -99,4 +99,10 @@ export async function testDispatcher(
     },
   };
   return d;
+}
+
+/** A tick as the ticker makes one: the symbol's new price, then its fan-out job (which wakes the refill). */
+export async function tick(d: { prices: PriceCache; queues: Queues }, symbol: string, price: number): Promise<void> {
+  const q = await d.prices.set(symbol, price);
+  await d.queues.fanout.add('fanout', { symbol, version: q.version, tickedAt: Date.now() }, { jobId: fanoutJobId(q) });
 }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { duePartition, subscriberId, type Channel } from '@tickercast/shared';
 import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
+import { tick as tickSymbol } from '../../../test/support/dispatcher.ts';
 import { startSystem, until, type TestSystem } from '../../../test/support/system.ts';
 
 /*
@@ -36,8 +37,7 @@ const record = () => t.redis.hgetall(s.d.keys.subscriber(ID));
  * against the new price, nothing is due or queued, and every message that went is on the phone.
  */
 async function tick(price: number, symbol = 'MSFT'): Promise<void> {
-  const q = await s.d.prices.set(symbol, price);
-  await s.d.queues.fanout.add('fanout', { symbol, version: q.version, tickedAt: Date.now() });
+  await tickSymbol(s.d, symbol, price);
   const p = duePartition(ID);
   await until(`the tick to ${price} checked and served`, async () => {
     const checked = await t.redis.hget(s.d.keys.alertsChecked('sms', p), symbol);

@@ -3,6 +3,7 @@ import { subscriberId, type Channel } from '@tickercast/shared';
 import type { AcceptedMessage } from '../../../apps/simulator/src/store.ts';
 import { specAvailable, validateRequestBody, validateStatusWebhook, warnIfSpecMissing } from '../../../test/support/openapi.ts';
 import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
+import { tick as tickSymbol } from '../../../test/support/dispatcher.ts';
 import { startSystem, until, type TestSystem } from '../../../test/support/system.ts';
 
 /*
@@ -33,10 +34,7 @@ afterEach(async () => {
 
 const sent = (channel: Channel, to = PHONE): AcceptedMessage[] => s.sim.store.messages({ channel, to });
 
-async function tick(price: number): Promise<void> {
-  const q = await s.d.prices.set('MSFT', price);
-  await s.d.queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
-}
+const tick = (price: number) => tickSymbol(s.d, 'MSFT', price);
 
 /** The ttl a request carried, wherever its channel puts it. */
 function ttlOf(m: AcceptedMessage): number | undefined {

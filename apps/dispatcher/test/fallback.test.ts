@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PendingSignups, subscriberId, type Channel } from '@tickercast/shared';
 import { specAvailable, validateRequestBody, validateStatusWebhook, warnIfSpecMissing } from '../../../test/support/openapi.ts';
 import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
+import { tick } from '../../../test/support/dispatcher.ts';
 import { startSystem, until, type TestSystem } from '../../../test/support/system.ts';
 
 /*
@@ -43,8 +44,7 @@ describe('FALLBACK SMS on WhatsApp', () => {
 
     // WhatsApp no longer reaches this person; SMS still does.
     await s.sim.app.inject({ method: 'PATCH', url: '/_sim/settings', payload: { statusWebhooks: { failNumbers: { [`whatsapp:${PHONE}`]: { status: 'rejected', code: 1300 } } } } });
-    const q = await s.d.prices.set('MSFT', 413.55);
-    await s.d.queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
+    await tick(s.d, 'MSFT', 413.55);
 
     await until('the update by SMS', async () => (await shown('sms', PHONE)).includes('MSFT 413.55 ▲ +1.20 (+0.29%)'));
     const [update] = s.sim.store.messages({ channel: 'whatsapp', to: PHONE }).slice(-1);
@@ -80,8 +80,7 @@ describe('FALLBACK SMS on WhatsApp', () => {
       url: '/_sim/settings',
       payload: { statusWebhooks: { failNumbers: { [`whatsapp:${PHONE}`]: { status: 'rejected', code: 1300 }, [`sms:${PHONE}`]: { status: 'rejected', code: 1050 } } } },
     });
-    const q = await s.d.prices.set('MSFT', 413.55);
-    await s.d.queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
+    await tick(s.d, 'MSFT', 413.55);
 
     const notice = `Your fallback SMS to +${PHONE} could not be delivered (the number is barred or opted out), so it is removed. FALLBACK SMS +number sets another.`;
     await until('the notice on WhatsApp', () => s.sim.store.messages({ channel: 'whatsapp', to: PHONE }).some((m) => m.display === notice));

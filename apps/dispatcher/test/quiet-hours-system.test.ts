@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { duePartition, subscriberId, type Channel } from '@tickercast/shared';
 import { wallClock } from '../src/quiet-hours.ts';
 import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
+import { tick as tickSymbol } from '../../../test/support/dispatcher.ts';
 import { startSystem, until, type TestSystem } from '../../../test/support/system.ts';
 
 /*
@@ -58,10 +59,7 @@ const heldUntil = async (channel: Channel, id: string) => {
   return score === null ? undefined : Number(score);
 };
 
-async function tick(price: number): Promise<void> {
-  const q = await s.d.prices.set('MSFT', price);
-  await s.d.queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
-}
+const tick = (price: number) => tickSymbol(s.d, 'MSFT', price);
 
 describe('QUIET 22-07 on SMS, London', () => {
   it('an update in quiet hours is held, replies are not, and the first update after carries the latest price', async () => {
@@ -197,10 +195,8 @@ describe('TZ OFF', () => {
 
 describe('alerts in quiet hours', () => {
   async function tickBoth(msft: number, googl: number): Promise<void> {
-    for (const [symbol, price] of [['MSFT', msft], ['GOOGL', googl]] as const) {
-      const q = await s.d.prices.set(symbol, price);
-      await s.d.queues.fanout.add('fanout', { symbol, version: q.version, tickedAt: Date.now() });
-    }
+    await tickSymbol(s.d, 'MSFT', msft);
+    await tickSymbol(s.d, 'GOOGL', googl);
   }
 
   it('ALERT … NOW goes through them, alone: the plain feed stays held until they end', async () => {

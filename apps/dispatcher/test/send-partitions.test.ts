@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { inboundJobId, sendPartition, sendQueueName, subscriberId, type Channel } from '@tickercast/shared';
 import { sendIdOf } from '../src/workers.ts';
-import { testDispatcher, type TestDispatcher } from '../../../test/support/dispatcher.ts';
+import { testDispatcher, tick, type TestDispatcher } from '../../../test/support/dispatcher.ts';
 import { until } from '../../../test/support/processes.ts';
 import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
 import { startSimulator, type RunningSimulator } from '../../../test/support/simulator.ts';
@@ -41,10 +41,6 @@ async function dispatcher(rates = FAST): Promise<TestDispatcher> {
   return d;
 }
 
-async function tick(d: TestDispatcher, price: number): Promise<void> {
-  const q = await d.prices.set('MSFT', price);
-  await d.queues.fanout.add('fanout', { symbol: 'MSFT', version: q.version, tickedAt: Date.now() });
-}
 
 const lastPrices = () => {
   const last = new Map<string, string>();
@@ -60,7 +56,7 @@ describe('SEND_PARTITIONS', () => {
     const N = 40;
     const ids = Array.from({ length: N }, (_, i) => subscriberId('sms', number(i)));
     for (let i = 0; i < N; i++) await d.store.subscribe('sms', number(i), ['MSFT']);
-    await tick(d, 412.35);
+    await tick(d, 'MSFT', 412.35);
     await until('everyone got the price', () => [...lastPrices().values()].filter((text) => text.startsWith('MSFT 412.35')).length === N);
 
     // Each subscriber's feed send ran in the partition sendPartition names, and every partition had some.
@@ -93,7 +89,7 @@ describe('SEND_PARTITIONS', () => {
     const [d] = await Promise.all([dispatcher(rates), dispatcher(rates)]);
     const N = 30;
     for (let i = 0; i < N; i++) await d!.store.subscribe('sms', number(100 + i), ['MSFT']);
-    await tick(d!, 300.5);
+    await tick(d!, 'MSFT', 300.5);
     await until('everyone got the price', () => [...lastPrices().values()].filter((text) => text.startsWith('MSFT 300.50')).length === N, 15_000);
     const stats = sim.ctx.limiter.stats().sms;
     expect(stats.throttled).toBe(0);
