@@ -18,7 +18,7 @@ import {
 } from '@tickercast/shared';
 import { parseCommand } from './commands.ts';
 import type { LastSentPrices } from './last-sent.ts';
-import { clockText, wallClock } from './quiet-hours.ts';
+import { localClockText } from './quiet-hours.ts';
 import * as texts from './texts.ts';
 import { zoneForAddress } from './time-zones.ts';
 
@@ -160,11 +160,10 @@ export function createInboundProcessor(deps: InboundDeps) {
         break;
       case 'quiet': {
         const quiet = { startMin: command.startMin, endMin: command.endMin };
-        const own = (await store.get(id))?.timeZone;
         // Without a zone of their own, their number's country suggests one, kept as theirs (and said so).
-        const guess = own ? undefined : await zoneForAddress(message.channel, message.from);
-        await store.setQuiet(id, quiet, guess?.zone, at);
-        reply = texts.quietSetText(quiet, own ? { from: 'theirs', zone: own } : guess ? { from: 'number', guess } : { from: 'none' });
+        const guess = await zoneForAddress(message.channel, message.from);
+        const { timeZone, suggested } = await store.setQuiet(id, quiet, guess?.zone, at);
+        reply = texts.quietSetText(quiet, suggested && guess ? { from: 'number', guess } : timeZone ? { from: 'theirs', zone: timeZone } : { from: 'none' });
         break;
       }
       case 'quiet-off':
@@ -174,17 +173,15 @@ export function createInboundProcessor(deps: InboundDeps) {
         reply = texts.badQuietText(command.problem);
         break;
       case 'time-zone': {
-        await store.setTimeZone(id, command.zone, at);
-        reply = texts.timeZoneSetText(command.zone, clockText(wallClock(Date.now(), command.zone).minute), (await store.get(id))?.quiet);
+        const quiet = await store.setTimeZone(id, command.zone, at);
+        reply = texts.timeZoneSetText(command.zone, localClockText(command.zone, at), quiet);
         break;
       }
       case 'time-zone-off': {
         // Back to what their number suggests, as a first QUIET would have it; UTC where it suggests none.
         const guess = await zoneForAddress(message.channel, message.from);
-        if (guess) await store.setTimeZone(id, guess.zone, at);
-        else await store.clearTimeZone(id, at);
-        const quiet = (await store.get(id))?.quiet;
-        reply = guess ? texts.timeZoneFromNumberText(guess, clockText(wallClock(Date.now(), guess.zone).minute), quiet) : texts.timeZoneOffText(quiet);
+        const quiet = await store.setTimeZone(id, guess?.zone, at);
+        reply = guess ? texts.timeZoneFromNumberText(guess, localClockText(guess.zone, at), quiet) : texts.timeZoneOffText(quiet);
         break;
       }
       case 'bad-time-zone':

@@ -104,3 +104,8 @@ export function quietUntil(window: QuietWindow | undefined, now: number): number
 export function clockText(minute: number): string {
   return `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
 }
+
+/** What a clock in `timeZone` reads at `at`: `23:05`. */
+export function localClockText(timeZone: string, at: number): string {
+  return clockText(wallClock(at, timeZone).minute);
+}

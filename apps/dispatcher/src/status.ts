@@ -33,23 +33,22 @@ export function createStatusProcessor(deps: {
   replies?: Pick<ReplyPacer, 'add'>;
 }) {
   /** A failover leg to a dead number: the owner's fallback goes if it still names that number (a newer one stays). */
-  const fallbackDead = async (ownerId: string, update: StatusUpdate & { workflow: { id: string } }): Promise<void> => {
-    const { channel, address } = parseSubscriberId(ownerId);
-    const owner = subscriberId(channel, address);
-    const fallback = (await deps.store.get(owner))?.fallback;
-    if (!fallback || fallback.channel !== update.channel || fallback.address !== update.to) return;
-    if (!(await deps.store.clearFallback(owner))) return;
+  const fallbackDead = async (owner: string, update: StatusUpdate & { workflow: { id: string }; to: string }): Promise<void> => {
+    const fallback = { channel: update.channel, address: update.to };
+    // Checked and removed in one script: a fallback set meanwhile stays.
+    if (!(await deps.store.clearFallback(owner, Date.now(), fallback))) return;
     deps.logger.warn({ channel: update.channel, code: update.error?.code }, 'fallback number is dead: removed from its subscriber');
-    await deps.replies?.add(channel, 'fallback-ended', { subscriberId: owner, text: fallbackEndedText(fallback) }, fallbackEndedJobId(update.workflow.id));
+    await deps.replies?.add(parseSubscriberId(owner).channel, 'fallback-ended', { subscriberId: owner, text: fallbackEndedText(fallback) }, fallbackEndedJobId(update.workflow.id));
   };
 
   return async (update: StatusUpdate): Promise<boolean> => {
     const dead = update.error?.code !== undefined && DEAD_RECIPIENT_CODES.has(update.error.code);
-    const laterLeg = update.workflow !== undefined && update.workflow.item > 1;
-    if (update.workflow && laterLeg) {
-      const leg = await deps.deliveries.failoverLeg(update.workflow.id, update.messageId, update.channel);
+    // A failover's later leg: the provider sent it itself, to the fallback of the subscriber of its first message.
+    const laterLeg = update.workflow && update.workflow.item > 1 ? update.workflow : undefined;
+    if (laterLeg) {
+      const leg = await deps.deliveries.failoverLeg(laterLeg.id, update.messageId, update.channel);
       if (leg?.isNew) deps.metrics?.inc('tickercast_failovers_total', { from: leg.first.channel, to: update.channel });
-      if (leg && dead) await fallbackDead(leg.first.subscriberId, { ...update, workflow: update.workflow });
+      if (leg && dead && update.to) await fallbackDead(leg.first.subscriberId, { ...update, workflow: laterLeg, to: update.to });
     }
     const applied = await deps.deliveries.applyStatus(update);
     if (update.error) {

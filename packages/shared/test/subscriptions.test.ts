@@ -275,18 +275,39 @@ describe('SubscriptionStore', () => {
   });
 });
 
+describe('the fallback in the record', () => {
+  it('is removed whole (FALLBACK OFF), or only if it is still the one named (a dead number): one set meanwhile stays', async () => {
+    const id = await store.subscribe('whatsapp', '447700900555', ['MSFT']);
+    const old = { channel: 'sms' as const, address: '447700900555' };
+    const now = { channel: 'sms' as const, address: '447700900556' };
+    await store.setFallback(id, now);
+    expect(await store.clearFallback(id, Date.now(), old)).toBe(false);
+    expect((await store.get(id))?.fallback).toEqual(now);
+    expect(await store.clearFallback(id, Date.now(), now)).toBe(true);
+    expect((await store.get(id))?.fallback).toBeUndefined();
+    await store.setFallback(id, old);
+    expect(await store.clearFallback(id)).toBe(true);
+    expect(await store.clearFallback(id)).toBe(false);
+  });
+});
+
 describe('quiet hours in the record (issue 16)', () => {
   const quiet = { startMin: 22 * 60, endMin: 7 * 60 };
   const held = (id: string) => redis.zscore(keys.dueHeld('sms', duePartition(id)), id);
 
   it('QUIET sets them with the zone given, QUIET OFF clears them and keeps the zone, STOP removes all three', async () => {
     const id = await store.subscribe('sms', '447700900123', ['MSFT']);
-    await store.setQuiet(id, quiet, 'Europe/London');
+    expect(await store.setQuiet(id, quiet, 'Europe/London')).toEqual({ timeZone: 'Europe/London', suggested: true });
     expect(await store.get(id)).toMatchObject({ quiet, timeZone: 'Europe/London' });
-    // Without a zone (a zone of their own is kept as it is).
-    await store.setTimeZone(id, 'America/Chicago');
-    await store.setQuiet(id, { startMin: 30, endMin: 6 * 60 }, undefined);
+    // A zone of their own is kept as it is, whatever their number suggests; TZ answers their quiet hours.
+    expect(await store.setTimeZone(id, 'America/Chicago')).toEqual(quiet);
+    expect(await store.setQuiet(id, { startMin: 30, endMin: 6 * 60 }, 'Europe/London')).toEqual({ timeZone: 'America/Chicago', suggested: false });
     expect(await store.get(id)).toMatchObject({ quiet: { startMin: 30, endMin: 360 }, timeZone: 'America/Chicago' });
+    // Forgotten (TZ OFF without a number to go by): UTC, and the quiet hours stay.
+    expect(await store.setTimeZone(id, undefined)).toEqual({ startMin: 30, endMin: 360 });
+    expect((await store.get(id))?.timeZone).toBeUndefined();
+    expect(await store.setQuiet(id, { startMin: 30, endMin: 6 * 60 }, undefined)).toEqual({ timeZone: undefined, suggested: false });
+    await store.setTimeZone(id, 'America/Chicago');
 
     expect(await store.clearQuiet(id)).toBe(true);
     expect(await store.clearQuiet(id)).toBe(false);

@@ -81,6 +81,20 @@ end`;
  * KEYS: record, the partition's active set, its held set, its alerts due. ARGV: id, time, the
  * index's key prefix for the partition, the up and down alert trigger prefixes.
  */
+/*
+ * Removes the subscriber's fallback: any (ARGV[2] and ARGV[3] empty), or only the one named, so
+ * that one set meanwhile stays. ARGV: updatedAt, channel, address. Returns 1 when one was removed.
+ */
+const CLEAR_FALLBACK_SCRIPT = new LuaScript(`
+if ARGV[2] ~= '' then
+  local f = redis.call('HMGET', KEYS[1], 'fallbackChannel', 'fallbackAddress')
+  if f[1] ~= ARGV[2] or f[2] ~= ARGV[3] then return 0 end
+end
+local removed = redis.call('HDEL', KEYS[1], 'fallbackChannel', 'fallbackAddress')
+if removed > 0 then redis.call('HSET', KEYS[1], 'updatedAt', ARGV[1]) end
+return removed > 0 and 1 or 0
+`);
+
 const STOP_SCRIPT = new LuaScript(`
 ${LUA_SYMBOL_FIELDS}
 ${LUA_ALERT_FIELDS}
@@ -255,22 +269,26 @@ export class SubscriptionStore {
     await this.#redis.hset(this.#keys.subscriber(id), { fallbackChannel: fallback.channel, fallbackAddress: fallback.address, updatedAt: at });
   }
 
-  /** Removes the subscriber's fallback (FALLBACK OFF); true when there was one. */
-  async clearFallback(id: SubscriberId | string, at = Date.now()): Promise<boolean> {
-    const key = this.#keys.subscriber(id);
-    const [[, removed]] = (await this.#redis.multi().hdel(key, 'fallbackChannel', 'fallbackAddress').hset(key, 'updatedAt', at).exec()) as [[Error | null, number], unknown];
-    return removed > 0;
+  /** Removes the subscriber's fallback (FALLBACK OFF), or only `only` if it is still theirs; true when one was removed. */
+  async clearFallback(id: SubscriberId | string, at = Date.now(), only?: Fallback): Promise<boolean> {
+    const removed = await CLEAR_FALLBACK_SCRIPT.run(this.#redis, [this.#keys.subscriber(id)], [at, only?.channel ?? '', only?.address ?? '']);
+    return removed === 1;
   }
 
   /**
-   * Sets their quiet hours (QUIET 22-07), and their time zone when one is given (the one their
-   * number suggests, if they had none). Ends a hold of theirs in the due index: one made for the
-   * quiet hours they had must not outlast them; any other hold their next feed send makes again.
+   * Sets their quiet hours (QUIET 22-07), and `suggested` as their time zone if they have none (the
+   * one their number suggests). Answers the zone they have now, and whether it is the one suggested
+   * just now. Ends a hold of theirs in the due index: one made for the quiet hours they had must not
+   * outlast them; any other hold their next feed send makes again.
    */
-  async setQuiet(id: SubscriberId | string, quiet: QuietHours, timeZone: string | undefined, at = Date.now()): Promise<void> {
+  async setQuiet(id: SubscriberId | string, quiet: QuietHours, suggested: string | undefined, at = Date.now()): Promise<{ timeZone: string | undefined; suggested: boolean }> {
     const key = this.#keys.subscriber(id);
-    const tx = this.#redis.multi().hset(key, { quietStart: quiet.startMin, quietEnd: quiet.endMin, updatedAt: at, ...(timeZone ? { timeZone } : {}) });
-    await this.#endHold(tx, id, at).exec();
+    const tx = this.#redis.multi().hset(key, { quietStart: quiet.startMin, quietEnd: quiet.endMin, updatedAt: at });
+    if (suggested) tx.hsetnx(key, 'timeZone', suggested);
+    tx.hget(key, 'timeZone');
+    const results = (await this.#endHold(tx, id, at).exec())!;
+    const zone = results[suggested ? 2 : 1]![1] as string | null;
+    return { timeZone: zone ?? undefined, suggested: suggested !== undefined && results[1]![1] === 1 };
   }
 
   /** Ends their quiet hours (QUIET OFF), keeping their time zone; true when they had some. Ends a hold as setQuiet does. */
@@ -281,17 +299,20 @@ export class SubscriptionStore {
     return removed > 0;
   }
 
-  /** Sets their time zone (TZ Europe/London): their quiet hours are read in it from now on. Ends a hold as setQuiet does. */
-  async setTimeZone(id: SubscriberId | string, timeZone: string, at = Date.now()): Promise<void> {
-    const tx = this.#redis.multi().hset(this.#keys.subscriber(id), { timeZone, updatedAt: at });
-    await this.#endHold(tx, id, at).exec();
-  }
-
-  /** Forgets the time zone they named (TZ OFF): their quiet hours are read in UTC until another is set. Ends a hold as setQuiet does. */
-  async clearTimeZone(id: SubscriberId | string, at = Date.now()): Promise<void> {
+  /**
+   * Sets their time zone (TZ Europe/London), or forgets it (undefined: TZ OFF with no number to go
+   * by, UTC then): their quiet hours are read in it from now on. Answers their quiet hours, if any.
+   * Ends a hold as setQuiet does.
+   */
+  async setTimeZone(id: SubscriberId | string, timeZone: string | undefined, at = Date.now()): Promise<QuietHours | undefined> {
     const key = this.#keys.subscriber(id);
-    const tx = this.#redis.multi().hdel(key, 'timeZone').hset(key, 'updatedAt', at);
-    await this.#endHold(tx, id, at).exec();
+    const tx = this.#redis.multi();
+    if (timeZone) tx.hset(key, { timeZone, updatedAt: at });
+    else tx.hdel(key, 'timeZone').hset(key, 'updatedAt', at);
+    tx.hmget(key, 'quietStart', 'quietEnd');
+    const results = (await this.#endHold(tx, id, at).exec())!;
+    const [start, end] = results[timeZone ? 1 : 2]![1] as [string | null, string | null];
+    return quietOf(start, end)?.quiet;
   }
 
   /** Brings the end of the subscriber's hold in the due index forward to `at` (never later): the next refill frees them. */
