@@ -1,6 +1,5 @@
 import { normalizeNumber } from '@tickercast/messages-client';
 import { INBOUND_TEXT_MAX, type AlertKind } from '@tickercast/shared';
-import { MINUTES_PER_DAY } from './quiet-hours.ts';
 import { resolveZone } from './time-zones.ts';
 
 /** What a person asked for, parsed from free text. */
@@ -227,7 +226,7 @@ function parseQuiet(rest: string): Command {
   const endMin = parseTimeOfDay(to);
   if (typeof endMin !== 'number') return { kind: 'bad-quiet', problem: endMin.problem };
   if (startMin === endMin) return { kind: 'bad-quiet', problem: 'the quiet hours start and end at the same time' };
-  return { kind: 'quiet', startMin: startMin % MINUTES_PER_DAY, endMin: endMin % MINUTES_PER_DAY };
+  return { kind: 'quiet', startMin, endMin };
 }
 
 /** The fallback channels on offer: SMS only (the Messages API's failover to it from every other channel). */
@@ -268,7 +267,6 @@ const NUMBER = /^\d+(?:\.\d+)?$/;
 function parseAlert(all: string[], offered: ReadonlySet<string>): Command {
   const urgent = all.some((w) => URGENT.has(w));
   const words = all.filter((w) => !ALERT_FILLER.has(w) && !URGENT.has(w));
-  const forms = 'ALERT MSFT 2%, ALERT MSFT > 420 or ALERT MSFT < 400';
   if (words[0] === 'OFF') {
     const rest = words.slice(1);
     const unknown = rest.filter((w) => !offered.has(w));
@@ -276,7 +274,8 @@ function parseAlert(all: string[], offered: ReadonlySet<string>): Command {
     return { kind: 'alert-off', symbols: unique(rest) };
   }
   const [symbol, ...rest] = words;
-  if (symbol === undefined) return { kind: 'bad-alert', problem: `ALERT needs a ticker and a move or a price (${forms})` };
+  // The reply (texts.badAlertText) adds the right forms.
+  if (symbol === undefined) return { kind: 'bad-alert', problem: 'ALERT needs a ticker and a move or a price' };
   if (!offered.has(symbol)) return { kind: 'bad-alert', problem: /^[A-Z][A-Z0-9.]{0,9}$/.test(symbol) ? `${symbol} is not a ticker on offer` : `"${symbol}" is not a ticker` };
   const now = urgent ? ' NOW' : '';
   if (rest.length === 1 && rest[0] === 'OFF' && !urgent) return { kind: 'alert-off', symbols: [symbol] };

@@ -56,7 +56,7 @@ export function inWindow(window: Pick<QuietWindow, 'startMin' | 'endMin'>, minut
 }
 
 /** The zone's offset from UTC at `at`, in ms (whole minutes: seconds are below what Intl shows here). */
-function offsetAt(at: number, timeZone: string): number {
+export function offsetAt(at: number, timeZone: string): number {
   const floored = Math.floor(at / 60_000) * 60_000;
   return wallMs(wallClock(floored, timeZone)) - floored;
 }

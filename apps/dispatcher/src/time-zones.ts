@@ -1,6 +1,7 @@
 import { getCountry } from 'countries-and-timezones';
 import { countryOf, MESSAGES_API_CHANNELS } from '@tickercast/messages-client';
 import type { Channel } from '@tickercast/shared';
+import { offsetAt } from './quiet-hours.ts';
 
 /**
  * Time zones: the one a person names (TZ Europe/London, TZ Chicago), and the one their number
@@ -84,8 +85,8 @@ export async function zoneForNumber(number: string, now = Date.now()): Promise<Z
   const zones = ranked.length > 0 ? ranked : country.timezones.map(canonicalZone).filter((z): z is string => z !== undefined);
   const [zone] = zones;
   if (!zone) return undefined;
-  const clock = (z: string) => new Intl.DateTimeFormat('en', { timeZone: z, timeZoneName: 'longOffset' }).formatToParts(now).find((p) => p.type === 'timeZoneName')?.value;
-  const alternative = zones.find((z) => clock(z) !== clock(zone));
+  const offset = offsetAt(now, zone);
+  const alternative = zones.find((z) => offsetAt(now, z) !== offset);
   return { zone, country: country.name, ...(alternative ? { alternative } : {}) };
 }
 

@@ -194,7 +194,7 @@ describe('bad ALERT commands', () => {
     ['ALERT IBM 2%', /^Sorry, not understood: IBM is not a ticker on offer\. Send ALERT MSFT 2%, ALERT MSFT > 420 or ALERT MSFT < 400/],
     ['ALERT MSFT 90%', /^Sorry, not understood: a move of 90% \(from 0\.1% to 50%\)\./],
     ['ALERT MSFT >', /^Sorry, not understood: ALERT MSFT > needs a price, e\.g\. ALERT MSFT > 420\./],
-    ['ALERT', /^Sorry, not understood: ALERT needs a ticker/],
+    ['ALERT', /^Sorry, not understood: ALERT needs a ticker and a move or a price\. Send ALERT MSFT 2%, ALERT MSFT > 420 or ALERT MSFT < 400 \(add NOW/],
   ])('%s gets a short reply naming it and the right form, and changes nothing', async (text, reply) => {
     await says(PHONE, 'MSFT');
     const before = await record();
