@@ -1,4 +1,3 @@
-import { callingCode } from '@tickercast/messages-client';
 import {
   CHANNEL_RULES,
   fallbackConfirmJobId,
@@ -7,7 +6,6 @@ import {
   parseSubscriberId,
   subscriberId,
   type AlertStore,
-  type BudgetDecision,
   type ConfirmationBudget,
   type InboundMessage,
   type Logger,
@@ -118,7 +116,7 @@ export function createInboundProcessor(deps: InboundDeps) {
           const { number } = command;
           const target = subscriberId('sms', number);
           const budget = deps.confirmations;
-          const spent = await firstRefusal(budget.requester(id), () => budget.destination(target, callingCode(number) ?? 'unknown'));
+          const spent = await budget.check(id, target);
           if (!spent.allowed) {
             deps.logger.warn({ channel: message.channel, limit: spent.limit }, 'fallback confirmation refused: budget spent');
             reply = texts.fallbackLimitedText(spent.limit, humanDuration(spent.retryAfterMs));
@@ -220,8 +218,3 @@ export function createInboundProcessor(deps: InboundDeps) {
   };
 }
 
-/** The first of two budget checks that refuses, the second asked only when the first allows. */
-async function firstRefusal(first: Promise<BudgetDecision>, second: () => Promise<BudgetDecision>): Promise<BudgetDecision> {
-  const a = await first;
-  return a.allowed ? second() : a;
-}

@@ -144,14 +144,13 @@ export const signupRoutes: FastifyPluginAsync<SignupOptions> = async (app, opts)
     }
 
     const id = subscriberId(channel, number);
-    const country = callingCode(number) ?? 'unknown';
-    const spent = await budget.destination(id, country);
+    const spent = await budget.destination(id);
     if (!spent.allowed && spent.limit === 'number') {
       return tooMany(reply, kept, spent.retryAfterMs, 'Too many confirmations for this number', (when) =>
         `We already sent several confirmation messages to this number. Check your phone, or try again in ${when}.`);
     }
     if (!spent.allowed) {
-      req.log.warn({ channel, country, budget: spent.limit }, 'signup refused: budget spent');
+      req.log.warn({ channel, country: callingCode(number), budget: spent.limit }, 'signup refused: budget spent');
       return busy(reply, kept, spent.retryAfterMs);
     }
 

@@ -1,3 +1,5 @@
+import { callingCode } from '@tickercast/messages-client';
+import { parseSubscriberId } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
 import type { RedisClient } from '../runtime/redis.ts';
 import { FixedWindowCounter } from './fixed-window-counter.ts';
@@ -46,10 +48,11 @@ export class ConfirmationBudget {
     return d.allowed ? { allowed: true } : { allowed: false, limit: 'requester', retryAfterMs: d.resetMs };
   }
 
-  /** The number's, its country's and the overall budgets, in that order. */
-  async destination(number: string, country: string): Promise<BudgetDecision> {
+  /** The budgets of the subscriber `id` to be texted: their number's, its country's (calling code) and the overall one, in that order. */
+  async destination(id: string): Promise<BudgetDecision> {
+    const country = callingCode(parseSubscriberId(id).address) ?? 'unknown';
     for (const [limit, counter, subject] of [
-      ['number', this.#number, number],
+      ['number', this.#number, id],
       ['country', this.#country, country],
       ['all', this.#all, 'all'],
     ] as const) {
@@ -57,6 +60,12 @@ export class ConfirmationBudget {
       if (!d.allowed) return { allowed: false, limit, retryAfterMs: d.resetMs };
     }
     return { allowed: true };
+  }
+
+  /** The requester's limit, then (only if it allows) the destination's budgets. */
+  async check(requester: string, id: string): Promise<BudgetDecision> {
+    const first = await this.requester(requester);
+    return first.allowed ? this.destination(id) : first;
   }
 }
 
