@@ -188,7 +188,9 @@ export class Refiller {
       // Claimed before they are added: a send that runs at once settles its subscriber after the
       // claim, never before it. A crash in between leaves them held until CLAIM_MS runs out.
       const until = now + CLAIM_MS;
-      await Promise.all([due.claim(fed, written.keys(), until), alerted.length > 0 ? this.#o.alerts?.claim(alerted, until) : undefined]);
+      // Everyone taken is held on their plain symbols too, alerted or not: an alerted follower left
+      // free there would be found due by the next refill while this send is still queued.
+      await Promise.all([due.claim(ids, written.keys(), until), alerted.length > 0 ? this.#o.alerts?.claim(alerted, until) : undefined]);
       await queues.addSends(ids.map(feedSend));
       if (ids.length < need) return;
       // More may be due: come back when the queue is down to half the watermark.

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { duePartition, subscriberId, type Channel } from '@tickercast/shared';
+import { duePartition, HELD_OFFSET, subscriberId, type Channel } from '@tickercast/shared';
 import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
 import { tick as tickSymbol } from '../../../test/support/dispatcher.ts';
 import { startSystem, until, type TestSystem } from '../../../test/support/system.ts';
@@ -170,6 +170,22 @@ describe('alerts and the plain feed', () => {
     await tick(430);
     await tick(100, 'GOOGL');
     expect(await shown('sms', PHONE)).toHaveLength(before);
+  });
+
+  it('a follower taken for an alert is held on their plain tickers too, so no refill takes them again while its send waits', async () => {
+    await s.close();
+    // The sms watermark is its floor, 10: ten others who waited longer fill the plain share of one refill.
+    s = await startSystem(t, { rates: { sms: 5, whatsapp: 1000, messenger: 1000, viber_service: 1000 } });
+    for (let i = 0; i < 10; i++) await s.d.store.subscribe('sms', `4477009002${String(i).padStart(2, '0')}`, ['GOOGL']);
+    await says(PHONE, 'GOOGL');
+    await says(PHONE, 'ALERT MSFT > 420');
+    await s.d.stopWorkers();
+    await s.d.prices.set('GOOGL', 171);
+    await s.d.prices.set('MSFT', 421);
+    await s.d.refiller.request('sms');
+    expect(await s.d.queues.send.sms.getPrioritizedCount()).toBe(10); // the alert, and nine of the ten
+    const googl = await t.redis.zscore(s.d.keys.dueFollowers('sms', duePartition(ID), 'GOOGL'), ID);
+    expect(Number(googl)).toBeGreaterThanOrEqual(HELD_OFFSET);
   });
 
   it('a STOP wins over an alert message already queued', async () => {
