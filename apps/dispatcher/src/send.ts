@@ -153,22 +153,22 @@ export function createSendProcessor(deps: SendDeps) {
     pace: Pace,
     /** Asked once the slot is taken, last before the request: a reason not to send after all, or the text to send instead. */
     recheck: ((waitedMs: number) => Promise<SkipReason | { text: string } | undefined>) | undefined,
-    extra: { ttlS?: number | undefined; optIn?: boolean | undefined; fallback?: Fallback | undefined } = {},
+    /** `failover`: a fallback `failoverTo` found still wanted. */
+    extra: { ttlS?: number | undefined; optIn?: boolean | undefined; failover?: Fallback | undefined } = {},
   ): Promise<{ messageUuid: string; workflowId?: string } | SendOutcome> => {
-    const { fallback, ...options } = extra;
-    const withFailover = fallback && fallback.channel !== channel && (await fallbackStillWanted(fallback));
+    const { failover, ...options } = extra;
     const build = (body: string): OutboundMessage | SkipReason => {
       const decision = outboundFor({ channel, to: address, from: deps.senders[channel], text: body, clientRef, lastInboundAt, now: clock(), ...options }, deps.outbound);
       if ('skip' in decision) return decision.skip;
       const message: OutboundMessage = decision.send;
       // The provider's own failover: if this message is rejected or undeliverable, Vonage sends the
       // SMS itself, with no round trip through us.
-      if (withFailover) message.failover = [{ channel: 'sms', to: fallback.address, from: deps.senders.sms, text: body, clientRef, ...(options.ttlS !== undefined && { ttl: options.ttlS }) }];
+      if (failover) message.failover = [{ channel: 'sms', to: failover.address, from: deps.senders.sms, text: body, clientRef, ...(options.ttlS !== undefined && { ttl: options.ttlS }) }];
       return message;
     };
     let message = build(text);
     if (typeof message === 'string') return { kind: 'skipped', why: message };
-    const slot = await pace(message.failover ? fallback!.channel : undefined);
+    const slot = await pace(failover?.channel);
     if ('restMs' in slot) return { kind: 'no-slot', restMs: slot.restMs };
     const after = recheck ? await recheck(slot.waitedMs) : undefined;
     if (typeof after === 'string') return { kind: 'skipped', why: after };
@@ -193,15 +193,17 @@ export function createSendProcessor(deps: SendDeps) {
   };
 
   /**
-   * A fallback number that sent STOP on SMS has opted out there: its failover legs end with it.
-   * (Its own record, read apart: it lives in another slot than the subscriber's.)
+   * The fallback a send on `channel` fails over to, read once per job, not per message: none when
+   * it is that channel, or when its number sent STOP on SMS (it opted out there, and its failover
+   * legs end with it). Its own record, read apart: it lives in another slot than the subscriber's.
    */
-  const fallbackStillWanted = async (fallback: Fallback): Promise<boolean> => deps.store.isActive(subscriberId(fallback.channel, fallback.address));
+  const failoverTo = async (channel: Channel, fallback: Fallback | undefined): Promise<Fallback | undefined> =>
+    fallback && fallback.channel !== channel && (await deps.store.isActive(subscriberId(fallback.channel, fallback.address))) ? fallback : undefined;
 
   const reply = async (job: Extract<SendJob, { kind: 'reply' }>, jobId: string, pace: Pace): Promise<SendOutcome> => {
     const { channel, address } = parseSubscriberId(job.subscriberId);
     const context = await deps.lastSent.replyState(job.subscriberId);
-    const answer = await deliver(channel, address, job.text, jobId, context.lastInboundAt, pace, undefined, { optIn: job.optIn, fallback: context.fallback });
+    const answer = await deliver(channel, address, job.text, jobId, context.lastInboundAt, pace, undefined, { optIn: job.optIn, failover: await failoverTo(channel, context.fallback) });
     if ('kind' in answer) return answer;
     await deps.deliveries.recordSent({ messageUuid: answer.messageUuid, subscriberId: job.subscriberId, channel, text: job.text, workflowId: answer.workflowId });
     return { kind: 'sent', messageUuid: answer.messageUuid, text: job.text };
@@ -289,6 +291,7 @@ export function createSendProcessor(deps: SendDeps) {
     const sent: { messageUuid: string; text: string }[] = [];
     // A price the network cannot deliver in time is worthless: the provider drops it past this.
     const ttlS = priceTtlS(channel, state.intervalMs, deps.outbound);
+    const failover = await failoverTo(channel, state.fallback);
     let served = readAt;
     const alertsLeft = new Set(alerting);
     const finish = async (holdUntil: number) => {
@@ -315,7 +318,7 @@ export function createSendProcessor(deps: SendDeps) {
         return { text: part.text };
       };
       // Every message of the turn carries the job's id: what the send window's place and the delivery log know it by.
-      const answer = await deliver(channel, address, part.text, jobId, state.lastInboundAt, pace, recheck, { ttlS, fallback: state.fallback });
+      const answer = await deliver(channel, address, part.text, jobId, state.lastInboundAt, pace, recheck, { ttlS, failover });
       if ('kind' in answer) {
         // Skipped or refused: this turn is over. Anything else goes back to the queue and retries.
         if (answer.kind === 'skipped' || answer.kind === 'refused') {
