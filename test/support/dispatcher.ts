@@ -92,6 +92,9 @@ export async function testDispatcher(
     async stopWorkers() {
       await current.refiller.stop();
       await Promise.all(current.workers.map((w) => w.close()));
+      // A job that ended while the workers closed may have started a refill (a fan-out wakes them
+      // unawaited): the caller expects none to run on after this.
+      await current.refiller.stop();
     },
     async close() {
       await current.close();

@@ -161,9 +161,14 @@ export class Refiller {
 
   async #refill(channel: Channel): Promise<void> {
     const { redis, keys, due, prices, queues, rates, logger } = this.#o;
+    // The lease and the reads at once, the lease asked first: on one connection Redis reads the
+    // backlog after it granted the lease; a refill that does not get it drops what it read.
+    const lease = takeLease(redis, keys.refillLock(channel), LOCK_MS);
+    const reads = Promise.all([this.#backlog(channel), prices.latest()]);
+    reads.catch(() => undefined); // awaited only with the lease; a failure then is logged below
     let token: string | undefined;
     try {
-      token = await takeLease(redis, keys.refillLock(channel), LOCK_MS);
+      token = await lease;
       if (!token) {
         this.#later(channel, BUSY_RETRY_MS);
         return;
@@ -173,24 +178,23 @@ export class Refiller {
       return;
     }
     try {
+      const [backlog, { written, prices: latest }] = await reads;
       const watermark = this.watermark(channel);
-      const [counts, { written, prices: latest }] = await Promise.all([Promise.all(queues.sendQueues[channel].map((q) => q.getPrioritizedCount())), prices.latest()]);
-      const backlog = counts.reduce((a, b) => a + b, 0);
-      await this.#checkAlerts(channel, written, latest);
       const need = Math.min(MAX_BATCH, watermark - backlog);
-      if (need <= 0) return;
       const now = this.#o.now?.() ?? Date.now();
-      // Fired alerts first: a crossing is news, a plain update is replaced by a fresher one anyway.
-      const alerted = (await this.#o.alerts?.due(channel, need, now)) ?? [];
-      const fed = await due.due(channel, written, need - alerted.length, now);
-      const ids = [...new Set([...alerted, ...fed])];
+      // The alerts checked and their fired ones read beside the plain due ones: fired alerts go
+      // first (a crossing is news, a plain update is replaced by a fresher one anyway).
+      const [alerted, fed] = await Promise.all([this.#alerted(channel, written, latest, need, now), need > 0 ? due.due(channel, written, need, now) : []]);
+      const ids = [...new Set([...alerted, ...fed])].slice(0, Math.max(0, need));
       if (ids.length === 0) return;
       // Claimed before they are added: a send that runs at once settles its subscriber after the
       // claim, never before it. A crash in between leaves them held until CLAIM_MS runs out.
-      const until = now + CLAIM_MS;
       // Everyone taken is held on their plain symbols too, alerted or not: an alerted follower left
       // free there would be found due by the next refill while this send is still queued.
-      await Promise.all([due.claim(ids, written.keys(), until), alerted.length > 0 ? this.#o.alerts?.claim(alerted, until) : undefined]);
+      const until = now + CLAIM_MS;
+      const taken = new Set(ids);
+      const alertedTaken = alerted.filter((id) => taken.has(id));
+      await Promise.all([due.claim(ids, written.keys(), until), alertedTaken.length > 0 ? this.#o.alerts?.claim(alertedTaken, until) : undefined]);
       await queues.addSends(ids.map(feedSend));
       if (ids.length < need) return;
       // More may be due: come back when the queue is down to half the watermark.
@@ -201,6 +205,18 @@ export class Refiller {
     } finally {
       await releaseLease(redis, keys.refillLock(channel), token).catch(() => undefined);
     }
+  }
+
+  /** Feed sends waiting in a channel's queues. */
+  async #backlog(channel: Channel): Promise<number> {
+    const counts = await Promise.all(this.#o.queues.sendQueues[channel].map((q) => q.getPrioritizedCount()));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** The channel's alerts checked against the prices, then the `need` subscribers whose alert fired longest ago. */
+  async #alerted(channel: Channel, written: ReadonlyMap<string, string>, latest: ReadonlyMap<string, number>, need: number, now: number): Promise<string[]> {
+    await this.#checkAlerts(channel, written, latest);
+    return need > 0 ? ((await this.#o.alerts?.due(channel, need, now)) ?? []) : [];
   }
 
   /**
