@@ -144,10 +144,8 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
               const legWait = await pacer.reserve(failoverOn, failoverLegId(sendId));
               if (legWait < 0) return { restMs: Math.ceil(-legWait) };
             }
-            const slot = await pacer.waitForSlot(channel, sendId);
-            // Not awaited: nothing stands between a slot and its send. The mark only informs the floor.
-            if (feed && 'waitedMs' in slot) floor.fed(channel).catch((err: unknown) => logger.warn({ err, channel }, 'feed send not marked'));
-            return slot;
+            // A feed update's slot marks the floor's clock as it is taken, in the same script.
+            return pacer.waitForSlot(channel, sendId, feed ? floor.mark(channel) : undefined);
           };
           // A slot whose send did not go (skipped, STOP meanwhile, a throw) gives its place back; one that went already has.
           const outcome = await deps.send(jobData(sendJobSchema, job), sendId, pace).finally(() => {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { redisKeys, sendSpacingMs, SendWindow } from '@tickercast/shared';
+import { FeedFloor, redisKeys, sendSpacingMs, SendWindow } from '@tickercast/shared';
 import { testRedis } from '../../../test/support/redis.ts';
 
 /*
@@ -87,5 +87,29 @@ describe('SendWindow', () => {
     await t.redis.ping();
     expect((await entries('messenger')).length).toBe(1);
     expect((await entries('viber_service')).length).toBe(0);
+  });
+
+  it("a feed send's slot marks the feed floor's clock as it is taken; a reply's, or a slot refused, does not", async () => {
+    const window = new SendWindow(t.redis, t.keys, rates, TIMEOUT_MS);
+    // 2/s, replies at most half the slots: the feed is owed one after two spacings without it.
+    const floor = new FeedFloor(t.redis, t.keys, rates, 0.5);
+    const mark = floor.mark('viber_service')!;
+    expect(mark.key).toBe(t.keys.feedSentAt('viber_service'));
+    expect(new FeedFloor(t.redis, t.keys, rates, 1).mark('viber_service')).toBeUndefined(); // no floor, no mark
+
+    expect(await window.reserve('viber_service', 'reply', 1, HORIZON)).toBeGreaterThanOrEqual(0);
+    expect(await t.redis.exists(mark.key)).toBe(0);
+    const before = await redisNow();
+    expect(await window.reserve('viber_service', 'feed', 1, HORIZON, mark)).toBeGreaterThanOrEqual(0);
+    const markedAt = Number(await t.redis.get(mark.key));
+    expect(markedAt).toBeGreaterThanOrEqual(Math.floor(before));
+    expect(markedAt).toBeLessThanOrEqual(await redisNow());
+    expect(await t.redis.pttl(mark.key)).toBeGreaterThan(mark.ttlMs - 1000);
+    // Two in flight at 2/s: the next is refused, and marks nothing.
+    await t.redis.set(mark.key, '1');
+    expect(await window.reserve('viber_service', 'feed2', 1, HORIZON, mark)).toBeLessThan(0);
+    expect(await t.redis.get(mark.key)).toBe('1');
+    window.release('viber_service', 'reply');
+    window.release('viber_service', 'feed');
   });
 });

@@ -4,13 +4,6 @@ import type { RedisKeys } from '../keys.ts';
 import { LuaScript } from '../runtime/lua.ts';
 import { sendSpacingMs } from './send-pacer.ts';
 
-/* Marks a feed send on the channel, at Redis time (every dispatcher shares one clock). ARGV: ttl ms. */
-const FED = new LuaScript(`
-local t = redis.call('TIME')
-redis.call('SET', KEYS[1], tostring(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)), 'PX', ARGV[1])
-return 0
-`);
-
 /*
  * 1 when no feed send has gone for ARGV[1] ms: the caller owes the feed one, and the mark moves
  * to now, so that only one caller of all dispatchers answers for it. A channel never marked
@@ -25,6 +18,12 @@ redis.call('SET', KEYS[1], tostring(now), 'PX', ARGV[2])
 if last then return 1 end
 return 0
 `);
+
+/** The key a feed send's slot sets to now when taken, and its TTL: when a feed update last took a slot. */
+export interface FeedMark {
+  key: string;
+  ttlMs: number;
+}
 
 /**
  * The feed's floor while replies wait. ReplyPacer spreads replies over `share` of the channel's
@@ -48,10 +47,13 @@ export class FeedFloor {
     ) as Record<Channel, number>;
   }
 
-  /** A feed update took a send slot on the channel. */
-  async fed(channel: Channel): Promise<void> {
-    if (this.#owedAfterMs[channel] === Infinity) return;
-    await FED.run(this.#redis, [this.#keys.feedSentAt(channel)], [this.#ttlMs(channel)]);
+  /**
+   * What a feed send's slot marks when it is taken (SendWindow.reserve sets it to Redis's now, in
+   * the same script as the slot): none when the floor is off.
+   */
+  mark(channel: Channel): FeedMark | undefined {
+    if (this.#owedAfterMs[channel] === Infinity) return undefined;
+    return { key: this.#keys.feedSentAt(channel), ttlMs: this.#ttlMs(channel) };
   }
 
   /** For a reply about to take a slot: whether the feed is owed one now (answered true once per owed send, across dispatchers). */

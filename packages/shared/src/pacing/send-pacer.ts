@@ -1,4 +1,5 @@
 import type { Channel } from '../channels.ts';
+import type { FeedMark } from './feed-floor.ts';
 import type { SendWindow } from './send-window.ts';
 
 /**
@@ -58,10 +59,10 @@ export class SendPacer {
    * fan-out's adds, a GC pause) is let go and a new one taken. Resolves with how long it waited,
    * or with how long to rest when no slot is within reach.
    */
-  async waitForSlot(channel: Channel, sendId: string): Promise<{ waitedMs: number } | { restMs: number }> {
+  async waitForSlot(channel: Channel, sendId: string, mark?: FeedMark): Promise<{ waitedMs: number } | { restMs: number }> {
     const started = performance.now();
     for (;;) {
-      const wait = await this.reserve(channel, sendId);
+      const wait = await this.reserve(channel, sendId, mark);
       if (wait < 0) return { restMs: Math.ceil(-wait) };
       const slotAt = performance.now() + wait;
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -70,8 +71,8 @@ export class SendPacer {
   }
 
   /** ≥ 0: a slot (and its place) is taken, this many ms from now. < 0: none taken; try again in -answer ms. */
-  async reserve(channel: Channel, sendId: string): Promise<number> {
-    return this.#window.reserve(channel, sendId, this.#spacing[channel], this.horizonMs(channel));
+  async reserve(channel: Channel, sendId: string, mark?: FeedMark): Promise<number> {
+    return this.#window.reserve(channel, sendId, this.#spacing[channel], this.horizonMs(channel), mark);
   }
 }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../runtime/redis.ts';
 import type { Channel } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
+import type { FeedMark } from './feed-floor.ts';
 import { LuaScript } from '../runtime/lua.ts';
 
 /*
@@ -9,7 +10,8 @@ import { LuaScript } from '../runtime/lua.ts';
  * provider (KEYS[2]: sorted set, member a send's token, score the latest its request can have
  * arrived: while in flight, its slot plus the client's timeout; once answered, the answer's time).
  * The slot is taken only if, by then, fewer than `limit` earlier sends can still have arrived
- * within a second of it. ARGV: interval, horizon, limit, in-flight bound (ms), token.
+ * within a second of it. ARGV: interval, horizon, limit, in-flight bound (ms), token. A feed send
+ * also marks the slot taken (FeedFloor.mark): KEYS[3] set to now (ms) with the TTL ARGV[6].
  * Returns {1, wait} (taken, this many ms from now) or {0, rest} (none: ask again in `rest` ms).
  */
 const RESERVE = new LuaScript(`
@@ -33,6 +35,7 @@ end
 redis.call('SET', KEYS[1], string.format('%.6f', tat + interval), 'PX', math.ceil(wait + interval) + 1000)
 redis.call('ZADD', KEYS[2], string.format('%.3f', tat + inflight), ARGV[5])
 redis.call('PEXPIRE', KEYS[2], math.ceil(wait + inflight) + 2000)
+if KEYS[3] then redis.call('SET', KEYS[3], tostring(math.floor(now)), 'PX', ARGV[6]) end
 return {1, tostring(wait)}
 `);
 
@@ -87,12 +90,12 @@ export class SendWindow {
    * within `horizonMs`: answers how many ms until it comes (≥ 0), or, none taken, minus how long
    * to wait before asking again.
    */
-  async reserve(channel: Channel, sendId: string, intervalMs: number, horizonMs: number): Promise<number> {
+  async reserve(channel: Channel, sendId: string, intervalMs: number, horizonMs: number, mark?: FeedMark): Promise<number> {
     const token = `${sendId}|${randomUUID()}`;
     const [taken, ms] = (await RESERVE.run(
       this.#redis,
-      [this.#keys.sendPacing(channel), this.#keys.sendWindow(channel)],
-      [intervalMs, horizonMs, this.#limit[channel], this.#inflightMs, token],
+      [this.#keys.sendPacing(channel), this.#keys.sendWindow(channel), ...(mark ? [mark.key] : [])],
+      [intervalMs, horizonMs, this.#limit[channel], this.#inflightMs, token, ...(mark ? [mark.ttlMs] : [])],
     )) as [number, string];
     if (taken !== 1) return -Number(ms);
     // A send that let its slot go and took another gives the first place back.
