@@ -96,6 +96,11 @@ function decodeFallback([channel, address]: RawFallback): Fallback | undefined {
   return channel && address ? { channel: channel as Channel, address } : undefined;
 }
 
+/** What a send writes of the prices it carried: symbol and `price|ms` in pairs (the record's `sym:` fields' values). */
+export function lastSentFields(prices: Record<string, number>, at: number): string[] {
+  return Object.entries(prices).flatMap(([symbol, price]) => [symbol, `${price}|${at}`]);
+}
+
 function decode(v: string | null | undefined): LastSent | undefined {
   if (!v) return undefined;
   const [price, at] = v.split('|');
@@ -116,8 +121,7 @@ export class LastSentPrices {
     this.#keys = keys;
   }
   async set(subscriberId: string, prices: Record<string, number>, at = Date.now()): Promise<void> {
-    const fields: string[] = [];
-    for (const [symbol, price] of Object.entries(prices)) fields.push(symbol, `${price}|${at}`);
+    const fields = lastSentFields(prices, at);
     if (fields.length === 0) return;
     await SET_SCRIPT.run(this.#redis, [this.#keys.subscriber(subscriberId)], fields);
   }

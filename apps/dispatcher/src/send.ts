@@ -22,7 +22,7 @@ import {
   type SendJob,
   type SubscriptionStore,
 } from '@tickercast/shared';
-import type { LastSentPrices } from './last-sent.ts';
+import { lastSentFields, type LastSentPrices } from './last-sent.ts';
 import { outboundFor, priceTtlS, type OutboundSettings, type OutboundSkip } from './outbound.ts';
 import { quietUntil, type QuietWindow } from './quiet-hours.ts';
 import { alertLine, priceLine } from './texts.ts';
@@ -294,9 +294,9 @@ export function createSendProcessor(deps: SendDeps) {
     const failover = await failoverTo(channel, state.fallback);
     let served = readAt;
     const alertsLeft = new Set(alerting);
-    const finish = async (holdUntil: number) => {
-      await settle(heldUntil > 0 ? 0 : served, heldUntil > 0 ? heldUntil : holdUntil);
-    };
+    /** Where the turn leaves them in the due index: served up to `served` and held until `holdUntil`, unless the plain feed was held anyway (an alert went alone). */
+    const settling = (holdUntil: number): [string | 0, number] => (heldUntil > 0 ? [0, heldUntil] : [served, holdUntil]);
+    const lastPart = parts[parts.length - 1];
     for (const part of parts) {
       const recheck = async (waitedMs: number): Promise<SkipReason | { text: string } | undefined> => {
         // A STOP may have come while this send waited for its slot: the check before is that old.
@@ -322,21 +322,23 @@ export function createSendProcessor(deps: SendDeps) {
       if ('kind' in answer) {
         // Skipped or refused: this turn is over. Anything else goes back to the queue and retries.
         if (answer.kind === 'skipped' || answer.kind === 'refused') {
-          await finish(0);
+          await settle(...settling(0));
           if (alertsLeft.size > 0) await giveUpAlerts();
         }
         return answer;
       }
       // Recorded per message: a retry after a failure further on sends only the rest.
-      await Promise.all([
-        deps.lastSent.set(id, part.prices, clock()),
-        Object.keys(part.alerted).length > 0 ? settleAlerts(part.alerted) : undefined,
-        deps.deliveries.recordSent({ messageUuid: answer.messageUuid, subscriberId: id, channel, text: part.text, workflowId: answer.workflowId }),
-      ]);
+      const remember = async () => {
+        // A fired alert is settled before the due index lets them go: a refill in between would find it still fired, and send it again.
+        if (Object.keys(part.alerted).length > 0) await settleAlerts(part.alerted);
+        if (part !== lastPart) return deps.lastSent.set(id, part.prices, clock());
+        // The turn's end: what it carried, and their place in the due index, in one script.
+        return deps.due.settleSent(id, state.symbols, ...settling(state.intervalMs && changed.length > 0 ? now + state.intervalMs : 0), lastSentFields(part.prices, clock()));
+      };
+      await Promise.all([remember(), deps.deliveries.recordSent({ messageUuid: answer.messageUuid, subscriberId: id, channel, text: part.text, workflowId: answer.workflowId })]);
       for (const s of Object.keys(part.alerted)) alertsLeft.delete(s);
       sent.push({ messageUuid: answer.messageUuid, text: part.text });
     }
-    await finish(state.intervalMs && changed.length > 0 ? now + state.intervalMs : 0);
     const carried = [...changed, ...alerting];
     return { kind: 'sent', messageUuid: sent[sent.length - 1]!.messageUuid, text: sent.map((m) => m.text).join('\n'), tickedAt: Math.max(...carried.map((s) => quotes.get(s)!.tickedAt)) };
   };

@@ -69,6 +69,30 @@ describe('the due index', () => {
     expect(await t.redis.zscore(t.keys.dueFollowers('sms', duePartition(ids[0]!), 'MSFT'), ids[0]!)).toBe('200.125');
     expect(await t.redis.zscore(t.keys.dueFollowers('sms', duePartition('sms:4477999'), 'MSFT'), 'sms:4477999')).toBeNull();
   });
+
+  it("a sent turn's settle writes what it carried in the same step, only where they still follow the symbol", async () => {
+    t = testRedis();
+    const due = new DueIndex(t.redis, t.keys);
+    const id = 'sms:4477005';
+    const p = duePartition(id);
+    const record = t.keys.subscriber(id);
+    // They follow MSFT and GOOGL; AAPL was dropped while the send was on its way.
+    await t.redis.hset(record, 'sym:MSFT', '', 'sym:GOOGL', '100|1');
+    for (const sym of ['MSFT', 'GOOGL']) await t.redis.zadd(t.keys.dueFollowers('sms', p, sym), 100, id);
+    const now = 1_796_000_000_000;
+    await due.claim([id], ['MSFT', 'GOOGL'], now + 60_000);
+
+    await due.settleSent(id, ['MSFT', 'GOOGL'], '300.5', 0, ['MSFT', '412.35|7', 'AAPL', '170|7']);
+    expect(await t.redis.hgetall(record)).toEqual({ 'sym:MSFT': '412.35|7', 'sym:GOOGL': '100|1' });
+    for (const sym of ['MSFT', 'GOOGL']) expect(await t.redis.zscore(t.keys.dueFollowers('sms', p, sym), id)).toBe('300.5');
+    expect(await t.redis.zscore(t.keys.dueHeld('sms', p), id)).toBeNull();
+
+    // With EVERY: held again until the interval ends, on every score.
+    await due.settleSent(id, ['MSFT', 'GOOGL'], '400', now + 30_000, ['MSFT', '413|8']);
+    expect(await t.redis.hget(record, 'sym:MSFT')).toBe('413|8');
+    expect(Number(await t.redis.zscore(t.keys.dueFollowers('sms', p, 'GOOGL'), id))).toBe(400 + HELD_OFFSET);
+    expect(await t.redis.zscore(t.keys.dueHeld('sms', p), id)).toBe(String(now + 30_000));
+  });
 });
 
 describe('the refill', () => {

@@ -4,6 +4,7 @@ import { parseSubscriberId } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
 import { DUE_PARTITIONS, duePartition } from '../partitions.ts';
 import { LuaScript } from '../runtime/lua.ts';
+import { LUA_SYMBOL_FIELDS } from './subscriptions.ts';
 
 /*
  * Who is due a feed message, per channel, kept so that finding the next ones costs what is taken,
@@ -57,24 +58,52 @@ return out
 /*
  * Settles followers: takes their scores off hold, raises them to `served` (never lowering one:
  * GT; 0 leaves them as they are), then holds them again until `hold` if it is > 0, else ends their
- * hold. ARGV: key prefix, hold-until, offset, served, then the symbols, '', then the ids. Only
- * existing entries change: a follower who left stays out.
+ * hold. ARGV from `first`: key prefix, hold-until, offset, served, then the symbols, '', then the
+ * ids, up to `last` (or ARGV's end). Only existing entries change: a follower who left stays
+ * out. Returns where ARGV goes on after `last`.
  */
-const SETTLE_SCRIPT = new LuaScript(`
-local prefix, hold, off, served = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
-local syms, i = {}, 5
-while ARGV[i] ~= '' do syms[#syms + 1] = prefix .. ARGV[i]; i = i + 1 end
-for j = i + 1, #ARGV do
-  local id = ARGV[j]
-  for _, k in ipairs(syms) do
-    local s = redis.call('ZSCORE', k, id)
-    if s then
-      if tonumber(s) >= off then redis.call('ZINCRBY', k, '-' .. ARGV[3], id) end
-      redis.call('ZADD', k, 'XX', 'GT', served, id)
-      if hold > 0 then redis.call('ZINCRBY', k, ARGV[3], id) end
+const LUA_SETTLE = `
+local function settle(held, first, last)
+  local prefix, hold, off, served = ARGV[first], tonumber(ARGV[first + 1]), ARGV[first + 2], ARGV[first + 3]
+  local syms, i = {}, first + 4
+  while ARGV[i] ~= '' do syms[#syms + 1] = prefix .. ARGV[i]; i = i + 1 end
+  i = i + 1
+  while i <= #ARGV and ARGV[i] ~= last do
+    local id = ARGV[i]
+    for _, k in ipairs(syms) do
+      local s = redis.call('ZSCORE', k, id)
+      if s then
+        if tonumber(s) >= tonumber(off) then redis.call('ZINCRBY', k, '-' .. off, id) end
+        redis.call('ZADD', k, 'XX', 'GT', served, id)
+        if hold > 0 then redis.call('ZINCRBY', k, off, id) end
+      end
     end
+    if hold > 0 then redis.call('ZADD', held, ARGV[first + 1], id) else redis.call('ZREM', held, id) end
+    i = i + 1
   end
-  if hold > 0 then redis.call('ZADD', KEYS[1], ARGV[2], id) else redis.call('ZREM', KEYS[1], id) end
+  return i + 1
+end
+`;
+
+/* Settles followers (LUA_SETTLE, every ARGV). KEYS: the partition's held set. */
+const SETTLE_SCRIPT = new LuaScript(`
+${LUA_SETTLE}
+settle(KEYS[1], 1, nil)
+return 1
+`);
+
+/*
+ * Settles one follower whose feed send went and writes what it carried, in one step: the prices
+ * they were sent go into their record's `sym:` fields, only where they still follow the symbol
+ * (a send that ran while they dropped one must not add it back). KEYS: the partition's held set,
+ * their record. ARGV: as LUA_SETTLE with one id, '', then symbol and `price|ms` in pairs.
+ */
+const SETTLE_SENT_SCRIPT = new LuaScript(`
+${LUA_SYMBOL_FIELDS}
+${LUA_SETTLE}
+for i = settle(KEYS[1], 1, ''), #ARGV, 2 do
+  local f = sym_field(ARGV[i])
+  if redis.call('HEXISTS', KEYS[2], f) == 1 then redis.call('HSET', KEYS[2], f, ARGV[i + 1]) end
 end
 return 1
 `);
@@ -155,5 +184,17 @@ export class DueIndex {
         SETTLE_SCRIPT.run(this.#redis, [k.dueHeld(channel, p)], [k.dueFollowersPrefix(channel, p), holdUntil, HELD_OFFSET, served, ...names, '', ...group]),
       ),
     );
+  }
+
+  /**
+   * `settle` of one follower whose feed send went, and what it carried (`lastSent`: symbol and
+   * `price|ms` in pairs, LastSentPrices' fields) written to their record in the same script: no
+   * refill can find them free while their record still has the prices before it.
+   */
+  async settleSent(id: string, symbols: Iterable<string>, served: string | number, holdUntil: number, lastSent: readonly string[]): Promise<void> {
+    const { channel } = parseSubscriberId(id);
+    const p = duePartition(id);
+    const k = this.#keys;
+    await SETTLE_SENT_SCRIPT.run(this.#redis, [k.dueHeld(channel, p), k.subscriber(id)], [k.dueFollowersPrefix(channel, p), holdUntil, HELD_OFFSET, served, ...symbols, '', id, '', ...lastSent]);
   }
 }
