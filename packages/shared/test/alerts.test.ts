@@ -51,6 +51,16 @@ describe('the alert store', () => {
     expect(await dueNow()).toEqual([a, b, c].sort());
   });
 
+  it('checkThenDue fires what the prices crossed and answers, in the same step, who is due longest, at most `need`', async () => {
+    const ids = [5, 6, 7].map((i) => subscriberId('sms', number(i)));
+    for (const i of [5, 6, 7]) await alerts.set('sms', number(i), { symbol: 'MSFT', kind: 'above', level: 410 + i, urgent: false, price: 410 });
+    // 416 fires the first two (415, 416), who are due at once; 417 then fires the third, after them.
+    expect((await alerts.checkThenDue('sms', prices(416), 10)).sort()).toEqual([ids[0], ids[1]].sort());
+    expect(await alerts.checkThenDue('sms', prices(417), 1)).toEqual([ids[0]]);
+    expect(await alerts.checkThenDue('sms', prices(418), 0)).toEqual([]);
+    expect(await dueNow()).toEqual([...ids].sort());
+  });
+
   it('settling: a price crossed is spent, a move is armed again around the price sent; still due only if another fired meanwhile', async () => {
     const id = subscriberId('sms', number(4));
     await alerts.set('sms', number(4), { symbol: 'MSFT', kind: 'above', level: 420, urgent: false, price: 410 });

@@ -79,14 +79,16 @@ return n
  * fire (up ones in (old, new], down ones in [new, old)), at most `batch` per symbol; the checked
  * price moves to the new one once a symbol's range is done. A fired trigger leaves both sets; its
  * alert, if still armed, is marked fired and its subscriber is due (NX: a claim in force stays).
+ * Then, once nothing is left to fire and `need` > 0, the partition's `need` subscribers whose alert
+ * fired longest ago, with when (what `due` reads), so that a refill checks and reads in one step.
  * KEYS: checked prices, alerts due. ARGV: now (ms), batch, up and down trigger prefixes, the record
- * prefix, then symbol and price in pairs. Returns {fired, symbols with more to fire}.
+ * prefix, need, then symbol and price in pairs. Returns {fired, symbols with more to fire, due}.
  */
 const CHECK_SCRIPT = new LuaScript(`
 ${LUA_ALERT_FIELDS}
-local now, batch, up, down, recs = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local now, batch, up, down, recs, need = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local fired, more = 0, 0
-for i = 6, #ARGV, 2 do
+for i = 7, #ARGV, 2 do
   local s, p = ARGV[i], ARGV[i + 1]
   local old = redis.call('HGET', KEYS[1], s)
   if not old then
@@ -114,7 +116,9 @@ for i = 6, #ARGV, 2 do
     if #hits < tonumber(batch) then redis.call('HSET', KEYS[1], s, p) else more = more + 1 end
   end
 end
-return { fired, more }
+local due = {}
+if more == 0 and tonumber(need) > 0 then due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'WITHSCORES', 'LIMIT', 0, need) end
+return { fired, more, due }
 `);
 
 /*
@@ -166,6 +170,14 @@ export interface AlertSent {
 /** A move's triggers around a price: the prices `pct` percent above and below. */
 export function moveTriggers(price: number, pct: number): { up: number; down: number } {
   return { up: price * (1 + pct / 100), down: price * (1 - pct / 100) };
+}
+
+/** The `need` ids with the lowest scores of per-partition flat (id, score) lists: ties in id order. */
+function oldest(parts: readonly string[][], need: number): string[] {
+  const all: { id: string; score: number }[] = [];
+  for (const flat of parts) for (let i = 0; i + 1 < flat.length; i += 2) all.push({ id: flat[i]!, score: Number(flat[i + 1]) });
+  all.sort((a, b) => a.score - b.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return all.slice(0, Math.max(0, need)).map((c) => c.id);
 }
 
 export class AlertStore {
@@ -229,24 +241,14 @@ export class AlertStore {
    * Returns how many fired.
    */
   async check(channel: Channel, prices: ReadonlyMap<string, number>, now = Date.now()): Promise<number> {
-    if (prices.size === 0) return 0;
-    const pairs = [...prices].flatMap(([s, price]) => [s, String(price)]);
-    const k = this.#keys;
-    const counts = await Promise.all(
-      Array.from({ length: DUE_PARTITIONS }, async (_, p) => {
-        let fired = 0;
-        for (;;) {
-          const [n, more] = (await CHECK_SCRIPT.run(
-            this.#redis,
-            [k.alertsChecked(channel, p), k.alertsDue(channel, p)],
-            [now, CHECK_BATCH, k.alertTriggersPrefix(channel, p, 'up'), k.alertTriggersPrefix(channel, p, 'down'), k.subscriberPrefix(channel, p), ...pairs],
-          )) as [number, number];
-          fired += n;
-          if (more === 0) return fired;
-        }
-      }),
-    );
-    return counts.reduce((a, b) => a + b, 0);
+    const parts = await this.#check(channel, prices, 0, now);
+    return parts.reduce((n, part) => n + part.fired, 0);
+  }
+
+  /** `check`, then `due`, in the same script per partition: what a refill does when the prices moved. */
+  async checkThenDue(channel: Channel, prices: ReadonlyMap<string, number>, need: number, now = Date.now()): Promise<string[]> {
+    if (prices.size === 0) return this.due(channel, need, now);
+    return oldest((await this.#check(channel, prices, Math.max(0, need), now)).map((part) => part.due), need);
   }
 
   /** The `need` subscribers of a channel whose alert fired longest ago (or whose claim ran out), across partitions. Takes nobody: `claim` does. */
@@ -256,10 +258,28 @@ export class AlertStore {
     const parts = await Promise.all(
       Array.from({ length: DUE_PARTITIONS }, (_, p) => this.#redis.zrangebyscore(k.alertsDue(channel, p), '-inf', now, 'WITHSCORES', 'LIMIT', 0, need)),
     );
-    const all: { id: string; score: number }[] = [];
-    for (const flat of parts) for (let i = 0; i + 1 < flat.length; i += 2) all.push({ id: flat[i]!, score: Number(flat[i + 1]) });
-    all.sort((a, b) => a.score - b.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return all.slice(0, need).map((c) => c.id);
+    return oldest(parts, need);
+  }
+
+  /** Per partition: how many fired, and (with `need`) its due subscribers and scores, flat. */
+  async #check(channel: Channel, prices: ReadonlyMap<string, number>, need: number, now: number): Promise<{ fired: number; due: string[] }[]> {
+    if (prices.size === 0) return [];
+    const pairs = [...prices].flatMap(([s, price]) => [s, String(price)]);
+    const k = this.#keys;
+    return Promise.all(
+      Array.from({ length: DUE_PARTITIONS }, async (_, p) => {
+        let fired = 0;
+        for (;;) {
+          const [n, more, due] = (await CHECK_SCRIPT.run(
+            this.#redis,
+            [k.alertsChecked(channel, p), k.alertsDue(channel, p)],
+            [now, CHECK_BATCH, k.alertTriggersPrefix(channel, p, 'up'), k.alertTriggersPrefix(channel, p, 'down'), k.subscriberPrefix(channel, p), need, ...pairs],
+          )) as [number, number, string[]];
+          fired += n;
+          if (more === 0) return { fired, due };
+        }
+      }),
+    );
   }
 
   /** Holds these subscribers out of `due` until `until` (their feed send settles them sooner); only those still due. */
