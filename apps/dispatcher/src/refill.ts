@@ -56,6 +56,12 @@ interface ChannelState {
   again: boolean;
   timer: NodeJS.Timeout | undefined;
   timerAt: number;
+  /**
+   * The last refill took everyone due it found (fewer than it wanted): the next one claims in the
+   * due index's own scan, a round trip less, as there is likely nobody due to leave out. After one
+   * that filled up (a backlog: more due than the queue takes) it reads, then claims exactly.
+   */
+  tookAll: boolean;
 }
 
 /**
@@ -78,7 +84,7 @@ export class Refiller {
 
   constructor(options: RefillOptions) {
     this.#o = options;
-    this.#state = Object.fromEntries(CHANNELS.map((c) => [c, { alertsCheckedAt: '', running: undefined, again: false, timer: undefined, timerAt: 0 }])) as Record<Channel, ChannelState>;
+    this.#state = Object.fromEntries(CHANNELS.map((c) => [c, { alertsCheckedAt: '', running: undefined, again: false, timer: undefined, timerAt: 0, tookAll: true }])) as Record<Channel, ChannelState>;
   }
 
   /** Feed sends kept waiting in a channel's queue. */
@@ -182,19 +188,30 @@ export class Refiller {
       const watermark = this.watermark(channel);
       const need = Math.min(MAX_BATCH, watermark - backlog);
       const now = this.#o.now?.() ?? Date.now();
-      // The alerts checked and their fired ones read beside the plain due ones: fired alerts go
-      // first (a crossing is news, a plain update is replaced by a fresher one anyway).
-      const [alerted, fed] = await Promise.all([this.#alerted(channel, written, latest, need, now), need > 0 ? due.due(channel, written, need, now) : []]);
-      const ids = [...new Set([...alerted, ...fed])].slice(0, Math.max(0, need));
-      if (ids.length === 0) return;
       // Claimed before they are added: a send that runs at once settles its subscriber after the
       // claim, never before it. A crash in between leaves them held until CLAIM_MS runs out.
-      // Everyone taken is held on their plain symbols too, alerted or not: an alerted follower left
-      // free there would be found due by the next refill while this send is still queued.
       const until = now + CLAIM_MS;
+      const st = this.#state[channel];
+      const claimedInScan = st.tookAll;
+      // The alerts checked and their fired ones read beside the plain due ones: fired alerts go
+      // first (a crossing is news, a plain update is replaced by a fresher one anyway).
+      const [alerted, fed] = await Promise.all([this.#alerted(channel, written, latest, need, now), need > 0 ? due.due(channel, written, need, now, claimedInScan ? until : 0) : []]);
+      const ids = [...new Set([...alerted, ...fed])].slice(0, Math.max(0, need));
+      st.tookAll = ids.length < need;
       const taken = new Set(ids);
+      // Everyone taken is held on their plain symbols too, alerted or not: an alerted follower left
+      // free there would be found due by the next refill while this send is still queued. Those the
+      // scan claimed but the alerts left no room for are let go.
+      const claimed = new Set(claimedInScan ? fed : []);
+      const toClaim = ids.filter((id) => !claimed.has(id));
+      const letGo = fed.filter((id) => claimed.has(id) && !taken.has(id));
       const alertedTaken = alerted.filter((id) => taken.has(id));
-      await Promise.all([due.claim(ids, written.keys(), until), alertedTaken.length > 0 ? this.#o.alerts?.claim(alertedTaken, until) : undefined]);
+      await Promise.all([
+        toClaim.length > 0 ? due.claim(toClaim, written.keys(), until) : undefined,
+        letGo.length > 0 ? due.settle(letGo, written.keys(), 0) : undefined,
+        alertedTaken.length > 0 ? this.#o.alerts?.claim(alertedTaken, until) : undefined,
+      ]);
+      if (ids.length === 0) return;
       await queues.addSends(ids.map(feedSend));
       if (ids.length < need) return;
       // More may be due: come back when the queue is down to half the watermark.
@@ -213,24 +230,20 @@ export class Refiller {
     return counts.reduce((a, b) => a + b, 0);
   }
 
-  /** The channel's alerts checked against the prices, then the `need` subscribers whose alert fired longest ago. */
-  async #alerted(channel: Channel, written: ReadonlyMap<string, string>, latest: ReadonlyMap<string, number>, need: number, now: number): Promise<string[]> {
-    await this.#checkAlerts(channel, written, latest);
-    return need > 0 ? ((await this.#o.alerts?.due(channel, need, now)) ?? []) : [];
-  }
-
   /**
-   * Fires the channel's alerts that the prices crossed, once per new set of prices: a write time
-   * is unique to its write, so unchanged write times mean every price was checked already (by this
+   * The `need` subscribers of the channel whose alert fired longest ago, its alerts first fired by
+   * the prices they crossed (in the same scripts), once per new set of prices: a write time is
+   * unique to its write, so unchanged write times mean every price was checked already (by this
    * process; another's check moved the checked prices on, which the next one starts from).
    */
-  async #checkAlerts(channel: Channel, written: ReadonlyMap<string, string>, latest: ReadonlyMap<string, number>): Promise<void> {
+  async #alerted(channel: Channel, written: ReadonlyMap<string, string>, latest: ReadonlyMap<string, number>, need: number, now: number): Promise<string[]> {
     const { alerts } = this.#o;
-    if (!alerts) return;
+    if (!alerts) return [];
     const st = this.#state[channel];
     const at = [...written].map(([s, t]) => `${s}@${t}`).join(' ');
-    if (at === st.alertsCheckedAt) return;
-    await alerts.check(channel, latest);
+    if (at === st.alertsCheckedAt) return alerts.due(channel, need, now);
+    const ids = await alerts.checkThenDue(channel, latest, need, now);
     st.alertsCheckedAt = at;
+    return ids;
   }
 }

@@ -70,6 +70,32 @@ describe('the due index', () => {
     expect(await t.redis.zscore(t.keys.dueFollowers('sms', duePartition('sms:4477999'), 'MSFT'), 'sms:4477999')).toBeNull();
   });
 
+  it('with a claim time, the scan holds those it answers and lets go exactly of those the merge leaves out', async () => {
+    t = testRedis();
+    const due = new DueIndex(t.redis, t.keys);
+    // Enough ids to land in several partitions; served at 10, 20, …
+    const ids = Array.from({ length: 12 }, (_, i) => `sms:44770020${String(i).padStart(2, '0')}`);
+    for (const [i, id] of ids.entries()) await t.redis.zadd(t.keys.dueFollowers('sms', duePartition(id), 'MSFT'), 10 * (i + 1), id);
+    const ticks = new Map([['MSFT', 1000]]);
+    const now = 1_796_000_000_000;
+    const taken = await due.due('sms', ticks, 5, now, now + 60_000);
+    expect(taken).toEqual(ids.slice(0, 5));
+    const score = async (id: string) => Number(await t.redis.zscore(t.keys.dueFollowers('sms', duePartition(id), 'MSFT'), id));
+    const held = async (id: string) => t.redis.zscore(t.keys.dueHeld('sms', duePartition(id)), id);
+    for (const [i, id] of ids.entries()) {
+      if (i < 5) {
+        expect(await score(id)).toBe(10 * (i + 1) + HELD_OFFSET);
+        expect(await held(id)).toBe(String(now + 60_000));
+      } else {
+        expect(await score(id)).toBe(10 * (i + 1));
+        expect(await held(id)).toBeNull();
+      }
+    }
+    // Those left out are the next due; the held ones are not, until their claim runs out.
+    expect(await due.due('sms', ticks, 20, now)).toEqual(ids.slice(5));
+    expect(await due.due('sms', ticks, 20, now + 60_000)).toEqual(ids);
+  });
+
   it("a sent turn's settle writes what it carried in the same step, only where they still follow the symbol", async () => {
     t = testRedis();
     const due = new DueIndex(t.redis, t.keys);

@@ -31,59 +31,67 @@ import { LUA_SYMBOL_FIELDS } from './subscriptions.ts';
 export const HELD_OFFSET = 2 ** 42;
 
 /*
- * One partition: ends the holds that are over, then the lowest `need` due followers of each
- * symbol with their scores. ARGV: now, offset, need, key prefix, then symbol and when its price
- * was last written in pairs. Numbers go back to Redis as the strings they came in (a Lua number would be
- * formatted with 14 digits, and the held scores have 16).
- */
-const DUE_SCRIPT = new LuaScript(`
-local now, off, need, prefix = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
-local freed = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
-for _, id in ipairs(freed) do
-  for i = 5, #ARGV, 2 do
-    local k = prefix .. ARGV[i]
-    local s = redis.call('ZSCORE', k, id)
-    if s and tonumber(s) >= off then redis.call('ZINCRBY', k, '-' .. ARGV[2], id) end
-  end
-  redis.call('ZREM', KEYS[1], id)
-end
-local out = {}
-for i = 5, #ARGV, 2 do
-  local got = redis.call('ZRANGEBYSCORE', prefix .. ARGV[i], '-inf', ARGV[i + 1], 'WITHSCORES', 'LIMIT', 0, need)
-  for j = 1, #got do out[#out + 1] = got[j] end
-end
-return out
-`);
-
-/*
  * Settles followers: takes their scores off hold, raises them to `served` (never lowering one:
  * GT; 0 leaves them as they are), then holds them again until `hold` if it is > 0, else ends their
- * hold. ARGV from `first`: key prefix, hold-until, offset, served, then the symbols, '', then the
- * ids, up to `last` (or ARGV's end). Only existing entries change: a follower who left stays
- * out. Returns where ARGV goes on after `last`.
+ * hold. `settle_one` does one follower on the given due keys; `settle` reads ARGV from `first`:
+ * key prefix, hold-until, offset, served, then the symbols, '', then the ids, up to `last` (or
+ * ARGV's end), and returns where ARGV goes on after `last`. Only existing entries change: a
+ * follower who left stays out.
  */
 const LUA_SETTLE = `
+local function settle_one(held, syms, hold, off, served, id)
+  for _, k in ipairs(syms) do
+    local s = redis.call('ZSCORE', k, id)
+    if s then
+      if tonumber(s) >= tonumber(off) then redis.call('ZINCRBY', k, '-' .. off, id) end
+      redis.call('ZADD', k, 'XX', 'GT', served, id)
+      if tonumber(hold) > 0 then redis.call('ZINCRBY', k, off, id) end
+    end
+  end
+  if tonumber(hold) > 0 then redis.call('ZADD', held, hold, id) else redis.call('ZREM', held, id) end
+end
 local function settle(held, first, last)
-  local prefix, hold, off, served = ARGV[first], tonumber(ARGV[first + 1]), ARGV[first + 2], ARGV[first + 3]
+  local prefix, hold, off, served = ARGV[first], ARGV[first + 1], ARGV[first + 2], ARGV[first + 3]
   local syms, i = {}, first + 4
   while ARGV[i] ~= '' do syms[#syms + 1] = prefix .. ARGV[i]; i = i + 1 end
   i = i + 1
   while i <= #ARGV and ARGV[i] ~= last do
-    local id = ARGV[i]
-    for _, k in ipairs(syms) do
-      local s = redis.call('ZSCORE', k, id)
-      if s then
-        if tonumber(s) >= tonumber(off) then redis.call('ZINCRBY', k, '-' .. off, id) end
-        redis.call('ZADD', k, 'XX', 'GT', served, id)
-        if hold > 0 then redis.call('ZINCRBY', k, off, id) end
-      end
-    end
-    if hold > 0 then redis.call('ZADD', held, ARGV[first + 1], id) else redis.call('ZREM', held, id) end
+    settle_one(held, syms, hold, off, served, ARGV[i])
     i = i + 1
   end
   return i + 1
 end
 `;
+
+/*
+ * One partition: ends the holds that are over, then the lowest `need` due followers of each
+ * symbol with their scores; with a claim time > 0, holds every follower it found until then, as
+ * `claim` does (their scores as they were before it are what it answers). ARGV: now, offset,
+ * need, key prefix, claim-until (0: none), then symbol and when its price was last written in
+ * pairs. Numbers go back to Redis as the strings they came in (a Lua number would be formatted
+ * with 14 digits, and the held scores have 16).
+ */
+const DUE_SCRIPT = new LuaScript(`
+${LUA_SETTLE}
+local now, off, need, prefix, claim = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local syms = {}
+for i = 6, #ARGV, 2 do syms[#syms + 1] = prefix .. ARGV[i] end
+local freed = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
+for _, id in ipairs(freed) do settle_one(KEYS[1], syms, '0', off, '0', id) end
+local out, found = {}, {}
+for i = 6, #ARGV, 2 do
+  local got = redis.call('ZRANGEBYSCORE', prefix .. ARGV[i], '-inf', ARGV[i + 1], 'WITHSCORES', 'LIMIT', 0, need)
+  for j = 1, #got, 2 do
+    out[#out + 1] = got[j]
+    out[#out + 1] = got[j + 1]
+    if not found[got[j]] then found[got[j]] = true; found[#found + 1] = got[j] end
+  end
+end
+if tonumber(claim) > 0 then
+  for _, id in ipairs(found) do settle_one(KEYS[1], syms, claim, off, '0', id) end
+end
+return out
+`);
 
 /* Settles followers (LUA_SETTLE, every ARGV). KEYS: the partition's held set. */
 const SETTLE_SCRIPT = new LuaScript(`
@@ -126,15 +134,18 @@ export class DueIndex {
   /**
    * The `need` due followers on `channel` who waited longest, across all partitions, given when
    * each symbol's price was last written (PriceCache.writeTimes). Ends the holds that are over on
-   * the way. Takes nobody: the caller claims them (`claim`), then enqueues them.
+   * the way. Takes nobody (the caller claims them, `claim`, then enqueues them), unless given
+   * `claimUntil`: then each partition claims what it found in the same script, a round trip less
+   * for a caller who expects to take everyone due, and those the merge leaves out (when more than
+   * `need` were due) are let go again, exactly as they were (nothing held them: they were due).
    */
-  async due(channel: Channel, written: ReadonlyMap<string, string | number>, need: number, now = Date.now()): Promise<string[]> {
+  async due(channel: Channel, written: ReadonlyMap<string, string | number>, need: number, now = Date.now(), claimUntil = 0): Promise<string[]> {
     if (need <= 0 || written.size === 0) return [];
     const pairs = [...written].flatMap(([s, t]) => [s, String(t)]);
     const k = this.#keys;
     const parts = await Promise.all(
       Array.from({ length: DUE_PARTITIONS }, (_, p) =>
-        DUE_SCRIPT.run(this.#redis, [k.dueHeld(channel, p)], [now, HELD_OFFSET, need, k.dueFollowersPrefix(channel, p), ...pairs]) as Promise<string[]>,
+        DUE_SCRIPT.run(this.#redis, [k.dueHeld(channel, p)], [now, HELD_OFFSET, need, k.dueFollowersPrefix(channel, p), claimUntil, ...pairs]) as Promise<string[]>,
       ),
     );
     const best = new Map<string, number>();
@@ -148,6 +159,8 @@ export class DueIndex {
     }
     const candidates: Candidate[] = [...best].map(([id, score]) => ({ id, score }));
     candidates.sort((a, b) => a.score - b.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const left = candidates.slice(need).map((c) => c.id);
+    if (claimUntil > 0 && left.length > 0) await this.settle(left, written.keys(), 0);
     return candidates.slice(0, need).map((c) => c.id);
   }
 
