@@ -9,7 +9,7 @@ import {
   alertField,
   duePartition,
   encodeAlert,
-  fanoutJobId,
+  announceTicks,
   inboundJobId,
   moveTriggers,
   subscriberId,
@@ -130,7 +130,7 @@ export async function seedSubscribers(sys: BenchSystem, opts: SeedOptions): Prom
 export async function tick(sys: BenchSystem, symbol: string, price: number): Promise<{ tickedAt: number; version: number }> {
   const tickedAt = Date.now();
   const q = await sys.prices.set(symbol, price, tickedAt);
-  await sys.queues.fanout.add('fanout', { symbol, version: q.version, tickedAt }, { jobId: fanoutJobId(q) });
+  await announceTicks({ queues: sys.queues, redis: sys.redis, keys: sys.keys }, [q], tickedAt);
   return { tickedAt, version: q.version };
 }
 

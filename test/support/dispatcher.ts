@@ -56,7 +56,7 @@ export interface TestDispatcher extends Omit<Dispatcher, 'close'> {
 export async function testDispatcher(
   t: TestRedis,
   sim: RunningSimulator,
-  opts: TestDispatcherOptions & { clientOptions?: Partial<MessagesClientOptions>; metrics?: MetricsRecorder; fanoutPageSize?: number; refillAheadS?: number } = {},
+  opts: TestDispatcherOptions & { clientOptions?: Partial<MessagesClientOptions>; metrics?: MetricsRecorder; fanoutPageSize?: number; refillAheadS?: number; refillSafetyMs?: number } = {},
 ): Promise<TestDispatcher> {
   const client = new MessagesClient({ baseUrl: sim.url, auth: sim.auth, ...opts.clientOptions });
   const deps: DispatcherDeps = {
@@ -64,6 +64,7 @@ export async function testDispatcher(
     logger: createLogger('test', 'silent'),
     fanoutPageSize: opts.fanoutPageSize ?? 100,
     ...(opts.refillAheadS ? { refillAheadS: opts.refillAheadS } : {}),
+    ...(opts.refillSafetyMs ? { refillSafetyMs: opts.refillSafetyMs } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     ...(opts.now ? { now: opts.now } : {}),
   };

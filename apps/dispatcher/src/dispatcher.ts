@@ -35,6 +35,7 @@ import { createInboundProcessor } from './inbound.ts';
 import { instrumentWorkers } from './instrument.ts';
 import { LastSentPrices } from './last-sent.ts';
 import { Refiller } from './refill.ts';
+import { TickWake } from './tick-wake.ts';
 import { outboundSettings } from './outbound.ts';
 import { createSendProcessor } from './send.ts';
 import { createStatusProcessor } from './status.ts';
@@ -57,6 +58,8 @@ export interface DispatcherDeps {
   fanoutPageSize?: number;
   /** Seconds of each channel's rate the refill keeps queued (default 2). */
   refillAheadS?: number;
+  /** How often the refill runs when nothing wakes it (default 1000 ms). */
+  refillSafetyMs?: number;
   /** false: the workers are made but take no job until their `run()` (default true). */
   autorun?: boolean;
   /** The workers' name, kept with each job they take (default `<hostname>:<pid>`: a container's hostname is its id). */
@@ -142,7 +145,20 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
   const alerts = new AlertStore(data, keys);
   // Before the first refill: after an upgrade, the subscriptions already in Redis get their index.
   await ensureSubscriptionsLayout(data, keys, logger);
-  const refiller = new Refiller({ redis: data, keys, due, alerts, prices, queues, rates, logger, ...(deps.refillAheadS ? { aheadS: deps.refillAheadS } : {}), ...(deps.now ? { now: deps.now } : {}) });
+  const tickWake = own(
+    new TickWake(
+      redis,
+      keys.tickAnnouncements,
+      () => {
+        if (!refiller.started) return false;
+        void refiller.wake();
+        return true;
+      },
+      logger,
+    ),
+    (w) => w.close(),
+  );
+  const refiller = new Refiller({ redis: data, keys, due, alerts, prices, queues, rates, logger, ...(deps.refillAheadS ? { aheadS: deps.refillAheadS } : {}), ...(deps.refillSafetyMs ? { safetyMs: deps.refillSafetyMs } : {}), ...(deps.now ? { now: deps.now } : {}) });
   // Every send takes a slot with a place in its channel's window (SendPacer, on BullMQ's connection:
   // no pipelining to delay it), and gives the place back when the provider has answered, so that
   // no rolling second at the provider holds more than the rate.
@@ -179,7 +195,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
       offered: config.TICKER_SYMBOLS,
       logger,
     }),
-    fanout: createFanoutProcessor({ store, queues, wake: () => refiller.wake(), ...(deps.fanoutPageSize ? { pageSize: deps.fanoutPageSize } : {}) }),
+    fanout: createFanoutProcessor({ store, queues, wake: () => refiller.wake(), heard: (symbol, version) => tickWake.heard(symbol, version), ...(deps.fanoutPageSize ? { pageSize: deps.fanoutPageSize } : {}) }),
     send: createSendProcessor({
       client: windowed,
       store,
@@ -216,6 +232,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
   });
   instrumentWorkers(workers, metrics);
   if (deps.autorun ?? true) refiller.start();
+  await tickWake.start();
   const stopWaking = wakeWorkersOnReconnect(redis, queues.all(), logger);
 
   return {

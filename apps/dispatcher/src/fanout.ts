@@ -16,6 +16,8 @@ export interface FanoutDeps {
   queues: Queues;
   /** A tick's whole work: the refill takes the subscribers now due, at the rate each channel can take. Never rejects. */
   wake: () => Promise<void>;
+  /** Whether this process heard the tick announced and woke the refill for it already (tick-wake.ts). */
+  heard?: (symbol: string, version: number) => boolean;
   pageSize?: number;
 }
 
@@ -39,8 +41,9 @@ function sendFor(broadcast: NonNullable<FanoutJob['broadcast']>, id: string, cha
 }
 
 /**
- * A tick's job wakes the refill (refill.ts): it costs the same whatever the number of
- * subscribers, and the feed sends are made at the rate each channel can take.
+ * A tick's job wakes the refill (refill.ts), unless its announcement did already: it costs the
+ * same whatever the number of subscribers, and the feed sends are made at the rate each channel
+ * can take.
  *
  * A broadcast adds one send per follower, in bulk, to each channel's queue. Its job pages through the symbol's subscribers. The first page it adds itself; every
  * further page becomes a fan-out job of its own, so that the adds of a large fan-out run on every
@@ -68,7 +71,7 @@ export function createFanoutProcessor(deps: FanoutDeps) {
     if (!broadcast) {
       // Not awaited: the refills of a busy channel must not hold the tick queue up; one already
       // running for a channel runs once more (Refiller.request), so this tick is not missed.
-      void deps.wake();
+      if (!deps.heard?.(job.symbol, job.version)) void deps.wake();
       return { count: 0, byChannel };
     }
     const count = (ids: readonly string[]) => {

@@ -92,6 +92,11 @@ export class Refiller {
     return Math.max(MIN_WATERMARK, Math.ceil(this.#o.rates[channel] * (this.#o.aheadS ?? 2)));
   }
 
+  /** Whether refills run by themselves (after `start`, until `stop`). */
+  get started(): boolean {
+    return this.#started;
+  }
+
   /** Starts the periodic refill of every channel. */
   start(): void {
     if (this.#started || this.#closed) return;

@@ -1,5 +1,5 @@
 import type { RedisClient } from '@tickercast/shared';
-import { fanoutJobId, type Logger, type PriceCache, type Queues, type RedisKeys } from '@tickercast/shared';
+import { announceTicks, type Logger, type PriceCache, type Queues, type RedisKeys } from '@tickercast/shared';
 import { nextPrice, startingPrice, type WalkOptions, DEMO_WALK } from './random-walk.ts';
 
 export interface TickerOptions {
@@ -14,7 +14,8 @@ export interface TickerOptions {
 }
 
 /**
- * Moves every symbol's price once per interval and adds one fan-out job per symbol tick.
+ * Moves every symbol's price once per interval and announces the tick (a fan-out job per symbol
+ * tick, and a wake for every dispatcher: announceTicks).
  * Several replicas may run: each tick slot is claimed with SET NX, so exactly one of them
  * ticks it.
  */
@@ -49,13 +50,7 @@ export class Ticker {
       const quote = await prices.set(symbol, nextPrice(before, walk ?? DEMO_WALK), now);
       out.push(quote);
     }
-    await queues.fanout.addBulk(
-      out.map((q) => ({
-        name: 'fanout',
-        data: { symbol: q.symbol, version: q.version, tickedAt: now },
-        opts: { jobId: fanoutJobId(q) },
-      })),
-    );
+    await announceTicks({ queues, redis: this.#o.redis, keys: this.#o.keys }, out, now);
     return out;
   }
 

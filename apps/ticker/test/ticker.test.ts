@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, createQueues, fanoutJobId, PriceCache, type Queues } from '@tickercast/shared';
+import { closeRedis, createLogger, createQueues, duplicateRedis, fanoutJobId, PriceCache, type Queues } from '@tickercast/shared';
 import { gaussian, nextPrice, startingPrice } from '../src/random-walk.ts';
 import { Ticker } from '../src/ticker.ts';
+import { until } from '../../../test/support/processes.ts';
 import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
 
 describe('random walk', () => {
@@ -53,6 +54,21 @@ describe('Ticker on Redis', () => {
     expect(await queues.fanout.count()).toBe(4);
     const job = await queues.fanout.getJob(fanoutJobId(second[1]!));
     expect(job?.data).toMatchObject({ symbol: 'GOOGL', version: second[1]!.version });
+  });
+
+  it('a tick is announced on its pub/sub channel, every symbol with its version, for the dispatchers to wake at once', async () => {
+    const listener = duplicateRedis(t.redis);
+    try {
+      const heard: string[] = [];
+      listener.on('message', (channel: string, text: string) => heard.push(`${channel} ${text}`));
+      await listener.subscribe(t.keys.tickAnnouncements);
+      const ticker = new Ticker({ symbols: ['MSFT', 'GOOGL'], intervalMs: 1000, redis: t.redis, keys: t.keys, prices, queues, logger });
+      const quotes = await ticker.tick();
+      await until('the announcement', () => heard[0]);
+      expect(heard).toEqual([`${t.keys.tickAnnouncements} ${JSON.stringify(quotes.map(({ symbol, version }) => ({ symbol, version })))}`]);
+    } finally {
+      await closeRedis(listener);
+    }
   });
 
   it('continues from the cached price after a restart', async () => {

@@ -16,6 +16,7 @@ export * from './runtime/redis.ts';
 
 export * from './queues/queues.ts';
 export * from './queues/send-jobs.ts';
+export * from './queues/ticks.ts';
 
 export * from './pacing/reply-pacer.ts';
 export * from './pacing/send-pacer.ts';

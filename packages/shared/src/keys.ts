@@ -169,6 +169,8 @@ export function redisKeys(namespace: string, layout: KeyLayout = {}) {
     priceHistory: (symbol: string) => `${prices}:history:${symbol}`,
     /** String with a short TTL: the one ticker replica that claims a tick slot runs it. */
     tickClaim: (slot: number) => `${prices}:tick:${slot}`,
+    /** Pub/sub channel (no key): each tick's announcement, which wakes every dispatcher's refill at once (queues/ticks.ts). */
+    tickAnnouncements: `${namespace}:ticks`,
   } as const;
 }
 
