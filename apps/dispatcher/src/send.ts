@@ -332,10 +332,14 @@ export function createSendProcessor(deps: SendDeps) {
         // A fired alert is settled before the due index lets them go: a refill in between would find it still fired, and send it again.
         if (Object.keys(part.alerted).length > 0) await settleAlerts(part.alerted);
         if (part !== lastPart) return deps.lastSent.set(id, part.prices, clock());
-        // The turn's end: what it carried, and their place in the due index, in one script.
-        return deps.due.settleSent(id, state.symbols, ...settling(state.intervalMs && changed.length > 0 ? now + state.intervalMs : 0), lastSentFields(part.prices, clock()));
+        // The turn's end: what it carried, its history entry and their place in the due index, in one script.
+        return deps.due.settleSent(id, state.symbols, ...settling(state.intervalMs && changed.length > 0 ? now + state.intervalMs : 0), {
+          lastSent: lastSentFields(part.prices, clock()),
+          history: deps.deliveries.historyEntry(id, answer.messageUuid),
+        });
       };
-      await Promise.all([remember(), deps.deliveries.recordSent({ messageUuid: answer.messageUuid, subscriberId: id, channel, text: part.text, workflowId: answer.workflowId })]);
+      const record = { messageUuid: answer.messageUuid, subscriberId: id, channel, text: part.text, workflowId: answer.workflowId };
+      await Promise.all([remember(), deps.deliveries.recordSent(record, { history: part !== lastPart })]);
       for (const s of Object.keys(part.alerted)) alertsLeft.delete(s);
       sent.push({ messageUuid: answer.messageUuid, text: part.text });
     }

@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { duePartition, DueIndex, HELD_OFFSET, type Channel, type SubscriberId } from '@tickercast/shared';
+import { DeliveryLog, duePartition, DueIndex, HELD_OFFSET, type Channel, type SubscriberId } from '@tickercast/shared';
 import { testDispatcher, type TestDispatcher } from '../../../test/support/dispatcher.ts';
 import { until } from '../../../test/support/processes.ts';
 import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
@@ -96,7 +96,7 @@ describe('the due index', () => {
     expect(await due.due('sms', ticks, 20, now + 60_000)).toEqual(ids);
   });
 
-  it("a sent turn's settle writes what it carried in the same step, only where they still follow the symbol", async () => {
+  it("a sent turn's settle writes what it carried and its history entry in the same step, prices only where they still follow the symbol", async () => {
     t = testRedis();
     const due = new DueIndex(t.redis, t.keys);
     const id = 'sms:4477005';
@@ -108,14 +108,18 @@ describe('the due index', () => {
     const now = 1_796_000_000_000;
     await due.claim([id], ['MSFT', 'GOOGL'], now + 60_000);
 
-    await due.settleSent(id, ['MSFT', 'GOOGL'], '300.5', 0, ['MSFT', '412.35|7', 'AAPL', '170|7']);
+    const log = new DeliveryLog(t.redis, t.keys);
+    await due.settleSent(id, ['MSFT', 'GOOGL'], '300.5', 0, { lastSent: ['MSFT', '412.35|7', 'AAPL', '170|7'], history: log.historyEntry(id, 'uuid-1') });
     expect(await t.redis.hgetall(record)).toEqual({ 'sym:MSFT': '412.35|7', 'sym:GOOGL': '100|1' });
+    expect(await t.redis.lrange(t.keys.messageHistory(id), 0, -1)).toEqual(['uuid-1']);
+    expect(await t.redis.ttl(t.keys.messageHistory(id))).toBeGreaterThan(86_400);
     for (const sym of ['MSFT', 'GOOGL']) expect(await t.redis.zscore(t.keys.dueFollowers('sms', p, sym), id)).toBe('300.5');
     expect(await t.redis.zscore(t.keys.dueHeld('sms', p), id)).toBeNull();
 
     // With EVERY: held again until the interval ends, on every score.
-    await due.settleSent(id, ['MSFT', 'GOOGL'], '400', now + 30_000, ['MSFT', '413|8']);
+    await due.settleSent(id, ['MSFT', 'GOOGL'], '400', now + 30_000, { lastSent: ['MSFT', '413|8'], history: log.historyEntry(id, 'uuid-2') });
     expect(await t.redis.hget(record, 'sym:MSFT')).toBe('413|8');
+    expect(await t.redis.lrange(t.keys.messageHistory(id), 0, -1)).toEqual(['uuid-2', 'uuid-1']);
     expect(Number(await t.redis.zscore(t.keys.dueFollowers('sms', p, 'GOOGL'), id))).toBe(400 + HELD_OFFSET);
     expect(await t.redis.zscore(t.keys.dueHeld('sms', p), id)).toBe(String(now + 30_000));
   });

@@ -37,6 +37,9 @@ describe('a tick announced', () => {
     const sent = await until('the update', () => sim.store.messages({ channel: 'sms' }).find((m) => m.to === '447700900123'));
     expect(sent.display).toContain('MSFT 412.35');
     expect(await d.queues.fanout.getWaitingCount()).toBe(1);
+    // The turn's end recorded it: in their history (written with their settle), and as their last price.
+    const history = await until('in the history', async () => ((await d!.deliveries.history('sms:447700900123')).length > 0 ? d!.deliveries.history('sms:447700900123') : undefined));
+    expect(history.map((m) => [m.messageUuid, m.text])).toEqual([[sent.messageUuid, expect.stringContaining('MSFT 412.35')]]);
   });
 
   it('is heard per symbol and version; a refill that does not run does not count it heard; what is not an announcement is ignored', async () => {

@@ -115,8 +115,12 @@ export function redisKeys(namespace: string, layout: KeyLayout = {}) {
 
     /** Hash per sent message (by provider uuid): subscriber, channel, text, state, times, error. */
     message: (uuid: string) => `${msgs(uuid)}:msg:${uuid}`,
-    /** List of a subscriber's recent message uuids, newest first, bounded. */
-    messageHistory: (id: SubscriberId | string) => `${msgs(id)}:history:${id}`,
+    /**
+     * List of a subscriber's recent message uuids, newest first, bounded: in the subscriber's own
+     * slot, beside their record, so that a feed turn's end writes it in the script that settles
+     * them (before 2026-12-03 it was under the message log's tag; those lists expire within a week).
+     */
+    messageHistory: (id: SubscriberId | string) => `${partition(id)}:history:${id}`,
     /** String with the message's TTL: the uuid of the message a failover workflow began with (its later legs have uuids of their own). */
     workflow: (workflowId: string) => `${msgs(workflowId)}:workflow:${workflowId}`,
     /** Hash `channel:state` -> how many messages reached that state, beside the message's record (on a cluster, one per shard). */

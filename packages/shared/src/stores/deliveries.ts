@@ -61,13 +61,33 @@ redis.call('HINCRBY', KEYS[2], ARGV[2] .. ':accepted', 1)
 return 1
 `);
 
-/* The message's place in its subscriber's history (the subscriber's slot: on a cluster, not the message's). */
+/**
+ * A message's place in its subscriber's history: `push_history(key, uuid, bound, ttl)`. The list
+ * is in the subscriber's slot (keys.messageHistory), so a feed turn's end writes it in the script
+ * that settles them (DueIndex.settleSent, with `historyEntry`).
+ */
+export const LUA_HISTORY = `
+local function push_history(key, uuid, bound, ttl)
+  redis.call('LPUSH', key, uuid)
+  redis.call('LTRIM', key, 0, tonumber(bound) - 1)
+  redis.call('EXPIRE', key, ttl)
+end
+`;
+
+/* KEYS: the history. ARGV: uuid, bound, TTL (s). */
 const HISTORY_SCRIPT = new LuaScript(`
-redis.call('LPUSH', KEYS[1], ARGV[1])
-redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
-redis.call('EXPIRE', KEYS[1], ARGV[3])
+${LUA_HISTORY}
+push_history(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
 return 1
 `);
+
+/** What LUA_HISTORY's `push_history` takes, for a script that writes a history entry with other work of the subscriber's slot. */
+export interface HistoryEntry {
+  key: string;
+  uuid: string;
+  bound: number;
+  ttlS: number;
+}
 
 /** Every message we sent, its delivery state, and each subscriber's recent history. */
 export class DeliveryLog {
@@ -80,8 +100,17 @@ export class DeliveryLog {
   }
 
   /** `workflowId`: the message went with a failover; its later legs are known by it (failoverLeg). */
-  async recordSent(m: { messageUuid: string; subscriberId: SubscriberId | string; channel: Channel; text: string; at?: number; workflowId?: string | undefined }): Promise<void> {
-    await Promise.all([this.#recordSent(m, false), m.workflowId ? this.#redis.set(this.#keys.workflow(m.workflowId), m.messageUuid, 'EX', TTL_S) : undefined]);
+  /** `history: false`: the caller writes the message's history entry itself (`historyEntry`), in a script of the subscriber's slot. */
+  async recordSent(
+    m: { messageUuid: string; subscriberId: SubscriberId | string; channel: Channel; text: string; at?: number; workflowId?: string | undefined },
+    options: { history?: boolean } = {},
+  ): Promise<void> {
+    await Promise.all([this.#recordSent(m, false, options.history ?? true), m.workflowId ? this.#redis.set(this.#keys.workflow(m.workflowId), m.messageUuid, 'EX', TTL_S) : undefined]);
+  }
+
+  /** The history entry of a message sent to `subscriberId`, for a caller's own script (LUA_HISTORY). */
+  historyEntry(subscriberId: SubscriberId | string, messageUuid: string): HistoryEntry {
+    return { key: this.#keys.messageHistory(subscriberId), uuid: messageUuid, bound: HISTORY, ttlS: TTL_S };
   }
 
   /**
@@ -89,7 +118,7 @@ export class DeliveryLog {
    * it. The record and its history entry are two slots on a cluster: a crash between them leaves
    * the message out of the history (which only shows recent messages), never recorded twice.
    */
-  async #recordSent(m: { messageUuid: string; subscriberId: SubscriberId | string; channel: Channel; text: string; at?: number }, onlyIfNew: boolean): Promise<boolean> {
+  async #recordSent(m: { messageUuid: string; subscriberId: SubscriberId | string; channel: Channel; text: string; at?: number }, onlyIfNew: boolean, withHistory = true): Promise<boolean> {
     const k = this.#keys;
     const record = SENT_SCRIPT.run(
       this.#redis,
@@ -103,7 +132,7 @@ export class DeliveryLog {
       return true;
     }
     // Side by side: a message sent is always new (its uuid is the provider's answer).
-    await Promise.all([record, history()]);
+    await Promise.all([record, withHistory ? history() : undefined]);
     return true;
   }
 

@@ -4,6 +4,7 @@ import { parseSubscriberId } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
 import { DUE_PARTITIONS, duePartition } from '../partitions.ts';
 import { LuaScript } from '../runtime/lua.ts';
+import { LUA_HISTORY, type HistoryEntry } from './deliveries.ts';
 import { LUA_SYMBOL_FIELDS } from './subscriptions.ts';
 
 /*
@@ -101,15 +102,19 @@ return 1
 `);
 
 /*
- * Settles one follower whose feed send went and writes what it carried, in one step: the prices
- * they were sent go into their record's `sym:` fields, only where they still follow the symbol
- * (a send that ran while they dropped one must not add it back). KEYS: the partition's held set,
- * their record. ARGV: as LUA_SETTLE with one id, '', then symbol and `price|ms` in pairs.
+ * Settles one follower whose feed send went and writes what it carried, in one step: the message
+ * goes into their history, and the prices they were sent into their record's `sym:` fields, only
+ * where they still follow the symbol (a send that ran while they dropped one must not add it
+ * back). KEYS: the partition's held set, their record, their history. ARGV: as LUA_SETTLE with one
+ * id, '', the message's uuid, the history's bound and TTL, then symbol and `price|ms` in pairs.
  */
 const SETTLE_SENT_SCRIPT = new LuaScript(`
 ${LUA_SYMBOL_FIELDS}
 ${LUA_SETTLE}
-for i = settle(KEYS[1], 1, ''), #ARGV, 2 do
+${LUA_HISTORY}
+local from = settle(KEYS[1], 1, '')
+push_history(KEYS[3], ARGV[from], ARGV[from + 1], ARGV[from + 2])
+for i = from + 3, #ARGV, 2 do
   local f = sym_field(ARGV[i])
   if redis.call('HEXISTS', KEYS[2], f) == 1 then redis.call('HSET', KEYS[2], f, ARGV[i + 1]) end
 end
@@ -200,14 +205,20 @@ export class DueIndex {
   }
 
   /**
-   * `settle` of one follower whose feed send went, and what it carried (`lastSent`: symbol and
-   * `price|ms` in pairs, LastSentPrices' fields) written to their record in the same script: no
-   * refill can find them free while their record still has the prices before it.
+   * `settle` of one follower whose feed send went, with what it carried written in the same script
+   * (`sent.lastSent`: symbol and `price|ms` in pairs, LastSentPrices' fields; `sent.history`: the
+   * message's history entry, DeliveryLog.historyEntry): no refill can find them free while their
+   * record still has the prices before it, and the turn's end is one script, not three.
    */
-  async settleSent(id: string, symbols: Iterable<string>, served: string | number, holdUntil: number, lastSent: readonly string[]): Promise<void> {
+  async settleSent(id: string, symbols: Iterable<string>, served: string | number, holdUntil: number, sent: { lastSent: readonly string[]; history: HistoryEntry }): Promise<void> {
     const { channel } = parseSubscriberId(id);
     const p = duePartition(id);
     const k = this.#keys;
-    await SETTLE_SENT_SCRIPT.run(this.#redis, [k.dueHeld(channel, p), k.subscriber(id)], [k.dueFollowersPrefix(channel, p), holdUntil, HELD_OFFSET, served, ...symbols, '', id, '', ...lastSent]);
+    const h = sent.history;
+    await SETTLE_SENT_SCRIPT.run(
+      this.#redis,
+      [k.dueHeld(channel, p), k.subscriber(id), h.key],
+      [k.dueFollowersPrefix(channel, p), holdUntil, HELD_OFFSET, served, ...symbols, '', id, '', h.uuid, h.bound, h.ttlS, ...sent.lastSent],
+    );
   }
 }
