@@ -33,7 +33,13 @@ async function steadyTicks(sys: BenchSystem, opts: { symbol: string; subscribers
     priceOf: (i) => 100 + i,
   });
   await loop.done;
-  await waitFor('the last tick delivered', () => sys.drained(), 60_000, 100);
+  // Every subscriber gets the last tick's price (it is the final one); the queues being empty is
+  // not enough: the tick's announcement may still be on its way to a refill that adds its sends.
+  const last = loop.ticks[loop.ticks.length - 1];
+  const lastText = last ? `${symbol} ${last.price.toFixed(2)}` : undefined;
+  const lastDelivered = async () =>
+    !last || (await sys.simMessages({ since: last.tickedAt, limit: subscribers * 4 })).messages.filter((m) => m.display.includes(lastText!)).length >= subscribers;
+  await waitFor('the last tick delivered', async () => (await sys.drained()) && (await lastDelivered()), 60_000, 100);
   const drained_s = (Date.now() - start) / 1000;
 
   const tickAt = new Map(loop.ticks.map((t) => [t.price.toFixed(2), t.tickedAt]));
