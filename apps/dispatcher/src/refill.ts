@@ -200,7 +200,9 @@ export class Refiller {
       const claimedInScan = st.tookAll;
       // The alerts checked and their fired ones read beside the plain due ones: fired alerts go
       // first (a crossing is news, a plain update is replaced by a fresher one anyway).
-      const [alerted, fed] = await Promise.all([this.#alerted(channel, written, latest, need, now), need > 0 ? due.due(channel, written, need, now, claimedInScan ? until : 0) : []]);
+      const [alerted, found] = await Promise.all([this.#alerted(channel, written, latest, need, now), need > 0 ? due.dueOn(channel, written, need, now, claimedInScan ? until : 0) : []]);
+      const fed = found.map((f) => f.id);
+      const dueOn = new Map(found.map((f) => [f.id, f.symbols]));
       const ids = [...new Set([...alerted, ...fed])].slice(0, Math.max(0, need));
       st.tookAll = ids.length < need;
       const taken = new Set(ids);
@@ -217,7 +219,7 @@ export class Refiller {
         alertedTaken.length > 0 ? this.#o.alerts?.claim(alertedTaken, until) : undefined,
       ]);
       if (ids.length === 0) return;
-      await queues.addSends(ids.map(feedSend));
+      await queues.addSends(ids.map((id) => feedSend(id, dueOn.get(id))));
       if (ids.length < need) return;
       // More may be due: come back when the queue is down to half the watermark.
       const ahead = backlog + ids.length - watermark / 2;

@@ -19,6 +19,8 @@ import {
   type DueIndex,
   type Fallback,
   type PriceCache,
+  type PriceQuote,
+  type PricesRead,
   type SendJob,
   type SubscriptionStore,
 } from '@tickercast/shared';
@@ -209,8 +211,24 @@ export function createSendProcessor(deps: SendDeps) {
     return { kind: 'sent', messageUuid: answer.messageUuid, text: job.text };
   };
 
-  const feed = async (id: string, jobId: string, pace: Pace): Promise<SendOutcome> => {
+  /**
+   * The prices of `wanted`, read beside the subscriber's record where the job named them (`early`,
+   * a read of `hinted` begun with it) and the rest now: served up to the earlier read.
+   */
+  const pricesOf = async (wanted: readonly string[], hinted: readonly string[], early: Promise<PricesRead> | undefined): Promise<PricesRead> => {
+    const rest = early ? wanted.filter((s) => !hinted.includes(s)) : wanted;
+    const [first, second] = await Promise.all([early, rest.length > 0 || !early ? deps.prices.read(rest) : undefined]);
+    const quotes = new Map<string, PriceQuote>();
+    for (const read of [first, second]) for (const s of wanted) if (read?.quotes.has(s)) quotes.set(s, read.quotes.get(s)!);
+    const times = [first?.readAt, second?.readAt].filter((t): t is string => t !== undefined);
+    return { quotes, readAt: times.reduce((a, b) => (Number(b) < Number(a) ? b : a)) };
+  };
+
+  const feed = async (id: string, hinted: readonly string[], jobId: string, pace: Pace): Promise<SendOutcome> => {
     const { channel, address } = parseSubscriberId(id);
+    // The prices the refill found them due on, read beside their record rather than after it.
+    const early = hinted.length > 0 ? deps.prices.read(hinted) : undefined;
+    early?.catch(() => undefined); // awaited below, or not needed (a STOP, a hold)
     const state = await deps.lastSent.feedState(id);
     // Every way out settles them in the due index (their claim ends), except the ones that retry.
     const settle = (served: string | 0, holdUntil = 0) => deps.due.settle([id], state.symbols, served, holdUntil);
@@ -237,7 +255,7 @@ export function createSendProcessor(deps: SendDeps) {
       return { kind: 'skipped', why: 'held (quiet hours)' };
     }
     const quietPlainEnd = quietUntil(state.quiet, clock()) ?? 0;
-    const { quotes, readAt } = await deps.prices.read(alertSymbols.length > 0 ? [...new Set([...state.symbols, ...alertSymbols])] : state.symbols);
+    const { quotes, readAt } = await pricesOf(alertSymbols.length > 0 ? [...new Set([...state.symbols, ...alertSymbols])] : state.symbols, hinted, early);
     const readPerf = performance.now();
     /** Gives up on the fired alerts at the prices read: a message that cannot go must not come round again and again. */
     const giveUpAlerts = () => settleAlerts(Object.fromEntries(alertSymbols.filter((s) => quotes.has(s)).map((s) => [s, quotes.get(s)!.price])));
@@ -347,5 +365,6 @@ export function createSendProcessor(deps: SendDeps) {
     return { kind: 'sent', messageUuid: sent[sent.length - 1]!.messageUuid, text: sent.map((m) => m.text).join('\n'), tickedAt: Math.max(...carried.map((s) => quotes.get(s)!.tickedAt)) };
   };
 
-  return async (job: SendJob, jobId: string, pace: Pace): Promise<SendOutcome> => (job.kind === 'reply' ? reply(job, jobId, pace) : feed(job.subscriberId, jobId, pace));
+  return async (job: SendJob, jobId: string, pace: Pace): Promise<SendOutcome> =>
+    job.kind === 'reply' ? reply(job, jobId, pace) : feed(job.subscriberId, (job.kind === 'feed' && job.symbols) || [], jobId, pace);
 }

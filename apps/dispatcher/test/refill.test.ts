@@ -63,6 +63,16 @@ describe('the due index', () => {
     expect(await due.due('sms', ticks, 10, now + 60_000)).toEqual([ids[2], ids[0], ids[1]]);
     expect(await t.redis.zscore(key, ids[2]!)).toBe('50');
 
+    // With the symbols each was found due on: GOOGL written at 200 too, where only 1 follows it (served at 10).
+    await t.redis.zadd(t.keys.dueFollowers('sms', duePartition(ids[0]!), 'GOOGL'), 10, ids[0]!);
+    const both = new Map([['MSFT', 200], ['GOOGL', 200]]);
+    expect(await due.dueOn('sms', both, 10, now + 60_000)).toEqual([
+      { id: ids[0], symbols: expect.arrayContaining(['MSFT', 'GOOGL']) },
+      { id: ids[2], symbols: ['MSFT'] },
+      { id: ids[1], symbols: ['MSFT'] },
+    ]);
+    await t.redis.zrem(t.keys.dueFollowers('sms', duePartition(ids[0]!), 'GOOGL'), ids[0]!);
+
     // Settling never lowers a score, and never adds someone who is not there.
     await due.settle([ids[0]!, 'sms:4477999'], ['MSFT'], '200.125');
     await due.settle([ids[0]!], ['MSFT'], 150);
@@ -207,6 +217,22 @@ describe('the refill', () => {
       }
     }
   }, 40_000);
+
+  it('a feed send reads the prices its job names beside the record and any other of theirs after; a symbol it names that they left is not sent', async () => {
+    t = testRedis();
+    const d = await dispatcher({ rates: FAST });
+    await d.stopWorkers();
+    const phone = number(31, 1);
+    const id = await d.store.subscribe('sms', phone, ['MSFT', 'GOOGL']);
+    for (const [symbol, price] of [['MSFT', 412.35], ['GOOGL', 170.02], ['IBM', 200.5]] as const) await d.prices.set(symbol, price);
+    // Named: MSFT (theirs) and IBM (not theirs); not named: GOOGL (theirs).
+    const outcome = await d.processors.send({ kind: 'feed', subscriberId: id, symbols: ['MSFT', 'IBM'] }, 'hinted-1', async () => ({ waitedMs: 0 }));
+    expect(outcome.kind).toBe('sent');
+    const [m] = sim.store.messages({ to: phone });
+    expect(m!.display.split(' · ').map((part) => part.split(' ')[0]).sort()).toEqual(['GOOGL', 'MSFT']);
+    // Served up to the reads: nobody is due again until a price is written after them.
+    expect(await d.due.due('sms', await d.prices.writeTimes(), 10)).not.toContain(id);
+  });
 
   it('a STOP wins over a feed send already queued', async () => {
     t = testRedis();

@@ -73,7 +73,7 @@ export type FanoutJob = z.infer<typeof fanoutJobSchema>;
  * versions, still in queues after an upgrade: it runs as the subscriber's feed send.
  */
 export const sendJobSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('feed'), subscriberId: z.string() }),
+  z.object({ kind: z.literal('feed'), subscriberId: z.string(), symbols: z.array(z.string()).max(1000).optional() }),
   z.object({ kind: z.literal('price'), subscriberId: z.string(), symbol: z.string(), tickedAt: z.number().int().optional() }),
   z.object({
     kind: z.literal('reply'),

@@ -31,11 +31,13 @@ export interface SendJobSpec {
  * another is being sent is kept and queued after it (keepLastIfActive, which BullMQ honours in its
  * `replace` mode only; what `replace` replaces is a job waiting out a retry's backoff, by one that
  * runs now). So the final prices always go out. Feed priority: replies to people go first.
+ * `symbols`: those the refill found them due on, whose prices the send reads beside their record
+ * (a hint: it reads any other of theirs after).
  */
-export function feedSend(subscriberId: string): SendJobSpec {
+export function feedSend(subscriberId: string, symbols?: readonly string[]): SendJobSpec {
   return {
     name: 'feed',
-    data: { kind: 'feed', subscriberId },
+    data: { kind: 'feed', subscriberId, ...(symbols && symbols.length > 0 && { symbols: [...symbols] }) },
     opts: { priority: FEED_PRIORITY, deduplication: { id: `feed|${subscriberId}`, replace: true, keepLastIfActive: true } },
   };
 }

@@ -66,7 +66,7 @@ end
 
 /*
  * One partition: ends the holds that are over, then the lowest `need` due followers of each
- * symbol with their scores; with a claim time > 0, holds every follower it found until then, as
+ * symbol, each as (id, score, symbol); with a claim time > 0, holds every follower it found until then, as
  * `claim` does (their scores as they were before it are what it answers). ARGV: now, offset,
  * need, key prefix, claim-until (0: none), then symbol and when its price was last written in
  * pairs. Numbers go back to Redis as the strings they came in (a Lua number would be formatted
@@ -85,6 +85,7 @@ for i = 6, #ARGV, 2 do
   for j = 1, #got, 2 do
     out[#out + 1] = got[j]
     out[#out + 1] = got[j + 1]
+    out[#out + 1] = ARGV[i]
     if not found[got[j]] then found[got[j]] = true; found[#found + 1] = got[j] end
   end
 end
@@ -121,9 +122,14 @@ end
 return 1
 `);
 
-/** A due follower as the scan found them: the lowest score over their due symbols. */
-interface Candidate {
+/** A due follower, and the symbols the scan found them due on. */
+export interface DueFollower {
   id: string;
+  symbols: string[];
+}
+
+/** A due follower as the scan found them: the lowest score over their due symbols. */
+interface Candidate extends DueFollower {
   score: number;
 }
 
@@ -145,6 +151,11 @@ export class DueIndex {
    * `need` were due) are let go again, exactly as they were (nothing held them: they were due).
    */
   async due(channel: Channel, written: ReadonlyMap<string, string | number>, need: number, now = Date.now(), claimUntil = 0): Promise<string[]> {
+    return (await this.dueOn(channel, written, need, now, claimUntil)).map((f) => f.id);
+  }
+
+  /** `due`, with the symbols each follower was found due on (of those scanned: at most `need` per symbol and partition). */
+  async dueOn(channel: Channel, written: ReadonlyMap<string, string | number>, need: number, now = Date.now(), claimUntil = 0): Promise<DueFollower[]> {
     if (need <= 0 || written.size === 0) return [];
     const pairs = [...written].flatMap(([s, t]) => [s, String(t)]);
     const k = this.#keys;
@@ -153,20 +164,24 @@ export class DueIndex {
         DUE_SCRIPT.run(this.#redis, [k.dueHeld(channel, p)], [now, HELD_OFFSET, need, k.dueFollowersPrefix(channel, p), claimUntil, ...pairs]) as Promise<string[]>,
       ),
     );
-    const best = new Map<string, number>();
+    const best = new Map<string, Candidate>();
     for (const flat of parts) {
-      for (let i = 0; i + 1 < flat.length; i += 2) {
+      for (let i = 0; i + 2 < flat.length; i += 3) {
         const id = flat[i]!;
         const score = Number(flat[i + 1]);
         const seen = best.get(id);
-        if (seen === undefined || score < seen) best.set(id, score);
+        if (!seen) best.set(id, { id, score, symbols: [flat[i + 2]!] });
+        else {
+          seen.score = Math.min(seen.score, score);
+          seen.symbols.push(flat[i + 2]!);
+        }
       }
     }
-    const candidates: Candidate[] = [...best].map(([id, score]) => ({ id, score }));
+    const candidates = [...best.values()];
     candidates.sort((a, b) => a.score - b.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const left = candidates.slice(need).map((c) => c.id);
     if (claimUntil > 0 && left.length > 0) await this.settle(left, written.keys(), 0);
-    return candidates.slice(0, need).map((c) => c.id);
+    return candidates.slice(0, need).map(({ id, symbols }) => ({ id, symbols }));
   }
 
   /**
