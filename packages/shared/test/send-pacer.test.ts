@@ -90,4 +90,19 @@ describe('SendPacer', () => {
     // The missed slot was let go and the next one taken: the schedule moved by two spacings.
     expect((await scheduleAt()) - before).toBeCloseTo(2 * spacing, 2);
   });
+
+  it('a slot under a millisecond away costs no timer, and no reservation counts as a wait (a STOP re-check is for sends that waited)', async () => {
+    const fast = { sms: 10_000, whatsapp: 10_000, messenger: 10_000, viber_service: 10_000 };
+    const pacer = new SendPacer(new SendWindow(t.redis, t.keys, fast, 10_000), fast);
+    // The channel's next slot put 0.8 ms ahead on Redis's clock: by the reservation, a fraction of a millisecond off.
+    await t.redis.eval(
+      `local t = redis.call('TIME') redis.call('SET', KEYS[1], string.format('%.6f', tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000 + 0.8), 'PX', 10000) return 1`,
+      1,
+      t.keys.sendPacing('viber_service'),
+    );
+    const slot = await pacer.waitForSlot('viber_service', 'soon');
+    expect(slot).toMatchObject({ waitedMs: expect.any(Number) });
+    // A timer would have taken a millisecond at least.
+    expect((slot as { waitedMs: number }).waitedMs).toBeLessThan(1);
+  });
 });
