@@ -105,7 +105,10 @@ export async function testDispatcher(
   return d;
 }
 
-/** A tick as the ticker makes one: the symbol's new price, then its fan-out job (which wakes the refill). */
+/**
+ * A tick's durable half: the symbol's new price, then its fan-out job (which wakes the refill).
+ * The ticker also announces it on pub/sub (announceTicks); tick-wake.test.ts covers that half.
+ */
 export async function tick(d: { prices: PriceCache; queues: Queues }, symbol: string, price: number): Promise<void> {
   const q = await d.prices.set(symbol, price);
   await d.queues.fanout.add('fanout', { symbol, version: q.version, tickedAt: Date.now() }, { jobId: fanoutJobId(q) });

@@ -77,16 +77,10 @@ if #fired == 0 then redis.call('ZREM', KEYS[2], ARGV[2]) end
 return { ctx[1] or false, ctx[2] or false, ctx[3] or false, syms, last, fallback, fired, { quiet[1] or false, quiet[2] or false, quiet[3] or false } }
 `);
 
-/*
- * Records what was sent, per symbol, only where the subscriber still follows it: a send that ran
- * while they dropped a symbol must not add it back. ARGV: symbol and `price|ms` in pairs.
- */
+/* Records what was sent, per symbol, where the subscriber still follows it. ARGV: symbol and `price|ms` in pairs. */
 const SET_SCRIPT = new LuaScript(`
 ${LUA_SYMBOL_FIELDS}
-for i = 1, #ARGV, 2 do
-  local f = sym_field(ARGV[i])
-  if redis.call('HEXISTS', KEYS[1], f) == 1 then redis.call('HSET', KEYS[1], f, ARGV[i + 1]) end
-end
+set_last_sent(KEYS[1], 1)
 return 1
 `);
 

@@ -106,12 +106,12 @@ export async function* scanKeys(redis: RedisClient, pattern: string, count = 100
   }
 }
 
-/** Closes a connection (a single Redis or a cluster's) politely, falling back to a hard disconnect if Redis is gone. */
 /** A new connection with the same options as `redis` (one node or a cluster): the caller's to close. */
 export function duplicateRedis(redis: RedisClient): RedisClient {
   return redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
 }
 
+/** Closes a connection (a single Redis or a cluster's) politely, falling back to a hard disconnect if Redis is gone. */
 export async function closeRedis(redis: RedisClient): Promise<void> {
   if (redis.status === 'end') return;
   try {

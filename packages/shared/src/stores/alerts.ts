@@ -5,6 +5,7 @@ import type { RedisKeys } from '../keys.ts';
 import { LuaScript } from '../runtime/lua.ts';
 import { DUE_PARTITIONS, duePartition } from '../partitions.ts';
 import { alertsOf, encodeAlert, LUA_ALERT_FIELDS, type Alert, type AlertKind } from './alert-fields.ts';
+import { longestWaitingFirst } from './due-index.ts';
 import { LUA_SYMBOL_FIELDS } from './subscriptions.ts';
 
 /*
@@ -176,7 +177,7 @@ export function moveTriggers(price: number, pct: number): { up: number; down: nu
 function oldest(parts: readonly string[][], need: number): string[] {
   const all: { id: string; score: number }[] = [];
   for (const flat of parts) for (let i = 0; i + 1 < flat.length; i += 2) all.push({ id: flat[i]!, score: Number(flat[i + 1]) });
-  all.sort((a, b) => a.score - b.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  all.sort(longestWaitingFirst);
   return all.slice(0, Math.max(0, need)).map((c) => c.id);
 }
 

@@ -99,8 +99,11 @@ export class DeliveryLog {
     this.#keys = keys;
   }
 
-  /** `workflowId`: the message went with a failover; its later legs are known by it (failoverLeg). */
-  /** `history: false`: the caller writes the message's history entry itself (`historyEntry`), in a script of the subscriber's slot. */
+  /**
+   * `workflowId`: the message went with a failover; its later legs are known by it (failoverLeg).
+   * `history: false`: the caller writes the message's history entry itself (`historyEntry`), in a
+   * script of the subscriber's slot.
+   */
   async recordSent(
     m: { messageUuid: string; subscriberId: SubscriberId | string; channel: Channel; text: string; at?: number; workflowId?: string | undefined },
     options: { history?: boolean } = {},

@@ -45,7 +45,7 @@ local function settle_one(held, syms, hold, off, served, id)
     local s = redis.call('ZSCORE', k, id)
     if s then
       if tonumber(s) >= tonumber(off) then redis.call('ZINCRBY', k, '-' .. off, id) end
-      redis.call('ZADD', k, 'XX', 'GT', served, id)
+      if tonumber(served) > 0 then redis.call('ZADD', k, 'XX', 'GT', served, id) end
       if tonumber(hold) > 0 then redis.call('ZINCRBY', k, off, id) end
     end
   end
@@ -104,10 +104,9 @@ return 1
 
 /*
  * Settles one follower whose feed send went and writes what it carried, in one step: the message
- * goes into their history, and the prices they were sent into their record's `sym:` fields, only
- * where they still follow the symbol (a send that ran while they dropped one must not add it
- * back). KEYS: the partition's held set, their record, their history. ARGV: as LUA_SETTLE with one
- * id, '', the message's uuid, the history's bound and TTL, then symbol and `price|ms` in pairs.
+ * goes into their history, and the prices they were sent into their record (set_last_sent).
+ * KEYS: the partition's held set, their record, their history. ARGV: as LUA_SETTLE with one id,
+ * '', the message's uuid, the history's bound and TTL, then symbol and `price|ms` in pairs.
  */
 const SETTLE_SENT_SCRIPT = new LuaScript(`
 ${LUA_SYMBOL_FIELDS}
@@ -115,10 +114,7 @@ ${LUA_SETTLE}
 ${LUA_HISTORY}
 local from = settle(KEYS[1], 1, '')
 push_history(KEYS[3], ARGV[from], ARGV[from + 1], ARGV[from + 2])
-for i = from + 3, #ARGV, 2 do
-  local f = sym_field(ARGV[i])
-  if redis.call('HEXISTS', KEYS[2], f) == 1 then redis.call('HSET', KEYS[2], f, ARGV[i + 1]) end
-end
+set_last_sent(KEYS[2], from + 3)
 return 1
 `);
 
@@ -131,6 +127,11 @@ export interface DueFollower {
 /** A due follower as the scan found them: the lowest score over their due symbols. */
 interface Candidate extends DueFollower {
   score: number;
+}
+
+/** The order the due are taken in: who waited longest (lowest score) first, ties in id order. */
+export function longestWaitingFirst(a: { id: string; score: number }, b: { id: string; score: number }): number {
+  return a.score - b.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 export class DueIndex {
@@ -178,7 +179,7 @@ export class DueIndex {
       }
     }
     const candidates = [...best.values()];
-    candidates.sort((a, b) => a.score - b.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    candidates.sort(longestWaitingFirst);
     const left = candidates.slice(need).map((c) => c.id);
     if (claimUntil > 0 && left.length > 0) await this.settle(left, written.keys(), 0);
     return candidates.slice(0, need).map(({ id, symbols }) => ({ id, symbols }));

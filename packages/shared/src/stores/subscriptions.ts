@@ -74,6 +74,14 @@ local function symbols_of(key)
     if s then out[#out + 1] = s end
   end
   return out
+end
+-- What a send carried, from ARGV[from] on (symbol and 'price|ms' in pairs), written only where the
+-- record still follows the symbol: a send that ran while they dropped one must not add it back.
+local function set_last_sent(rec, from)
+  for i = from, #ARGV, 2 do
+    local f = sym_field(ARGV[i])
+    if redis.call('HEXISTS', rec, f) == 1 then redis.call('HSET', rec, f, ARGV[i + 1]) end
+  end
 end`;
 
 /**
