@@ -10,13 +10,24 @@ import { LuaScript } from '../runtime/lua.ts';
  * provider (KEYS[2]: sorted set, member a send's token, score the latest its request can have
  * arrived: while in flight, its slot plus the client's timeout; once answered, the answer's time).
  * The slot is taken only if, by then, fewer than `limit` earlier sends can still have arrived
- * within a second of it. ARGV: interval, horizon, limit, in-flight bound (ms), token. A feed send
+ * within a second of it. ARGV: interval, horizon, limit, in-flight bound (ms), token, then the
+ * mark's TTL and the tokens whose answers are back (given back first, as DONE does). A feed send
  * also marks the slot taken (FeedFloor.mark): KEYS[3] set to now (ms) with the TTL ARGV[6].
  * Returns {1, wait} (taken, this many ms from now) or {0, rest} (none: ask again in `rest` ms).
  */
-const RESERVE = new LuaScript(`
+const LUA_GIVE_BACK = `
+local function give_back(window, now, from)
+  for i = from, #ARGV do
+    local bound = redis.call('ZSCORE', window, ARGV[i])
+    if bound and tonumber(bound) > now then redis.call('ZADD', window, string.format('%.3f', now), ARGV[i]) end
+  end
+end
+`;
+
+const RESERVE = new LuaScript(`${LUA_GIVE_BACK}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+give_back(KEYS[2], now, 7)
 local interval, horizon, limit, inflight = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
@@ -39,12 +50,10 @@ if KEYS[3] then redis.call('SET', KEYS[3], tostring(math.floor(now)), 'PX', ARGV
 return {1, tostring(wait)}
 `);
 
-/* The request's answer (or failure) is back, or it never went: it arrived no later than now. Only lowers a bound. */
-const DONE = new LuaScript(`
+/* The requests' answers (or failures) are back, or they never went (ARGV: their tokens): each arrived no later than now. Only lowers a bound. */
+const DONE = new LuaScript(`${LUA_GIVE_BACK}
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local bound = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if bound and tonumber(bound) > now then redis.call('ZADD', KEYS[1], string.format('%.3f', now), ARGV[1]) end
+give_back(KEYS[1], tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000, 1)
 return 0
 `);
 
@@ -75,6 +84,13 @@ export class SendWindow {
    * each channel, and one channel's send must never give back another's place.
    */
   readonly #held = new Map<string, string>();
+  /**
+   * Places given back and not yet written, by channel: they go with the channel's next
+   * reservation, or at the end of this event-loop turn (`flush`), a script per turn rather than
+   * one per answer.
+   */
+  readonly #givenBack = new Map<Channel, string[]>();
+  #flushing: NodeJS.Immediate | undefined;
 
   /** `requestTimeoutMs`: the client's timeout, after which a request without an answer is abandoned. */
   constructor(redis: RedisClient, keys: RedisKeys, rates: Record<Channel, number>, requestTimeoutMs: number) {
@@ -92,10 +108,12 @@ export class SendWindow {
    */
   async reserve(channel: Channel, sendId: string, intervalMs: number, horizonMs: number, mark?: FeedMark): Promise<number> {
     const token = `${sendId}|${randomUUID()}`;
+    const givenBack = this.#givenBack.get(channel) ?? [];
+    this.#givenBack.delete(channel);
     const [taken, ms] = (await RESERVE.run(
       this.#redis,
       [this.#keys.sendPacing(channel), this.#keys.sendWindow(channel), ...(mark ? [mark.key] : [])],
-      [intervalMs, horizonMs, this.#limit[channel], this.#inflightMs, token, ...(mark ? [mark.ttlMs] : [])],
+      [intervalMs, horizonMs, this.#limit[channel], this.#inflightMs, token, mark ? mark.ttlMs : 0, ...givenBack],
     )) as [number, string];
     if (taken !== 1) return -Number(ms);
     // A send that let its slot go and took another gives the first place back.
@@ -104,13 +122,32 @@ export class SendWindow {
     return Number(ms);
   }
 
-  /** The send's answer (or failure) is back, or it will not go: its place counts from now and frees a second later. */
+  /**
+   * The send's answer (or failure) is back, or it will not go: its place counts from when Redis
+   * hears of it (within this event-loop turn, or with the channel's next reservation, which comes
+   * after it on the one connection) and frees a second later.
+   */
   release(channel: Channel, sendId: string): void {
     const key = `${channel}:${sendId}`;
     const token = this.#held.get(key);
     if (token === undefined) return;
     this.#held.delete(key);
-    // Not awaited: nothing waits for it. Lost, the place frees itself at its in-flight bound: slower, never unsafe.
-    DONE.run(this.#redis, [this.#keys.sendWindow(channel)], [token]).catch(() => undefined);
+    const pending = this.#givenBack.get(channel);
+    if (pending) pending.push(token);
+    else this.#givenBack.set(channel, [token]);
+    this.#flushing ??= setImmediate(() => void this.flush());
+  }
+
+  /**
+   * Writes the places given back that no reservation has carried yet; resolves when Redis has
+   * them. Not awaited by `release`: nothing waits for it. Lost, a place frees itself at its
+   * in-flight bound: slower, never unsafe.
+   */
+  async flush(): Promise<void> {
+    clearImmediate(this.#flushing);
+    this.#flushing = undefined;
+    const all = [...this.#givenBack];
+    this.#givenBack.clear();
+    await Promise.all(all.map(([channel, tokens]) => DONE.run(this.#redis, [this.#keys.sendWindow(channel)], tokens).catch(() => undefined)));
   }
 }
