@@ -133,6 +133,11 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
         async (job: Job): Promise<SendResult> => {
           const feed = isFeedSend(job.name);
           const sendId = sendIdOf(job.id!, partition);
+          const data = jobData(sendJobSchema, job);
+          // A feed update's slot marks the floor's clock as it is taken, in the same script.
+          const mark = feed ? floor.mark(channel) : undefined;
+          // A feed send asks for its slot as it starts, beside its reads, while the channel has slots to spare.
+          const early = feed ? pacer.early(channel, sendId, mark) : undefined;
           let legOn: Channel | undefined;
           const pace = async (failoverOn?: Channel) => {
             // Replies have had every send for too long: the next feed update goes right after this one.
@@ -144,11 +149,11 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
               const legWait = await pacer.reserve(failoverOn, failoverLegId(sendId));
               if (legWait < 0) return { restMs: Math.ceil(-legWait) };
             }
-            // A feed update's slot marks the floor's clock as it is taken, in the same script.
-            return pacer.waitForSlot(channel, sendId, feed ? floor.mark(channel) : undefined);
+            return early ? early.take() : pacer.waitForSlot(channel, sendId, mark);
           };
           // A slot whose send did not go (skipped, STOP meanwhile, a throw) gives its place back; one that went already has.
-          const outcome = await deps.send(jobData(sendJobSchema, job), sendId, pace).finally(() => {
+          const outcome = await deps.send(data, sendId, pace).finally(async () => {
+            await early?.settled();
             deps.window.release(channel, sendId);
             if (legOn) deps.window.release(legOn, failoverLegId(sendId));
           });

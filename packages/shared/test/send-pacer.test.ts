@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { RATE_JITTER_MS, SendPacer, sendFetchLimiter, sendSpacingMs, SendWindow } from '@tickercast/shared';
+import { RATE_JITTER_MS, redisKeys, SendPacer, sendFetchLimiter, sendSpacingMs, SendWindow } from '@tickercast/shared';
 import { testRedis } from '../../../test/support/redis.ts';
 
 /** The most sends spaced `spacing` ms apart that land in one rolling second, each up to `jitter` ms late. */
@@ -89,6 +89,46 @@ describe('SendPacer', () => {
     expect(await waiting).toMatchObject({ waitedMs: expect.any(Number) });
     // The missed slot was let go and the next one taken: the schedule moved by two spacings.
     expect((await scheduleAt()) - before).toBeCloseTo(2 * spacing, 2);
+  });
+
+  it('takes a slot ahead of the send while the channel has slots to spare, and none once it is behind its schedule', async () => {
+    // Keys of its own: the other tests' places and slots stay out of it.
+    const keys = redisKeys(`${t.namespace}:early`);
+    const window = new SendWindow(t.redis, keys, rates, 10_000);
+    const pacer = new SendPacer(window, rates);
+    const scheduleAt = async () => Number(await t.redis.get(keys.sendPacing('whatsapp')));
+    // Nothing taken yet on this channel: the first send's slot is asked for as it starts, and is free.
+    const first = pacer.early('whatsapp', 'e1')!;
+    expect(first).toBeDefined();
+    await first.settled();
+    const afterFirst = await scheduleAt();
+    expect(afterFirst).toBeGreaterThan(0);
+    const slot = await first.take();
+    expect(slot).toMatchObject({ waitedMs: expect.any(Number) });
+    expect((slot as { waitedMs: number }).waitedMs).toBeLessThan(1);
+    // The second's slot is a spacing off (2/s): taken, and the channel is now behind.
+    const second = pacer.early('whatsapp', 'e2')!;
+    expect(second).toBeDefined();
+    await second.settled();
+    expect((await scheduleAt()) - afterFirst).toBeCloseTo(sendSpacingMs(2), 2);
+    // A third send takes its slot only once it knows it goes: nothing moves now.
+    expect(pacer.early('whatsapp', 'e3')).toBeUndefined();
+    expect((await scheduleAt()) - afterFirst).toBeCloseTo(sendSpacingMs(2), 2);
+    window.release('whatsapp', 'e1');
+    window.release('whatsapp', 'e2');
+    await window.flush();
+  });
+
+  it('a slot taken ahead that the send is ready for too late (its reads were slow) is let go and the next one taken', async () => {
+    const keys = redisKeys(`${t.namespace}:early-late`);
+    const four = { ...rates, messenger: 4 };
+    const pacer = new SendPacer(new SendWindow(t.redis, keys, four, 10_000), four);
+    const early = pacer.early('messenger', 'slow')!;
+    await early.settled();
+    const before = Number(await t.redis.get(keys.sendPacing('messenger')));
+    await new Promise((r) => setTimeout(r, 60)); // the send's reads: more than LATE_MS past its slot
+    expect(await early.take()).toMatchObject({ waitedMs: expect.any(Number) });
+    expect(Number(await t.redis.get(keys.sendPacing('messenger'))) - before).toBeCloseTo(sendSpacingMs(4), 2);
   });
 
   it('a slot under a millisecond away costs no timer, and no reservation counts as a wait (a STOP re-check is for sends that waited)', async () => {

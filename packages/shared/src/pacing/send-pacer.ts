@@ -20,6 +20,13 @@ export const RATE_JITTER_MS = 15;
 const LATE_MS = 20;
 
 /**
+ * A channel whose last slot came within this is not behind its schedule: a send there may take
+ * its slot before it knows it goes (SendPacer.early), as one skipped after all then wastes a slot
+ * nobody was waiting for.
+ */
+const SPARE_WITHIN_MS = 20;
+
+/**
  * The spacing of a channel's sends. The provider counts any rolling second, so no 1000 ms may
  * hold more than `rate` arrivals, even with each one up to `jitterMs` late: sends `s` apart put
  * ⌊(1000 + jitter) / s⌋ + 1 in the worst second, which stays within the rate when
@@ -42,10 +49,24 @@ export function sendSpacingMs(ratePerSec: number, jitterMs = RATE_JITTER_MS): nu
 export class SendPacer {
   readonly #window: SendWindow;
   readonly #spacing: Record<Channel, number>;
+  /** Per channel, whether this process's last reservation found its slot within SPARE_WITHIN_MS: slots are not scarce. */
+  readonly #free = new Map<Channel, boolean>();
 
   constructor(window: SendWindow, rates: Record<Channel, number>) {
     this.#window = window;
     this.#spacing = Object.fromEntries(Object.entries(rates).map(([c, rate]) => [c, sendSpacingMs(rate)])) as Record<Channel, number>;
+  }
+
+  /**
+   * The slot of a send that has yet to read whether it goes: taken now, beside those reads (a
+   * round trip less on its way to the provider), when the channel's last slot came within
+   * SPARE_WITHIN_MS; else undefined, and the send takes its slot once it knows it goes
+   * (`waitForSlot`), as one skipped after all would waste a slot the channel is short of. Give its
+   * place back with `SendWindow.release` after `EarlySlot.settled`.
+   */
+  early(channel: Channel, sendId: string, mark?: FeedMark): EarlySlot | undefined {
+    if (this.#free.get(channel) === false) return undefined;
+    return new EarlySlot(this, channel, sendId, mark);
   }
 
   /** The furthest a slot may be and still be taken: two sends, and never under 100 ms. */
@@ -75,7 +96,46 @@ export class SendPacer {
 
   /** ≥ 0: a slot (and its place) is taken, this many ms from now. < 0: none taken; try again in -answer ms. */
   async reserve(channel: Channel, sendId: string, mark?: FeedMark): Promise<number> {
-    return this.#window.reserve(channel, sendId, this.#spacing[channel], this.horizonMs(channel), mark);
+    const wait = await this.#window.reserve(channel, sendId, this.#spacing[channel], this.horizonMs(channel), mark);
+    this.#free.set(channel, wait >= 0 && wait <= SPARE_WITHIN_MS);
+    return wait;
+  }
+}
+
+/** A slot asked for ahead of the send's own reads (SendPacer.early). */
+export class EarlySlot {
+  readonly #pacer: SendPacer;
+  readonly #channel: Channel;
+  readonly #sendId: string;
+  readonly #mark: FeedMark | undefined;
+  /** The reservation's answer (`reserve`'s), and when it came (performance.now()). */
+  readonly #reserved: Promise<{ wait: number; at: number }>;
+
+  constructor(pacer: SendPacer, channel: Channel, sendId: string, mark: FeedMark | undefined) {
+    this.#pacer = pacer;
+    this.#channel = channel;
+    this.#sendId = sendId;
+    this.#mark = mark;
+    this.#reserved = pacer.reserve(channel, sendId, mark).then((wait) => ({ wait, at: performance.now() }));
+    this.#reserved.catch(() => undefined); // awaited by `take`, or by `settled` for a send that did not go
+  }
+
+  /**
+   * Waits for the slot as `SendPacer.waitForSlot` would: if none was given, or the send is ready
+   * more than LATE_MS after it, it asks the schedule anew.
+   */
+  async take(): Promise<{ waitedMs: number } | { restMs: number }> {
+    const { wait, at } = await this.#reserved;
+    if (wait < 0) return this.#pacer.waitForSlot(this.#channel, this.#sendId, this.#mark);
+    const slotAt = at + wait;
+    if (performance.now() < slotAt) await untilTime(slotAt);
+    if (performance.now() - slotAt > LATE_MS) return this.#pacer.waitForSlot(this.#channel, this.#sendId, this.#mark);
+    return { waitedMs: wait };
+  }
+
+  /** Resolves once the reservation has answered, so that a place it took can be given back. */
+  async settled(): Promise<void> {
+    await this.#reserved.catch(() => undefined);
   }
 }
 
