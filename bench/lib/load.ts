@@ -9,8 +9,8 @@ import {
   alertField,
   duePartition,
   encodeAlert,
-  announceTicks,
   inboundJobId,
+  makeTick,
   moveTriggers,
   subscriberId,
   SUBSCRIPTIONS_LAYOUT,
@@ -126,12 +126,11 @@ export async function seedSubscribers(sys: BenchSystem, opts: SeedOptions): Prom
   return { ids, byChannel };
 }
 
-/** One tick as the ticker makes it: the new price in the cache, then the symbol's fan-out job. Returns the tick time. */
+/** One tick as the ticker makes it (makeTick): the new price written and announced, then the symbol's fan-out job. Returns the tick time. */
 export async function tick(sys: BenchSystem, symbol: string, price: number): Promise<{ tickedAt: number; version: number }> {
   const tickedAt = Date.now();
-  const q = await sys.prices.set(symbol, price, tickedAt);
-  await announceTicks({ queues: sys.queues, redis: sys.redis, keys: sys.keys }, [q], tickedAt);
-  return { tickedAt, version: q.version };
+  const [q] = await makeTick(sys, [{ symbol, price }], tickedAt);
+  return { tickedAt, version: q!.version };
 }
 
 /** Ticks `symbol` every `intervalMs` until `stop()` or `maxTicks`, prices from `priceOf(i)`; bounded by `maxMs`. */

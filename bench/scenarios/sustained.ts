@@ -4,7 +4,7 @@
  * and Messenger with a recent inbound message, so free text is allowed), each following one to
  * three of 5 symbols; every channel limited to its default rate, in the dispatcher and in the
  * simulator (which answers 429 past it); one dispatcher; the bench ticks all 5 symbols every
- * second, as the ticker does (PriceCache.set and a fan-out job per symbol).
+ * second, as the ticker does (makeTick: the five prices written and announced in one script, a fan-out job per symbol).
  *
  * Per size: Redis CPU seconds per tick (INFO cpu of the bench's redis-server over the run ÷ ticks,
  * a tick being the 5 symbols), the dispatcher's CPU per tick (/proc), the deepest each queue got
@@ -20,9 +20,9 @@
  * CPU per tick (all of them together).
  */
 import { loadavg } from 'node:os';
-import { CHANNELS, loadConfig, ratesFor, type Channel } from '@tickercast/shared';
+import { CHANNELS, loadConfig, makeTick, ratesFor, type Channel } from '@tickercast/shared';
 import { watchCpu } from '../lib/cpu.ts';
-import { seedSubscribers, tick } from '../lib/load.ts';
+import { seedSubscribers } from '../lib/load.ts';
 import { sleep } from '../lib/procs.ts';
 import { percentiles, round, type Percentiles } from '../lib/stats.ts';
 import type { BenchSystem, LaneStats, PerNode } from '../lib/system.ts';
@@ -131,13 +131,9 @@ async function oneSize(sys: BenchSystem, n: number, opts: SustainedOptions): Pro
       const due = start + (t - 1) * 1000;
       if (due > Date.now()) await sleep(due - Date.now());
       if (t === opts.steadyAfterS + 1) steady = { at: performance.now(), stats: await sys.simStats() };
-      await Promise.all(
-        SYMBOLS.map(async (s) => {
-          const price = SUSTAINED_SYMBOLS[s]! + t / 100;
-          const r = await tick(sys, s, price);
-          tickedAt.set(`${s} ${price.toFixed(2)}`, r.tickedAt);
-        }),
-      );
+      const at = Date.now();
+      const quotes = await makeTick(sys, SYMBOLS.map((s) => ({ symbol: s, price: SUSTAINED_SYMBOLS[s]! + t / 100 })), at);
+      for (const q of quotes) tickedAt.set(`${q.symbol} ${q.price.toFixed(2)}`, at);
     }
     const end = start + opts.seconds * 1000;
     if (end > Date.now()) await sleep(end - Date.now());

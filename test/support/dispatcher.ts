@@ -107,7 +107,7 @@ export async function testDispatcher(
 
 /**
  * A tick's durable half: the symbol's new price, then its fan-out job (which wakes the refill).
- * The ticker also announces it on pub/sub (announceTicks); tick-wake.test.ts covers that half.
+ * The ticker also announces it on pub/sub (makeTick, PriceCache.tick); tick-wake.test.ts covers that half.
  */
 export async function tick(d: { prices: PriceCache; queues: Queues }, symbol: string, price: number): Promise<void> {
   const q = await d.prices.set(symbol, price);

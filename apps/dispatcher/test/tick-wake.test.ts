@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { announceTicks, createLogger, QUEUE } from '@tickercast/shared';
+import { createLogger, makeTick, QUEUE } from '@tickercast/shared';
 import { createFanoutProcessor } from '../src/fanout.ts';
 import { TickWake } from '../src/tick-wake.ts';
 import { testDispatcher, type TestDispatcher } from '../../../test/support/dispatcher.ts';
@@ -32,8 +32,7 @@ describe('a tick announced', () => {
     d = await testDispatcher(t, sim, { refillSafetyMs: 600_000 });
     await d.workers.find((w) => w.name === QUEUE.fanout)!.close();
     await d.store.subscribe('sms', '447700900123', ['MSFT']);
-    const q = await d.prices.set('MSFT', 412.35);
-    await announceTicks({ queues: d.queues, redis: t.redis, keys: d.keys }, [q], Date.now());
+    await makeTick(d, [{ symbol: 'MSFT', price: 412.35 }]);
     const sent = await until('the update', () => sim.store.messages({ channel: 'sms' }).find((m) => m.to === '447700900123'));
     expect(sent.display).toContain('MSFT 412.35');
     expect(await d.queues.fanout.getWaitingCount()).toBe(1);

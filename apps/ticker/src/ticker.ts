@@ -1,5 +1,5 @@
 import type { RedisClient } from '@tickercast/shared';
-import { announceTicks, type Logger, type PriceCache, type Queues, type RedisKeys } from '@tickercast/shared';
+import { makeTick, type Logger, type PriceCache, type Queues, type RedisKeys } from '@tickercast/shared';
 import { nextPrice, startingPrice, type WalkOptions, DEMO_WALK } from './random-walk.ts';
 
 export interface TickerOptions {
@@ -14,8 +14,8 @@ export interface TickerOptions {
 }
 
 /**
- * Moves every symbol's price once per interval and announces the tick (a fan-out job per symbol
- * tick, and a wake for every dispatcher: announceTicks).
+ * Moves every symbol's price once per interval, in one tick: its prices written and announced to
+ * every dispatcher at once, and a fan-out job per symbol (makeTick).
  * Several replicas may run: each tick slot is claimed with SET NX, so exactly one of them
  * ticks it.
  */
@@ -44,14 +44,8 @@ export class Ticker {
   async tick(now = Date.now()): Promise<{ symbol: string; price: number; version: number }[]> {
     const { symbols, prices, queues, walk } = this.#o;
     const current = await prices.getMany(symbols);
-    const out = [];
-    for (const symbol of symbols) {
-      const before = current.get(symbol)?.price ?? startingPrice(symbol);
-      const quote = await prices.set(symbol, nextPrice(before, walk ?? DEMO_WALK), now);
-      out.push(quote);
-    }
-    await announceTicks({ queues, redis: this.#o.redis, keys: this.#o.keys }, out, now);
-    return out;
+    const moves = symbols.map((symbol) => ({ symbol, price: nextPrice(current.get(symbol)?.price ?? startingPrice(symbol), walk ?? DEMO_WALK) }));
+    return makeTick({ prices, queues }, moves, now);
   }
 
   #schedule(): void {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { PriceCache } from '@tickercast/shared';
+import { duplicateRedis, closeRedis, PriceCache, tickAnnouncementSchema } from '@tickercast/shared';
 import { testRedis } from '../../../test/support/redis.ts';
 
 const t = testRedis();
@@ -14,6 +14,42 @@ describe('PriceCache', () => {
     expect([a.version, b.version, c.version]).toEqual([1, 2, 3]);
     expect(c).toEqual({ symbol: 'MSFT', price: 409.125, version: 3, tickedAt: 3_000 });
     expect(await t.redis.hget(t.keys.priceVersions, 'MSFT')).toBe('3');
+  });
+
+  it("a tick writes every symbol's price and announces them all once, after the last write; a plain set announces nothing", async () => {
+    const listener = duplicateRedis(t.redis);
+    try {
+      const heard: { text: string }[] = [];
+      listener.on('message', (_: string, text: string) => heard.push({ text }));
+      await listener.subscribe(t.keys.tickAnnouncements);
+      await prices.set('TKA', 200, 1_000);
+      const quotes = await prices.tick(
+        [
+          { symbol: 'TKA', price: 201.5 },
+          { symbol: 'TKB', price: 150 },
+        ],
+        2_000,
+      );
+      expect(quotes).toEqual([
+        { symbol: 'TKA', price: 201.5, version: 2, tickedAt: 2_000 },
+        { symbol: 'TKB', price: 150, version: 1, tickedAt: 2_000 },
+      ]);
+      expect(await prices.get('TKA')).toEqual(quotes[0]);
+      expect((await prices.history('TKB', 10)).map((q) => q.price)).toEqual([150]);
+      await t.redis.publish(t.keys.tickAnnouncements, 'end'); // delivered after what came before it
+      await new Promise<void>((resolve) => {
+        const check = () => (heard.some((h) => h.text === 'end') ? resolve() : setTimeout(check, 5));
+        check();
+      });
+      const announced = heard.filter((h) => h.text !== 'end');
+      expect(announced).toHaveLength(1);
+      expect(tickAnnouncementSchema.parse(JSON.parse(announced[0]!.text))).toEqual([
+        { symbol: 'TKA', version: 2 },
+        { symbol: 'TKB', version: 1 },
+      ]);
+    } finally {
+      await closeRedis(listener);
+    }
   });
 
   it('get returns the latest price, version and tick time', async () => {

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { RedisClient } from '../runtime/redis.ts';
-import type { RedisKeys } from '../keys.ts';
+import type { PriceCache, PriceQuote } from '../stores/prices.ts';
 import { fanoutJobId, type Queues } from './queues.ts';
 
 /** What a tick announces of each symbol it moved: the version its price got. */
@@ -8,16 +7,16 @@ export const tickAnnouncementSchema = z.array(z.object({ symbol: z.string().min(
 export type TickAnnouncement = z.infer<typeof tickAnnouncementSchema>;
 
 /**
- * Makes ticks known once their prices are written: a fan-out job per symbol tick (durable: it
- * wakes a refill whatever happens) and one announcement on `keys.tickAnnouncements` (fast: every
- * dispatcher hears it at once, without a worker's fetch of the job first; lost if none listens).
- * A dispatcher that heard a tick announced lets its fan-out job pass without a second wake
- * (apps/dispatcher/src/tick-wake.ts).
+ * One tick, as every producer of prices makes it: the new prices written and announced in one
+ * script (PriceCache.tick: every dispatcher hears it at once and wakes its refill, without a
+ * worker's fetch of a job first; lost if none listens), then a fan-out job per symbol tick
+ * (durable: it wakes a refill whatever happens). A dispatcher that heard a tick announced lets its
+ * fan-out job pass without a second wake (apps/dispatcher/src/tick-wake.ts).
  */
-export async function announceTicks(deps: { queues: Queues; redis: RedisClient; keys: RedisKeys }, ticks: TickAnnouncement, tickedAt: number): Promise<void> {
-  if (ticks.length === 0) return;
-  await Promise.all([
-    deps.queues.fanout.addBulk(ticks.map((q) => ({ name: 'fanout', data: { symbol: q.symbol, version: q.version, tickedAt }, opts: { jobId: fanoutJobId(q) } }))),
-    deps.redis.publish(deps.keys.tickAnnouncements, JSON.stringify(ticks.map(({ symbol, version }) => ({ symbol, version })))),
-  ]);
+export async function makeTick(deps: { prices: PriceCache; queues: Queues }, moves: readonly { symbol: string; price: number }[], tickedAt = Date.now()): Promise<PriceQuote[]> {
+  const quotes = await deps.prices.tick(moves, tickedAt);
+  if (quotes.length > 0) {
+    await deps.queues.fanout.addBulk(quotes.map((q) => ({ name: 'fanout', data: { symbol: q.symbol, version: q.version, tickedAt }, opts: { jobId: fanoutJobId(q) } })));
+  }
+  return quotes;
 }

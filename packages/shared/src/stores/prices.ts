@@ -22,18 +22,28 @@ return { now, redis.call('HMGET', KEYS[1], unpack(ARGV)) }
 `);
 
 /*
- * The new price, its version, when it was written by Redis' own clock (ms, to the µs: what the due
+ * New prices (ARGV from the 4th: symbol, price pairs; KEYS from the 3rd: their history streams),
+ * each with its version, when it was written by Redis' own clock (ms, to the µs: what the due
  * index compares with the times it read prices at, on the same clock; see due-index.ts) and its
- * place in the symbol's history, in one round trip. The
- * history is trimmed approximately (`~`), which lets Redis drop whole nodes: cheap, and never
- * fewer than the points asked for.
+ * place in the symbol's history, in one round trip; ARGV[1] is the tick's time, ARGV[2] the
+ * history kept. Announced on the channel ARGV[3] unless it is empty: [{"symbol":…,"version":…}, …]
+ * (tickAnnouncementSchema), published once every price is written. The history is trimmed
+ * approximately (`~`), which lets Redis drop whole nodes: cheap, and never fewer than the points
+ * asked for. Returns the versions, in order.
  */
 const SET_SCRIPT = new LuaScript(`
-local v = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 ${LUA_NOW_MS}
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. v .. '|' .. ARGV[3] .. '|' .. now)
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'p', ARGV[2], 'v', v, 't', ARGV[3])
-return v
+local versions, announced = {}, {}
+for i = 4, #ARGV - 1, 2 do
+  local symbol, price = ARGV[i], ARGV[i + 1]
+  local v = redis.call('HINCRBY', KEYS[2], symbol, 1)
+  redis.call('HSET', KEYS[1], symbol, price .. '|' .. v .. '|' .. ARGV[1] .. '|' .. now)
+  redis.call('XADD', KEYS[3 + (i - 4) / 2], 'MAXLEN', '~', ARGV[2], '*', 'p', price, 'v', v, 't', ARGV[1])
+  versions[#versions + 1] = v
+  announced[#announced + 1] = string.format('{"symbol":%s,"version":%d}', cjson.encode(symbol), v)
+end
+if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], '[' .. table.concat(announced, ',') .. ']') end
+return versions
 `);
 
 /** Ticks kept per symbol by default: an hour at the default 5 s tick. */
@@ -60,10 +70,30 @@ export class PriceCache {
     this.#historyPoints = opts.historyPoints ?? DEFAULT_HISTORY_POINTS;
   }
 
+  /** Writes one price, unannounced: no dispatcher wakes for it until its fan-out job or a refill of its own (see `tick`). */
   async set(symbol: string, price: number, tickedAt = Date.now()): Promise<PriceQuote> {
+    const [quote] = await this.#write([{ symbol, price }], tickedAt, false);
+    return quote!;
+  }
+
+  /**
+   * Writes a tick's prices and announces them on `keys.tickAnnouncements`, in one script: every
+   * dispatcher hears the tick as soon as its prices can be read (apps/dispatcher/src/tick-wake.ts).
+   * The tick's fan-out jobs are the caller's (queues/ticks.ts `makeTick`).
+   */
+  async tick(moves: readonly { symbol: string; price: number }[], tickedAt = Date.now()): Promise<PriceQuote[]> {
+    return this.#write(moves, tickedAt, true);
+  }
+
+  async #write(moves: readonly { symbol: string; price: number }[], tickedAt: number, announce: boolean): Promise<PriceQuote[]> {
+    if (moves.length === 0) return [];
     const k = this.#keys;
-    const version = (await SET_SCRIPT.run(this.#redis, [k.prices, k.priceVersions, k.priceHistory(symbol)], [symbol, price.toFixed(4), tickedAt, this.#historyPoints])) as number;
-    return { symbol, price: Number(price.toFixed(4)), version, tickedAt };
+    const versions = (await SET_SCRIPT.run(
+      this.#redis,
+      [k.prices, k.priceVersions, ...moves.map((m) => k.priceHistory(m.symbol))],
+      [tickedAt, this.#historyPoints, announce ? k.tickAnnouncements : '', ...moves.flatMap((m) => [m.symbol, m.price.toFixed(4)])],
+    )) as number[];
+    return moves.map((m, i) => ({ symbol: m.symbol, price: Number(m.price.toFixed(4)), version: versions[i]!, tickedAt }));
   }
 
   /** The symbol's most recent ticks, oldest first, at most `limit`. */
