@@ -81,6 +81,8 @@ export class Refiller {
   /** Whether refills run by themselves (after `start`, until `stop`). */
   #started = false;
   #closed = false;
+  /** The prices read for the refills begun in this turn of the event loop (see `#latest`). */
+  #latestThisTurn: ReturnType<PriceCache['latest']> | undefined;
 
   constructor(options: RefillOptions) {
     this.#o = options;
@@ -171,11 +173,11 @@ export class Refiller {
   }
 
   async #refill(channel: Channel): Promise<void> {
-    const { redis, keys, due, prices, queues, rates, logger } = this.#o;
+    const { redis, keys, due, queues, rates, logger } = this.#o;
     // The lease and the reads at once, the lease asked first: on one connection Redis reads the
     // backlog after it granted the lease; a refill that does not get it drops what it read.
     const lease = takeLease(redis, keys.refillLock(channel), LOCK_MS);
-    const reads = Promise.all([this.#backlog(channel), prices.latest()]);
+    const reads = Promise.all([this.#backlog(channel), this.#latest()]);
     reads.catch(() => undefined); // awaited only with the lease; a failure then is logged below
     let token: string | undefined;
     try {
@@ -229,6 +231,21 @@ export class Refiller {
     } finally {
       await releaseLease(redis, keys.refillLock(channel), token).catch(() => undefined);
     }
+  }
+
+  /**
+   * The prices and their write times, read once for every refill begun in the same turn of the
+   * event loop (a wake begins one per channel): each would read the same. A refill begun later
+   * reads anew, so none uses a read sent before the tick that woke it.
+   */
+  #latest(): ReturnType<PriceCache['latest']> {
+    if (!this.#latestThisTurn) {
+      this.#latestThisTurn = this.#o.prices.latest();
+      queueMicrotask(() => {
+        this.#latestThisTurn = undefined;
+      });
+    }
+    return this.#latestThisTurn;
   }
 
   /** Feed sends waiting in a channel's queues. */

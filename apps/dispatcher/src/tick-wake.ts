@@ -1,7 +1,7 @@
 import { closeRedis, duplicateRedis, tickAnnouncementSchema, type Logger, type RedisClient } from '@tickercast/shared';
 
 /**
- * Hears the ticks announced (queues/ticks.ts `announceTicks`) and wakes the refill at once: the
+ * Hears the ticks announced (PriceCache.tick, in queues/ticks.ts `makeTick`) and wakes the refill at once: the
  * short way from a tick to its sends, without waiting for a worker to fetch the tick's fan-out job
  * first (BullMQ's marker, then its fetch: about 3 ms of a small tick's way to the provider). The
  * fan-out job still comes, for the dispatchers that did not hear the tick (a connection coming

@@ -1,5 +1,6 @@
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { DeliveryLog, duePartition, DueIndex, HELD_OFFSET, type Channel, type SubscriberId } from '@tickercast/shared';
+import { createLogger, DeliveryLog, duePartition, DueIndex, HELD_OFFSET, type Channel, type PriceCache, type SubscriberId } from '@tickercast/shared';
+import { Refiller } from '../src/refill.ts';
 import { testDispatcher, type TestDispatcher } from '../../../test/support/dispatcher.ts';
 import { until } from '../../../test/support/processes.ts';
 import { testRedis, type TestRedis } from '../../../test/support/redis.ts';
@@ -136,6 +137,23 @@ describe('the due index', () => {
 });
 
 describe('the refill', () => {
+  it("a wake's refills, one per channel, read the prices once between them; a refill begun later reads anew", async () => {
+    t = testRedis();
+    const d = await dispatcher();
+    await d.prices.set('MSFT', 400);
+    let reads = 0;
+    const prices = { latest: () => (reads++, d.prices.latest()) } as unknown as PriceCache;
+    const refiller = new Refiller({ redis: t.redis, keys: d.keys, due: new DueIndex(t.redis, d.keys), prices, queues: d.queues, rates: FAST, logger: createLogger('test', 'silent') });
+    try {
+      await refiller.wake();
+      expect(reads).toBe(1);
+      await refiller.request('sms');
+      expect(reads).toBe(2);
+    } finally {
+      await refiller.close();
+    }
+  });
+
   it('serves a backlog in a fair rotation: nobody twice before everyone due once, each within ⌈due/rate⌉ + 1 s', async () => {
     t = testRedis();
     const RATE = 10;

@@ -106,6 +106,16 @@ export async function* scanKeys(redis: RedisClient, pattern: string, count = 100
   }
 }
 
+/**
+ * The partitions 0…count−1 grouped as one script may touch them together: all at once on one
+ * Redis, one at a time on a cluster (each partition is a hash tag of its own, and a script's keys
+ * must share a slot). A read over every partition is then one script on one Redis.
+ */
+export function partitionGroups(redis: RedisClient, count: number): number[][] {
+  const all = Array.from({ length: count }, (_, p) => p);
+  return redis instanceof Cluster ? all.map((p) => [p]) : [all];
+}
+
 /** A new connection with the same options as `redis` (one node or a cluster): the caller's to close. */
 export function duplicateRedis(redis: RedisClient): RedisClient {
   return redis instanceof Cluster ? redis.duplicate() : redis.duplicate();

@@ -1,4 +1,4 @@
-import type { RedisClient } from '../runtime/redis.ts';
+import { partitionGroups, type RedisClient } from '../runtime/redis.ts';
 import type { Channel, SubscriberId } from '../channels.ts';
 import { parseSubscriberId, subscriberId } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
@@ -76,50 +76,60 @@ return n
 `);
 
 /*
- * One partition's check: per symbol, the triggers between the price checked last and the new one
+ * Each partition's check: per symbol, the triggers between the price checked last and the new one
  * fire (up ones in (old, new], down ones in [new, old)), at most `batch` per symbol; the checked
  * price moves to the new one once a symbol's range is done. A fired trigger leaves both sets; its
  * alert, if still armed, is marked fired and its subscriber is due (NX: a claim in force stays).
  * Then, once nothing is left to fire and `need` > 0, the partition's `need` subscribers whose alert
  * fired longest ago, with when (what `due` reads), so that a refill checks and reads in one step.
- * KEYS: checked prices, alerts due. ARGV: now (ms), batch, up and down trigger prefixes, the record
- * prefix, need, then symbol and price in pairs. Returns {fired, symbols with more to fire, due}.
+ * Partitions of a channel (one, or all of them on one Redis: see partitionGroups). KEYS: each
+ * partition's checked prices and alerts due. ARGV: now (ms), batch, need, each partition's up and
+ * down trigger prefixes and record prefix, then symbol and price in pairs. Returns, per
+ * partition, {fired, symbols with more to fire, due}.
  */
 const CHECK_SCRIPT = new LuaScript(`
 ${LUA_ALERT_FIELDS}
-local now, batch, up, down, recs, need = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local fired, more = 0, 0
-for i = 7, #ARGV, 2 do
-  local s, p = ARGV[i], ARGV[i + 1]
-  local old = redis.call('HGET', KEYS[1], s)
-  if not old then
-    redis.call('HSET', KEYS[1], s, p)
-  elseif tonumber(old) ~= tonumber(p) then
-    local hits
-    if tonumber(p) > tonumber(old) then
-      hits = redis.call('ZRANGEBYSCORE', up .. s, '(' .. old, p, 'LIMIT', 0, batch)
-    else
-      hits = redis.call('ZRANGEBYSCORE', down .. s, p, '(' .. old, 'LIMIT', 0, batch)
-    end
-    for _, m in ipairs(hits) do
-      local bar = string.find(m, '|', 1, true)
-      local k, id = string.sub(m, 1, bar - 1), string.sub(m, bar + 1)
-      redis.call('ZREM', up .. s, m)
-      redis.call('ZREM', down .. s, m)
-      local rec, f = recs .. id, AL .. s .. ':' .. k
-      local v = redis.call('HGET', rec, f)
-      if v and alert_state(v) == 'armed' then
-        redis.call('HSET', rec, f, with_state(v, 'fired'))
-        redis.call('ZADD', KEYS[2], 'NX', now, id)
-        fired = fired + 1
+local now, batch, need = ARGV[1], ARGV[2], ARGV[3]
+local parts = #KEYS / 2
+local first = 4 + 3 * parts
+local results = {}
+for part = 1, parts do
+  local checked, dueKey = KEYS[2 * part - 1], KEYS[2 * part]
+  local up, down, recs = ARGV[1 + 3 * part], ARGV[2 + 3 * part], ARGV[3 + 3 * part]
+  local fired, more = 0, 0
+  for i = first, #ARGV, 2 do
+    local s, p = ARGV[i], ARGV[i + 1]
+    local old = redis.call('HGET', checked, s)
+    if not old then
+      redis.call('HSET', checked, s, p)
+    elseif tonumber(old) ~= tonumber(p) then
+      local hits
+      if tonumber(p) > tonumber(old) then
+        hits = redis.call('ZRANGEBYSCORE', up .. s, '(' .. old, p, 'LIMIT', 0, batch)
+      else
+        hits = redis.call('ZRANGEBYSCORE', down .. s, p, '(' .. old, 'LIMIT', 0, batch)
       end
+      for _, m in ipairs(hits) do
+        local bar = string.find(m, '|', 1, true)
+        local k, id = string.sub(m, 1, bar - 1), string.sub(m, bar + 1)
+        redis.call('ZREM', up .. s, m)
+        redis.call('ZREM', down .. s, m)
+        local rec, f = recs .. id, AL .. s .. ':' .. k
+        local v = redis.call('HGET', rec, f)
+        if v and alert_state(v) == 'armed' then
+          redis.call('HSET', rec, f, with_state(v, 'fired'))
+          redis.call('ZADD', dueKey, 'NX', now, id)
+          fired = fired + 1
+        end
+      end
+      if #hits < tonumber(batch) then redis.call('HSET', checked, s, p) else more = more + 1 end
     end
-    if #hits < tonumber(batch) then redis.call('HSET', KEYS[1], s, p) else more = more + 1 end
   end
+  local due = {}
+  if more == 0 and tonumber(need) > 0 then due = redis.call('ZRANGEBYSCORE', dueKey, '-inf', now, 'WITHSCORES', 'LIMIT', 0, need) end
+  results[part] = { fired, more, due }
 end
-local due = {}
-if more == 0 and tonumber(need) > 0 then due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'WITHSCORES', 'LIMIT', 0, need) end
-return { fired, more, due }
+return results
 `);
 
 /*
@@ -267,20 +277,29 @@ export class AlertStore {
     if (prices.size === 0) return [];
     const pairs = [...prices].flatMap(([s, price]) => [s, String(price)]);
     const k = this.#keys;
-    return Promise.all(
-      Array.from({ length: DUE_PARTITIONS }, async (_, p) => {
-        let fired = 0;
-        for (;;) {
-          const [n, more, due] = (await CHECK_SCRIPT.run(
+    const done: { fired: number; due: string[] }[] = [];
+    await Promise.all(
+      partitionGroups(this.#redis, DUE_PARTITIONS).map(async (group) => {
+        const fired = new Map<number, number>();
+        // A partition with more to fire than a batch goes round again, alone with the others that have.
+        for (let left = group; left.length > 0; ) {
+          const results = (await CHECK_SCRIPT.run(
             this.#redis,
-            [k.alertsChecked(channel, p), k.alertsDue(channel, p)],
-            [now, CHECK_BATCH, k.alertTriggersPrefix(channel, p, 'up'), k.alertTriggersPrefix(channel, p, 'down'), k.subscriberPrefix(channel, p), need, ...pairs],
-          )) as [number, number, string[]];
-          fired += n;
-          if (more === 0) return { fired, due };
+            left.flatMap((p) => [k.alertsChecked(channel, p), k.alertsDue(channel, p)]),
+            [now, CHECK_BATCH, need, ...left.flatMap((p) => [k.alertTriggersPrefix(channel, p, 'up'), k.alertTriggersPrefix(channel, p, 'down'), k.subscriberPrefix(channel, p)]), ...pairs],
+          )) as [number, number, string[]][];
+          const again: number[] = [];
+          left.forEach((p, i) => {
+            const [n, more, due] = results[i]!;
+            fired.set(p, (fired.get(p) ?? 0) + n);
+            if (more === 0) done.push({ fired: fired.get(p)!, due });
+            else again.push(p);
+          });
+          left = again;
         }
       }),
     );
+    return done;
   }
 
   /** Holds these subscribers out of `due` until `until` (their feed send settles them sooner); only those still due. */

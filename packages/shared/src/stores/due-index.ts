@@ -1,4 +1,4 @@
-import type { RedisClient } from '../runtime/redis.ts';
+import { partitionGroups, type RedisClient } from '../runtime/redis.ts';
 import type { Channel } from '../channels.ts';
 import { parseSubscriberId } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
@@ -65,32 +65,39 @@ end
 `;
 
 /*
- * One partition: ends the holds that are over, then the lowest `need` due followers of each
- * symbol, each as (id, score, symbol); with a claim time > 0, holds every follower it found until then, as
- * `claim` does (their scores as they were before it are what it answers). ARGV: now, offset,
- * need, key prefix, claim-until (0: none), then symbol and when its price was last written in
- * pairs. Numbers go back to Redis as the strings they came in (a Lua number would be formatted
- * with 14 digits, and the held scores have 16).
+ * Partitions of a channel (KEYS: the held set of each; one, or all of them on one Redis: see
+ * partitionGroups): in each, ends the holds that are over, then takes the lowest `need` due
+ * followers of each symbol, each as (id, score, symbol); with a claim time > 0, holds every
+ * follower it found until then, as `claim` does (their scores as they were before it are what it
+ * answers). ARGV: now, offset, need, claim-until (0: none), each partition's key prefix (as many
+ * as KEYS), then symbol and when its price was last written in pairs. Numbers go back to Redis as
+ * the strings they came in (a Lua number would be formatted with 14 digits, and the held scores
+ * have 16).
  */
 const DUE_SCRIPT = new LuaScript(`
 ${LUA_SETTLE}
-local now, off, need, prefix, claim = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local syms = {}
-for i = 6, #ARGV, 2 do syms[#syms + 1] = prefix .. ARGV[i] end
-local freed = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
-for _, id in ipairs(freed) do settle_one(KEYS[1], syms, '0', off, '0', id) end
-local out, found = {}, {}
-for i = 6, #ARGV, 2 do
-  local got = redis.call('ZRANGEBYSCORE', prefix .. ARGV[i], '-inf', ARGV[i + 1], 'WITHSCORES', 'LIMIT', 0, need)
-  for j = 1, #got, 2 do
-    out[#out + 1] = got[j]
-    out[#out + 1] = got[j + 1]
-    out[#out + 1] = ARGV[i]
-    if not found[got[j]] then found[got[j]] = true; found[#found + 1] = got[j] end
+local now, off, need, claim = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local first = 5 + #KEYS
+local out = {}
+for p = 1, #KEYS do
+  local held, prefix = KEYS[p], ARGV[4 + p]
+  local syms = {}
+  for i = first, #ARGV, 2 do syms[#syms + 1] = prefix .. ARGV[i] end
+  local freed = redis.call('ZRANGEBYSCORE', held, '-inf', now, 'LIMIT', 0, 1000)
+  for _, id in ipairs(freed) do settle_one(held, syms, '0', off, '0', id) end
+  local found = {}
+  for i = first, #ARGV, 2 do
+    local got = redis.call('ZRANGEBYSCORE', prefix .. ARGV[i], '-inf', ARGV[i + 1], 'WITHSCORES', 'LIMIT', 0, need)
+    for j = 1, #got, 2 do
+      out[#out + 1] = got[j]
+      out[#out + 1] = got[j + 1]
+      out[#out + 1] = ARGV[i]
+      if not found[got[j]] then found[got[j]] = true; found[#found + 1] = got[j] end
+    end
   end
-end
-if tonumber(claim) > 0 then
-  for _, id in ipairs(found) do settle_one(KEYS[1], syms, claim, off, '0', id) end
+  if tonumber(claim) > 0 then
+    for _, id in ipairs(found) do settle_one(held, syms, claim, off, '0', id) end
+  end
 end
 return out
 `);
@@ -161,8 +168,13 @@ export class DueIndex {
     const pairs = [...written].flatMap(([s, t]) => [s, String(t)]);
     const k = this.#keys;
     const parts = await Promise.all(
-      Array.from({ length: DUE_PARTITIONS }, (_, p) =>
-        DUE_SCRIPT.run(this.#redis, [k.dueHeld(channel, p)], [now, HELD_OFFSET, need, k.dueFollowersPrefix(channel, p), claimUntil, ...pairs]) as Promise<string[]>,
+      partitionGroups(this.#redis, DUE_PARTITIONS).map(
+        (group) =>
+          DUE_SCRIPT.run(
+            this.#redis,
+            group.map((p) => k.dueHeld(channel, p)),
+            [now, HELD_OFFSET, need, claimUntil, ...group.map((p) => k.dueFollowersPrefix(channel, p)), ...pairs],
+          ) as Promise<string[]>,
       ),
     );
     const best = new Map<string, Candidate>();
