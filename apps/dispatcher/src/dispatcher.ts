@@ -158,7 +158,10 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
     ),
     (w) => w.close(),
   );
-  const refiller = new Refiller({ redis: data, keys, due, alerts, prices, queues, rates, logger, ...(deps.refillAheadS ? { aheadS: deps.refillAheadS } : {}), ...(deps.refillSafetyMs ? { safetyMs: deps.refillSafetyMs } : {}), ...(deps.now ? { now: deps.now } : {}) });
+  // The refill's round trips are a tick's way to its first sends: on BullMQ's connection, which
+  // sends each command at once (as the send window's), not on the data connection, whose batches
+  // wait for the end of the event-loop turn and for the batch before them to be answered.
+  const refiller = new Refiller({ redis, keys, due: new DueIndex(redis, keys), alerts: new AlertStore(redis, keys), prices: new PriceCache(redis, keys), queues, rates, logger, ...(deps.refillAheadS ? { aheadS: deps.refillAheadS } : {}), ...(deps.refillSafetyMs ? { safetyMs: deps.refillSafetyMs } : {}), ...(deps.now ? { now: deps.now } : {}) });
   // Every send takes a slot with a place in its channel's window (SendPacer, on BullMQ's connection:
   // no pipelining to delay it), and gives the place back when the provider has answered, so that
   // no rolling second at the provider holds more than the rate.
