@@ -24,6 +24,7 @@ import { adminApi } from './admin/api.ts';
 import { adminLogin } from './admin/auth.ts';
 import { bullBoard } from './admin/bull-board.ts';
 import { healthRoutes } from './health.ts';
+import { closeIdleConnections } from './idle-connections.ts';
 import { metrics } from './metrics.ts';
 import { webhookSignatures } from './signatures.ts';
 import { signupRoutes } from './signup/plugin.ts';
@@ -129,6 +130,7 @@ export function buildIngress(deps: IngressDeps): FastifyInstance {
 
   app.register(formbody, { bodyLimit: WEBHOOK_BODY_LIMIT });
   app.register(cookie);
+  app.register(closeIdleConnections);
   if (settings.adminToken) app.register(adminLogin, { token: settings.adminToken });
   // Before the routes: the signature check and the metrics hooks apply to every route registered after them.
   const deadline = <T>(work: () => Promise<T>) => withinDeadline(redis, WEBHOOK_REDIS_DEADLINE_MS, work);
