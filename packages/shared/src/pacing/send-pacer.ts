@@ -79,17 +79,18 @@ export class SendPacer {
    * answered). A slot missed by more than `LATE_MS` (the process was busy when it came: a
    * fan-out's adds, a GC pause) is let go and a new one taken. Resolves with how long it waited
    * for its slots (not counting the reservations' round trips: a slot free at once is no wait), or
-   * with how long to rest when no slot is within reach.
+   * with how long to rest when no slot is within reach. `first`: a reservation already asked for
+   * (EarlySlot), waited for from now.
    */
-  async waitForSlot(channel: Channel, sendId: string, mark?: FeedMark): Promise<{ waitedMs: number } | { restMs: number }> {
+  async waitForSlot(channel: Channel, sendId: string, mark?: FeedMark, first?: Promise<Reservation>): Promise<{ waitedMs: number } | { restMs: number }> {
     let waitedMs = 0;
-    for (;;) {
-      const wait = await this.reserve(channel, sendId, mark);
+    for (let reservation = first ?? this.#reserveNow(channel, sendId, mark); ; reservation = this.#reserveNow(channel, sendId, mark)) {
+      const { wait, at } = await reservation;
       if (wait < 0) return { restMs: Math.ceil(-wait) };
-      const reservedAt = performance.now();
-      const slotAt = reservedAt + wait;
-      if (wait > 0) await untilTime(slotAt);
-      waitedMs += performance.now() - reservedAt;
+      const slotAt = at + wait;
+      const from = performance.now();
+      if (slotAt > from) await untilTime(slotAt);
+      waitedMs += performance.now() - from;
       if (performance.now() - slotAt <= LATE_MS) return { waitedMs };
     }
   }
@@ -100,6 +101,18 @@ export class SendPacer {
     this.#free.set(channel, wait >= 0 && wait <= SPARE_WITHIN_MS);
     return wait;
   }
+
+  /** `reserve`, with when its answer came (performance.now()): what the slot's time counts from. */
+  async #reserveNow(channel: Channel, sendId: string, mark?: FeedMark): Promise<Reservation> {
+    const wait = await this.reserve(channel, sendId, mark);
+    return { wait, at: performance.now() };
+  }
+}
+
+/** A reservation's answer (`SendPacer.reserve`) and when it came (performance.now()). */
+export interface Reservation {
+  wait: number;
+  at: number;
 }
 
 /** A slot asked for ahead of the send's own reads (SendPacer.early). */
@@ -108,8 +121,7 @@ export class EarlySlot {
   readonly #channel: Channel;
   readonly #sendId: string;
   readonly #mark: FeedMark | undefined;
-  /** The reservation's answer (`reserve`'s), and when it came (performance.now()). */
-  readonly #reserved: Promise<{ wait: number; at: number }>;
+  readonly #reserved: Promise<Reservation>;
 
   constructor(pacer: SendPacer, channel: Channel, sendId: string, mark: FeedMark | undefined) {
     this.#pacer = pacer;
@@ -121,16 +133,12 @@ export class EarlySlot {
   }
 
   /**
-   * Waits for the slot as `SendPacer.waitForSlot` would: if none was given, or the send is ready
-   * more than LATE_MS after it, it asks the schedule anew.
+   * Waits for the slot as `SendPacer.waitForSlot` does, from this reservation: none given, the send
+   * rests; ready more than LATE_MS after it, the send takes the next. `waitedMs` counts from now,
+   * not from the reservation: what the send waited after its reads.
    */
-  async take(): Promise<{ waitedMs: number } | { restMs: number }> {
-    const { wait, at } = await this.#reserved;
-    if (wait < 0) return this.#pacer.waitForSlot(this.#channel, this.#sendId, this.#mark);
-    const slotAt = at + wait;
-    if (performance.now() < slotAt) await untilTime(slotAt);
-    if (performance.now() - slotAt > LATE_MS) return this.#pacer.waitForSlot(this.#channel, this.#sendId, this.#mark);
-    return { waitedMs: wait };
+  take(): Promise<{ waitedMs: number } | { restMs: number }> {
+    return this.#pacer.waitForSlot(this.#channel, this.#sendId, this.#mark, this.#reserved);
   }
 
   /** Resolves once the reservation has answered, so that a place it took can be given back. */
