@@ -258,23 +258,17 @@ export class AlertStore {
 
   /** `check`, then `due`, in the same script per partition: what a refill does when the prices moved. */
   async checkThenDue(channel: Channel, prices: ReadonlyMap<string, number>, need: number, now = Date.now()): Promise<string[]> {
-    if (prices.size === 0) return this.due(channel, need, now);
     return oldest((await this.#check(channel, prices, Math.max(0, need), now)).map((part) => part.due), need);
   }
 
   /** The `need` subscribers of a channel whose alert fired longest ago (or whose claim ran out), across partitions. Takes nobody: `claim` does. */
   async due(channel: Channel, need: number, now = Date.now()): Promise<string[]> {
-    if (need <= 0) return [];
-    const k = this.#keys;
-    const parts = await Promise.all(
-      Array.from({ length: DUE_PARTITIONS }, (_, p) => this.#redis.zrangebyscore(k.alertsDue(channel, p), '-inf', now, 'WITHSCORES', 'LIMIT', 0, need)),
-    );
-    return oldest(parts, need);
+    return this.checkThenDue(channel, new Map(), need, now);
   }
 
-  /** Per partition: how many fired, and (with `need`) its due subscribers and scores, flat. */
+  /** Per partition (the check script with no prices only reads): how many fired, and (with `need`) its due subscribers and scores, flat. */
   async #check(channel: Channel, prices: ReadonlyMap<string, number>, need: number, now: number): Promise<{ fired: number; due: string[] }[]> {
-    if (prices.size === 0) return [];
+    if (prices.size === 0 && need <= 0) return [];
     const pairs = [...prices].flatMap(([s, price]) => [s, String(price)]);
     const k = this.#keys;
     const done: { fired: number; due: string[] }[] = [];
