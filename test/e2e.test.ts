@@ -36,9 +36,11 @@ describe.each(ON)('SMS subscriber, end to end over HTTP, on $on', ({ redis }) =>
   let env: Record<string, string>;
 
   beforeAll(async () => {
+    // The cluster first: its six nodes take free ports of their own, and one of them once took the
+    // simulator's, picked (and let go) before them (EADDRINUSE).
+    env = { ...(await redis(own)), REDIS_NAMESPACE: testNamespace() };
     const port = await freePort();
     const simPort = await freePort();
-    env = { ...(await redis(own)), REDIS_NAMESPACE: testNamespace() };
     system = spawnScript('scripts/start.ts', {
       ...env,
       PORT: String(port),
