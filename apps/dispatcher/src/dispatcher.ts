@@ -149,9 +149,9 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
     new TickWake(
       redis,
       keys.tickAnnouncements,
-      () => {
+      (ticks) => {
         if (!refiller.started) return false;
-        void refiller.wake();
+        void refiller.wake(ticks);
         return true;
       },
       logger,

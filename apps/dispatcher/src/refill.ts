@@ -11,6 +11,7 @@ import {
   type Queues,
   type RedisClient,
   type RedisKeys,
+  type TickAnnouncement,
 } from '@tickercast/shared';
 
 export interface RefillOptions {
@@ -49,11 +50,16 @@ const BUSY_RETRY_MS = 100;
 /** How soon after a feed send settles the refill runs: every send settling meanwhile shares it. */
 const SETTLED_REFILL_MS = 20;
 
+/** The prices a refill works from: when each symbol's was written (what makes followers due), and the price (what alerts are checked against). */
+type Prices = Awaited<ReturnType<PriceCache['latest']>>;
+
 interface ChannelState {
   /** The prices' write times this process last checked the channel's alerts at: unchanged, there is nothing new to check. */
   alertsCheckedAt: string;
   running: Promise<void> | undefined;
   again: boolean;
+  /** A tick announced with its prices asked for the next refill (see `#refill`). */
+  announced: boolean;
   timer: NodeJS.Timeout | undefined;
   timerAt: number;
   /**
@@ -82,11 +88,13 @@ export class Refiller {
   #started = false;
   #closed = false;
   /** The prices read for the refills begun in this turn of the event loop (see `#latest`). */
-  #latestThisTurn: ReturnType<PriceCache['latest']> | undefined;
+  #latestThisTurn: Promise<Prices> | undefined;
+  /** The newest prices this process knows of, each symbol's from its last read or announcement (see `#know`). */
+  readonly #known: Prices = { written: new Map(), prices: new Map() };
 
   constructor(options: RefillOptions) {
     this.#o = options;
-    this.#state = Object.fromEntries(CHANNELS.map((c) => [c, { alertsCheckedAt: '', running: undefined, again: false, timer: undefined, timerAt: 0, tookAll: true }])) as Record<Channel, ChannelState>;
+    this.#state = Object.fromEntries(CHANNELS.map((c) => [c, { alertsCheckedAt: '', running: undefined, again: false, announced: false, timer: undefined, timerAt: 0, tookAll: true }])) as Record<Channel, ChannelState>;
   }
 
   /** Feed sends kept waiting in a channel's queue. */
@@ -108,15 +116,21 @@ export class Refiller {
     void this.wake();
   }
 
-  /** Refills every channel now (a tick): resolves when the refills asked for have run. */
-  async wake(): Promise<void> {
-    await Promise.all(CHANNELS.map((c) => this.request(c)));
+  /**
+   * Refills every channel now (a tick): resolves when the refills asked for have run. `ticks`: the
+   * tick's announcement; when it carried every price it moved, the refills may start from them.
+   */
+  async wake(ticks?: TickAnnouncement): Promise<void> {
+    const announced = ticks !== undefined && ticks.every((t) => t.price !== undefined && t.writtenAt !== undefined);
+    if (announced) this.#know({ written: new Map(ticks.map((t) => [t.symbol, t.writtenAt!])), prices: new Map(ticks.map((t) => [t.symbol, t.price!])) });
+    await Promise.all(CHANNELS.map((c) => this.request(c, announced)));
   }
 
   /** Refills one channel; a request while one runs makes it run once more after. */
-  request(channel: Channel): Promise<void> {
+  request(channel: Channel, announced = false): Promise<void> {
     const st = this.#state[channel];
     if (this.#closed) return Promise.resolve();
+    st.announced ||= announced;
     if (st.running) {
       st.again = true;
       return st.running;
@@ -124,7 +138,9 @@ export class Refiller {
     st.running = (async () => {
       do {
         st.again = false;
-        await this.#refill(channel);
+        const fromAnnounced = st.announced;
+        st.announced = false;
+        await this.#refill(channel, fromAnnounced);
       } while (st.again && !this.#closed);
     })().finally(() => {
       st.running = undefined;
@@ -172,37 +188,50 @@ export class Refiller {
     st.timer.unref();
   }
 
-  async #refill(channel: Channel): Promise<void> {
+  async #refill(channel: Channel, announced: boolean): Promise<void> {
     const { redis, keys, due, queues, rates, logger } = this.#o;
+    const st = this.#state[channel];
+    const watermark = this.watermark(channel);
+    const now = this.#o.now?.() ?? Date.now();
+    // Claimed before they are added: a send that runs at once settles its subscriber after the
+    // claim, never before it. A crash in between leaves them held until CLAIM_MS runs out.
+    const until = now + CLAIM_MS;
     // The lease and the reads at once, the lease asked first: on one connection Redis reads the
     // backlog after it granted the lease; a refill that does not get it drops what it read.
     const lease = takeLease(redis, keys.refillLock(channel), LOCK_MS);
-    const reads = Promise.all([this.#backlog(channel), this.#latest()]);
-    reads.catch(() => undefined); // awaited only with the lease; a failure then is logged below
-    let token: string | undefined;
-    try {
-      token = await lease;
-      if (!token) {
-        this.#later(channel, BUSY_RETRY_MS);
-        return;
-      }
-    } catch (err) {
-      logger.warn({ err, channel }, 'refill skipped: Redis did not answer; the next one will try again');
-      return;
+    // A tick that announced its prices, after a refill that took everyone due (no backlog, the
+    // usual small tick): the scan goes too, claiming up to the watermark from the prices announced
+    // (a round trip less between the tick and its sends). Its claims are atomic, so it may run
+    // beside another dispatcher's refill: what it claimed it adds, lease or not (the one without
+    // it leaves the fired alerts to the holder). A backlog goes the careful way: the lease, then
+    // exactly (watermark − backlog) claimed.
+    const quick = announced && st.tookAll;
+    const known: Prices = { written: new Map(this.#known.written), prices: new Map(this.#known.prices) };
+    const reads = Promise.all([this.#backlog(channel), quick ? known : this.#latest()]);
+    const quickScan = quick ? this.#scan(channel, known, watermark, now, until) : undefined;
+    reads.catch(() => undefined); // awaited only with the lease or a scan; a failure then is logged below
+    quickScan?.catch(() => undefined);
+    // undefined: another dispatcher holds the lease; null: Redis did not answer.
+    const token = await lease.catch((err: unknown) => {
+      logger.warn({ err, channel }, 'refill lease not taken: Redis did not answer; the next refill will try again');
+      return null;
+    });
+    if (!token) {
+      if (token === undefined) this.#later(channel, BUSY_RETRY_MS);
+      // A scan that went has claimed: what it found is added below (or let go), never left held.
+      if (!quickScan) return;
     }
     try {
-      const [backlog, { written, prices: latest }] = await reads;
-      const watermark = this.watermark(channel);
+      const [backlog, prices] = await reads;
       const need = Math.min(MAX_BATCH, watermark - backlog);
-      const now = this.#o.now?.() ?? Date.now();
-      // Claimed before they are added: a send that runs at once settles its subscriber after the
-      // claim, never before it. A crash in between leaves them held until CLAIM_MS runs out.
-      const until = now + CLAIM_MS;
-      const st = this.#state[channel];
+      // Claimed in the scan after a refill that took everyone due (as a quick scan always is): there
+      // is likely nobody due to leave out. After one that filled up (more due than the queue takes),
+      // read, then claim exactly.
       const claimedInScan = st.tookAll;
-      // The alerts checked and their fired ones read beside the plain due ones: fired alerts go
-      // first (a crossing is news, a plain update is replaced by a fresher one anyway).
-      const [alerted, found] = await Promise.all([this.#alerted(channel, written, latest, need, now), need > 0 ? due.dueOn(channel, written, need, now, claimedInScan ? until : 0) : []]);
+      const [alertedAll, found] = quickScan ? await quickScan : await this.#scan(channel, prices, need, now, claimedInScan ? until : 0);
+      // Fired alerts are taken by the lease's holder only: nothing claims them in the scan.
+      const alerted = token ? alertedAll : [];
+      const { written } = prices;
       const fed = found.map((f) => f.id);
       const dueOn = new Map(found.map((f) => [f.id, f.symbols]));
       const ids = [...new Set([...alerted, ...fed])].slice(0, Math.max(0, need));
@@ -210,7 +239,7 @@ export class Refiller {
       const taken = new Set(ids);
       // Everyone taken is held on their plain symbols too, alerted or not: an alerted follower left
       // free there would be found due by the next refill while this send is still queued. Those the
-      // scan claimed but the alerts left no room for are let go.
+      // scan claimed but the alerts (or the backlog) left no room for are let go.
       const claimed = new Set(claimedInScan ? fed : []);
       const toClaim = ids.filter((id) => !claimed.has(id));
       const letGo = fed.filter((id) => claimed.has(id) && !taken.has(id));
@@ -222,14 +251,39 @@ export class Refiller {
       ]);
       if (ids.length === 0) return;
       await queues.addSends(ids.map((id) => feedSend(id, dueOn.get(id))));
-      if (ids.length < need) return;
+      if (!token || ids.length < need) return;
       // More may be due: come back when the queue is down to half the watermark.
       const ahead = backlog + ids.length - watermark / 2;
       this.#later(channel, Math.max(0, Math.round((ahead / rates[channel]) * 1000)));
     } catch (err) {
       logger.warn({ err, channel }, 'refill failed; the next one will try again');
     } finally {
-      await releaseLease(redis, keys.refillLock(channel), token).catch(() => undefined);
+      if (token) await releaseLease(redis, keys.refillLock(channel), token).catch(() => undefined);
+    }
+  }
+
+  /**
+   * The channel's fired alerts (checked first against `prices`) and its plain due followers, in one
+   * round trip: the alerts read beside the due index, fired ones go first (a crossing is news, a
+   * plain update is replaced by a fresher one anyway). `claimUntil` > 0: the due ones are claimed
+   * in the scan.
+   */
+  #scan(channel: Channel, { written, prices }: Prices, need: number, now: number, claimUntil: number) {
+    return Promise.all([this.#alerted(channel, written, prices, need, now), need > 0 ? this.#o.due.dueOn(channel, written, need, now, claimUntil) : []]);
+  }
+
+  /**
+   * Makes `read` (a read of the prices or an announcement) what this process knows of each of its
+   * symbols, unless it knows a later write already: announcements and reads may arrive in any
+   * order, and what a refill works from never goes back in time.
+   */
+  #know(read: Prices): void {
+    for (const [symbol, at] of read.written) {
+      const known = this.#known.written.get(symbol);
+      if (known !== undefined && Number(known) >= Number(at)) continue;
+      this.#known.written.set(symbol, at);
+      const price = read.prices.get(symbol);
+      if (price !== undefined) this.#known.prices.set(symbol, price);
     }
   }
 
@@ -238,9 +292,12 @@ export class Refiller {
    * event loop (a wake begins one per channel): each would read the same. A refill begun later
    * reads anew, so none uses a read sent before the tick that woke it.
    */
-  #latest(): ReturnType<PriceCache['latest']> {
+  #latest(): Promise<Prices> {
     if (!this.#latestThisTurn) {
-      this.#latestThisTurn = this.#o.prices.latest();
+      this.#latestThisTurn = this.#o.prices.latest().then((read) => {
+        this.#know(read);
+        return read;
+      });
       queueMicrotask(() => {
         this.#latestThisTurn = undefined;
       });

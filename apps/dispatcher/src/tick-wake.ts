@@ -1,4 +1,4 @@
-import { closeRedis, duplicateRedis, tickAnnouncementSchema, type Logger, type RedisClient } from '@tickercast/shared';
+import { closeRedis, duplicateRedis, tickAnnouncementSchema, type Logger, type RedisClient, type TickAnnouncement } from '@tickercast/shared';
 
 /**
  * Hears the ticks announced (PriceCache.tick, in queues/ticks.ts `makeTick`) and wakes the refill at once: the
@@ -15,10 +15,11 @@ export class TickWake {
   readonly #heard = new Map<string, number>();
 
   /**
-   * `wake`: wakes the refill for a tick heard, or answers false when it does not run (stopped):
-   * then the tick is not counted as heard, and its fan-out job still wakes.
+   * `wake`: wakes the refill for a tick heard (with what it announced: its prices), or answers
+   * false when it does not run (stopped): then the tick is not counted as heard, and its fan-out
+   * job still wakes.
    */
-  constructor(redis: RedisClient, channel: string, wake: () => boolean, logger: Logger) {
+  constructor(redis: RedisClient, channel: string, wake: (ticks: TickAnnouncement) => boolean, logger: Logger) {
     this.#channel = channel;
     // A connection that subscribes can do nothing else: one of its own, closed with this.
     this.#subscriber = duplicateRedis(redis);
@@ -31,7 +32,7 @@ export class TickWake {
         logger.warn({ err, text: text.slice(0, 200) }, 'tick announcement ignored: not one');
         return;
       }
-      if (!wake()) return;
+      if (!wake(ticks)) return;
       for (const { symbol, version } of ticks) if (!this.heard(symbol, version)) this.#heard.set(symbol, version);
     });
   }

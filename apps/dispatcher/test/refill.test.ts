@@ -1,5 +1,20 @@
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { createLogger, DeliveryLog, duePartition, DueIndex, HELD_OFFSET, type Channel, type PriceCache, type SubscriberId } from '@tickercast/shared';
+import {
+  AlertStore,
+  createLogger,
+  createQueues,
+  DeliveryLog,
+  duePartition,
+  DueIndex,
+  HELD_OFFSET,
+  PriceCache,
+  SubscriptionStore,
+  takeLease,
+  type Channel,
+  type SubscriberId,
+  subscriberId as subscriberIdOf,
+  type TickAnnouncement,
+} from '@tickercast/shared';
 import { Refiller } from '../src/refill.ts';
 import { testDispatcher, type TestDispatcher } from '../../../test/support/dispatcher.ts';
 import { until } from '../../../test/support/processes.ts';
@@ -133,6 +148,79 @@ describe('the due index', () => {
     expect(await t.redis.lrange(t.keys.messageHistory(id), 0, -1)).toEqual(['uuid-2', 'uuid-1']);
     expect(Number(await t.redis.zscore(t.keys.dueFollowers('sms', p, 'GOOGL'), id))).toBe(400 + HELD_OFFSET);
     expect(await t.redis.zscore(t.keys.dueHeld('sms', p), id)).toBe(String(now + 30_000));
+  });
+});
+
+describe('a refill woken by a tick that announced its prices', () => {
+  /** A refiller of its own, with nothing to send what it queues, that counts its reads of the prices. */
+  async function alone() {
+    t = testRedis();
+    const cache = new PriceCache(t.redis, t.keys);
+    const queues = createQueues(t.redis, t.keys);
+    const counted = { reads: 0 };
+    const prices = { latest: () => (counted.reads++, cache.latest()) } as unknown as PriceCache;
+    const alerts = new AlertStore(t.redis, t.keys);
+    const refiller = new Refiller({ redis: t.redis, keys: t.keys, due: new DueIndex(t.redis, t.keys), alerts, prices, queues, rates: FAST, logger: createLogger('test', 'silent') });
+    /** A tick, and what it announced (as the tick script publishes it: packages/shared/test/prices.test.ts). */
+    const tick = async (moves: { symbol: string; price: number }[]): Promise<TickAnnouncement> => {
+      const quotes = await cache.tick(moves);
+      const { written } = await cache.latest();
+      return quotes.map((q) => ({ symbol: q.symbol, version: q.version, price: q.price, writtenAt: written.get(q.symbol)! }));
+    };
+    /** The feed sends queued, by subscriber: the symbols each names. */
+    const queued = async () => {
+      const jobs = (await Promise.all(Object.values(queues.sendQueues).flat().map((q) => q.getJobs(['prioritized', 'waiting'])))).flat();
+      return new Map(jobs.map((j) => [j.data.subscriberId, j.data.kind === 'feed' ? j.data.symbols : undefined]));
+    };
+    const close = async () => {
+      await refiller.close();
+      await queues.close();
+    };
+    return { store: new SubscriptionStore(t.redis, t.keys), alerts, refiller, counted, tick, queued, close };
+  }
+
+  it('scans from the prices it announced, without reading them first', async () => {
+    const a = await alone();
+    try {
+      const id = await a.store.subscribe('sms', number(50, 1), ['MSFT', 'GOOGL'], Date.now() - 60_000);
+      const other = await a.store.subscribe('whatsapp', number(50, 2), ['GOOGL'], Date.now() - 60_000);
+      await a.refiller.wake(await a.tick([{ symbol: 'MSFT', price: 412.35 }]));
+      expect(a.counted.reads).toBe(0);
+      // Queued, claimed, and due on what the tick moved only (GOOGL never had a price).
+      expect(await a.queued()).toEqual(new Map([[id, ['MSFT']]]));
+      expect(await t.redis.zscore(t.keys.dueHeld('sms', duePartition(id)), id)).not.toBeNull();
+      // A later tick of GOOGL: the other channel's follower too, and nobody twice (the first is held).
+      await a.refiller.wake(await a.tick([{ symbol: 'GOOGL', price: 170.02 }]));
+      expect(a.counted.reads).toBe(0);
+      expect(await a.queued()).toEqual(new Map([[id, ['MSFT']], [other, ['GOOGL']]]));
+      // A wake that announced nothing (the safety wake, a fan-out job) reads the prices.
+      await a.refiller.wake();
+      expect(a.counted.reads).toBe(1);
+    } finally {
+      await a.close();
+    }
+  });
+
+  it('adds what it claimed while another dispatcher holds the lease, and leaves the fired alerts to the holder', async () => {
+    const a = await alone();
+    try {
+      const id = await a.store.subscribe('sms', number(51, 1), ['MSFT'], Date.now() - 60_000);
+      const alerted = subscriberIdOf('sms', number(51, 2));
+      await a.alerts.set('sms', number(51, 2), { symbol: 'IBM', kind: 'above', level: 200, urgent: false, price: 190 });
+      const holder = await takeLease(t.redis, t.keys.refillLock('sms'), 5000);
+      expect(holder).toBeDefined();
+      await a.refiller.wake(await a.tick([{ symbol: 'MSFT', price: 412.35 }, { symbol: 'IBM', price: 201 }]));
+      // The plain follower it claimed in its scan is queued; the alert fired (the check is anyone's) but waits for the holder.
+      expect(await a.queued()).toEqual(new Map([[id, ['MSFT']]]));
+      expect(await t.redis.zscore(t.keys.alertsDue('sms', duePartition(alerted)), alerted)).not.toBeNull();
+      // The lease is still the holder's.
+      expect(await t.redis.get(t.keys.refillLock('sms'))).toBe(holder);
+      await t.redis.del(t.keys.refillLock('sms'));
+      await a.refiller.request('sms');
+      expect(await a.queued()).toEqual(new Map([[id, ['MSFT']], [alerted, undefined]]));
+    } finally {
+      await a.close();
+    }
   });
 });
 

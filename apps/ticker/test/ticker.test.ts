@@ -65,7 +65,10 @@ describe('Ticker on Redis', () => {
       const ticker = new Ticker({ symbols: ['MSFT', 'GOOGL'], intervalMs: 1000, redis: t.redis, keys: t.keys, prices, queues, logger });
       const quotes = await ticker.tick();
       await until('the announcement', () => heard[0]);
-      expect(heard).toEqual([`${t.keys.tickAnnouncements} ${JSON.stringify(quotes.map(({ symbol, version }) => ({ symbol, version })))}`]);
+      const { written } = await prices.latest();
+      expect(heard).toHaveLength(1);
+      expect(heard[0]!.startsWith(`${t.keys.tickAnnouncements} `)).toBe(true);
+      expect(JSON.parse(heard[0]!.slice(t.keys.tickAnnouncements.length + 1))).toEqual(quotes.map(({ symbol, version, price }) => ({ symbol, version, price, writtenAt: written.get(symbol) })));
     } finally {
       await closeRedis(listener);
     }

@@ -43,10 +43,13 @@ describe('PriceCache', () => {
       });
       const announced = heard.filter((h) => h.text !== 'end');
       expect(announced).toHaveLength(1);
+      // Each with its price and the write time a read of the prices gives (what makes followers due).
+      const { written } = await prices.latest();
       expect(tickAnnouncementSchema.parse(JSON.parse(announced[0]!.text))).toEqual([
-        { symbol: 'TKA', version: 2 },
-        { symbol: 'TKB', version: 1 },
+        { symbol: 'TKA', version: 2, price: 201.5, writtenAt: written.get('TKA') },
+        { symbol: 'TKB', version: 1, price: 150, writtenAt: written.get('TKB') },
       ]);
+      expect(Number(written.get('TKA'))).toBeGreaterThan(0);
     } finally {
       await closeRedis(listener);
     }

@@ -2,8 +2,15 @@ import { z } from 'zod';
 import type { PriceCache, PriceQuote } from '../stores/prices.ts';
 import { fanoutJobId, type Queues } from './queues.ts';
 
-/** What a tick announces of each symbol it moved: the version its price got. */
-export const tickAnnouncementSchema = z.array(z.object({ symbol: z.string().min(1), version: z.number().int() })).min(1);
+/**
+ * What a tick announces of each symbol it moved: the version its price got, the price, and when
+ * Redis wrote it (its clock, ms to the µs: PriceCache). A listener can act on the tick without
+ * reading the prices first. `price` and `writtenAt` are optional: an announcer from before they
+ * were added (a rolling upgrade) sends only the versions, and its listeners read the prices.
+ */
+export const tickAnnouncementSchema = z
+  .array(z.object({ symbol: z.string().min(1), version: z.number().int(), price: z.number().finite().optional(), writtenAt: z.string().regex(/^\d+(\.\d+)?$/).optional() }))
+  .min(1);
 export type TickAnnouncement = z.infer<typeof tickAnnouncementSchema>;
 
 /**

@@ -26,8 +26,8 @@ return { now, redis.call('HMGET', KEYS[1], unpack(ARGV)) }
  * each with its version, when it was written by Redis' own clock (ms, to the µs: what the due
  * index compares with the times it read prices at, on the same clock; see due-index.ts) and its
  * place in the symbol's history, in one round trip; ARGV[1] is the tick's time, ARGV[2] the
- * history kept. Announced on the channel ARGV[3] unless it is empty: [{"symbol":…,"version":…}, …]
- * (tickAnnouncementSchema), published once every price is written. The history is trimmed
+ * history kept. Announced on the channel ARGV[3] unless it is empty:
+ * [{"symbol":…,"version":…,"price":…,"writtenAt":"…"}, …] (tickAnnouncementSchema), published once every price is written. The history is trimmed
  * approximately (`~`), which lets Redis drop whole nodes: cheap, and never fewer than the points
  * asked for. Returns the versions, in order.
  */
@@ -40,7 +40,7 @@ for i = 4, #ARGV - 1, 2 do
   redis.call('HSET', KEYS[1], symbol, price .. '|' .. v .. '|' .. ARGV[1] .. '|' .. now)
   redis.call('XADD', KEYS[3 + (i - 4) / 2], 'MAXLEN', '~', ARGV[2], '*', 'p', price, 'v', v, 't', ARGV[1])
   versions[#versions + 1] = v
-  announced[#announced + 1] = string.format('{"symbol":%s,"version":%d}', cjson.encode(symbol), v)
+  announced[#announced + 1] = string.format('{"symbol":%s,"version":%d,"price":%s,"writtenAt":"%s"}', cjson.encode(symbol), v, price, now)
 end
 if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], '[' .. table.concat(announced, ',') .. ']') end
 return versions
