@@ -72,10 +72,10 @@ export async function runLatency(sys: BenchSystem, opts: { subscribers: number; 
   await sys.startDispatchers({ env: MAX_RATE_ENV });
   try {
     const floor = await steadyTicks(sys, { symbol: 'LATF', subscribers: 10, ticksPerSecond: opts.ticksPerSecond, seconds: opts.floorSeconds, series: 21, warmUp: true });
-    console.log(`  latency, 10 subscribers: p50 ${floor.p50} ms, p95 ${floor.p95} ms, p99 ${floor.p99} ms, max ${floor.max} ms (${floor.messages} msgs)`);
+    console.log(`  latency, 10 subscribers: mean ${floor.mean} ms, p50 ${floor.p50} ms, p95 ${floor.p95} ms, p99 ${floor.p99} ms, max ${floor.max} ms (${floor.messages} msgs)`);
     const main = await steadyTicks(sys, { symbol: 'LAT', subscribers: opts.subscribers, ticksPerSecond: opts.ticksPerSecond, seconds: opts.seconds, series: 20, warmUp: false });
     console.log(
-      `  latency, ${opts.subscribers} subscribers: ${main.messages} msgs from ${main.ticks} ticks: p50 ${main.p50} ms, p95 ${main.p95} ms, p99 ${main.p99} ms, max ${main.max} ms (conflated ${(main.conflated_share * 100).toFixed(0)}%)`,
+      `  latency, ${opts.subscribers} subscribers: ${main.messages} msgs from ${main.ticks} ticks: mean ${main.mean} ms, p50 ${main.p50} ms, p95 ${main.p95} ms, p99 ${main.p99} ms, max ${main.max} ms (conflated ${(main.conflated_share * 100).toFixed(0)}%)`,
     );
     return { ...main, floor };
   } finally {
