@@ -35,7 +35,8 @@ describe('a tick announced', () => {
     await makeTick(d, [{ symbol: 'MSFT', price: 412.35 }]);
     const sent = await until('the update', () => sim.store.messages({ channel: 'sms' }).find((m) => m.to === '447700900123'));
     expect(sent.display).toContain('MSFT 412.35');
-    expect(await d.queues.fanout.getWaitingCount()).toBe(1);
+    // Its fan-out job, the backup wake, waits out its delay: the tick's sends did not wait for it.
+    expect(await d.queues.fanout.getJobCounts('waiting', 'delayed')).toEqual({ waiting: 0, delayed: 1 });
     // The turn's end recorded it: in their history (written with their settle), and as their last price.
     const history = await until('in the history', async () => ((await d!.deliveries.history('sms:447700900123')).length > 0 ? d!.deliveries.history('sms:447700900123') : undefined));
     expect(history.map((m) => [m.messageUuid, m.text])).toEqual([[sent.messageUuid, expect.stringContaining('MSFT 412.35')]]);
