@@ -4,7 +4,7 @@ import { CHANNELS, parseSubscriberId, subscriberId } from '../channels.ts';
 import type { RedisKeys } from '../keys.ts';
 import { LUA_NOW_MS, LuaScript } from '../runtime/lua.ts';
 import { DUE_PARTITIONS, duePartition } from '../partitions.ts';
-import { ALERT_KINDS, alertField, LUA_ALERT_FIELDS } from './alert-fields.ts';
+import { LUA_ALERT_FIELDS } from './alert-fields.ts';
 
 export type SubscriberStatus = 'active' | 'stopped';
 
@@ -159,6 +159,23 @@ end
 return 1
 `);
 
+/*
+ * UNSUBSCRIBE from some symbols: each one's field, its place in the due index and its alerts (the
+ * fields and their triggers, as the alert store removes them). KEYS: record. ARGV: id, time, the
+ * index's key prefix for the partition, the up and down alert trigger prefixes, then the symbols.
+ */
+const UNSUBSCRIBE_SCRIPT = new LuaScript(`
+${LUA_SYMBOL_FIELDS}
+${LUA_ALERT_FIELDS}
+for i = 6, #ARGV do
+  redis.call('HDEL', KEYS[1], sym_field(ARGV[i]))
+  redis.call('ZREM', ARGV[3] .. ARGV[i], ARGV[1])
+  drop_alerts_of(KEYS[1], ARGV[1], ARGV[i], ARGV[4], ARGV[5])
+end
+redis.call('HSET', KEYS[1], 'updatedAt', ARGV[2])
+return 1
+`);
+
 /** Subscriptions in Redis: a record per subscriber, and their place in the due index. */
 export class SubscriptionStore {
   readonly #redis: RedisClient;
@@ -207,19 +224,16 @@ export class SubscriptionStore {
   async unsubscribe(id: SubscriberId, symbols: readonly string[], at = Date.now()): Promise<void> {
     if (symbols.length === 0) return;
     const k = this.#keys;
-    const tx = this.#redis
-      .multi()
-      .hdel(k.subscriber(id), ...symbols.flatMap((s) => [SYMBOL_FIELD + s, ...ALERT_KINDS.map((kind) => alertField(s, kind))]))
-      .hset(k.subscriber(id), 'updatedAt', at);
     const { channel } = parseSubscriberId(id);
     const p = duePartition(id);
-    const members = ALERT_KINDS.map((kind) => `${kind}|${id}`);
-    for (const s of symbols) {
-      tx.zrem(k.dueFollowers(channel, p, s), id);
-      tx.zrem(k.alertTriggers(channel, p, 'up', s), ...members);
-      tx.zrem(k.alertTriggers(channel, p, 'down', s), ...members);
-    }
-    await tx.exec();
+    await UNSUBSCRIBE_SCRIPT.run(this.#redis, [k.subscriber(id)], [
+      id,
+      at,
+      k.dueFollowersPrefix(channel, p),
+      k.alertTriggersPrefix(channel, p, 'up'),
+      k.alertTriggersPrefix(channel, p, 'down'),
+      ...symbols,
+    ]);
   }
 
   /** Opt-out: nothing more is fanned out to this subscriber until they opt back in. Returns the previous status. */
