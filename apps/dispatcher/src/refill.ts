@@ -204,11 +204,11 @@ export class Refiller {
     // (a round trip less between the tick and its sends). Its claims are atomic, so it may run
     // beside another dispatcher's refill: what it claimed it adds, lease or not (the one without
     // it leaves the fired alerts to the holder). A backlog goes the careful way: the lease, then
-    // exactly (watermark − backlog) claimed.
-    const quick = announced && st.tookAll;
-    const known: Prices = { written: new Map(this.#known.written), prices: new Map(this.#known.prices) };
-    const reads = Promise.all([this.#backlog(channel), quick ? known : this.#latest()]);
-    const quickScan = quick ? this.#scan(channel, known, watermark, now, until) : undefined;
+    // exactly (watermark − backlog) claimed. The known prices are copied: an announcement heard
+    // while this refill runs must not change the symbols it claims on.
+    const known: Prices | undefined = announced && st.tookAll ? { written: new Map(this.#known.written), prices: new Map(this.#known.prices) } : undefined;
+    const reads = Promise.all([this.#backlog(channel), known ?? this.#latest()]);
+    const quickScan = known && this.#scan(channel, known, watermark, now, until);
     reads.catch(() => undefined); // awaited only with the lease or a scan; a failure then is logged below
     quickScan?.catch(() => undefined);
     // undefined: another dispatcher holds the lease; null: Redis did not answer.

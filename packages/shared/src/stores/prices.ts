@@ -27,9 +27,9 @@ return { now, redis.call('HMGET', KEYS[1], unpack(ARGV)) }
  * index compares with the times it read prices at, on the same clock; see due-index.ts) and its
  * place in the symbol's history, in one round trip; ARGV[1] is the tick's time, ARGV[2] the
  * history kept. Announced on the channel ARGV[3] unless it is empty:
- * [{"symbol":…,"version":…,"price":…,"writtenAt":"…"}, …] (tickAnnouncementSchema), published once every price is written. The history is trimmed
- * approximately (`~`), which lets Redis drop whole nodes: cheap, and never fewer than the points
- * asked for. Returns the versions, in order.
+ * [{"symbol":…,"version":…,"price":…,"writtenAt":"…"}, …] (tickAnnouncementSchema), published
+ * once every price is written. The history is trimmed approximately (`~`), which lets Redis drop
+ * whole nodes: cheap, and never fewer than the points asked for. Returns the versions, in order.
  */
 const SET_SCRIPT = new LuaScript(`
 ${LUA_NOW_MS}
