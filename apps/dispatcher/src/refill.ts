@@ -27,7 +27,11 @@ export interface RefillOptions {
   logger: Logger;
   /** Seconds of the channel's rate kept waiting in its queue (the watermark). */
   aheadS?: number;
-  /** How often each channel is refilled even when nothing wakes it: held subscribers whose EVERY or quiet hours ended, a missed wake. */
+  /**
+   * How often each channel is refilled even when nothing wakes it: held subscribers whose EVERY or
+   * quiet hours ended, a missed wake, a first follower of a symbol on a channel a tick left out
+   * (see `wake`). Also how long a read of who follows which symbol is trusted.
+   */
   safetyMs?: number;
   /** The clock holds are read and claims made by: the send's (SendDeps.now), which tests set. */
   now?: () => number;
@@ -68,6 +72,10 @@ interface ChannelState {
    * that filled up (a backlog: more due than the queue takes) it reads, then claims exactly.
    */
   tookAll: boolean;
+  /** Per symbol: whether anyone on the channel follows it or holds an alert on it, and when that was read (see `#nobodyFollows`). */
+  followed: Map<string, { yes: boolean; at: number }>;
+  /** A read of `followed` under way: one at a time. */
+  readingFollowed: Promise<void> | undefined;
 }
 
 /**
@@ -76,9 +84,10 @@ interface ChannelState {
  *
  * A refill reads the channel's backlog of feed sends, takes (watermark − backlog) due subscribers
  * from the due index, longest-waiting first, adds one feed send each (deduplicated per
- * subscriber), having claimed them until their send settles them. It runs when a tick wakes it, when
- * the backlog it left should be down to half the watermark, and every `safetyMs`. One dispatcher at
- * a time refills a channel (a lock with a short TTL); any of them may.
+ * subscriber), having claimed them until their send settles them. It runs when a tick wakes it (on
+ * the channels where anyone follows what it moved), when the backlog it left should be down to half
+ * the watermark, and every `safetyMs`. One dispatcher at a time refills a channel (a lock with a
+ * short TTL); any of them may.
  */
 export class Refiller {
   readonly #o: RefillOptions;
@@ -94,7 +103,7 @@ export class Refiller {
 
   constructor(options: RefillOptions) {
     this.#o = options;
-    this.#state = Object.fromEntries(CHANNELS.map((c) => [c, { alertsCheckedAt: '', running: undefined, again: false, announced: false, timer: undefined, timerAt: 0, tookAll: true }])) as Record<Channel, ChannelState>;
+    this.#state = Object.fromEntries(CHANNELS.map((c) => [c, { alertsCheckedAt: '', running: undefined, again: false, announced: false, timer: undefined, timerAt: 0, tookAll: true, followed: new Map(), readingFollowed: undefined }])) as Record<Channel, ChannelState>;
   }
 
   /** Feed sends kept waiting in a channel's queue. */
@@ -111,7 +120,7 @@ export class Refiller {
   start(): void {
     if (this.#started || this.#closed) return;
     this.#started = true;
-    this.#safety = setInterval(() => void this.wake(), this.#o.safetyMs ?? 1000);
+    this.#safety = setInterval(() => void this.wake(), this.#safetyMs);
     this.#safety.unref();
     void this.wake();
   }
@@ -123,7 +132,40 @@ export class Refiller {
   async wake(ticks?: TickAnnouncement): Promise<void> {
     const announced = ticks !== undefined && ticks.every((t) => t.price !== undefined && t.writtenAt !== undefined);
     if (announced) this.#know({ written: new Map(ticks.map((t) => [t.symbol, t.writtenAt!])), prices: new Map(ticks.map((t) => [t.symbol, t.price!])) });
-    await Promise.all(CHANNELS.map((c) => this.request(c, announced)));
+    const moved = ticks?.map((t) => t.symbol);
+    await Promise.all(CHANNELS.map((c) => (moved && this.#nobodyFollows(c, moved) ? undefined : this.request(c, announced))));
+  }
+
+  /**
+   * Whether nobody on `channel` follows any of the symbols a tick moved, nor holds an alert on
+   * one, as read less than a safety interval ago: the tick then has nothing to refill there (on a
+   * small system most ticks would otherwise refill three channels for nothing, on the way to the
+   * one that has sends). A symbol not read that recently is read now, for the ticks after, and
+   * this tick refills as usual. Someone who starts following since the read is served by the
+   * safety wake, which refills every channel: at most one safety interval later than the tick.
+   */
+  #nobodyFollows(channel: Channel, symbols: readonly string[]): boolean {
+    const st = this.#state[channel];
+    const now = Date.now();
+    const stale = symbols.filter((s) => {
+      const read = st.followed.get(s);
+      return !read || now - read.at >= this.#safetyMs;
+    });
+    if (stale.length === 0) return symbols.every((s) => !st.followed.get(s)!.yes);
+    if (!st.readingFollowed && !this.#closed) {
+      st.readingFollowed = this.#o.due
+        .followed(channel, stale)
+        .then((found) => {
+          for (const s of stale) st.followed.set(s, { yes: found.has(s), at: now });
+        })
+        .catch((err: unknown) => this.#o.logger.warn({ err, channel }, 'who follows the symbols not read; ticks refill the channel until a read succeeds'))
+        .finally(() => (st.readingFollowed = undefined));
+    }
+    return false;
+  }
+
+  get #safetyMs(): number {
+    return this.#o.safetyMs ?? 1000;
   }
 
   /** Refills one channel; a request while one runs makes it run once more after. */
@@ -157,7 +199,7 @@ export class Refiller {
       clearTimeout(st.timer);
       st.timer = undefined;
     }
-    await Promise.all(Object.values(this.#state).map((st) => st.running));
+    await Promise.all(Object.values(this.#state).flatMap((st) => [st.running, st.readingFollowed]));
   }
 
   /** Stops refilling for good and waits for a refill in progress. */

@@ -149,18 +149,39 @@ describe('the due index', () => {
     expect(Number(await t.redis.zscore(t.keys.dueFollowers('sms', p, 'GOOGL'), id))).toBe(400 + HELD_OFFSET);
     expect(await t.redis.zscore(t.keys.dueHeld('sms', p), id)).toBe(String(now + 30_000));
   });
+
+  it('says which symbols anyone on a channel follows or holds an alert on, in any partition', async () => {
+    t = testRedis();
+    const due = new DueIndex(t.redis, t.keys);
+    const store = new SubscriptionStore(t.redis, t.keys);
+    const alerts = new AlertStore(t.redis, t.keys);
+    const symbols = ['MSFT', 'GOOGL', 'IBM', 'AAPL'];
+    for (const channel of ['sms', 'whatsapp', 'messenger'] as const) expect(await due.followed(channel, symbols)).toEqual(new Set());
+    // Followers in several partitions; an alert alone (nobody follows IBM there plainly).
+    const ids = await Promise.all(Array.from({ length: 6 }, (_, i) => store.subscribe('sms', number(52, i), ['MSFT'])));
+    expect(new Set(ids.map((id) => duePartition(id))).size).toBeGreaterThan(1);
+    await alerts.set('sms', number(52, 10), { symbol: 'IBM', kind: 'above', level: 200, urgent: false, price: 190 });
+    await store.subscribe('whatsapp', number(52, 20), ['GOOGL']);
+    expect(await due.followed('sms', symbols)).toEqual(new Set(['MSFT', 'IBM']));
+    expect(await due.followed('whatsapp', symbols)).toEqual(new Set(['GOOGL']));
+    expect(await due.followed('messenger', symbols)).toEqual(new Set());
+    // Once the last of them leaves, nobody follows it there.
+    for (const id of ids) await store.unsubscribe(id, ['MSFT']);
+    await alerts.remove(subscriberIdOf('sms', number(52, 10)), ['IBM']);
+    expect(await due.followed('sms', symbols)).toEqual(new Set());
+  });
 });
 
 describe('a refill woken by a tick that announced its prices', () => {
   /** A refiller of its own, with nothing to send what it queues, that counts its reads of the prices. */
-  async function alone() {
+  async function alone(options: { safetyMs?: number } = {}) {
     t = testRedis();
     const cache = new PriceCache(t.redis, t.keys);
     const queues = createQueues(t.redis, t.keys);
     const counted = { reads: 0 };
     const prices = { latest: () => (counted.reads++, cache.latest()) } as unknown as PriceCache;
     const alerts = new AlertStore(t.redis, t.keys);
-    const refiller = new Refiller({ redis: t.redis, keys: t.keys, due: new DueIndex(t.redis, t.keys), alerts, prices, queues, rates: FAST, logger: createLogger('test', 'silent') });
+    const refiller = new Refiller({ redis: t.redis, keys: t.keys, due: new DueIndex(t.redis, t.keys), alerts, prices, queues, rates: FAST, logger: createLogger('test', 'silent'), ...options });
     /** A tick, and what it announced (as the tick script publishes it: packages/shared/test/prices.test.ts). */
     const tick = async (moves: { symbol: string; price: number }[]): Promise<TickAnnouncement> => {
       const quotes = await cache.tick(moves);
@@ -218,6 +239,31 @@ describe('a refill woken by a tick that announced its prices', () => {
       await t.redis.del(t.keys.refillLock('sms'));
       await a.refiller.request('sms');
       expect(await a.queued()).toEqual(new Map([[id, ['MSFT']], [alerted, undefined]]));
+    } finally {
+      await a.close();
+    }
+  });
+
+  it('skips a channel where, as read within the safety interval, nobody follows what the tick moved; the safety wake serves a newcomer there', async () => {
+    const a = await alone({ safetyMs: 1000 });
+    try {
+      const first = await a.store.subscribe('sms', number(53, 1), ['MSFT'], Date.now() - 60_000);
+      // The first tick of MSFT refills every channel, and reads who follows MSFT on each.
+      await a.refiller.wake(await a.tick([{ symbol: 'MSFT', price: 412.35 }]));
+      await a.refiller.stop(); // waits for those reads
+      expect(await a.queued()).toEqual(new Map([[first, ['MSFT']]]));
+      // A newcomer on WhatsApp, where nobody followed MSFT: the next tick leaves WhatsApp out.
+      const newcomer = await a.store.subscribe('whatsapp', number(53, 2), ['MSFT'], Date.now() - 60_000);
+      await a.refiller.wake(await a.tick([{ symbol: 'MSFT', price: 412.5 }]));
+      expect(await a.queued()).toEqual(new Map([[first, ['MSFT']]]));
+      // The safety wake refills every channel, whoever follows what.
+      await a.refiller.wake();
+      expect(await a.queued()).toEqual(new Map([[first, ['MSFT']], [newcomer, ['MSFT']]]));
+      // Past the safety interval, what was read is read again, and the tick refills as usual.
+      const late = await a.store.subscribe('messenger', number(53, 3), ['MSFT'], Date.now() - 60_000);
+      await new Promise((r) => setTimeout(r, 1050));
+      await a.refiller.wake(await a.tick([{ symbol: 'MSFT', price: 413 }]));
+      expect(await a.queued()).toEqual(new Map([[first, ['MSFT']], [newcomer, ['MSFT']], [late, ['MSFT']]]));
     } finally {
       await a.close();
     }

@@ -125,6 +125,24 @@ set_last_sent(KEYS[2], from + 3)
 return 1
 `);
 
+/*
+ * Which symbols anyone in these partitions follows or watches: per symbol (ARGV after the count
+ * and the prefixes), 1 when a key of it exists under any prefix, else 0. ARGV: how many prefixes,
+ * the prefixes (each partition's followers and alert triggers), then the symbols.
+ */
+const FOLLOWED_SCRIPT = new LuaScript(`
+local n = tonumber(ARGV[1])
+local out = {}
+for i = n + 2, #ARGV do
+  local found = 0
+  for j = 2, n + 1 do
+    if redis.call('EXISTS', ARGV[j] .. ARGV[i]) == 1 then found = 1; break end
+  end
+  out[#out + 1] = found
+end
+return out
+`);
+
 /** A due follower, and the symbols the scan found them due on. */
 export interface DueFollower {
   id: string;
@@ -195,6 +213,23 @@ export class DueIndex {
     const left = candidates.slice(need).map((c) => c.id);
     if (claimUntil > 0 && left.length > 0) await this.settle(left, written.keys(), 0);
     return candidates.slice(0, need).map(({ id, symbols }) => ({ id, symbols }));
+  }
+
+  /**
+   * Which of `symbols` anyone on `channel` follows, or holds an alert on: those whose moves may
+   * make someone there due. One script per partition group (one on one Redis), named by the
+   * group's held sets (so that a cluster routes it to their slot).
+   */
+  async followed(channel: Channel, symbols: readonly string[]): Promise<Set<string>> {
+    if (symbols.length === 0) return new Set();
+    const k = this.#keys;
+    const parts = await Promise.all(
+      partitionGroups(this.#redis, DUE_PARTITIONS).map((group) => {
+        const prefixes = group.flatMap((p) => [k.dueFollowersPrefix(channel, p), k.alertTriggersPrefix(channel, p, 'up'), k.alertTriggersPrefix(channel, p, 'down')]);
+        return FOLLOWED_SCRIPT.run(this.#redis, group.map((p) => k.dueHeld(channel, p)), [prefixes.length, ...prefixes, ...symbols]) as Promise<number[]>;
+      }),
+    );
+    return new Set(symbols.filter((_, i) => parts.some((found) => found[i] === 1)));
   }
 
   /**
