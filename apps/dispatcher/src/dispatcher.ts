@@ -228,7 +228,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
       const [next] = await queues.sendQueues[channel][partition]!.getPrioritized(0, 0);
       await next?.changePriority({ priority: 0, lifo: true });
     },
-    feedSettled: (channel) => refiller.settled(channel),
+    feedSettled: (channel, startedAt) => refiller.settled(channel, startedAt),
     autorun: deps.autorun ?? true,
     name: deps.workerName ?? `${hostname()}:${process.pid}`,
     ...processors,

@@ -100,6 +100,8 @@ export class Refiller {
   #latestThisTurn: Promise<Prices> | undefined;
   /** The newest prices this process knows of, each symbol's from its last read or announcement (see `#know`). */
   readonly #known: Prices = { written: new Map(), prices: new Map() };
+  /** When (performance.now()) this process last learnt of a newer price: from an announcement, a read, or a tick that came without its prices. */
+  #changedAt = -Infinity;
 
   constructor(options: RefillOptions) {
     this.#o = options;
@@ -132,6 +134,7 @@ export class Refiller {
   async wake(ticks?: TickAnnouncement): Promise<void> {
     const announced = ticks !== undefined && ticks.every((t) => t.price !== undefined && t.writtenAt !== undefined);
     if (announced) this.#know({ written: new Map(ticks.map((t) => [t.symbol, t.writtenAt!])), prices: new Map(ticks.map((t) => [t.symbol, t.price!])) });
+    else if (ticks) this.#changedAt = performance.now(); // moved, at prices the refills read
     const moved = ticks?.map((t) => t.symbol);
     await Promise.all(CHANNELS.map((c) => (moved && this.#nobodyFollows(c, moved) ? undefined : this.request(c, announced))));
   }
@@ -211,9 +214,13 @@ export class Refiller {
   /**
    * A feed send settled: someone it held may be due again (a price written while their send was
    * in flight). A refill soon, shared by every send that settles meanwhile, rather than on the next
-   * tick or safety wake: that would hold them back a tick or a second.
+   * tick or safety wake: that would hold them back a tick or a second. Only if this process learnt
+   * of a newer price since the send began (`startedAt`, performance.now()): a price written after
+   * the send read its prices is announced after that read, so when none was heard since, nobody it
+   * held is due (and one whose announcement is still on its way wakes a refill when it comes).
    */
-  settled(channel: Channel): void {
+  settled(channel: Channel, startedAt?: number): void {
+    if (startedAt !== undefined && this.#changedAt < startedAt) return;
     this.#later(channel, SETTLED_REFILL_MS);
   }
 
@@ -326,6 +333,7 @@ export class Refiller {
       this.#known.written.set(symbol, at);
       const price = read.prices.get(symbol);
       if (price !== undefined) this.#known.prices.set(symbol, price);
+      this.#changedAt = performance.now();
     }
   }
 

@@ -47,8 +47,8 @@ export interface WorkerDeps {
   window: SendWindow;
   /** Puts the next waiting feed update of a channel's send partition at the head of its queue, if one waits (FeedFloor). */
   promoteFeed: (channel: Channel, partition: number) => Promise<void>;
-  /** A feed send of the channel settled its subscriber in the due index (the refill may have them due again). */
-  feedSettled: (channel: Channel) => void;
+  /** A feed send of the channel, begun at `startedAt` (performance.now()), settled its subscriber in the due index (the refill may have them due again). */
+  feedSettled: (channel: Channel, startedAt: number) => void;
   inbound: ReturnType<typeof createInboundProcessor>;
   fanout: ReturnType<typeof createFanoutProcessor>;
   send: ReturnType<typeof createSendProcessor>;
@@ -131,6 +131,7 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
       const worker: Worker = new Worker(
         sendQueueName(channel, partition),
         async (job: Job): Promise<SendResult> => {
+          const startedAt = performance.now();
           const feed = isFeedSend(job.name);
           const sendId = sendIdOf(job.id!, partition);
           const data = jobData(sendJobSchema, job);
@@ -159,7 +160,7 @@ export function startWorkers(deps: WorkerDeps): Worker[] {
           });
           switch (outcome.kind) {
             case 'sent':
-              if (feed) deps.feedSettled(channel);
+              if (feed) deps.feedSettled(channel, startedAt);
               await providerAnswered();
               return { sent: true, messageUuid: outcome.messageUuid, text: outcome.text, ...(outcome.tickedAt !== undefined && { tickedAt: outcome.tickedAt }) };
             case 'skipped':

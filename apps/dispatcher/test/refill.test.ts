@@ -178,10 +178,13 @@ describe('a refill woken by a tick that announced its prices', () => {
     t = testRedis();
     const cache = new PriceCache(t.redis, t.keys);
     const queues = createQueues(t.redis, t.keys);
-    const counted = { reads: 0 };
+    const counted = { reads: 0, scans: 0 };
     const prices = { latest: () => (counted.reads++, cache.latest()) } as unknown as PriceCache;
     const alerts = new AlertStore(t.redis, t.keys);
-    const refiller = new Refiller({ redis: t.redis, keys: t.keys, due: new DueIndex(t.redis, t.keys), alerts, prices, queues, rates: FAST, logger: createLogger('test', 'silent'), ...options });
+    const due = new DueIndex(t.redis, t.keys);
+    const dueOn = due.dueOn.bind(due);
+    due.dueOn = (...args: Parameters<DueIndex['dueOn']>) => (counted.scans++, dueOn(...args));
+    const refiller = new Refiller({ redis: t.redis, keys: t.keys, due, alerts, prices, queues, rates: FAST, logger: createLogger('test', 'silent'), ...options });
     /** A tick, and what it announced (as the tick script publishes it: packages/shared/test/prices.test.ts). */
     const tick = async (moves: { symbol: string; price: number }[]): Promise<TickAnnouncement> => {
       const quotes = await cache.tick(moves);
@@ -197,7 +200,7 @@ describe('a refill woken by a tick that announced its prices', () => {
       await refiller.close();
       await queues.close();
     };
-    return { store: new SubscriptionStore(t.redis, t.keys), alerts, refiller, counted, tick, queued, close };
+    return { store: new SubscriptionStore(t.redis, t.keys), alerts, due, cache, refiller, counted, tick, queued, close };
   }
 
   it('scans from the prices it announced, without reading them first', async () => {
@@ -264,6 +267,42 @@ describe('a refill woken by a tick that announced its prices', () => {
       await new Promise((r) => setTimeout(r, 1050));
       await a.refiller.wake(await a.tick([{ symbol: 'MSFT', price: 413 }]));
       expect(await a.queued()).toEqual(new Map([[first, ['MSFT']], [newcomer, ['MSFT']], [late, ['MSFT']]]));
+    } finally {
+      await a.close();
+    }
+  });
+
+  it('after a feed send settles, refills the channel only if a newer price was heard since the send began', async () => {
+    const a = await alone({ safetyMs: 60_000 });
+    try {
+      const id = await a.store.subscribe('sms', number(54, 1), ['MSFT'], Date.now() - 60_000);
+      await a.refiller.wake(await a.tick([{ symbol: 'MSFT', price: 412.35 }]));
+      expect(await a.queued()).toEqual(new Map([[id, ['MSFT']]]));
+      a.refiller.start(); // its timers on; its first wake refills every channel at once
+      await a.refiller.request('sms');
+      const held = () => t.redis.zscore(t.keys.dueHeld('sms', duePartition(id)), id);
+      const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+      // Their send began, read the prices, and settled: nothing newer came meanwhile, so no refill.
+      let startedAt = performance.now();
+      let { readAt } = await a.cache.read(['MSFT']);
+      await a.due.settle([id], ['MSFT'], readAt);
+      const scans = a.counted.scans;
+      a.refiller.settled('sms', startedAt);
+      await wait(150);
+      expect(a.counted.scans).toBe(scans);
+      expect(await held()).toBeNull();
+
+      // Their next send began and read; a tick came (it finds them held); the send settled: a refill follows, and finds them due.
+      await a.due.claim([id], ['MSFT'], Date.now() + 60_000);
+      startedAt = performance.now();
+      ({ readAt } = await a.cache.read(['MSFT']));
+      await a.refiller.wake(await a.tick([{ symbol: 'MSFT', price: 413 }]));
+      await a.due.settle([id], ['MSFT'], readAt);
+      expect(await held()).toBeNull();
+      a.refiller.settled('sms', startedAt);
+      await until('a refill after the settle', held, 2000);
+      expect(a.counted.scans).toBeGreaterThan(scans + 1);
     } finally {
       await a.close();
     }
