@@ -88,7 +88,8 @@ function firstInstantReading(date: number, minute: number, timeZone: string, aft
 /**
  * When the quiet hours holding `now` end, or undefined when `now` is not in them: the first
  * instant after `now` at which the person's clock reads the window's end (or, if the clocks jump
- * over it, the jump). Across midnight (22-07) the end is on the next local date.
+ * over it, the jump, unless the jump lands in the quiet hours again: then the next end). Across
+ * midnight (22-07) the end is on the next local date.
  */
 export function quietUntil(window: QuietWindow | undefined, now: number): number | undefined {
   if (!window || window.startMin === window.endMin) return undefined;
@@ -97,7 +98,9 @@ export function quietUntil(window: QuietWindow | undefined, now: number): number
   const today = Date.UTC(wall.year, wall.month - 1, wall.day);
   // Still before the end today (a day window, or the small hours of a night one), or else tomorrow's.
   const first = wall.minute < window.endMin ? firstInstantReading(today, window.endMin, window.timeZone, now) : undefined;
-  return first ?? firstInstantReading(today + DAY_MS, window.endMin, window.timeZone, now) ?? now + DAY_MS;
+  const end = first ?? firstInstantReading(today + DAY_MS, window.endMin, window.timeZone, now) ?? now + DAY_MS;
+  // A jump forward longer than the time outside the window (quiet 00:01-00:00, clocks 00:00 -> 01:00) skips all of it that day.
+  return inWindow(window, wallClock(end, window.timeZone).minute) ? quietUntil(window, end) : end;
 }
 
 /** `22:00` for minute 1320 of the day. */
