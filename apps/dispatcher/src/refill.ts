@@ -219,8 +219,8 @@ export class Refiller {
    * the send read its prices is announced after that read, so when none was heard since, nobody it
    * held is due (and one whose announcement is still on its way wakes a refill when it comes).
    */
-  settled(channel: Channel, startedAt?: number): void {
-    if (startedAt !== undefined && this.#changedAt < startedAt) return;
+  settled(channel: Channel, startedAt: number): void {
+    if (this.#changedAt < startedAt) return;
     this.#later(channel, SETTLED_REFILL_MS);
   }
 
