@@ -90,8 +90,8 @@ export function redisKeys(namespace: string, layout: KeyLayout = {}) {
      * range between the price checked last and the new one: what fires, not what is held.
      */
     alertTriggers: (channel: string, partition: number, direction: 'up' | 'down', symbol: string) => `${due(channel, partition)}:alert-${direction}:${symbol}`,
-    /** The same key before the symbol, for scripts that build it per symbol. */
-    alertTriggersPrefix: (channel: string, partition: number, direction: 'up' | 'down') => `${due(channel, partition)}:alert-${direction}:`,
+    /** The up and down keys before the symbol, for scripts that build them per symbol (every one that changes triggers takes both). */
+    alertTriggersPrefixes: (channel: string, partition: number): [up: string, down: string] => [`${due(channel, partition)}:alert-up:`, `${due(channel, partition)}:alert-down:`],
     /**
      * Sorted set subscriber id -> when their fired alert may be taken (ms): when it fired, or, once
      * the refill queued their send, when that claim runs out. The refill reads it before the due index.

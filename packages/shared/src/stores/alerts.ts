@@ -220,8 +220,7 @@ export class AlertStore {
         channel,
         address,
         k.dueFollowersPrefix(channel, p),
-        k.alertTriggersPrefix(channel, p, 'up'),
-        k.alertTriggersPrefix(channel, p, 'down'),
+        ...k.alertTriggersPrefixes(channel, p),
         spec.symbol,
         spec.kind,
         value,
@@ -238,7 +237,7 @@ export class AlertStore {
     const { channel } = parseSubscriberId(id);
     const p = duePartition(id);
     const k = this.#keys;
-    return (await REMOVE_SCRIPT.run(this.#redis, [k.subscriber(id)], [id, at, k.alertTriggersPrefix(channel, p, 'up'), k.alertTriggersPrefix(channel, p, 'down'), ...symbols])) as number;
+    return (await REMOVE_SCRIPT.run(this.#redis, [k.subscriber(id)], [id, at, ...k.alertTriggersPrefixes(channel, p), ...symbols])) as number;
   }
 
   /** A subscriber's alerts, by symbol. */
@@ -280,7 +279,7 @@ export class AlertStore {
           const results = (await CHECK_SCRIPT.run(
             this.#redis,
             left.flatMap((p) => [k.alertsChecked(channel, p), k.alertsDue(channel, p)]),
-            [now, CHECK_BATCH, need, ...left.flatMap((p) => [k.alertTriggersPrefix(channel, p, 'up'), k.alertTriggersPrefix(channel, p, 'down'), k.subscriberPrefix(channel, p)]), ...pairs],
+            [now, CHECK_BATCH, need, ...left.flatMap((p) => [...k.alertTriggersPrefixes(channel, p), k.subscriberPrefix(channel, p)]), ...pairs],
           )) as [number, number, string[]][];
           const again: number[] = [];
           left.forEach((p, i) => {
@@ -314,7 +313,7 @@ export class AlertStore {
     await SETTLE_SCRIPT.run(
       this.#redis,
       [k.subscriber(id), k.alertsDue(channel, p)],
-      [now, id, k.alertTriggersPrefix(channel, p, 'up'), k.alertTriggersPrefix(channel, p, 'down'), ...sent.flatMap((a) => [a.symbol, a.kind, String(a.price)])],
+      [now, id, ...k.alertTriggersPrefixes(channel, p), ...sent.flatMap((a) => [a.symbol, a.kind, String(a.price)])],
     );
   }
 }

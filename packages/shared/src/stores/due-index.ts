@@ -225,7 +225,7 @@ export class DueIndex {
     const k = this.#keys;
     const parts = await Promise.all(
       partitionGroups(this.#redis, DUE_PARTITIONS).map((group) => {
-        const prefixes = group.flatMap((p) => [k.dueFollowersPrefix(channel, p), k.alertTriggersPrefix(channel, p, 'up'), k.alertTriggersPrefix(channel, p, 'down')]);
+        const prefixes = group.flatMap((p) => [k.dueFollowersPrefix(channel, p), ...k.alertTriggersPrefixes(channel, p)]);
         return FOLLOWED_SCRIPT.run(this.#redis, group.map((p) => k.dueHeld(channel, p)), [prefixes.length, ...prefixes, ...symbols]) as Promise<number[]>;
       }),
     );

@@ -211,7 +211,7 @@ export class SubscriptionStore {
     await SUBSCRIBE_SCRIPT.run(
       this.#redis,
       [k.subscriber(id), k.partitionSubscribers(channel, p), k.partitionActive(channel, p)],
-      [id, at, channel, address, k.dueFollowersPrefix(channel, p), k.alertTriggersPrefix(channel, p, 'up'), k.alertTriggersPrefix(channel, p, 'down'), ...symbols],
+      [id, at, channel, address, k.dueFollowersPrefix(channel, p), ...k.alertTriggersPrefixes(channel, p), ...symbols],
     );
     return id;
   }
@@ -230,8 +230,7 @@ export class SubscriptionStore {
       id,
       at,
       k.dueFollowersPrefix(channel, p),
-      k.alertTriggersPrefix(channel, p, 'up'),
-      k.alertTriggersPrefix(channel, p, 'down'),
+      ...k.alertTriggersPrefixes(channel, p),
       ...symbols,
     ]);
   }
@@ -244,7 +243,7 @@ export class SubscriptionStore {
     const was = (await STOP_SCRIPT.run(
       this.#redis,
       [k.subscriber(id), k.partitionActive(channel, p), k.dueHeld(channel, p), k.alertsDue(channel, p)],
-      [id, at, k.dueFollowersPrefix(channel, p), k.alertTriggersPrefix(channel, p, 'up'), k.alertTriggersPrefix(channel, p, 'down')],
+      [id, at, k.dueFollowersPrefix(channel, p), ...k.alertTriggersPrefixes(channel, p)],
     )) as SubscriberStatus | null;
     return was ?? undefined;
   }
