@@ -238,7 +238,7 @@ export function createSendProcessor(deps: SendDeps) {
     const alertSymbols = [...firedBy.keys()];
     /** The fired alerts carried at these prices (or given up on): armed again around them, or spent. */
     const settleAlerts = async (at: Record<string, number>) => {
-      const sent = state.fired.filter((a) => at[a.symbol] !== undefined).map((a) => ({ symbol: a.symbol, kind: a.kind, price: at[a.symbol]! }));
+      const sent = state.fired.filter((a) => at[a.symbol] !== undefined).map((alert) => ({ alert, price: at[alert.symbol]! }));
       if (sent.length > 0) await deps.alerts.settle(id, sent);
     };
     if (!state.subscribed) {

@@ -72,16 +72,38 @@ describe('the alert store', () => {
     // A crossing while the send is on its way: the claim stays, the settle finds it.
     expect(await alerts.check('sms', prices(299))).toBe(1);
     expect(await dueNow()).toEqual([]);
-    await alerts.settle(id, [{ symbol: 'MSFT', kind: 'above', price: 431 }, { symbol: 'MSFT', kind: 'move', price: 431 }]);
+    // As the send read them: above and move fired, below still armed then.
+    const read = await alerts.list(id);
+    const as = (kind: string) => read.find((a) => a.kind === kind)!;
+    await alerts.settle(id, [{ alert: as('above'), price: 431 }, { alert: as('move'), price: 431 }]);
     expect(await record(id)).toMatchObject({ 'alert:MSFT:above': 'spent|0|420|', 'alert:MSFT:move': 'armed|1|5|431', 'alert:MSFT:below': 'fired|0|300|' });
     expect(await dueNow()).toEqual([id]);
-    await alerts.settle(id, [{ symbol: 'MSFT', kind: 'below', price: 299 }]);
+    await alerts.settle(id, [{ alert: (await alerts.list(id)).find((a) => a.kind === 'below')!, price: 299 }]);
     expect(await dueNow()).toEqual([]);
     // The move's new triggers: 5% around 431.
     const p = duePartition(id);
     expect(Number(await redis.zscore(keys.alertTriggers('sms', p, 'up', 'MSFT'), `move|${id}`))).toBeCloseTo(452.55, 6);
     expect(Number(await redis.zscore(keys.alertTriggers('sms', p, 'down', 'MSFT'), `move|${id}`))).toBeCloseTo(409.45, 6);
     expect((await alerts.list(id)).map((a) => `${a.kind} ${a.state}${a.urgent ? ' urgent' : ''}`)).toEqual(['move armed urgent', 'above spent', 'below spent']);
+  });
+
+  it('settling leaves an alert set anew since the send read it: that one fired again is still to be sent', async () => {
+    const id = subscriberId('sms', number(8));
+    await alerts.set('sms', number(8), { symbol: 'MSFT', kind: 'move', level: 5, urgent: false, price: 410 });
+    expect(await alerts.check('sms', prices(431))).toBe(1);
+    const read = (await alerts.list(id))[0]!;
+    // While that send is on its way: ALERT MSFT 1%, which a small move fires.
+    await alerts.set('sms', number(8), { symbol: 'MSFT', kind: 'move', level: 1, urgent: false, price: 431 });
+    expect(await alerts.check('sms', prices(436))).toBe(1);
+    await alerts.settle(id, [{ alert: read, price: 431 }]);
+    expect(await record(id)).toMatchObject({ 'alert:MSFT:move': 'fired|0|1|431' });
+    expect(await dueNow()).toContain(id);
+    // Its own send carries it: armed again, 1% around 436.
+    await alerts.settle(id, [{ alert: (await alerts.list(id))[0]!, price: 436 }]);
+    expect(await record(id)).toMatchObject({ 'alert:MSFT:move': 'armed|0|1|436' });
+    const p = duePartition(id);
+    expect(Number(await redis.zscore(keys.alertTriggers('sms', p, 'up', 'MSFT'), `move|${id}`))).toBeCloseTo(moveTriggers(436, 1).up, 9);
+    expect(await dueNow()).not.toContain(id);
   });
 
   it('a crossing that fires more than one script takes is fired whole, in batches', async () => {

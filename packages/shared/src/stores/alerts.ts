@@ -133,29 +133,24 @@ return results
 `);
 
 /*
- * After a feed send carried fired alerts (or gave up on them): a move is armed again around the
- * price its message carried, a price crossed is spent. Then the subscriber stays due only if an
- * alert fired meanwhile. KEYS: record, alerts due. ARGV: now, id, up and down trigger prefixes,
- * then symbol, kind and price in threes.
+ * After a feed send carried fired alerts (or gave up on them): each alert still as the send read
+ * it (a value written since is another alert, set or fired anew, that this send did not carry)
+ * takes the value the caller gives (`AlertStore.settle`: a move armed again, a price crossed
+ * spent) and the triggers given. Then the subscriber stays due only if an alert fired meanwhile.
+ * KEYS: record, alerts due. ARGV: now, id, up and down trigger prefixes, then per alert: symbol,
+ * kind, the value read, the new value, the up and down triggers ('' for none).
  */
 const SETTLE_SCRIPT = new LuaScript(`
 ${LUA_ALERT_FIELDS}
 local rec, id, up, down = KEYS[1], ARGV[2], ARGV[3], ARGV[4]
-for i = 5, #ARGV, 3 do
-  local s, k, price = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+for i = 5, #ARGV, 6 do
+  local s, k = ARGV[i], ARGV[i + 1]
   local f = AL .. s .. ':' .. k
-  local v = redis.call('HGET', rec, f)
-  if v and alert_state(v) == 'fired' then
-    if k == 'move' then
-      local u, pct = string.match(v, '^%a+|(%d)|([^|]*)|')
-      local p, q = tonumber(price), tonumber(pct) / 100
-      local m = k .. '|' .. id
-      redis.call('HSET', rec, f, 'armed|' .. u .. '|' .. pct .. '|' .. price)
-      redis.call('ZADD', up .. s, p * (1 + q), m)
-      redis.call('ZADD', down .. s, p * (1 - q), m)
-    else
-      redis.call('HSET', rec, f, with_state(v, 'spent'))
-    end
+  if redis.call('HGET', rec, f) == ARGV[i + 2] then
+    redis.call('HSET', rec, f, ARGV[i + 3])
+    local m = k .. '|' .. id
+    if ARGV[i + 4] ~= '' then redis.call('ZADD', up .. s, ARGV[i + 4], m) end
+    if ARGV[i + 5] ~= '' then redis.call('ZADD', down .. s, ARGV[i + 5], m) end
   end
 end
 if has_fired(rec) then redis.call('ZADD', KEYS[2], ARGV[1], id) else redis.call('ZREM', KEYS[2], id) end
@@ -171,10 +166,9 @@ export interface AlertSpec {
   price: number;
 }
 
-/** A fired alert as its feed send carried it: the price in its message. */
+/** A fired alert as its feed send read it, and the price its message carried. */
 export interface AlertSent {
-  symbol: string;
-  kind: AlertKind;
+  alert: Alert;
   price: number;
 }
 
@@ -305,16 +299,20 @@ export class AlertStore {
     await Promise.all([...byPartition].map(([key, group]) => this.#redis.zadd(key, 'XX', ...group.flatMap((id) => [until, id]))));
   }
 
-  /** After their feed send: the fired alerts it carried (or gave up on) are armed again (a move) or spent; due again only if another fired meanwhile. */
+  /**
+   * After their feed send: the fired alerts it carried (or gave up on) are armed again around the
+   * price sent (a move) or spent; due again only if another fired meanwhile.
+   */
   async settle(id: string, sent: readonly AlertSent[], now = Date.now()): Promise<void> {
     const { channel } = parseSubscriberId(id);
     const p = duePartition(id);
     const k = this.#keys;
-    await SETTLE_SCRIPT.run(
-      this.#redis,
-      [k.subscriber(id), k.alertsDue(channel, p)],
-      [now, id, ...k.alertTriggersPrefixes(channel, p), ...sent.flatMap((a) => [a.symbol, a.kind, String(a.price)])],
-    );
+    const settled = sent.flatMap(({ alert: a, price }) => {
+      const was = encodeAlert(a);
+      if (a.kind !== 'move') return [a.symbol, a.kind, was, encodeAlert({ ...a, state: 'spent' }), '', ''];
+      const { up, down } = moveTriggers(price, a.level);
+      return [a.symbol, a.kind, was, encodeAlert({ ...a, state: 'armed', base: price }), up, down];
+    });
+    await SETTLE_SCRIPT.run(this.#redis, [k.subscriber(id), k.alertsDue(channel, p)], [now, id, ...k.alertTriggersPrefixes(channel, p), ...settled]);
   }
 }
-
