@@ -165,8 +165,7 @@ export async function buildDispatcher(config: Config, deps: DispatcherDeps = {})
   // Every send takes a slot with a place in its channel's window (SendPacer, on BullMQ's connection:
   // no pipelining to delay it), and gives the place back when the provider has answered, so that
   // no rolling second at the provider holds more than the rate.
-  // Closed before the connections: the places given back and not yet written go first.
-  const window = own(new SendWindow(redis, keys, rates, config.VONAGE_TIMEOUT_MS), (w) => w.flush());
+  const window = new SendWindow(redis, keys, rates, config.VONAGE_TIMEOUT_MS);
   const windowed = {
     async send(message: Parameters<MessagesClient['send']>[0]) {
       try {

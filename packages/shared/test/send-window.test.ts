@@ -71,54 +71,6 @@ describe('SendWindow', () => {
     expect(await bound('b')).toBeLessThanOrEqual(await redisNow());
   });
 
-  it('a place given back is counted from when it was given back, however late it is written', async () => {
-    const keys = redisKeys(`${t.namespace}:late`);
-    const window = new SendWindow(t.redis, keys, rates, TIMEOUT_MS);
-    const bound = async (send: string) => {
-      const flat = await t.redis.zrange(keys.sendWindow('sms'), '0', '-1', 'WITHSCORES');
-      return Number(flat[flat.findIndex((m, j) => j % 2 === 0 && m.startsWith(`${send}|`)) + 1]);
-    };
-    expect(await window.reserve('sms', 'a', 1, HORIZON)).toBeGreaterThanOrEqual(0);
-    const before = await redisNow();
-    window.release('sms', 'a');
-    const after = await redisNow();
-    await new Promise((r) => setTimeout(r, 300));
-    await window.flush();
-    // Not the time it was written (300 ms on), and never before it was given back.
-    expect(await bound('a')).toBeGreaterThanOrEqual(before);
-    expect(await bound('a')).toBeLessThan(after + 150);
-  });
-
-  it('while the window is at most half full, places given back wait for the next reservation (or a later flush); a fuller one writes them at the end of the turn', async () => {
-    const keys = redisKeys(`${t.namespace}:roomy`);
-    // A flush far off: the test sees which places waited and which were written at once.
-    const window = new SendWindow(t.redis, keys, { ...rates, sms: 4 }, TIMEOUT_MS, { giveBackWithinMs: 60_000 });
-    const inFlight = async (send: string) => {
-      const flat = await t.redis.zrange(keys.sendWindow('sms'), '0', '-1', 'WITHSCORES');
-      return Number(flat[flat.findIndex((m, j) => j % 2 === 0 && m.startsWith(`${send}|`)) + 1]) > (await redisNow());
-    };
-    const turn = () => new Promise((r) => setImmediate(r));
-    // 4/s: the first reservation finds no place taken (room), the second one (half full with it).
-    expect(await window.reserve('sms', 'a', 1, HORIZON)).toBeGreaterThanOrEqual(0);
-    window.release('sms', 'a');
-    await turn();
-    expect(await inFlight('a')).toBe(true);
-    // The next reservation carries it.
-    expect(await window.reserve('sms', 'b', 1, HORIZON)).toBeGreaterThanOrEqual(0);
-    expect(await inFlight('a')).toBe(false);
-    // b found one earlier place: with its own, half of four. c finds two: more than half.
-    window.release('sms', 'b');
-    await turn();
-    expect(await inFlight('b')).toBe(true);
-    await window.flush();
-    expect(await inFlight('b')).toBe(false);
-    expect(await window.reserve('sms', 'c', 1, HORIZON)).toBeGreaterThanOrEqual(0);
-    window.release('sms', 'c');
-    await turn();
-    await turn();
-    expect(await inFlight('c')).toBe(false);
-  });
-
   it('a slot beyond the horizon is not taken and takes no place', async () => {
     const window = new SendWindow(t.redis, t.keys, { ...rates, whatsapp: 100 }, TIMEOUT_MS);
     const spacing = sendSpacingMs(2);

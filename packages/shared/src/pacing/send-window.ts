@@ -11,21 +11,15 @@ import { LuaScript } from '../runtime/lua.ts';
  * arrived: while in flight, its slot plus the client's timeout; once answered, the answer's time).
  * The slot is taken only if, by then, fewer than `limit` earlier sends can still have arrived
  * within a second of it. ARGV: interval, horizon, limit, in-flight bound (ms), token, then the
- * mark's TTL and the places given back (as DONE takes them, first). A feed send also marks the
- * slot taken (FeedFloor.mark): KEYS[3] set to now (ms) with the TTL ARGV[6].
- * Returns {1, wait, n} (taken, this many ms from now, with n earlier places in its second) or
- * {0, rest} (none: ask again in `rest` ms).
- *
- * A place given back is a token and how many ms ago its answer came, as the caller measured it
- * when it sent the script: Redis's now less that age is no earlier than the answer (the script
- * runs after it was sent), so the time recorded errs on the safe side however late it is written.
+ * mark's TTL and the tokens whose answers are back (given back first, as DONE does). A feed send
+ * also marks the slot taken (FeedFloor.mark): KEYS[3] set to now (ms) with the TTL ARGV[6].
+ * Returns {1, wait} (taken, this many ms from now) or {0, rest} (none: ask again in `rest` ms).
  */
 const LUA_GIVE_BACK = `
 local function give_back(window, now, from)
-  for i = from, #ARGV - 1, 2 do
+  for i = from, #ARGV do
     local bound = redis.call('ZSCORE', window, ARGV[i])
-    local at = now - tonumber(ARGV[i + 1])
-    if bound and tonumber(bound) > at then redis.call('ZADD', window, string.format('%.3f', at), ARGV[i]) end
+    if bound and tonumber(bound) > now then redis.call('ZADD', window, string.format('%.3f', now), ARGV[i]) end
   end
 end
 `;
@@ -53,24 +47,15 @@ redis.call('SET', KEYS[1], string.format('%.6f', tat + interval), 'PX', math.cei
 redis.call('ZADD', KEYS[2], string.format('%.3f', tat + inflight), ARGV[5])
 redis.call('PEXPIRE', KEYS[2], math.ceil(wait + inflight) + 2000)
 if KEYS[3] then redis.call('SET', KEYS[3], tostring(math.floor(now)), 'PX', ARGV[6]) end
-return {1, tostring(wait), n}
+return {1, tostring(wait)}
 `);
 
-/* The requests' answers (or failures) are back, or they never went (ARGV: their tokens, each with its answer's age in ms): each arrived no later than then. Only lowers a bound. */
+/* The requests' answers (or failures) are back, or they never went (ARGV: their tokens): each arrived no later than now. Only lowers a bound. */
 const DONE = new LuaScript(`${LUA_GIVE_BACK}
 local t = redis.call('TIME')
 give_back(KEYS[1], tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000, 1)
 return 0
 `);
-
-/**
- * How long a place given back may wait to be written while its channel's window is at most half
- * full: meanwhile it still counts as in flight for the other dispatchers (this one's reservations
- * carry it), but the schedule gives no more than a tenth of the rate's slots in 100 ms, so with
- * half the window free it cannot fill. At a 10-subscriber tick: one script for the tick's ten
- * answers instead of ten.
- */
-export const GIVE_BACK_WITHIN_MS = 100;
 
 /**
  * What makes "never above the rate in any rolling second at the provider" hold whatever a
@@ -79,8 +64,8 @@ export const GIVE_BACK_WITHIN_MS = 100;
  * A request arrives after its slot and before its answer comes back, so if the send `rate` places
  * back was answered a second or more before the slot, the two cannot share a second, and no
  * second holds more than `rate`. Shared by every dispatcher through Redis, on Redis's clock: the
- * slot is no later than the request's start, and the answer's time is Redis's now less the age
- * this process measured for it, both taken after the fact, so both err on the safe side.
+ * slot is no later than the request's start, and the answer's time is taken after it is read,
+ * so both err on the safe side.
  *
  * It is one gate with the slot schedule (SendPacer): a send that cannot have its place gets no
  * slot and goes back to the queue, where a reply still goes ahead of the feed. The spacing
@@ -93,7 +78,6 @@ export class SendWindow {
   readonly #keys: RedisKeys;
   readonly #limit: Record<Channel, number>;
   readonly #inflightMs: number;
-  readonly #giveBackWithinMs: number;
   /**
    * This process's places not yet given back, by channel and the send's id (its job id, the
    * message's client_ref): job ids are counters per queue, so the same id is a different send on
@@ -101,24 +85,20 @@ export class SendWindow {
    */
   readonly #held = new Map<string, string>();
   /**
-   * Places given back and not yet written, by channel, with when (performance.now()): they go
-   * with the channel's next reservation, or in a script of their own (`flush`) at the end of this
-   * event-loop turn, or, while the channel's window is at most half full, within
-   * GIVE_BACK_WITHIN_MS: one script for a whole tick's answers rather than one per answer.
+   * Places given back and not yet written, by channel: they go with the channel's next
+   * reservation, or at the end of this event-loop turn (`flush`), a script per turn rather than
+   * one per answer.
    */
-  readonly #givenBack = new Map<Channel, { token: string; at: number }[]>();
-  /** Per channel, whether its last reservation here found its window at most half full. */
-  readonly #roomy = new Map<Channel, boolean>();
-  #flushing: { at: number; cancel: () => void } | undefined;
+  readonly #givenBack = new Map<Channel, string[]>();
+  #flushing: NodeJS.Immediate | undefined;
 
   /** `requestTimeoutMs`: the client's timeout, after which a request without an answer is abandoned. */
-  constructor(redis: RedisClient, keys: RedisKeys, rates: Record<Channel, number>, requestTimeoutMs: number, options: { giveBackWithinMs?: number } = {}) {
+  constructor(redis: RedisClient, keys: RedisKeys, rates: Record<Channel, number>, requestTimeoutMs: number) {
     this.#redis = redis;
     this.#keys = keys;
     this.#limit = Object.fromEntries(Object.entries(rates).map(([c, rate]) => [c, Math.max(1, Math.floor(rate))])) as Record<Channel, number>;
     // A dispatcher that dies mid-request leaves its place until the request would have timed out, and a second more.
     this.#inflightMs = requestTimeoutMs + 1000;
-    this.#giveBackWithinMs = options.giveBackWithinMs ?? GIVE_BACK_WITHIN_MS;
   }
 
   /**
@@ -128,13 +108,13 @@ export class SendWindow {
    */
   async reserve(channel: Channel, sendId: string, intervalMs: number, horizonMs: number, mark?: FeedMark): Promise<number> {
     const token = `${sendId}|${randomUUID()}`;
-    const givenBack = this.#takeGivenBack(channel);
-    const [taken, ms, earlier] = (await RESERVE.run(
+    const givenBack = this.#givenBack.get(channel) ?? [];
+    this.#givenBack.delete(channel);
+    const [taken, ms] = (await RESERVE.run(
       this.#redis,
       [this.#keys.sendPacing(channel), this.#keys.sendWindow(channel), ...(mark ? [mark.key] : [])],
       [intervalMs, horizonMs, this.#limit[channel], this.#inflightMs, token, mark ? mark.ttlMs : 0, ...givenBack],
-    )) as [number, string, number?];
-    this.#roomy.set(channel, taken === 1 && 2 * ((earlier ?? 0) + 1) <= this.#limit[channel]);
+    )) as [number, string];
     if (taken !== 1) return -Number(ms);
     // A send that let its slot go and took another gives the first place back.
     this.release(channel, sendId);
@@ -143,20 +123,19 @@ export class SendWindow {
   }
 
   /**
-   * The send's answer (or failure) is back, or it will not go: its place counts from now, written
-   * with the channel's next reservation or by `flush` (at the end of this event-loop turn, or
-   * within GIVE_BACK_WITHIN_MS while the window has room), and frees a second later.
+   * The send's answer (or failure) is back, or it will not go: its place counts from when Redis
+   * hears of it (within this event-loop turn, or with the channel's next reservation, which comes
+   * after it on the one connection) and frees a second later.
    */
   release(channel: Channel, sendId: string): void {
     const key = `${channel}:${sendId}`;
     const token = this.#held.get(key);
     if (token === undefined) return;
     this.#held.delete(key);
-    const given = { token, at: performance.now() };
     const pending = this.#givenBack.get(channel);
-    if (pending) pending.push(given);
-    else this.#givenBack.set(channel, [given]);
-    this.#flushWithin(this.#roomy.get(channel) ? this.#giveBackWithinMs : 0);
+    if (pending) pending.push(token);
+    else this.#givenBack.set(channel, [token]);
+    this.#flushing ??= setImmediate(() => void this.flush());
   }
 
   /**
@@ -165,33 +144,10 @@ export class SendWindow {
    * in-flight bound: slower, never unsafe.
    */
   async flush(): Promise<void> {
-    this.#flushing?.cancel();
+    clearImmediate(this.#flushing);
     this.#flushing = undefined;
-    const all = [...this.#givenBack.keys()].map((channel) => [channel, this.#takeGivenBack(channel)] as const);
-    await Promise.all(all.map(([channel, args]) => DONE.run(this.#redis, [this.#keys.sendWindow(channel)], args).catch(() => undefined)));
-  }
-
-  /** A flush within `ms` (0: at the end of this turn), unless one comes sooner. */
-  #flushWithin(ms: number): void {
-    const at = performance.now() + ms;
-    if (this.#flushing && this.#flushing.at <= at) return;
-    this.#flushing?.cancel();
-    const run = () => void this.flush();
-    if (ms > 0) {
-      // Unref'd: a place left unwritten frees itself at its bound, and a closing dispatcher flushes.
-      const timer = setTimeout(run, ms).unref();
-      this.#flushing = { at, cancel: () => clearTimeout(timer) };
-    } else {
-      const immediate = setImmediate(run);
-      this.#flushing = { at, cancel: () => clearImmediate(immediate) };
-    }
-  }
-
-  /** The channel's places given back, as the scripts take them: each token, then its age now (ms). */
-  #takeGivenBack(channel: Channel): (string | number)[] {
-    const given = this.#givenBack.get(channel) ?? [];
-    this.#givenBack.delete(channel);
-    const now = performance.now();
-    return given.flatMap(({ token, at }) => [token, Math.max(0, now - at).toFixed(3)]);
+    const all = [...this.#givenBack];
+    this.#givenBack.clear();
+    await Promise.all(all.map(([channel, tokens]) => DONE.run(this.#redis, [this.#keys.sendWindow(channel)], tokens).catch(() => undefined)));
   }
 }
